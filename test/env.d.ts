@@ -1,0 +1,11 @@
+// Types of the bindings the Workers test pool provides: wrangler.toml's plus the test-only ones.
+import type { D1Migration } from "cloudflare:test";
+import type { Bindings } from "../worker/env";
+
+declare global {
+  namespace Cloudflare {
+    interface Env extends Bindings {
+      TEST_MIGRATIONS: D1Migration[];
+    }
+  }
+}
