@@ -1,0 +1,33 @@
+// Tag → digest answers kept briefly in a cache, so repeated decisions don't ask the registry.
+import type { Cache, Clock, DigestResolution, DigestResolver } from "../ports";
+import type { ImageReference } from "../reference";
+
+// Workers KV refuses expirations under 60 s; shorter TTLs are enforced by the stored timestamp.
+const KV_MIN_TTL = 60;
+
+export function cachedDigestResolver(
+  inner: DigestResolver,
+  cache: Cache,
+  ttlSeconds: number,
+  clock: Clock,
+): DigestResolver {
+  if (ttlSeconds <= 0) return inner;
+  return {
+    async resolve(reference: ImageReference): Promise<DigestResolution> {
+      if (reference.digest) return inner.resolve(reference);
+      const key = `tag:v1:${reference.name}:${reference.tag ?? "latest"}`;
+      const hit = await cache.get(key);
+      if (hit) {
+        const { digest, at } = JSON.parse(hit) as { digest: string; at: number };
+        if (clock.now().getTime() - at < ttlSeconds * 1000) return { ok: true, digest, cached: true };
+      }
+      const fresh = await inner.resolve(reference);
+      if (fresh.ok) {
+        await cache.put(key, JSON.stringify({ digest: fresh.digest, at: clock.now().getTime() }), {
+          ttlSeconds: Math.max(KV_MIN_TTL, ttlSeconds),
+        });
+      }
+      return fresh;
+    },
+  };
+}

@@ -1,0 +1,176 @@
+// The decision: most specific rule → digest → every requirement of that rule → allow or deny,
+// with reasons. Fails closed: no rule, an unknown kind or a verifier error is a deny.
+import { compiledPolicyFor } from "./policy/compile";
+import type { Mode, Policy } from "./policy/model";
+import type { DigestNeed, RequirementKinds, RequirementOutcome, VerifierDeps } from "./policy/requirement-kinds";
+import type { Cache, Clock, DigestResolver } from "./ports";
+import type { Reason } from "./reasons";
+import type { ImageReference } from "./reference";
+
+export interface PolicyView {
+  readonly id: string;
+  readonly revision: string;
+  readonly policy: Policy;
+}
+
+export interface Verdict {
+  readonly decision: "allow" | "deny";
+  readonly allowed: boolean;
+  readonly image: string;
+  readonly reference: string;
+  readonly digest: string | null;
+  readonly policy: { readonly id: string; readonly revision: string };
+  readonly rule: string | null;
+  readonly mode: Mode;
+  readonly reasons: readonly Reason[];
+  readonly cached: boolean;
+  readonly evaluatedAt: string;
+}
+
+export interface DecideDeps {
+  readonly kinds: RequirementKinds;
+  readonly digests: DigestResolver;
+  readonly verdictCache: Cache;
+  /** How long a verified verdict may be reused for the same (revision, rule, repository, digest). */
+  readonly verdictTtlSeconds: number;
+  readonly verifier: VerifierDeps;
+  readonly clock: Clock;
+}
+
+export interface DecisionInput {
+  readonly image: string;
+  readonly reference: ImageReference;
+  readonly context: Readonly<Record<string, unknown>>;
+}
+
+type CachedVerdict = Pick<Verdict, "decision" | "allowed" | "digest" | "rule" | "reasons">;
+
+const NEED_ORDER: Record<DigestNeed, number> = { none: 0, optional: 1, required: 2 };
+
+export async function decide(input: DecisionInput, view: PolicyView, deps: DecideDeps): Promise<Verdict> {
+  const { reference } = input;
+  const { mode } = view.policy;
+  const base = {
+    image: input.image,
+    reference: reference.canonical,
+    policy: { id: view.id, revision: view.revision },
+    mode,
+    evaluatedAt: deps.clock.now().toISOString(),
+  };
+  const finish = (satisfied: boolean, rule: string | null, digest: string | null, reasons: Reason[]): Verdict => {
+    const allowed = satisfied || mode === "audit";
+    if (!satisfied && mode === "audit") {
+      reasons.push({
+        code: "AUDIT_MODE",
+        message: "audit mode (detection mode active): the image would have been denied, and is allowed",
+        rule,
+      });
+    }
+    return { ...base, decision: allowed ? "allow" : "deny", allowed, digest, rule, reasons, cached: false };
+  };
+
+  const match = compiledPolicyFor(view.revision, view.policy).match(reference);
+  if (!match) {
+    return finish(false, null, reference.digest ?? null, [
+      {
+        code: "NO_MATCHING_RULE",
+        message: `no matching rule: no rule of policy ${view.id} matches ${reference.canonical}`,
+        rule: null,
+      },
+    ]);
+  }
+  const rule = match.rule.pattern;
+  const requirements = match.rule.require;
+  const kinds = requirements.map((r) => deps.kinds.get(r.type));
+
+  const need = kinds.reduce<DigestNeed>(
+    (acc, k) => (k && NEED_ORDER[k.digest] > NEED_ORDER[acc] ? k.digest : acc),
+    "none",
+  );
+  let digest = reference.digest;
+  const notes: Reason[] = [];
+  if (!digest && need !== "none") {
+    const resolved = await deps.digests.resolve(reference);
+    if (resolved.ok) {
+      digest = resolved.digest;
+    } else if (need === "required") {
+      return finish(false, rule, null, [{ ...resolved.reason, rule }]);
+    } else {
+      notes.push({
+        code: "DIGEST_UNRESOLVED",
+        message: `the digest of ${reference.canonical} is not known: ${resolved.reason.message}`,
+        cause: resolved.reason.code,
+        rule,
+      });
+    }
+  }
+
+  // Only verified outcomes are worth caching; static rules are cheaper to evaluate than to look up.
+  const verifying = kinds.some((k) => k?.digest === "required");
+  const cacheKey = digest ? `verdict:v1:${view.revision}:${match.index}:${reference.name}:${digest}` : undefined;
+  if (verifying && cacheKey) {
+    const hit = await deps.verdictCache.get(cacheKey);
+    if (hit) {
+      const cached = JSON.parse(hit) as CachedVerdict;
+      return { ...base, ...cached, cached: true };
+    }
+  }
+
+  const outcomes = await Promise.all(
+    requirements.map(async (requirement, i): Promise<RequirementOutcome> => {
+      const kind = kinds[i];
+      if (!kind) {
+        return {
+          satisfied: false,
+          cacheable: false,
+          verified: false,
+          reasons: [
+            {
+              code: "REQUIREMENT_UNAVAILABLE",
+              message: `requirement type "${requirement.type}" is not available in this version of trustgate`,
+              rule,
+              requirement: requirement.type,
+            },
+          ],
+        };
+      }
+      try {
+        return await kind.evaluate(requirement, {
+          reference,
+          digest,
+          rule,
+          context: input.context,
+          deps: deps.verifier,
+        });
+      } catch (err) {
+        return {
+          satisfied: false,
+          cacheable: false,
+          verified: false,
+          reasons: [
+            {
+              code: "VERIFICATION_ERROR",
+              message: `the ${requirement.type} requirement could not be checked: ${err instanceof Error ? err.message : String(err)}`,
+              rule,
+              requirement: requirement.type,
+            },
+          ],
+        };
+      }
+    }),
+  );
+  const satisfied = outcomes.every((o) => o.satisfied);
+  const verdict = finish(satisfied, rule, digest ?? null, [...outcomes.flatMap((o) => o.reasons), ...notes]);
+
+  if (verifying && cacheKey && outcomes.every((o) => o.cacheable) && deps.verdictTtlSeconds > 0) {
+    const entry: CachedVerdict = {
+      decision: verdict.decision,
+      allowed: verdict.allowed,
+      digest: verdict.digest,
+      rule: verdict.rule,
+      reasons: verdict.reasons,
+    };
+    await deps.verdictCache.put(cacheKey, JSON.stringify(entry), { ttlSeconds: Math.max(60, deps.verdictTtlSeconds) });
+  }
+  return verdict;
+}

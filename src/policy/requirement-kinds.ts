@@ -1,0 +1,56 @@
+// The registry of requirement kinds: each kind validates its own fields and evaluates itself,
+// so a new signature format is one new kind, not a switch spread across files.
+import type { Schema } from "../schema";
+import type { ImageReference } from "../reference";
+import type { Reason } from "../reasons";
+import type { Clock, Cache, HttpFetch, WorkCounter } from "../ports";
+import type { Requirement } from "./model";
+
+/** What a kind needs to know about the image's manifest digest before it can evaluate. */
+export type DigestNeed = "required" | "optional" | "none";
+
+/** I/O and configuration verifiers may use; all of it comes in through ports. */
+export interface VerifierDeps {
+  readonly fetch: HttpFetch;
+  readonly trustCache: Cache;
+  readonly clock: Clock;
+  readonly counter: WorkCounter;
+}
+
+export interface EvaluationContext {
+  readonly reference: ImageReference;
+  /** The manifest digest the verdict is about, when known. */
+  readonly digest: string | undefined;
+  /** Pattern of the rule being evaluated (for messages). */
+  readonly rule: string;
+  readonly context: Readonly<Record<string, unknown>>;
+  readonly deps: VerifierDeps;
+}
+
+export interface RequirementOutcome {
+  readonly satisfied: boolean;
+  readonly reasons: readonly Reason[];
+  /** False when the outcome came from a passing failure (an upstream down): never cache it. */
+  readonly cacheable: boolean;
+  /** Verification did real work whose result is worth caching (static kinds say false). */
+  readonly verified: boolean;
+}
+
+export interface RequirementKind<R extends Requirement = Requirement> {
+  readonly type: R["type"];
+  /** Validates the native form of the requirement; unknown fields must be rejected. */
+  readonly schema: Schema<R>;
+  readonly digest: DigestNeed;
+  evaluate(requirement: R, ctx: EvaluationContext): Promise<RequirementOutcome>;
+}
+
+export type RequirementKinds = ReadonlyMap<string, RequirementKind>;
+
+export function createRequirementKinds(kinds: readonly RequirementKind<any>[]): RequirementKinds {
+  const map = new Map<string, RequirementKind>();
+  for (const kind of kinds) {
+    if (map.has(kind.type)) throw new Error(`requirement kind ${kind.type} registered twice`);
+    map.set(kind.type, kind as RequirementKind);
+  }
+  return map;
+}

@@ -1,0 +1,36 @@
+// The only ways out of the decision core: HTTP, a key-value cache, and the clock.
+// Adapters in worker/ (KV, fetch) and in tests implement these.
+
+/** The Web `fetch` signature; the core never calls the global directly. */
+export type HttpFetch = (request: Request) => Promise<Response>;
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** A string cache with expiry (Workers KV in production; KV's minimum TTL is 60 s). */
+export interface Cache {
+  get(key: string): Promise<string | null>;
+  put(key: string, value: string, options: { ttlSeconds: number }): Promise<void>;
+}
+
+/** Counts of expensive work, so tests can prove a warm decision does none of it. */
+export interface WorkCounter {
+  count(kind: "fetch" | "verify", detail: string): void;
+}
+
+export const noCounter: WorkCounter = { count: () => {} };
+
+import type { ImageReference } from "./reference";
+import type { Reason } from "./reasons";
+
+export type DigestResolution =
+  | { readonly ok: true; readonly digest: string; readonly cached: boolean }
+  | { readonly ok: false; readonly reason: Reason; readonly transient: boolean };
+
+/** Tag → manifest digest (the registry client, usually behind a short cache). */
+export interface DigestResolver {
+  resolve(reference: ImageReference): Promise<DigestResolution>;
+}

@@ -1,0 +1,5 @@
+// Every requirement kind trustgate knows; a new signature format adds one line here.
+import { createRequirementKinds } from "../policy/requirement-kinds";
+import { allowKind, denyKind } from "./static";
+
+export const defaultRequirementKinds = createRequirementKinds([allowKind, denyKind]);

@@ -1,0 +1,59 @@
+// Static requirements: `allow` (no verification) and `deny` (with an optional message).
+import * as z from "../schema";
+import type { RequirementKind } from "../policy/requirement-kinds";
+
+export type AllowRequirement = {
+  readonly type: "allow";
+};
+
+export type DenyRequirement = {
+  readonly type: "deny";
+  readonly message?: string;
+};
+
+export const allowKind: RequirementKind<AllowRequirement> = {
+  type: "allow",
+  schema: z.strictObject({ type: z.literal("allow") }),
+  // The digest is not needed to allow, but a verdict that names it is more useful (pinning, history).
+  digest: "optional",
+  async evaluate(_req, ctx) {
+    return {
+      satisfied: true,
+      cacheable: true,
+      verified: false,
+      reasons: [
+        {
+          code: "STATIC_ALLOW",
+          message: `image ${ctx.reference.canonical} is allowed by rule ${ctx.rule} without verification`,
+          rule: ctx.rule,
+          requirement: "allow",
+        },
+      ],
+    };
+  },
+};
+
+export const denyKind: RequirementKind<DenyRequirement> = {
+  type: "deny",
+  schema: z.strictObject({
+    type: z.literal("deny"),
+    message: z.optional(z.string().check(z.minLength(1), z.maxLength(1024))),
+  }),
+  digest: "none",
+  async evaluate(req, ctx) {
+    return {
+      satisfied: false,
+      cacheable: true,
+      verified: false,
+      reasons: [
+        {
+          code: "STATIC_DENY",
+          // Connaisseur's wording when the policy gives no message of its own.
+          message: req.message ?? `static deny for image ${ctx.reference.canonical} using rule ${ctx.rule}`,
+          rule: ctx.rule,
+          requirement: "deny",
+        },
+      ],
+    };
+  },
+};

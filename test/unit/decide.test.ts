@@ -1,0 +1,163 @@
+// The decision core: rule choice, digest need, fail-closed paths, audit mode, verdict caching.
+import { describe, expect, it } from "vitest";
+import * as z from "../../src/schema";
+import { decide, type DecideDeps, type PolicyView } from "../../src/decide";
+import type { Policy } from "../../src/policy/model";
+import { createRequirementKinds, type RequirementKind } from "../../src/policy/requirement-kinds";
+import type { Cache, DigestResolution } from "../../src/ports";
+import { parseReference } from "../../src/reference";
+import { allowKind, denyKind } from "../../src/requirements/static";
+
+const D1 = `sha256:${"1".repeat(64)}`;
+
+/** A stand-in verifying kind: passes when the digest is on its list, counts its work. */
+function listKind(calls: { n: number }, opts: { throws?: boolean; transient?: boolean } = {}): RequirementKind<{ type: "listed"; digests: string[] }> {
+  return {
+    type: "listed",
+    schema: z.strictObject({ type: z.literal("listed"), digests: z.array(z.string()) }),
+    digest: "required",
+    async evaluate(req, ctx) {
+      calls.n++;
+      if (opts.throws) throw new Error("trust server exploded");
+      const ok = req.digests.includes(ctx.digest!);
+      return {
+        satisfied: ok && !opts.transient,
+        cacheable: !opts.transient,
+        verified: true,
+        reasons: ok ? [] : [{ code: "STATIC_DENY", message: `${ctx.digest} is not listed`, rule: ctx.rule, requirement: "listed" }],
+      };
+    },
+  };
+}
+
+function memoryCache(): Cache & { store: Map<string, string> } {
+  const store = new Map<string, string>();
+  return { store, get: async (k) => store.get(k) ?? null, put: async (k, v) => void store.set(k, v) };
+}
+
+function setup(policy: Omit<Policy, "patternStyle">, resolution: DigestResolution, kind = listKind({ n: 0 })) {
+  let resolves = 0;
+  const verdictCache = memoryCache();
+  const deps: DecideDeps = {
+    kinds: createRequirementKinds([allowKind, denyKind, kind]),
+    digests: { resolve: async () => (resolves++, resolution) },
+    verdictCache,
+    verdictTtlSeconds: 300,
+    verifier: {
+      fetch: async () => {
+        throw new Error("no network in unit tests");
+      },
+      trustCache: memoryCache(),
+      clock: { now: () => new Date("2026-11-22T12:00:00Z") },
+      counter: { count: () => {} },
+    },
+    clock: { now: () => new Date("2026-11-22T12:00:00Z") },
+  };
+  let rev = 0;
+  const view = (p = policy): PolicyView => ({ id: "p", revision: `rev-${JSON.stringify(p).length}-${rev++}`, policy: { patternStyle: "native", ...p } });
+  return { deps, view, resolves: () => resolves, verdictCache };
+}
+
+const ok: DigestResolution = { ok: true, digest: D1, cached: false };
+const input = (image: string) => ({ image, reference: parseReference(image), context: {} });
+
+describe("decide", () => {
+  it("resolves the digest for a verifying kind and allows when it holds", async () => {
+    const { deps, view, resolves } = setup({ mode: "enforce", rules: [{ pattern: "*", require: [{ type: "listed", digests: [D1] }] }] }, ok);
+    const v = await decide(input("127.0.0.1:5000/a/b:v1"), view(), deps);
+    expect(v).toMatchObject({ decision: "allow", allowed: true, digest: D1, rule: "*", cached: false, evaluatedAt: "2026-11-22T12:00:00.000Z" });
+    expect(resolves()).toBe(1);
+  });
+
+  it("denies with the registry's reason when a required digest cannot be resolved", async () => {
+    const down: DigestResolution = { ok: false, transient: true, reason: { code: "REGISTRY_UNREACHABLE", message: "127.0.0.1:5000 could not be reached" } };
+    const { deps, view } = setup({ mode: "enforce", rules: [{ pattern: "*", require: [{ type: "listed", digests: [D1] }] }] }, down);
+    const v = await decide(input("127.0.0.1:5000/a/b:v1"), view(), deps);
+    expect(v).toMatchObject({ decision: "deny", digest: null, rule: "*" });
+    expect(v.reasons).toEqual([{ code: "REGISTRY_UNREACHABLE", message: "127.0.0.1:5000 could not be reached", rule: "*" }]);
+  });
+
+  it("never contacts the registry for a static deny", async () => {
+    const { deps, view, resolves } = setup({ mode: "enforce", rules: [{ pattern: "*", require: [{ type: "deny" }] }] }, ok);
+    const v = await decide(input("127.0.0.1:5000/a/b:v1"), view(), deps);
+    expect(v.decision).toBe("deny");
+    expect(v.digest).toBeNull();
+    expect(resolves()).toBe(0);
+  });
+
+  it("needs every requirement of the rule to hold", async () => {
+    const { deps, view } = setup(
+      { mode: "enforce", rules: [{ pattern: "*", require: [{ type: "allow" }, { type: "listed", digests: ["sha256:other"] }] }] },
+      ok,
+    );
+    const v = await decide(input("127.0.0.1:5000/a/b:v1"), view(), deps);
+    expect(v.decision).toBe("deny");
+    expect(v.reasons.map((r) => r.code)).toEqual(["STATIC_ALLOW", "STATIC_DENY"]);
+  });
+
+  it("fails closed when a verifier throws, and does not cache that", async () => {
+    const calls = { n: 0 };
+    const { deps, view, verdictCache } = setup(
+      { mode: "enforce", rules: [{ pattern: "*", require: [{ type: "listed", digests: [D1] }] }] },
+      ok,
+      listKind(calls, { throws: true }),
+    );
+    const v = await decide(input("127.0.0.1:5000/a/b:v1"), view(), deps);
+    expect(v.decision).toBe("deny");
+    expect(v.reasons[0]).toMatchObject({ code: "VERIFICATION_ERROR", requirement: "listed" });
+    expect(v.reasons[0]!.message).toContain("trust server exploded");
+    expect(verdictCache.store.size).toBe(0);
+  });
+
+  it("fails closed on a requirement type this build does not know", async () => {
+    const { deps, view } = setup({ mode: "enforce", rules: [{ pattern: "*", require: [{ type: "future-kind" }] }] }, ok);
+    const v = await decide(input(`127.0.0.1:5000/a/b@${D1}`), view(), deps);
+    expect(v.decision).toBe("deny");
+    expect(v.reasons[0]!.code).toBe("REQUIREMENT_UNAVAILABLE");
+  });
+
+  it("caches a verified verdict by (revision, rule, repository, digest): the warm decision verifies nothing", async () => {
+    const calls = { n: 0 };
+    const policy = { mode: "enforce" as const, rules: [{ pattern: "*", require: [{ type: "listed", digests: [D1] }] }] };
+    const { deps, view } = setup(policy, ok, listKind(calls));
+    const pv = view();
+    const cold = await decide(input("127.0.0.1:5000/a/b:v1"), pv, deps);
+    const warm = await decide(input("127.0.0.1:5000/a/b:v1"), pv, deps);
+    expect(calls.n).toBe(1);
+    expect(cold.cached).toBe(false);
+    expect(warm).toMatchObject({ cached: true, decision: "allow", digest: D1 });
+    // another repository with the same digest is decided afresh
+    await decide(input("127.0.0.1:5000/a/c:v1"), pv, deps);
+    expect(calls.n).toBe(2);
+    // a new revision of the policy is decided afresh
+    await decide(input("127.0.0.1:5000/a/b:v1"), view(), deps);
+    expect(calls.n).toBe(3);
+  });
+
+  it("never caches an outcome marked transient", async () => {
+    const calls = { n: 0 };
+    const { deps, view } = setup(
+      { mode: "enforce", rules: [{ pattern: "*", require: [{ type: "listed", digests: [D1] }] }] },
+      ok,
+      listKind(calls, { transient: true }),
+    );
+    const pv = view();
+    await decide(input("127.0.0.1:5000/a/b:v1"), pv, deps);
+    await decide(input("127.0.0.1:5000/a/b:v1"), pv, deps);
+    expect(calls.n).toBe(2);
+  });
+
+  it("allows in audit mode, keeping the deny reasons and saying so", async () => {
+    const { deps, view } = setup({ mode: "audit", rules: [{ pattern: "*", require: [{ type: "deny", message: "no" }] }] }, ok);
+    const v = await decide(input("127.0.0.1:5000/a/b:v1"), view(), deps);
+    expect(v).toMatchObject({ decision: "allow", allowed: true, mode: "audit" });
+    expect(v.reasons.map((r) => r.code)).toEqual(["STATIC_DENY", "AUDIT_MODE"]);
+  });
+
+  it("denies NO_MATCHING_RULE, and allows it in audit mode", async () => {
+    const policy = { mode: "enforce" as const, rules: [{ pattern: "quay.io/*", require: [{ type: "allow" }] }] };
+    const { deps, view } = setup(policy, ok);
+    expect((await decide(input("127.0.0.1:5000/a/b:v1"), view(), deps)).reasons[0]!.code).toBe("NO_MATCHING_RULE");
+    expect((await decide(input("127.0.0.1:5000/a/b:v1"), view({ ...policy, mode: "audit" }), deps)).decision).toBe("allow");
+  });
+});
