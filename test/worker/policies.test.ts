@@ -1,0 +1,144 @@
+// Policy administration: validation before storage, formats, paths of offending fields, CRUD.
+import { describe, expect, it } from "vitest";
+import { ADMIN, call, putPolicy } from "./http";
+
+const allowAll = { mode: "enforce", rules: [{ pattern: "*:*", require: [{ type: "allow" }] }] };
+
+describe("PUT /v1/policies/{id}", () => {
+  it("stores a native JSON policy and returns its revision", async () => {
+    const res = await putPolicy("store-json", allowAll);
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ id: "store-json", revision: expect.stringMatching(/^[a-f0-9]{32}$/), format: "native" });
+
+    const got = await call("GET", "/v1/policies/store-json", { token: ADMIN });
+    expect(got.status).toBe(200);
+    expect(got.json.revision).toBe(res.json.revision);
+    expect(got.json.document).toBe(JSON.stringify(allowAll));
+    expect(got.json.policy).toEqual({ mode: "enforce", patternStyle: "native", rules: allowAll.rules });
+  });
+
+  it("accepts YAML, and the same policy gets the same revision whatever its text", async () => {
+    const yaml = `# same policy as JSON\nmode: enforce\nrules:\n  - pattern: "*:*"\n    require:\n      - type: allow\n`;
+    const a = await putPolicy("store-yaml", yaml);
+    const b = await putPolicy("store-json-2", allowAll);
+    expect(a.status).toBe(200);
+    expect(a.json.revision).toBe(b.json.revision);
+    expect((await call("GET", "/v1/policies/store-yaml", { token: ADMIN })).json.document).toBe(yaml);
+  });
+
+  it("defaults mode to enforce", async () => {
+    const res = await putPolicy("default-mode", { rules: allowAll.rules });
+    expect(res.status).toBe(200);
+    expect((await call("GET", "/v1/policies/default-mode", { token: ADMIN })).json.policy.mode).toBe("enforce");
+  });
+
+  const invalid: [string, unknown, string, RegExp][] = [
+    ["no rules", { mode: "enforce" }, "rules", /expected array/i],
+    ["empty rules", { rules: [] }, "rules", /too small|at least/i],
+    ["bad mode", { mode: "strict", rules: allowAll.rules }, "mode", /enforce|audit/],
+    ["unknown top-level field", { ...allowAll, extra: 1 }, "extra", /unknown field/],
+    ["unknown rule field", { rules: [{ pattern: "*:*", require: [{ type: "allow" }], when: "x" }] }, "rules[0].when", /unknown field/],
+    ["pattern not a string", { rules: [{ pattern: 7, require: [{ type: "allow" }] }] }, "rules[0].pattern", /string/],
+    ["empty require", { rules: [{ pattern: "*:*", require: [] }] }, "rules[0].require", /too small|at least/i],
+    ["unknown requirement type", { rules: [{ pattern: "*:*", require: [{ type: "allow" }, { type: "magic" }] }] }, "rules[0].require[1].type", /unknown requirement type "magic"; supported: allow, deny/],
+    ["requirement without type", { rules: [{ pattern: "*:*", require: [{ message: "x" }] }] }, "rules[0].require[0].type", /required/],
+    ["unknown requirement field", { rules: [{ pattern: "*:*", require: [{ type: "allow", key: "x" }] }] }, "rules[0].require[0].key", /unknown field/],
+    ["deny message wrong type", { rules: [{ pattern: "*:*", require: [{ type: "deny", message: 3 }] }] }, "rules[0].require[0].message", /string/],
+    ["not an object", [1, 2], "", /object/],
+  ];
+  for (const [name, doc, path, message] of invalid) {
+    it(`rejects ${name} with the path ${path || "(root)"} and stores nothing`, async () => {
+      const res = await putPolicy("invalid-one", doc);
+      expect(res.status).toBe(400);
+      expect(res.json.error.code).toBe("INVALID_POLICY");
+      const issue = res.json.error.issues.find((i: { path: string }) => i.path === path);
+      expect(issue, JSON.stringify(res.json.error.issues)).toBeDefined();
+      expect(issue.message).toMatch(message);
+      expect((await call("GET", "/v1/policies/invalid-one", { token: ADMIN })).status).toBe(404);
+    });
+  }
+
+  it("keeps the stored policy intact when a bad update is refused", async () => {
+    const first = await putPolicy("kept", allowAll);
+    const bad = await putPolicy("kept", { rules: [{ pattern: "*:*", require: [{ type: "nope" }] }] });
+    expect(bad.status).toBe(400);
+    const got = await call("GET", "/v1/policies/kept", { token: ADMIN });
+    expect(got.json.revision).toBe(first.json.revision);
+  });
+
+  it("rejects text that is neither JSON nor YAML", async () => {
+    const res = await putPolicy("garbage", "rules: [unclosed\n  - : :");
+    expect(res.status).toBe(400);
+    expect(res.json.error.code).toBe("INVALID_POLICY");
+    expect(res.json.error.message).toMatch(/not valid JSON or YAML/);
+  });
+
+  it("rejects duplicate YAML keys and runaway aliases", async () => {
+    const dup = await putPolicy("dup", "mode: enforce\nmode: audit\nrules: []\n");
+    expect(dup.status).toBe(400);
+    const laughs = ["a: &a [x,x,x,x,x,x,x,x,x,x]"];
+    for (let i = 1; i < 12; i++) laughs.push(`${"b".repeat(i)}: &${"b".repeat(i)} [${Array(10).fill(i === 1 ? "*a" : `*${"b".repeat(i - 1)}`).join(",")}]`);
+    const res = await putPolicy("laughs", `${laughs.join("\n")}\nrules: []\n`);
+    expect(res.status).toBe(400);
+  });
+
+  it("rejects an empty body", async () => {
+    const res = await putPolicy("empty", "");
+    expect(res.status).toBe(400);
+    expect(res.json.error.message).toMatch(/empty/);
+  });
+
+  it("names the supported formats for one that has no importer yet, and for an unknown one", async () => {
+    for (const format of ["portieris", "connaisseur", "containers-policy", "kyverno"]) {
+      const res = await putPolicy("fmt", allowAll, format);
+      expect(res.status).toBe(400);
+      expect(res.json.error.code).toBe("UNSUPPORTED_FORMAT");
+      expect(res.json.error.message).toContain("supported: native");
+    }
+  });
+
+  for (const id of ["Upper", "-leading", "a".repeat(64), "sp ace", "ünï", "a/b"]) {
+    it(`rejects the policy ID ${JSON.stringify(id)}`, async () => {
+      const res = await putPolicy(encodeURIComponent(id), allowAll);
+      expect([400, 404]).toContain(res.status);
+      if (res.status === 400) expect(res.json.error.code).toBe("INVALID_POLICY_ID");
+    });
+  }
+
+  it("accepts the longest valid ID", async () => {
+    const id = `a${"b.c_d-".repeat(8)}${"e".repeat(14)}`;
+    expect(id.length).toBe(63);
+    expect((await putPolicy(id, allowAll)).status).toBe(200);
+  });
+
+  it("answers 413 for a body over 1 MiB and stores nothing", async () => {
+    const big = JSON.stringify({ ...allowAll, description: "x".repeat(1024 * 1024) });
+    const res = await putPolicy("too-big", big);
+    expect(res.status).toBe(413);
+    expect(res.json.error.code).toBe("PAYLOAD_TOO_LARGE");
+    expect((await call("GET", "/v1/policies/too-big", { token: ADMIN })).status).toBe(404);
+  });
+});
+
+describe("GET and DELETE /v1/policies", () => {
+  it("lists, reads and deletes", async () => {
+    await putPolicy("list-a", allowAll);
+    await putPolicy("list-b", { mode: "audit", rules: allowAll.rules });
+    const list = await call("GET", "/v1/policies", { token: ADMIN });
+    expect(list.status).toBe(200);
+    const ids = list.json.policies.map((p: { id: string }) => p.id);
+    expect(ids).toEqual(expect.arrayContaining(["list-a", "list-b"]));
+    expect(list.json.policies.find((p: { id: string }) => p.id === "list-b")).toMatchObject({
+      format: "native",
+      revision: expect.any(String),
+      updatedAt: expect.any(String),
+    });
+
+    const del = await call("DELETE", "/v1/policies/list-a", { token: ADMIN });
+    expect(del.status).toBe(200);
+    expect((await call("GET", "/v1/policies/list-a", { token: ADMIN })).status).toBe(404);
+    const again = await call("DELETE", "/v1/policies/list-a", { token: ADMIN });
+    expect(again.status).toBe(404);
+    expect(again.json.error.code).toBe("POLICY_NOT_FOUND");
+  });
+});

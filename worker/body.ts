@@ -1,0 +1,61 @@
+// Request bodies read with a size cap (413 past 1 MiB) and JSON parsed with a 400 on failure.
+import type { Context } from "hono";
+import type { Schema } from "../src/schema";
+import { HttpError } from "./errors";
+import { zodIssues } from "../src/policy/issues";
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export async function readText(c: Context, max = MAX_BODY_BYTES): Promise<string> {
+  const tooLarge = () => new HttpError(413, "PAYLOAD_TOO_LARGE", `the request body is larger than ${max} bytes`);
+  const declared = Number(c.req.header("content-length") ?? "0");
+  if (declared > max) throw tooLarge();
+  const stream = c.req.raw.body;
+  if (!stream) return "";
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw new HttpError(400, "INVALID_BODY", "the request body is not valid UTF-8");
+  }
+}
+
+/** Reads a JSON body and validates it; every problem is reported with its field path. */
+export async function readJson<T>(c: Context, schema: Schema<T>): Promise<T> {
+  const text = await readText(c);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new HttpError(400, "INVALID_JSON", `the request body is not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issues = zodIssues(parsed.error);
+    throw new HttpError(
+      400,
+      "INVALID_BODY",
+      `the request body is invalid: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; ")}`,
+      { issues },
+    );
+  }
+  return parsed.data;
+}

@@ -1,0 +1,44 @@
+// The one HTTP-aware error type, and the mapping of core errors to status codes and bodies.
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { InvalidReferenceError } from "../src/reference";
+import { PolicyValidationError } from "../src/policy/model";
+import { UnsupportedFormatError } from "../src/policy/import";
+import { ConfigError } from "./env";
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function errorResponse(c: Context, err: unknown): Response {
+  if (err instanceof HttpError) return body(c, err.status, err.code, err.message, err.details);
+  if (err instanceof PolicyValidationError) {
+    return body(c, 400, "INVALID_POLICY", `the policy is invalid: ${err.message}`, { issues: err.issues });
+  }
+  if (err instanceof InvalidReferenceError) return body(c, 400, "INVALID_REFERENCE", err.message);
+  if (err instanceof UnsupportedFormatError) return body(c, 400, "UNSUPPORTED_FORMAT", err.message);
+  if (err instanceof ConfigError) {
+    console.error("configuration error:", err.message);
+    return body(c, 503, "SERVICE_MISCONFIGURED", `trustgate is misconfigured: ${err.message}`);
+  }
+  // Never a stack trace to the caller; the log keeps it.
+  console.error("unexpected error:", err);
+  return body(c, 500, "INTERNAL_ERROR", "internal error; the request was not completed");
+}
+
+function body(
+  c: Context,
+  status: ContentfulStatusCode,
+  code: string,
+  message: string,
+  details: Record<string, unknown> = {},
+): Response {
+  return c.json({ error: { code, message, ...details } }, status);
+}

@@ -1,0 +1,102 @@
+// Decisions: one image, or a batch in input order; each verdict recorded off the hot path.
+import { Hono, type Context } from "hono";
+import * as z from "../../src/schema";
+import { decide, type Verdict } from "../../src/decide";
+import { parseReference, type ImageReference } from "../../src/reference";
+import type { Env } from "../env";
+import { readJson } from "../body";
+import { HttpError } from "../errors";
+import { requireRole } from "../middleware/auth";
+import { servicesFor } from "../services";
+import { newVerdictId, type RecordedVerdict } from "../stores/verdict-log";
+import { policyId } from "./policies";
+import type { StoredPolicy } from "../stores/policy-store";
+
+const MAX_BATCH = 256;
+
+const contextSchema = z.record(z.string(), z.unknown());
+
+const decisionBody = z.strictObject({
+  image: z.string().check(z.minLength(1), z.maxLength(1024)),
+  policy: z.string().check(z.minLength(1), z.maxLength(256)),
+  context: z.optional(contextSchema),
+});
+
+const batchBody = z.strictObject({
+  policy: z.string().check(z.minLength(1), z.maxLength(256)),
+  images: z.array(z.string().check(z.minLength(1), z.maxLength(1024))).check(z.minLength(1), z.maxLength(MAX_BATCH)),
+  context: z.optional(contextSchema),
+});
+
+async function loadPolicy(c: Context<Env>, id: string): Promise<StoredPolicy> {
+  const stored = await servicesFor(c.env).policies.get(policyId(id));
+  if (!stored) throw new HttpError(404, "POLICY_NOT_FOUND", `no policy with ID "${id}"`);
+  return stored;
+}
+
+function parseOrReject(image: string, path: string): ImageReference {
+  try {
+    return parseReference(image);
+  } catch (err) {
+    if (err instanceof Error && err.name === "InvalidReferenceError") {
+      throw new HttpError(400, "INVALID_REFERENCE", `${path}: ${err.message}`, { path });
+    }
+    throw err;
+  }
+}
+
+/** Decides each distinct image once, records every verdict, and answers in input order. */
+export async function decideImages(
+  c: Context<Env>,
+  stored: StoredPolicy,
+  images: readonly string[],
+  context: Record<string, unknown>,
+  source: string,
+): Promise<RecordedVerdict[]> {
+  const { decideDeps, verdicts } = servicesFor(c.env);
+  const references = images.map((image, i) => parseOrReject(image, images.length > 1 ? `images[${i}]` : "image"));
+  const view = { id: stored.id, revision: stored.revision, policy: stored.policy };
+  const distinct = new Map<string, Promise<Verdict>>();
+  const results = await Promise.all(
+    images.map((image, i) => {
+      let p = distinct.get(image);
+      if (!p) {
+        p = decide({ image, reference: references[i]!, context }, view, decideDeps);
+        distinct.set(image, p);
+      }
+      return p;
+    }),
+  );
+  const recorded = results.map((v): RecordedVerdict => ({
+    id: newVerdictId(Date.parse(v.evaluatedAt)),
+    ...v,
+    source,
+    context: Object.keys(context).length ? context : null,
+  }));
+  c.executionCtx.waitUntil(
+    verdicts
+      .recordAll(recorded.map((verdict, i) => ({ verdict, reference: references[i]! })))
+      .catch((err: unknown) => console.error("recording verdicts failed:", err)),
+  );
+  return recorded;
+}
+
+function publicVerdict(v: RecordedVerdict): Omit<RecordedVerdict, "source" | "context"> {
+  const { source: _s, context: _c, ...rest } = v;
+  return rest;
+}
+
+export const decisionRoutes = new Hono<Env>()
+  .use("*", requireRole("client"))
+  .post("/decisions", async (c) => {
+    const body = await readJson(c, decisionBody);
+    const stored = await loadPolicy(c, body.policy);
+    const [verdict] = await decideImages(c, stored, [body.image], body.context ?? {}, "decisions");
+    return c.json(publicVerdict(verdict!));
+  })
+  .post("/decisions:batch", async (c) => {
+    const body = await readJson(c, batchBody);
+    const stored = await loadPolicy(c, body.policy);
+    const verdicts = await decideImages(c, stored, body.images, body.context ?? {}, "batch");
+    return c.json({ verdicts: verdicts.map(publicVerdict) });
+  });

@@ -1,0 +1,60 @@
+// Policy administration: put (validated fully before anything is stored), get, list, delete.
+import { Hono } from "hono";
+import { importPolicy } from "../../src/policy/import";
+import { defaultRequirementKinds } from "../../src/requirements";
+import type { Env } from "../env";
+import { readText } from "../body";
+import { HttpError } from "../errors";
+import { requireRole } from "../middleware/auth";
+import { servicesFor } from "../services";
+import { POLICY_ID_RE } from "../stores/policy-store";
+
+export function policyId(id: string): string {
+  if (!POLICY_ID_RE.test(id)) {
+    throw new HttpError(
+      400,
+      "INVALID_POLICY_ID",
+      `invalid policy ID "${id.slice(0, 80)}": use 1 to 63 characters a-z, 0-9, ".", "_", "-", starting with a letter or digit`,
+    );
+  }
+  return id;
+}
+
+export const policyRoutes = new Hono<Env>()
+  .use("*", requireRole("admin"))
+  .get("/", async (c) => {
+    const list = await servicesFor(c.env).policies.list();
+    return c.json({ policies: list.sort((a, b) => a.id.localeCompare(b.id)) });
+  })
+  .put("/:id", async (c) => {
+    const id = policyId(c.req.param("id"));
+    const format = c.req.query("format") ?? "native";
+    const text = await readText(c);
+    const imported = await importPolicy(text, format, defaultRequirementKinds);
+    const { policies } = servicesFor(c.env);
+    const previous = await policies.get(id);
+    const now = new Date().toISOString();
+    await policies.put({
+      id,
+      revision: imported.revision,
+      format: imported.format,
+      policy: imported.policy,
+      document: text,
+      createdAt: previous?.createdAt ?? now,
+      updatedAt: now,
+    });
+    return c.json({ id, revision: imported.revision, format: imported.format });
+  })
+  .get("/:id", async (c) => {
+    const id = policyId(c.req.param("id"));
+    const stored = await servicesFor(c.env).policies.get(id);
+    if (!stored) throw new HttpError(404, "POLICY_NOT_FOUND", `no policy with ID "${id}"`);
+    return c.json(stored);
+  })
+  .delete("/:id", async (c) => {
+    const id = policyId(c.req.param("id"));
+    if (!(await servicesFor(c.env).policies.delete(id))) {
+      throw new HttpError(404, "POLICY_NOT_FOUND", `no policy with ID "${id}"`);
+    }
+    return c.json({ id, deleted: true });
+  });

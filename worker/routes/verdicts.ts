@@ -1,0 +1,43 @@
+// The verdict history: newest first, filtered by image, policy and decision, paginated.
+import { Hono } from "hono";
+import { parseReference } from "../../src/reference";
+import type { Env } from "../env";
+import { HttpError } from "../errors";
+import { requireRole } from "../middleware/auth";
+import { servicesFor } from "../services";
+import { decodeCursor, type VerdictQuery } from "../stores/verdict-log";
+import { policyId } from "./policies";
+
+function imageFilter(image: string): VerdictQuery["image"] {
+  let ref;
+  try {
+    ref = parseReference(image);
+  } catch (err) {
+    throw new HttpError(400, "INVALID_REFERENCE", `image: ${(err as Error).message}`);
+  }
+  // "nginx" means the whole repository; "nginx:1.27" or "nginx@sha256:…" that exact reference.
+  const explicit = /[:@][^/]*$/.test(image);
+  return explicit ? { reference: ref.canonical } : { repository: ref.name };
+}
+
+export const verdictRoutes = new Hono<Env>().use("*", requireRole("client")).get("/", async (c) => {
+  const q = c.req.query();
+  const limitText = q.limit ?? "50";
+  const limit = Number(limitText);
+  if (!/^\d+$/.test(limitText) || limit < 1 || limit > 500) {
+    throw new HttpError(400, "INVALID_QUERY", `limit must be a whole number from 1 to 500, not "${limitText.slice(0, 40)}"`);
+  }
+  if (q.decision !== undefined && q.decision !== "allow" && q.decision !== "deny") {
+    throw new HttpError(400, "INVALID_QUERY", `decision must be "allow" or "deny", not "${q.decision.slice(0, 40)}"`);
+  }
+  const cursor = q.cursor !== undefined ? decodeCursor(q.cursor) : undefined;
+  if (q.cursor !== undefined && !cursor) throw new HttpError(400, "INVALID_QUERY", "cursor is not one this service gave out");
+  const query: VerdictQuery = {
+    limit,
+    ...(q.policy !== undefined ? { policy: policyId(q.policy) } : {}),
+    ...(q.decision !== undefined ? { decision: q.decision } : {}),
+    ...(q.image !== undefined ? { image: imageFilter(q.image) } : {}),
+    ...(cursor ? { cursor } : {}),
+  };
+  return c.json(await servicesFor(c.env).verdicts.query(query));
+});

@@ -1,0 +1,49 @@
+// Per-isolate wiring of the core to the bindings: built once per bindings object, reused after.
+import { cachedDigestResolver } from "../src/adapters/cached-digest-resolver";
+import { RegistryClient } from "../src/adapters/registry-client";
+import type { DecideDeps } from "../src/decide";
+import { systemClock } from "../src/ports";
+import { defaultRequirementKinds } from "../src/requirements";
+import { loadConfig, type Bindings, type Config } from "./env";
+import { kvCache } from "./stores/kv-cache";
+import { PolicyStore } from "./stores/policy-store";
+import { VerdictLog } from "./stores/verdict-log";
+
+export interface Services {
+  readonly config: Config;
+  readonly policies: PolicyStore;
+  readonly verdicts: VerdictLog;
+  readonly decideDeps: DecideDeps;
+}
+
+const services = new WeakMap<Bindings, Services>();
+
+export function servicesFor(env: Bindings): Services {
+  let s = services.get(env);
+  if (!s) {
+    const config = loadConfig(env);
+    const httpFetch = (request: Request) => fetch(request);
+    const trustCache = kvCache(env.TRUST_CACHE);
+    const registry = new RegistryClient({
+      fetch: httpFetch,
+      insecureRegistries: config.insecureRegistries,
+      credentials: config.registryCredentials,
+      timeoutMs: config.upstreamTimeoutMs,
+    });
+    s = {
+      config,
+      policies: new PolicyStore(env.POLICIES),
+      verdicts: new VerdictLog(env.VERDICTS),
+      decideDeps: {
+        kinds: defaultRequirementKinds,
+        digests: cachedDigestResolver(registry, trustCache, config.tagCacheTtlSeconds, systemClock),
+        verdictCache: kvCache(env.VERDICT_CACHE),
+        verdictTtlSeconds: config.verdictCacheTtlSeconds,
+        verifier: { fetch: httpFetch, trustCache, clock: systemClock, counter: { count: () => {} } },
+        clock: systemClock,
+      },
+    };
+    services.set(env, s);
+  }
+  return s;
+}
