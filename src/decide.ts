@@ -50,13 +50,21 @@ const NEED_ORDER: Record<DigestNeed, number> = { none: 0, optional: 1, required:
 export async function decide(input: DecisionInput, view: PolicyView, deps: DecideDeps): Promise<Verdict> {
   const { reference } = input;
   const { mode } = view.policy;
-  const base = {
+  const evaluatedAt = deps.clock.now().toISOString();
+  // Built field by field so every verdict reads in the documented order.
+  const verdictOf = (v: CachedVerdict, cached: boolean): Verdict => ({
+    decision: v.decision,
+    allowed: v.allowed,
     image: input.image,
     reference: reference.canonical,
+    digest: v.digest,
     policy: { id: view.id, revision: view.revision },
+    rule: v.rule,
     mode,
-    evaluatedAt: deps.clock.now().toISOString(),
-  };
+    reasons: v.reasons,
+    cached,
+    evaluatedAt,
+  });
   const finish = (satisfied: boolean, rule: string | null, digest: string | null, reasons: Reason[]): Verdict => {
     const allowed = satisfied || mode === "audit";
     if (!satisfied && mode === "audit") {
@@ -66,7 +74,7 @@ export async function decide(input: DecisionInput, view: PolicyView, deps: Decid
         rule,
       });
     }
-    return { ...base, decision: allowed ? "allow" : "deny", allowed, digest, rule, reasons, cached: false };
+    return verdictOf({ decision: allowed ? "allow" : "deny", allowed, digest, rule, reasons }, false);
   };
 
   const match = compiledPolicyFor(view.revision, view.policy).match(reference);
@@ -111,8 +119,7 @@ export async function decide(input: DecisionInput, view: PolicyView, deps: Decid
   if (verifying && cacheKey) {
     const hit = await deps.verdictCache.get(cacheKey);
     if (hit) {
-      const cached = JSON.parse(hit) as CachedVerdict;
-      return { ...base, ...cached, cached: true };
+      return verdictOf(JSON.parse(hit) as CachedVerdict, true);
     }
   }
 

@@ -68,8 +68,8 @@ export async function decideImages(
     }),
   );
   const recorded = results.map((v): RecordedVerdict => ({
-    id: newVerdictId(Date.parse(v.evaluatedAt)),
     ...v,
+    id: newVerdictId(Date.parse(v.evaluatedAt)),
     source,
     context: Object.keys(context).length ? context : null,
   }));

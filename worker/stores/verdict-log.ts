@@ -133,7 +133,6 @@ interface Row {
 
 function fromRow(row: Row): RecordedVerdict {
   return {
-    id: row.id,
     decision: row.decision,
     allowed: row.decision === "allow",
     image: row.image,
@@ -145,6 +144,7 @@ function fromRow(row: Row): RecordedVerdict {
     reasons: JSON.parse(row.reasons) as RecordedVerdict["reasons"],
     cached: row.cached === 1,
     evaluatedAt: row.evaluated_at,
+    id: row.id,
     source: row.source,
     context: row.context ? (JSON.parse(row.context) as Record<string, unknown>) : null,
   };
