@@ -16,6 +16,14 @@ export interface Cache {
   put(key: string, value: string, options: { ttlSeconds: number }): Promise<void>;
 }
 
+/** Credentials for a registry or trust server's token flow. */
+export interface Credentials {
+  readonly username?: string;
+  readonly password?: string;
+  /** A ready bearer token (registry tokens from a CI system, say). */
+  readonly token?: string;
+}
+
 /** Counts of expensive work, so tests can prove a warm decision does none of it. */
 export interface WorkCounter {
   count(kind: "fetch" | "verify", detail: string): void;

@@ -1,0 +1,186 @@
+// GET/HEAD with timeouts, size caps and the registry bearer-token flow (also used by Notary
+// servers). Shared by the registry client and the trust-server client.
+import type { Credentials, HttpFetch, WorkCounter } from "../ports";
+import { noCounter } from "../ports";
+import type { ReasonCode } from "../reasons";
+
+export type { Credentials };
+
+export class UpstreamError extends Error {
+  override readonly name = "UpstreamError";
+  constructor(
+    readonly code: ReasonCode,
+    message: string,
+    readonly transient: boolean,
+    readonly url?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface HttpClientOptions {
+  readonly fetch: HttpFetch;
+  readonly timeoutMs?: number;
+  readonly counter?: WorkCounter;
+  /** Which reason code stands for "could not reach" and "refused access" in this client's errors. */
+  readonly codes?: { readonly unreachable: ReasonCode; readonly auth: ReasonCode; readonly badResponse: ReasonCode };
+}
+
+export interface AuthorizedRequest {
+  readonly url: string;
+  readonly method: "GET" | "HEAD";
+  readonly accept?: string;
+  /** Token scope asked for when challenged, e.g. repository:library/nginx:pull. */
+  readonly scope: string;
+  /** Key for cached tokens and credentials: the upstream's host. */
+  readonly host: string;
+  readonly credentials?: Credentials;
+}
+
+interface Challenge {
+  readonly scheme: string;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+export function parseChallenge(header: string | null): Challenge | undefined {
+  if (!header) return undefined;
+  const m = /^\s*(\w+)\s*(.*)$/.exec(header);
+  if (!m) return undefined;
+  const params: Record<string, string> = {};
+  for (const p of m[2]!.matchAll(/(\w+)\s*=\s*"([^"]*)"/g)) params[p[1]!.toLowerCase()] = p[2]!;
+  return { scheme: m[1]!.toLowerCase(), params };
+}
+
+const basic = (c: Credentials) => `Basic ${btoa(`${c.username ?? ""}:${c.password ?? ""}`)}`;
+
+export class HttpClient {
+  private readonly tokens = new Map<string, { value: string; expiresAt: number }>();
+  readonly timeoutMs: number;
+  private readonly counter: WorkCounter;
+  private readonly codes: NonNullable<HttpClientOptions["codes"]>;
+
+  constructor(private readonly options: HttpClientOptions) {
+    this.timeoutMs = options.timeoutMs ?? 3000;
+    this.counter = options.counter ?? noCounter;
+    this.codes = options.codes ?? {
+      unreachable: "REGISTRY_UNREACHABLE",
+      auth: "REGISTRY_AUTH_FAILED",
+      badResponse: "REGISTRY_BAD_RESPONSE",
+    };
+  }
+
+  /** One request with the auth flow: retry once with a token (or Basic) when challenged. */
+  async send(req: AuthorizedRequest): Promise<Response> {
+    const tokenKey = `${req.host} ${req.scope}`;
+    const cached = this.tokens.get(tokenKey);
+    let auth: string | undefined =
+      req.credentials?.token !== undefined
+        ? `Bearer ${req.credentials.token}`
+        : cached && cached.expiresAt > Date.now()
+          ? `Bearer ${cached.value}`
+          : undefined;
+    const res = await this.request(req.url, req.method, auth, req.accept);
+    if (res.status !== 401 || req.credentials?.token !== undefined) return res;
+    const challenge = parseChallenge(res.headers.get("www-authenticate"));
+    if (challenge?.scheme === "bearer" && challenge.params.realm) {
+      await res.body?.cancel();
+      auth = `Bearer ${await this.fetchToken(req, challenge.params, tokenKey)}`;
+    } else if (challenge?.scheme === "basic" && req.credentials?.username !== undefined) {
+      await res.body?.cancel();
+      auth = basic(req.credentials);
+    } else {
+      return res;
+    }
+    return this.request(req.url, req.method, auth, req.accept);
+  }
+
+  private async fetchToken(req: AuthorizedRequest, params: Readonly<Record<string, string>>, tokenKey: string): Promise<string> {
+    let realm: URL;
+    try {
+      realm = new URL(params.realm!);
+    } catch {
+      throw new UpstreamError(this.codes.auth, `${req.host} sent a token challenge with an invalid realm`, false, req.url);
+    }
+    if (params.service) realm.searchParams.set("service", params.service);
+    realm.searchParams.set("scope", params.scope ?? req.scope);
+    const creds = req.credentials?.username !== undefined ? basic(req.credentials) : undefined;
+    const res = await this.request(realm.toString(), "GET", creds, "application/json");
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new UpstreamError(
+        this.codes.auth,
+        `token service ${realm.host} refused a pull token for ${req.host} (HTTP ${res.status})`,
+        res.status >= 500,
+        realm.toString(),
+      );
+    }
+    let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
+    try {
+      body = JSON.parse(new TextDecoder().decode(await this.readBounded(res, realm.toString(), 64 * 1024)));
+    } catch (err) {
+      if (err instanceof UpstreamError) throw err;
+      throw new UpstreamError(this.codes.auth, `token service ${realm.host} answered something that is not JSON`, false);
+    }
+    const token = typeof body.token === "string" ? body.token : body.access_token;
+    if (typeof token !== "string" || token === "") {
+      throw new UpstreamError(this.codes.auth, `token service ${realm.host} returned no token`, false);
+    }
+    const ttl = typeof body.expires_in === "number" ? body.expires_in : 60;
+    this.tokens.set(tokenKey, { value: token, expiresAt: Date.now() + (ttl - 5) * 1000 });
+    return token;
+  }
+
+  private async request(url: string, method: "GET" | "HEAD", auth: string | undefined, accept: string | undefined): Promise<Response> {
+    this.counter.count("fetch", `${method} ${url}`);
+    const headers: Record<string, string> = {};
+    if (accept) headers.accept = accept;
+    if (auth) headers.authorization = auth;
+    try {
+      return await this.options.fetch(
+        new Request(url, { method, headers, redirect: "follow", signal: AbortSignal.timeout(this.timeoutMs) }),
+      );
+    } catch (err) {
+      const what =
+        err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")
+          ? `did not answer within ${this.timeoutMs} ms`
+          : `could not be reached (${err instanceof Error ? err.message : String(err)})`;
+      throw new UpstreamError(this.codes.unreachable, `${new URL(url).host} ${what}`, true, url);
+    }
+  }
+
+  /** Reads a body up to `max` bytes; more is an error, never a silent truncation. */
+  async readBounded(res: Response, url: string, max: number): Promise<Uint8Array> {
+    const host = new URL(url).host;
+    const declared = Number(res.headers.get("content-length") ?? "0");
+    if (declared > max) {
+      await res.body?.cancel();
+      throw new UpstreamError(this.codes.badResponse, `${host} sent ${declared} bytes, more than the ${max} allowed`, false, url);
+    }
+    if (!res.body) return new Uint8Array();
+    const reader = res.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        size += value.byteLength;
+        if (size > max) {
+          await reader.cancel();
+          throw new UpstreamError(this.codes.badResponse, `${host} sent more than the ${max} bytes allowed`, false, url);
+        }
+        chunks.push(value);
+      }
+    } catch (err) {
+      if (err instanceof UpstreamError) throw err;
+      throw new UpstreamError(this.codes.unreachable, `${host} broke off the response: ${String(err)}`, true, url);
+    }
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.byteLength;
+    }
+    return out;
+  }
+}
