@@ -77,14 +77,12 @@ export async function decide(input: DecisionInput, view: PolicyView, deps: Decid
     return verdictOf({ decision: allowed ? "allow" : "deny", allowed, digest, rule, reasons }, false);
   };
 
-  const match = compiledPolicyFor(view.revision, view.policy).match(reference);
+  const namespace = typeof input.context.namespace === "string" ? input.context.namespace : undefined;
+  const compiled = compiledPolicyFor(view.revision, view.policy);
+  const match = compiled.match(reference, namespace);
   if (!match) {
     return finish(false, null, reference.digest ?? null, [
-      {
-        code: "NO_MATCHING_RULE",
-        message: `no matching rule: no rule of policy ${view.id} matches ${reference.canonical}`,
-        rule: null,
-      },
+      { code: "NO_MATCHING_RULE", message: noMatchMessage(view, input.image, reference.canonical, namespace, compiled), rule: null },
     ]);
   }
   const rule = match.rule.pattern;
@@ -119,7 +117,8 @@ export async function decide(input: DecisionInput, view: PolicyView, deps: Decid
   if (verifying && cacheKey) {
     const hit = await deps.verdictCache.get(cacheKey);
     if (hit) {
-      return verdictOf(JSON.parse(hit) as CachedVerdict, true);
+      const entry = JSON.parse(hit) as { verdict: CachedVerdict; until: number };
+      if (entry.until > deps.clock.now().getTime()) return verdictOf(entry.verdict, true);
     }
   }
 
@@ -169,7 +168,8 @@ export async function decide(input: DecisionInput, view: PolicyView, deps: Decid
   const satisfied = outcomes.every((o) => o.satisfied);
   const verdict = finish(satisfied, rule, digest ?? null, [...outcomes.flatMap((o) => o.reasons), ...notes]);
 
-  if (verifying && cacheKey && outcomes.every((o) => o.cacheable) && deps.verdictTtlSeconds > 0) {
+  const ttl = Math.min(deps.verdictTtlSeconds, ...outcomes.map((o) => o.ttlSeconds ?? Infinity));
+  if (verifying && cacheKey && outcomes.every((o) => o.cacheable) && ttl > 0) {
     const entry: CachedVerdict = {
       decision: verdict.decision,
       allowed: verdict.allowed,
@@ -177,7 +177,26 @@ export async function decide(input: DecisionInput, view: PolicyView, deps: Decid
       rule: verdict.rule,
       reasons: verdict.reasons,
     };
-    await deps.verdictCache.put(cacheKey, JSON.stringify(entry), { ttlSeconds: Math.max(60, deps.verdictTtlSeconds) });
+    const until = deps.clock.now().getTime() + ttl * 1000;
+    await deps.verdictCache.put(cacheKey, JSON.stringify({ verdict: entry, until }), { ttlSeconds: Math.ceil(ttl) });
   }
   return verdict;
+}
+
+/** Each tool's users know its own words for "nothing matched". */
+function noMatchMessage(
+  view: PolicyView,
+  image: string,
+  canonical: string,
+  namespace: string | undefined,
+  compiled: { hasNamespace(ns: string | undefined): boolean; readonly hasUnscoped: boolean },
+): string {
+  if (view.policy.patternStyle === "portieris") {
+    // Portieris's GetPolicyToEnforce, word for word (its "polices" included).
+    if (compiled.hasNamespace(namespace)) return `Deny "${image}", no matching repositories in the ImagePolicies`;
+    if (!compiled.hasUnscoped) return `Deny "${image}", no image policies or cluster polices`;
+    return `Deny "${image}", no matching repositories in ClusterImagePolicy and no ImagePolicies in the "${namespace ?? ""}" namespace`;
+  }
+  if (view.policy.patternStyle === "connaisseur") return `no matching rule for image ${canonical} in policy ${view.id}`;
+  return `no matching rule: no rule of policy ${view.id} matches ${canonical}`;
 }

@@ -16,6 +16,7 @@ export interface Bindings {
   readonly VERDICT_CACHE_TTL_SECONDS?: string;
   readonly VERDICT_RETENTION_DAYS?: string;
   readonly UPSTREAM_TIMEOUT_MS?: string;
+  readonly TRUST_RECHECK_SECONDS?: string;
 }
 
 export type Env = { Bindings: Bindings; Variables: { role: "admin" | "client" } };
@@ -29,6 +30,7 @@ export interface Config {
   readonly verdictCacheTtlSeconds: number;
   readonly verdictRetentionDays: number;
   readonly upstreamTimeoutMs: number;
+  readonly trustRecheckSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -86,6 +88,7 @@ export function loadConfig(env: Bindings): Config {
       verdictCacheTtlSeconds: integer("VERDICT_CACHE_TTL_SECONDS", env.VERDICT_CACHE_TTL_SECONDS, 300, 0, 86_400),
       verdictRetentionDays: integer("VERDICT_RETENTION_DAYS", env.VERDICT_RETENTION_DAYS, 30, 1, 3650),
       upstreamTimeoutMs: integer("UPSTREAM_TIMEOUT_MS", env.UPSTREAM_TIMEOUT_MS, 3000, 100, 60_000),
+      trustRecheckSeconds: integer("TRUST_RECHECK_SECONDS", env.TRUST_RECHECK_SECONDS, 60, 0, 86_400),
     });
     configs.set(env, config);
   }

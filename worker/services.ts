@@ -39,7 +39,17 @@ export function servicesFor(env: Bindings): Services {
         digests: cachedDigestResolver(registry, trustCache, config.tagCacheTtlSeconds, systemClock),
         verdictCache: kvCache(env.VERDICT_CACHE),
         verdictTtlSeconds: config.verdictCacheTtlSeconds,
-        verifier: { fetch: httpFetch, trustCache, clock: systemClock, counter: { count: () => {} } },
+        verifier: {
+          fetch: httpFetch,
+          trustCache,
+          clock: systemClock,
+          counter: { count: () => {} },
+          settings: {
+            upstreamTimeoutMs: config.upstreamTimeoutMs,
+            trustRecheckSeconds: config.trustRecheckSeconds,
+            credentials: config.registryCredentials,
+          },
+        },
         clock: systemClock,
       },
     };

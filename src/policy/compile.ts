@@ -11,17 +11,29 @@ export interface CompiledRule {
 
 export interface CompiledPolicy {
   readonly policy: Policy;
+  /** Whether some rules are scoped to this namespace (they then replace the unscoped ones). */
+  hasNamespace(namespace: string | undefined): boolean;
+  /** Whether the policy has rules for every namespace (Portieris: a ClusterImagePolicy). */
+  readonly hasUnscoped: boolean;
   /** The most specific matching rule, or undefined (the decision then fails closed). */
-  match(reference: ImageReference): CompiledRule | undefined;
+  match(reference: ImageReference, namespace?: string): CompiledRule | undefined;
 }
 
 export function compilePolicy(policy: Policy): CompiledPolicy {
-  const rules: readonly CompiledRule[] = Object.freeze(
-    policy.rules.map((rule, index) => ({ index, rule, pattern: compilePattern(rule.pattern, policy.patternStyle) })),
-  );
+  const unscoped: CompiledRule[] = [];
+  const scoped = new Map<string, CompiledRule[]>();
+  policy.rules.forEach((rule, index) => {
+    const compiled = { index, rule, pattern: compilePattern(rule.pattern, policy.patternStyle) };
+    if (rule.namespace === undefined) unscoped.push(compiled);
+    else scoped.set(rule.namespace, [...(scoped.get(rule.namespace) ?? []), compiled]);
+  });
+  const rulesFor = (namespace: string | undefined) =>
+    (namespace !== undefined ? scoped.get(namespace) : undefined) ?? unscoped;
   return {
     policy,
-    match: (reference) => pickMostSpecific(reference, rules),
+    hasNamespace: (namespace) => namespace !== undefined && scoped.has(namespace),
+    hasUnscoped: unscoped.length > 0,
+    match: (reference, namespace) => pickMostSpecific(reference, rulesFor(namespace)),
   };
 }
 

@@ -13,6 +13,11 @@ export interface Rule {
   readonly pattern: string;
   readonly require: readonly Requirement[];
   readonly description?: string;
+  /**
+   * Rules scoped to a Kubernetes namespace (Portieris ImagePolicy). When the request's
+   * context.namespace has scoped rules, only those apply; otherwise only unscoped rules do.
+   */
+  readonly namespace?: string;
 }
 
 export interface Policy {

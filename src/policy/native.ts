@@ -16,6 +16,7 @@ const nativeShape = z.strictObject({
       z.strictObject({
         pattern: z.string().check(z.minLength(1), z.maxLength(512)),
         description: z.optional(z.string().check(z.maxLength(4096))),
+        namespace: z.optional(z.string().check(z.regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "a Kubernetes namespace name"))),
         require: z.array(z.unknown()).check(z.minLength(1), z.maxLength(MAX_REQUIREMENTS)),
       }),
     )
@@ -38,7 +39,12 @@ export function parseNativePolicy(document: unknown, kinds: RequirementKinds): P
     const require = rule.require.map((raw, j) =>
       parseRequirement(raw, kinds, `rules[${i}].require[${j}]`, issues),
     );
-    return { pattern: rule.pattern, require, ...(rule.description ? { description: rule.description } : {}) };
+    return {
+      pattern: rule.pattern,
+      require,
+      ...(rule.description ? { description: rule.description } : {}),
+      ...(rule.namespace !== undefined ? { namespace: rule.namespace } : {}),
+    };
   });
   if (issues.length > 0) throw new PolicyValidationError(issues);
 

@@ -3,11 +3,19 @@
 import type { Schema } from "../schema";
 import type { ImageReference } from "../reference";
 import type { Reason } from "../reasons";
-import type { Clock, Cache, HttpFetch, WorkCounter } from "../ports";
+import type { Clock, Cache, Credentials, HttpFetch, WorkCounter } from "../ports";
 import type { Requirement } from "./model";
 
 /** What a kind needs to know about the image's manifest digest before it can evaluate. */
 export type DigestNeed = "required" | "optional" | "none";
+
+export interface VerifierSettings {
+  readonly upstreamTimeoutMs: number;
+  /** How long verified trust data decides before its server is asked again (the timestamp re-check). */
+  readonly trustRecheckSeconds: number;
+  /** Per host (registry or trust server) credentials. */
+  readonly credentials: Readonly<Record<string, Credentials>>;
+}
 
 /** I/O and configuration verifiers may use; all of it comes in through ports. */
 export interface VerifierDeps {
@@ -15,6 +23,7 @@ export interface VerifierDeps {
   readonly trustCache: Cache;
   readonly clock: Clock;
   readonly counter: WorkCounter;
+  readonly settings: VerifierSettings;
 }
 
 export interface EvaluationContext {
@@ -34,6 +43,8 @@ export interface RequirementOutcome {
   readonly cacheable: boolean;
   /** Verification did real work whose result is worth caching (static kinds say false). */
   readonly verified: boolean;
+  /** The longest a verdict resting on this outcome may be reused (trust data re-check, expiry). */
+  readonly ttlSeconds?: number;
 }
 
 export interface RequirementKind<R extends Requirement = Requirement> {

@@ -1,5 +1,6 @@
 // Every requirement kind trustgate knows; a new signature format adds one line here.
 import { createRequirementKinds } from "../policy/requirement-kinds";
+import { notaryKind } from "./notary";
 import { allowKind, denyKind } from "./static";
 
-export const defaultRequirementKinds = createRequirementKinds([allowKind, denyKind]);
+export const defaultRequirementKinds = createRequirementKinds([allowKind, denyKind, notaryKind]);

@@ -50,6 +50,7 @@ function setup(policy: Omit<Policy, "patternStyle">, resolution: DigestResolutio
       trustCache: memoryCache(),
       clock: { now: () => new Date("2026-11-22T12:00:00Z") },
       counter: { count: () => {} },
+      settings: { upstreamTimeoutMs: 1000, trustRecheckSeconds: 60, credentials: {} },
     },
     clock: { now: () => new Date("2026-11-22T12:00:00Z") },
   };

@@ -1,0 +1,265 @@
+// The `notary` requirement kind: an image is allowed when Notary v1 trust data, rooted in a key the
+// policy trusts, signs the digest the registry serves, and every required signer signed it too.
+import { HttpClient, UpstreamError } from "../adapters/http-client";
+import { notaryRoleFetcher, trustServerBaseUrl } from "../adapters/notary-fetcher";
+import { sha256Hex, stableStringify } from "../encoding";
+import type { EvaluationContext, RequirementKind, RequirementOutcome, VerifierDeps } from "../policy/requirement-kinds";
+import type { Reason, ReasonCode } from "../reasons";
+import { base64Decode, base64Encode } from "../verify/notary-v1/encoding";
+import { NotaryV1Error, type NotaryV1ErrorCode } from "../verify/notary-v1/errors";
+import { importPinnedKey } from "../verify/notary-v1/keys";
+import { anchorFor, loadTrustData, NoTrustDataError, type TrustSummary } from "../verify/notary-v1/trust-data";
+import type { TrustedVersions } from "../verify/notary-v1/trusted-set";
+import { notaryRequirement, type NotaryRequirement } from "./notary-schema";
+
+const YEAR = 365 * 86_400;
+
+/** What is remembered per trust server and GUN across requests: rollback versions, the TOFU root. */
+interface RepositoryState {
+  readonly versions: TrustedVersions;
+  /** base64 of the first trusted root's bytes (or its successor), when trust is on first use. */
+  readonly root?: string;
+}
+
+const httpClients = new WeakMap<VerifierDeps, HttpClient>();
+
+function httpFor(deps: VerifierDeps): HttpClient {
+  let http = httpClients.get(deps);
+  if (!http) {
+    http = new HttpClient({
+      fetch: deps.fetch,
+      timeoutMs: deps.settings.upstreamTimeoutMs,
+      counter: deps.counter,
+      codes: {
+        unreachable: "NOTARY_TRUST_SERVER_UNREACHABLE",
+        auth: "NOTARY_TRUST_SERVER_AUTH_FAILED",
+        badResponse: "NOTARY_TRUST_SERVER_UNREACHABLE",
+      },
+    });
+    httpClients.set(deps, http);
+  }
+  return http;
+}
+
+const VERIFY_CODES: Record<NotaryV1ErrorCode, ReasonCode> = {
+  MALFORMED: "NOTARY_MALFORMED",
+  WRONG_TYPE: "NOTARY_MALFORMED",
+  ROOT_NOT_TRUSTED: "NOTARY_ROOT_NOT_TRUSTED",
+  BAD_SIGNATURE: "NOTARY_BAD_SIGNATURE",
+  THRESHOLD_NOT_MET: "NOTARY_THRESHOLD_NOT_MET",
+  KEY_ID_MISMATCH: "NOTARY_BAD_SIGNATURE",
+  EXPIRED: "NOTARY_EXPIRED",
+  ROLLBACK: "NOTARY_ROLLBACK",
+  HASH_MISMATCH: "NOTARY_HASH_MISMATCH",
+  LENGTH_EXCEEDED: "NOTARY_HASH_MISMATCH",
+  MISSING_META: "NOTARY_MALFORMED",
+  DELEGATION_NOT_FOUND: "NOTARY_DELEGATION_NOT_FOUND",
+  OUT_OF_ORDER: "NOTARY_MALFORMED",
+  UNSUPPORTED_KEY: "NOTARY_ROOT_NOT_TRUSTED",
+};
+
+export const notaryKind: RequirementKind<NotaryRequirement> = {
+  type: "notary",
+  schema: notaryRequirement,
+  digest: "required",
+  async evaluate(req, ctx) {
+    const { deps, reference } = ctx;
+    const gun = reference.name;
+    const server = trustServerBaseUrl(req.server);
+    const now = deps.clock.now();
+    const recheck = deps.settings.trustRecheckSeconds;
+    const base = { rule: ctx.rule, requirement: "notary", server, gun };
+    const summaryKey = `notary:trust:v1:${await sha256Hex(stableStringify({ server, gun, rootKeys: req.rootKeys ?? null }))}`;
+    const stateKey = `notary:state:v1:${server}|${gun}`;
+
+    let summary = parseJson<TrustSummary>(await deps.trustCache.get(summaryKey));
+    const notes: Reason[] = [];
+    let cacheable = true;
+    const fresh = summary && now.getTime() < summary.expiresAt && now.getTime() - summary.checkedAt < recheck * 1000;
+    if (!fresh) {
+      try {
+        const state = parseJson<RepositoryState>(await deps.trustCache.get(stateKey)) ?? { versions: {} };
+        const anchor = await anchorFor(req.rootKeys);
+        const trustedRoot = anchor.kind === "tofu" && state.root ? base64Decode(state.root) : undefined;
+        const credentials = req.auth ?? deps.settings.credentials[new URL(server).host];
+        const result = await loadTrustData({
+          gun,
+          fetcher: notaryRoleFetcher(httpFor(deps), server, gun, credentials),
+          anchor,
+          now,
+          previous: state.versions,
+          ...(trustedRoot ? { trustedRoot } : {}),
+          onVerify: (role) => deps.counter.count("verify", `notary ${gun} ${role}`),
+        });
+        summary = result.summary;
+        const nextState: RepositoryState = {
+          versions: result.summary.versions,
+          ...(anchor.kind === "tofu" ? { root: base64Encode(result.rootBytes) } : state.root ? { root: state.root } : {}),
+        };
+        await Promise.all([
+          deps.trustCache.put(summaryKey, JSON.stringify(summary), {
+            ttlSeconds: Math.max(60, Math.ceil((summary.expiresAt - now.getTime()) / 1000)),
+          }),
+          deps.trustCache.put(stateKey, JSON.stringify(nextState), { ttlSeconds: YEAR }),
+        ]);
+      } catch (err) {
+        const transient = err instanceof UpstreamError && err.transient;
+        if (transient && summary && now.getTime() < summary.expiresAt) {
+          // stale-if-error: unexpired trust data still decides while the server is away.
+          cacheable = false;
+          notes.push({
+            code: "NOTARY_STALE_TRUST_DATA",
+            message: `trust server ${server} is unreachable (${(err as Error).message}); decided on trust data verified at ${new Date(summary.checkedAt).toISOString()}, valid until ${new Date(summary.expiresAt).toISOString()}`,
+            ...base,
+          });
+        } else {
+          return failure(err, base, recheck);
+        }
+      }
+    }
+    const outcome = await judge(summary!, req, ctx, base);
+    const remaining = Math.floor((summary!.expiresAt - now.getTime()) / 1000);
+    return {
+      ...outcome,
+      reasons: [...outcome.reasons, ...notes],
+      cacheable,
+      ttlSeconds: Math.max(0, Math.min(recheck, remaining)),
+    };
+  },
+};
+
+function parseJson<T>(text: string | null): T | undefined {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Trust data could not be had or did not verify: a deny, with the code of what failed. */
+function failure(err: unknown, base: Record<string, string>, recheck: number): RequirementOutcome {
+  if (err instanceof UpstreamError) {
+    return {
+      satisfied: false,
+      cacheable: !err.transient,
+      verified: true,
+      ttlSeconds: recheck,
+      reasons: [{ code: err.code, message: `failed to get content trust information: ${err.message}`, ...base }],
+    };
+  }
+  if (err instanceof NoTrustDataError) {
+    return {
+      satisfied: false,
+      cacheable: true,
+      verified: true,
+      ttlSeconds: recheck,
+      reasons: [{ code: "NOTARY_NO_TRUST_DATA", message: `failed to get content trust information: ${err.message}`, ...base }],
+    };
+  }
+  if (err instanceof NotaryV1Error) {
+    return {
+      satisfied: false,
+      cacheable: true,
+      verified: true,
+      ttlSeconds: recheck,
+      reasons: [
+        {
+          code: VERIFY_CODES[err.code],
+          message: `failed to get content trust information: ${err.message}`,
+          ...(err.role ? { role: err.role } : {}),
+          ...base,
+        },
+      ],
+    };
+  }
+  throw err;
+}
+
+/** Docker's rule for which digest a tag means, then the required signers. */
+async function judge(
+  summary: TrustSummary,
+  req: NotaryRequirement,
+  ctx: EvaluationContext,
+  base: Record<string, string>,
+): Promise<Omit<RequirementOutcome, "cacheable">> {
+  const digest = ctx.digest!;
+  const hex = digest.slice("sha256:".length);
+  const tag = ctx.reference.digest ? undefined : ctx.reference.tag;
+  const deny = (code: ReasonCode, message: string, extra: Record<string, unknown> = {}) => ({
+    satisfied: false,
+    verified: true,
+    reasons: [{ code, message, ...extra, ...base }],
+  });
+
+  const releaseRoles = ["targets/releases", "targets"].filter((r) => summary.roles[r]);
+  let signedBy: string | undefined;
+  if (tag !== undefined) {
+    // Signer-only roles (targets/alice) do not release an image; releases first, then targets.
+    const role = releaseRoles.find((r) => summary.roles[r]!.targets[tag] !== undefined);
+    if (!role) return deny("NOTARY_NO_TRUST_DATA", `failed to get content trust information: No valid trust data for ${tag}`, { tag });
+    const signed = summary.roles[role]!.targets[tag]!;
+    if (signed !== hex) {
+      return deny(
+        "NOTARY_DIGEST_MISMATCH",
+        `the registry serves sha256:${hex} for ${ctx.reference.name}:${tag}, but the trust data signs sha256:${signed} (${role}); the tag was moved after signing`,
+        { tag, signed: `sha256:${signed}` },
+      );
+    }
+    signedBy = role;
+  } else {
+    signedBy = releaseRoles.find((r) => Object.values(summary.roles[r]!.targets).includes(hex));
+    if (!signedBy) return deny("NOTARY_NO_TRUST_DATA", `No signed targets found for ${digest} in ${summary.gun}`);
+  }
+
+  const signers = req.signers ?? [];
+  const missing: Reason[] = [];
+  let satisfied = 0;
+  for (const signer of signers) {
+    const role = signer.name.startsWith("targets/") ? signer.name : `targets/${signer.name}`;
+    const name = role.slice("targets/".length);
+    const held = summary.roles[role];
+    const holds = held && (tag !== undefined ? held.targets[tag] === hex : Object.values(held.targets).includes(hex));
+    const keyOk = !signer.keys || (held !== undefined && (await keysListed(signer.keys, held.keys)));
+    if (holds && keyOk) {
+      satisfied++;
+    } else {
+      missing.push({
+        code: "NOTARY_SIGNER_MISSING",
+        // Portieris's words, which its users know.
+        message: `no signature found for role ${name}`,
+        signer: name,
+        why: !held
+          ? `${role} is not a delegation of ${summary.gun}`
+          : !keyOk
+            ? `${role} does not list the signer's key`
+            : `${role} has not signed ${tag ?? digest}`,
+        ...base,
+      });
+    }
+  }
+  const threshold = req.signerThreshold ?? signers.length;
+  if (satisfied < threshold) return { satisfied: false, verified: true, reasons: missing };
+  return {
+    satisfied: true,
+    verified: true,
+    reasons: [
+      {
+        code: "NOTARY_SIGNED",
+        message: `${digest} is signed for ${tag ?? "its digest"} in ${signedBy} of ${summary.gun}${signers.length ? `, by ${satisfied} of ${signers.length} required signers` : ""}`,
+        ...base,
+      },
+    ],
+  };
+}
+
+async function keysListed(pems: readonly string[], roleKeys: readonly string[]): Promise<boolean> {
+  for (const pem of pems) {
+    try {
+      if (roleKeys.includes(base64Encode((await importPinnedKey(pem)).spki))) return true;
+    } catch (err) {
+      if (!(err instanceof NotaryV1Error)) throw err;
+    }
+  }
+  return false;
+}

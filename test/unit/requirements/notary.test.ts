@@ -1,0 +1,271 @@
+// The notary requirement kind, decided through decide() on trust data made by the real notary
+// client (test/vectors/notary-v1), served from memory through the fetch port.
+import { describe, expect, it } from "vitest";
+import { decide, type DecideDeps } from "../../../src/decide";
+import { createRequirementKinds } from "../../../src/policy/requirement-kinds";
+import type { Cache, DigestResolution } from "../../../src/ports";
+import { parseReference } from "../../../src/reference";
+import { notaryKind } from "../../../src/requirements/notary";
+import { allowKind } from "../../../src/requirements/static";
+
+const files = import.meta.glob("../../vectors/notary-v1/**/*.json", { query: "?raw", import: "default", eager: true }) as Record<string, string>;
+
+interface Case {
+  gun: string;
+  now: string;
+  expiredNow: string;
+  pinnedRoot: { publicKeyPem: string; certificatePem: string; tufKeyId: string };
+  signers: Record<string, { publicKeyPem?: string }>;
+  tags: Record<string, { digest: string }>;
+}
+
+function vector(name: string): { meta: Case; file(path: string): string | undefined } {
+  const prefix = `../../vectors/notary-v1/${name}/`;
+  const meta = JSON.parse(files[`${prefix}case.json`]!) as Case;
+  return { meta, file: (path) => files[prefix + path] };
+}
+
+const SERVER = "http://127.0.0.1:4443";
+
+/** A trust server in memory: serves one vector's files; can be switched off or to another vector. */
+function trustServer(name: string) {
+  let current = vector(name);
+  let up = true;
+  const fetched: string[] = [];
+  return {
+    fetched,
+    use(other: string) {
+      current = vector(other);
+    },
+    down() {
+      up = false;
+    },
+    fetch: async (req: Request): Promise<Response> => {
+      if (!up) throw new TypeError("connect ECONNREFUSED 127.0.0.1:4443");
+      const url = new URL(req.url);
+      const m = /^\/v2\/(.+)\/_trust\/tuf\/(.+)$/.exec(url.pathname);
+      fetched.push(m?.[2] ?? url.pathname);
+      const body = m && m[1] === current.meta.gun ? current.file(m[2]!) : undefined;
+      return body === undefined ? new Response("not found", { status: 404 }) : new Response(body);
+    },
+  };
+}
+
+function memoryCache(): Cache {
+  const store = new Map<string, string>();
+  return { get: async (k) => store.get(k) ?? null, put: async (k, v) => void store.set(k, v) };
+}
+
+function setup(server: ReturnType<typeof trustServer>, at: string, registryDigest: string, trustCache = memoryCache()) {
+  const work = { fetch: 0, verify: 0 };
+  let now = new Date(at);
+  const clock = { now: () => now };
+  const deps: DecideDeps = {
+    kinds: createRequirementKinds([allowKind, notaryKind]),
+    digests: { resolve: async (): Promise<DigestResolution> => ({ ok: true, digest: registryDigest, cached: false }) },
+    verdictCache: memoryCache(),
+    verdictTtlSeconds: 300,
+    clock,
+    verifier: {
+      fetch: server.fetch,
+      trustCache,
+      clock,
+      counter: { count: (kind) => void work[kind]++ },
+      settings: { upstreamTimeoutMs: 1000, trustRecheckSeconds: 60, credentials: {} },
+    },
+  };
+  return {
+    deps,
+    work,
+    trustCache,
+    advance(seconds: number) {
+      now = new Date(now.getTime() + seconds * 1000);
+    },
+  };
+}
+
+let revision = 0;
+function run(deps: DecideDeps, image: string, requirement: Record<string, unknown>) {
+  const policy = { mode: "enforce" as const, patternStyle: "native" as const, rules: [{ pattern: "*", require: [{ type: "notary", server: SERVER, ...requirement }] }] };
+  return decide({ image, reference: parseReference(image), context: {} }, { id: "p", revision: `r${revision++}`, policy }, deps);
+}
+
+const V1 = (name: string) => vector(name).meta.tags.v1!.digest;
+const IMAGE = "127.0.0.1:5000/demo/app";
+
+describe("notary requirement on real notary trust data", () => {
+  it("allows a tag signed in targets/releases under the pinned root key", async () => {
+    const c = vector("signed-releases").meta;
+    const { deps } = setup(trustServer("signed-releases"), c.now, V1("signed-releases"));
+    const v = await run(deps, `${IMAGE}:v1`, { rootKeys: [c.pinnedRoot.publicKeyPem] });
+    expect(v).toMatchObject({ decision: "allow", digest: c.tags.v1!.digest });
+    expect(v.reasons[0]).toMatchObject({ code: "NOTARY_SIGNED", gun: c.gun });
+    expect(v.reasons[0]!.message).toContain("targets/releases");
+  });
+
+  it("accepts the root pinned by its certificate and by its TUF key ID too", async () => {
+    const c = vector("signed-releases").meta;
+    for (const pin of [c.pinnedRoot.certificatePem, c.pinnedRoot.tufKeyId]) {
+      const { deps } = setup(trustServer("signed-releases"), c.now, V1("signed-releases"));
+      expect((await run(deps, `${IMAGE}:v1`, { rootKeys: [pin] })).decision).toBe("allow");
+    }
+  });
+
+  it("denies an unsigned tag with Portieris's words", async () => {
+    const c = vector("signed-releases").meta;
+    const { deps } = setup(trustServer("signed-releases"), c.now, V1("signed-releases"));
+    const v = await run(deps, `${IMAGE}:unsigned`, { rootKeys: [c.pinnedRoot.publicKeyPem] });
+    expect(v.decision).toBe("deny");
+    expect(v.reasons[0]).toMatchObject({
+      code: "NOTARY_NO_TRUST_DATA",
+      message: "failed to get content trust information: No valid trust data for unsigned",
+    });
+  });
+
+  it("denies a tag the registry now serves with another digest (re-pushed after signing)", async () => {
+    const c = vector("signed-releases").meta;
+    const { deps } = setup(trustServer("signed-releases"), c.now, `sha256:${"e".repeat(64)}`);
+    const v = await run(deps, `${IMAGE}:v1`, { rootKeys: [c.pinnedRoot.publicKeyPem] });
+    expect(v.decision).toBe("deny");
+    expect(v.reasons[0]).toMatchObject({ code: "NOTARY_DIGEST_MISMATCH", signed: c.tags.v1!.digest });
+  });
+
+  it("allows a digest reference that any release role signs", async () => {
+    const c = vector("signed-releases").meta;
+    const { deps } = setup(trustServer("signed-releases"), c.now, c.tags.v2!.digest);
+    expect((await run(deps, `${IMAGE}@${c.tags.v2!.digest}`, { rootKeys: [c.pinnedRoot.publicKeyPem] })).decision).toBe("allow");
+    const other = `sha256:${"d".repeat(64)}`;
+    const { deps: d2 } = setup(trustServer("signed-releases"), c.now, other);
+    expect((await run(d2, `${IMAGE}@${other}`, { rootKeys: [c.pinnedRoot.publicKeyPem] })).reasons[0]!.code).toBe("NOTARY_NO_TRUST_DATA");
+  });
+
+  it("falls back to the targets role when there is no targets/releases", async () => {
+    const c = vector("no-delegations").meta;
+    const { deps } = setup(trustServer("no-delegations"), c.now, V1("no-delegations"));
+    expect((await run(deps, `${IMAGE}:v1`, { rootKeys: [c.pinnedRoot.publicKeyPem] })).decision).toBe("allow");
+  });
+
+  it("requires named signers: alice signed → allow; alice delegated but silent → no signature found for role alice", async () => {
+    const signed = vector("alice-signed").meta;
+    const a = setup(trustServer("alice-signed"), signed.now, V1("alice-signed"));
+    const ok = await run(a.deps, `${IMAGE}:v1`, { rootKeys: [signed.pinnedRoot.publicKeyPem], signers: [{ name: "alice" }] });
+    expect(ok.decision).toBe("allow");
+
+    const silent = vector("alice-missing").meta;
+    const b = setup(trustServer("alice-missing"), silent.now, V1("alice-missing"));
+    const no = await run(b.deps, `${IMAGE}:v1`, { rootKeys: [silent.pinnedRoot.publicKeyPem], signers: [{ name: "alice" }, { name: "targets/bob" }] });
+    expect(no.decision).toBe("deny");
+    expect(no.reasons).toEqual([
+      expect.objectContaining({ code: "NOTARY_SIGNER_MISSING", message: "no signature found for role alice", signer: "alice" }),
+    ]);
+    // a threshold of one of the two is met by bob
+    const one = await run(b.deps, `${IMAGE}:v1`, {
+      rootKeys: [silent.pinnedRoot.publicKeyPem],
+      signers: [{ name: "alice" }, { name: "bob" }],
+      signerThreshold: 1,
+    });
+    expect(one.decision).toBe("allow");
+  });
+
+  it("checks a Portieris signer secret's key against the role's keys", async () => {
+    const c = vector("alice-signed").meta;
+    const right = c.signers.alice!.publicKeyPem!;
+    const wrong = vector("alice-missing").meta.signers.alice!.publicKeyPem!;
+    const { deps } = setup(trustServer("alice-signed"), c.now, V1("alice-signed"));
+    expect((await run(deps, `${IMAGE}:v1`, { signers: [{ name: "alice", keys: [right] }] })).decision).toBe("allow");
+    const v = await run(deps, `${IMAGE}:v1`, { signers: [{ name: "alice", keys: [wrong] }] });
+    expect(v.decision).toBe("deny");
+    expect(v.reasons[0]).toMatchObject({ code: "NOTARY_SIGNER_MISSING", why: "targets/alice does not list the signer's key" });
+  });
+
+  it("denies when the pinned root key is not the repository's", async () => {
+    const c = vector("signed-releases").meta;
+    const { deps } = setup(trustServer("signed-releases"), c.now, V1("signed-releases"));
+    const v = await run(deps, `${IMAGE}:v1`, { rootKeys: [vector("rsa-root").meta.pinnedRoot.publicKeyPem] });
+    expect(v.decision).toBe("deny");
+    expect(v.reasons[0]!.code).toBe("NOTARY_ROOT_NOT_TRUSTED");
+  });
+
+  it("denies expired trust data", async () => {
+    const c = vector("signed-releases").meta;
+    const { deps } = setup(trustServer("signed-releases"), c.expiredNow, V1("signed-releases"));
+    const v = await run(deps, `${IMAGE}:v1`, { rootKeys: [c.pinnedRoot.publicKeyPem] });
+    expect(v.reasons[0]).toMatchObject({ code: "NOTARY_EXPIRED", role: "timestamp" });
+  });
+
+  it("verifies RSA roots and Ed25519 server keys", async () => {
+    for (const name of ["rsa-root", "ed25519-server-keys", "ecdsa-root"]) {
+      const c = vector(name).meta;
+      const { deps } = setup(trustServer(name), c.now, V1(name));
+      const v = await run(deps, `${IMAGE}:v1`, { rootKeys: [c.pinnedRoot.publicKeyPem] });
+      expect(v.decision, `${name}: ${JSON.stringify(v.reasons)}`).toBe("allow");
+    }
+  });
+
+  it("trusts on first use, then refuses a root that does not rotate from the pinned one", async () => {
+    const c = vector("signed-releases").meta;
+    const server = trustServer("signed-releases");
+    const { deps, advance } = setup(server, c.now, V1("signed-releases"));
+    expect((await run(deps, `${IMAGE}:v1`, {})).decision).toBe("allow");
+    // Another repository's trust data (another root key) now served for the same GUN.
+    server.use("alice-signed");
+    advance(120);
+    const v = await run(deps, `${IMAGE}:v1`, {});
+    expect(v.decision).toBe("deny");
+    expect(v.reasons[0]!.code).toMatch(/NOTARY_(ROOT_NOT_TRUSTED|THRESHOLD_NOT_MET|BAD_SIGNATURE)/);
+  });
+
+  it("follows a valid root rotation from the first trusted root", async () => {
+    const c = vector("rotated-root").meta;
+    const trustCache = memoryCache();
+    // The state a first use of version 1 would have left behind.
+    const root1 = vector("rotated-root").file("1.root.json")!;
+    await trustCache.put(
+      `notary:state:v1:${SERVER}|${c.gun}`,
+      JSON.stringify({ versions: { root: 1 }, root: btoa(root1) }),
+      { ttlSeconds: 60 },
+    );
+    const server = trustServer("rotated-root");
+    const { deps } = setup(server, c.now, V1("rotated-root"), trustCache);
+    const v = await run(deps, `${IMAGE}:v1`, {});
+    expect(v.decision, JSON.stringify(v.reasons)).toBe("allow");
+    expect(server.fetched).toEqual(expect.arrayContaining(["2.root.json"]));
+  });
+
+  it("a warm decision fetches nothing and verifies nothing (counted, not timed)", async () => {
+    const c = vector("alice-signed").meta;
+    const server = trustServer("alice-signed");
+    const { deps, work } = setup(server, c.now, V1("alice-signed"));
+    const req = { rootKeys: [c.pinnedRoot.publicKeyPem], signers: [{ name: "alice" }] };
+    const policy = { mode: "enforce" as const, patternStyle: "native" as const, rules: [{ pattern: "*", require: [{ type: "notary", server: SERVER, ...req }] }] };
+    const view = { id: "p", revision: "warm", policy };
+    const input = { image: `${IMAGE}:v1`, reference: parseReference(`${IMAGE}:v1`), context: {} };
+    const cold = await decide(input, view, deps);
+    expect(cold).toMatchObject({ decision: "allow", cached: false });
+    expect(work.fetch).toBeGreaterThan(0);
+    expect(work.verify).toBeGreaterThanOrEqual(5); // root, timestamp, snapshot, targets, delegations
+    const before = { ...work };
+    const warm = await decide(input, view, deps);
+    expect(warm).toMatchObject({ decision: "allow", cached: true });
+    expect(work).toEqual(before);
+  });
+
+  it("while the trust server is down, unexpired cached trust data decides; nothing cached → deny", async () => {
+    const c = vector("signed-releases").meta;
+    const server = trustServer("signed-releases");
+    const { deps, advance } = setup(server, c.now, V1("signed-releases"));
+    expect((await run(deps, `${IMAGE}:v1`, { rootKeys: [c.pinnedRoot.publicKeyPem] })).decision).toBe("allow");
+    server.down();
+    advance(600); // past the re-check interval, before the timestamp expires
+    const stale = await run(deps, `${IMAGE}:v1`, { rootKeys: [c.pinnedRoot.publicKeyPem] });
+    expect(stale.decision).toBe("allow");
+    expect(stale.reasons.map((r) => r.code)).toEqual(["NOTARY_SIGNED", "NOTARY_STALE_TRUST_DATA"]);
+
+    const dead = trustServer("signed-releases");
+    dead.down();
+    const fresh = setup(dead, c.now, V1("signed-releases"));
+    const v = await run(fresh.deps, `${IMAGE}:v1`, { rootKeys: [c.pinnedRoot.publicKeyPem] });
+    expect(v.decision).toBe("deny");
+    expect(v.reasons[0]!.code).toBe("NOTARY_TRUST_SERVER_UNREACHABLE");
+  });
+});
