@@ -1,12 +1,14 @@
 // One entry point for every policy format: text in, validated normalised policy and revision out.
 import { parseDocumentText } from "./document";
 import { parseNativePolicy } from "./native";
+import { importConnaisseur } from "./importers/connaisseur";
+import { importPortieris } from "./importers/portieris";
 import { POLICY_FORMATS, type Policy, type PolicyFormat } from "./model";
 import type { RequirementKinds } from "./requirement-kinds";
 import { stableStringify, sha256Hex } from "../encoding";
 
-/** Formats with an importer today; the rest arrive with their issues. */
-export const SUPPORTED_FORMATS: readonly PolicyFormat[] = ["native"];
+/** Formats with an importer today; containers-policy arrives with its issue. */
+export const SUPPORTED_FORMATS: readonly PolicyFormat[] = ["native", "portieris", "connaisseur"];
 
 export class UnsupportedFormatError extends Error {
   override readonly name = "UnsupportedFormatError";
@@ -32,8 +34,21 @@ export async function importPolicy(
 ): Promise<ImportedPolicy> {
   if (!(SUPPORTED_FORMATS as readonly string[]).includes(format)) throw new UnsupportedFormatError(format);
   const { value } = parseDocumentText(text);
-  const policy = parseNativePolicy(value, kinds);
+  const policy = parseFormat(value, format as PolicyFormat, kinds);
   return { format: format as PolicyFormat, policy, revision: await policyRevision(policy) };
+}
+
+function parseFormat(document: unknown, format: PolicyFormat, kinds: RequirementKinds): Policy {
+  switch (format) {
+    case "portieris":
+      return importPortieris(document, kinds);
+    case "connaisseur":
+      return importConnaisseur(document, kinds);
+    case "native":
+      return parseNativePolicy(document, kinds);
+    default:
+      throw new UnsupportedFormatError(format);
+  }
 }
 
 export async function policyRevision(policy: Policy): Promise<string> {

@@ -1,0 +1,529 @@
+// Imports Connaisseur's Helm values (the 2.x and 3.x layouts) into the normalised policy, deciding as Connaisseur would.
+import { compilePattern, PatternSyntaxError } from "../pattern";
+import { PolicyValidationError, type Policy, type Requirement, type Rule } from "../model";
+import type { RequirementKinds } from "../requirement-kinds";
+import {
+  at,
+  checkRequirement,
+  distinctIssues,
+  isAbsent,
+  isRecord,
+  normalizePem,
+  optionalBoolean,
+  optionalList,
+  optionalRecord,
+  optionalString,
+  pemProblem,
+  rejectUnknownKeys,
+  requiredString,
+  trustServerUrl,
+  typeName,
+  type Issues,
+} from "./shared";
+
+const MAX_RULES = 1000;
+
+/** Field names differ between the layouts; the meaning does not. */
+interface Layout {
+  readonly version: 2 | 3;
+  readonly trustRoots: string;
+  readonly authSecret: string;
+  readonly validatorKeys: Record<"static" | "notaryv1", readonly string[]>;
+  readonly authKeys: readonly string[];
+  readonly withKeys: readonly string[];
+  /** `with` keys naming the trust root, first the canonical one. */
+  readonly trustRootRefs: readonly string[];
+  missingRoot(root: string, validator: string): string;
+}
+
+const V2: Layout = {
+  version: 2,
+  trustRoots: "trust_roots",
+  authSecret: "secret_name",
+  validatorKeys: {
+    static: ["name", "type", "approve"],
+    // is_acr only changes how Connaisseur reads the token response and skips a health check.
+    notaryv1: ["name", "type", "host", "trust_roots", "cert", "auth", "is_acr"],
+  },
+  authKeys: ["username", "password", "secret_name"],
+  withKeys: ["trust_root", "delegations", "threshold", "required", "mode", "verify_in_transparency_log"],
+  trustRootRefs: ["trust_root"],
+  // connaisseur/validators/notaryv1/notary.py get_key()
+  missingRoot: (root, validator) => `Trust root "${root}" not configured for validator "${validator}".`,
+};
+
+const V3: Layout = {
+  version: 3,
+  trustRoots: "trustRoots",
+  authSecret: "secretName",
+  validatorKeys: {
+    static: ["name", "type", "approve"],
+    notaryv1: ["name", "type", "host", "trustRoots", "cert", "auth", "isAcr"],
+  },
+  // registry only tells Connaisseur which host the credentials are for; for notaryv1 that is the host.
+  authKeys: ["username", "password", "registry", "secretName", "useKeychain"],
+  withKeys: ["trustRoot", "key", "delegations", "threshold", "required", "mode", "verifyInTransparencyLog", "verifySCT"],
+  // internal/policy/rule.go reads trustRoot; the notaryv1 documentation's example writes key.
+  trustRootRefs: ["trustRoot", "key"],
+  // internal/validator/notaryv1 trustRootKeys() and auth.GetTrustRoots()
+  missingRoot: (root, validator) =>
+    `error getting trust root keys for validator ${validator}: error getting keys for validator ${validator}: unable to find trust root ${root}`,
+};
+
+const UNSUPPORTED_TYPES = ["cosign", "notaryv2", "notation"];
+const DEFAULT_NOTARY_HOST = "notary.docker.io";
+
+interface TrustRoot {
+  readonly name: string;
+  readonly key: string;
+  readonly keyPath: string;
+}
+
+type Validator =
+  | { readonly kind: "static"; readonly name: string; readonly approve: boolean }
+  | {
+      readonly kind: "notaryv1";
+      readonly name: string;
+      readonly path: string;
+      readonly server: string;
+      readonly serverPath: string;
+      readonly roots: readonly TrustRoot[];
+      readonly auth?: { readonly username: string; readonly password: string };
+      readonly authPath: string;
+    }
+  /** Reported already; rules using it get no requirement of their own. */
+  | { readonly kind: "unusable"; readonly name: string };
+
+export function importConnaisseur(document: unknown, kinds: RequirementKinds): Policy {
+  const issues: Issues = [];
+  const located = locate(document, issues);
+  if (!located) throw new PolicyValidationError(issues);
+  const { layout, values, path, detectionMode, detectionModePath } = located;
+
+  const validatorsPath = at(path, "validators");
+  const validators = readValidators(values.validators, layout, validatorsPath, issues);
+  const rules = readRules(values.policy, layout, validators, at(path, "policy"), kinds, issues);
+  const detection = optionalBoolean(detectionMode, detectionModePath, issues);
+  // namespacedValidation decides which requests reach Connaisseur at all: the admission front end's concern.
+
+  if (issues.length > 0) throw new PolicyValidationError(distinctIssues(issues));
+  return { mode: detection ? "audit" : "enforce", patternStyle: "connaisseur", rules };
+}
+
+interface Located {
+  readonly layout: Layout;
+  readonly values: Record<string, unknown>;
+  readonly path: string;
+  readonly detectionMode: unknown;
+  readonly detectionModePath: string;
+}
+
+function locate(document: unknown, issues: Issues): Located | undefined {
+  const expected =
+    "expected Connaisseur's Helm values: `validators` and `policy` (Connaisseur 2) or " +
+    "`application.validators` and `application.policy` (Connaisseur 3)";
+  if (!isRecord(document)) {
+    issues.push({ path: "", message: `${expected}, got ${typeName(document)}` });
+    return undefined;
+  }
+  let root = document;
+  let path = "";
+  // Values for Connaisseur as a dependency of an umbrella chart sit under the chart's name.
+  const wrapped = document.connaisseur;
+  if (isRecord(wrapped) && !("validators" in document) && !("policy" in document) && !("application" in document)) {
+    root = wrapped;
+    path = "connaisseur";
+  }
+
+  const app = root.application;
+  if (isRecord(app) && ("validators" in app || "policy" in app)) {
+    for (const key of ["validators", "policy"]) {
+      if (key in root) {
+        issues.push({
+          path: at(path, key),
+          message: `Connaisseur 3 reads application.${key} and ignores this one: remove it, or move it there`,
+        });
+      }
+    }
+    const appPath = at(path, "application");
+    const features = optionalRecord(app.features, at(appPath, "features"), issues);
+    return {
+      layout: V3,
+      values: app,
+      path: appPath,
+      detectionMode: features?.detectionMode,
+      detectionModePath: at(at(appPath, "features"), "detectionMode"),
+    };
+  }
+  if ("validators" in root || "policy" in root) {
+    return { layout: V2, values: root, path, detectionMode: root.detectionMode, detectionModePath: at(path, "detectionMode") };
+  }
+  if ("notaries" in root) {
+    issues.push({
+      path: at(path, "notaries"),
+      message: "this is the `notaries` layout of early Connaisseur releases; write `validators` and `policy` as Connaisseur 2.1 and later do",
+    });
+    return undefined;
+  }
+  issues.push({ path, message: expected });
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validators
+
+function readValidators(raw: unknown, layout: Layout, path: string, issues: Issues): Map<string, Validator> | undefined {
+  const list = optionalList(raw, path, issues);
+  if (list === undefined || list.length === 0) {
+    if (isAbsent(raw) || list?.length === 0) issues.push({ path, message: "at least one validator is required" });
+    return undefined;
+  }
+  const byName = new Map<string, Validator>();
+  list.forEach((entry, i) => {
+    const vPath = at(path, i);
+    if (!isRecord(entry)) {
+      issues.push({ path: vPath, message: `expected a validator (name, type, …), got ${typeName(entry)}` });
+      return;
+    }
+    const name = requiredString(entry.name, at(vPath, "name"), issues);
+    const validator = readValidator(entry, name ?? "", layout, vPath, issues);
+    if (name === undefined) return;
+    if (byName.has(name)) {
+      // Connaisseur would silently take the first; two validators of one name is a mistake to fix.
+      issues.push({ path: at(vPath, "name"), message: `validator "${name}" is defined twice` });
+      return;
+    }
+    byName.set(name, validator);
+  });
+  return byName;
+}
+
+function readValidator(
+  entry: Record<string, unknown>,
+  name: string,
+  layout: Layout,
+  path: string,
+  issues: Issues,
+): Validator {
+  const typePath = at(path, "type");
+  const type = requiredString(entry.type, typePath, issues);
+  if (type === undefined) return { kind: "unusable", name };
+  if (type === "static") {
+    rejectUnknownKeys(entry, layout.validatorKeys.static, path, issues);
+    const approvePath = at(path, "approve");
+    const approve = optionalBoolean(entry.approve, approvePath, issues);
+    // Connaisseur 2's schema requires approve; Connaisseur 3 reads a missing one as false.
+    if (approve === undefined && isAbsent(entry.approve) && layout.version === 2) {
+      issues.push({ path: approvePath, message: "required: true (allow every image) or false (deny every image)" });
+    }
+    return { kind: "static", name, approve: approve ?? false };
+  }
+  if (type === "notaryv1") return readNotaryV1(entry, name, layout, path, issues);
+  if (UNSUPPORTED_TYPES.includes(type)) {
+    issues.push({ path: typePath, message: `validator type ${type} is not supported yet` });
+  } else {
+    issues.push({
+      path: typePath,
+      message: `unknown validator type "${type}"; Connaisseur knows static, notaryv1, cosign and notaryv2, and trustgate imports static and notaryv1`,
+    });
+  }
+  return { kind: "unusable", name };
+}
+
+function readNotaryV1(
+  entry: Record<string, unknown>,
+  name: string,
+  layout: Layout,
+  path: string,
+  issues: Issues,
+): Validator {
+  rejectUnknownKeys(entry, layout.validatorKeys.notaryv1, path, issues, (key) =>
+    key === (layout.version === 2 ? "trustRoots" : "trust_roots")
+      ? `Connaisseur ${layout.version} calls it ${layout.trustRoots}`
+      : undefined,
+  );
+
+  const hostPath = at(path, "host");
+  let host = optionalString(entry.host, hostPath, issues);
+  if (host === "") host = undefined;
+  if (host === undefined && isAbsent(entry.host) && layout.version === 2) {
+    issues.push({ path: hostPath, message: "required: the Notary server, e.g. notary.docker.io" });
+  }
+  // Connaisseur 3 falls back to Docker Hub's Notary.
+  const server = trustServerUrl(host ?? DEFAULT_NOTARY_HOST);
+
+  const rootsPath = at(path, layout.trustRoots);
+  const roots: TrustRoot[] = [];
+  const list = optionalList(entry[layout.trustRoots], rootsPath, issues) ?? [];
+  list.forEach((raw, k) => {
+    const rPath = at(rootsPath, k);
+    if (!isRecord(raw)) {
+      issues.push({ path: rPath, message: `expected a trust root (name, key), got ${typeName(raw)}` });
+      return;
+    }
+    rejectUnknownKeys(raw, ["name", "key"], rPath, issues);
+    const rootName = requiredString(raw.name, at(rPath, "name"), issues);
+    const keyPath = at(rPath, "key");
+    const key = requiredString(raw.key, keyPath, issues);
+    if (key !== undefined) {
+      const problem = pemProblem(key);
+      if (problem) issues.push({ path: keyPath, message: problem });
+    }
+    if (rootName === undefined || key === undefined) return;
+    if (roots.some((r) => r.name === rootName)) {
+      issues.push({ path: at(rPath, "name"), message: `trust root "${rootName}" is defined twice in this validator` });
+      return;
+    }
+    roots.push({ name: rootName, key: normalizePem(key), keyPath });
+  });
+  // Connaisseur 2 starts without roots and denies each image at its rule; Connaisseur 3 refuses to start.
+  if (layout.version === 3 && list.length === 0) {
+    issues.push({ path: rootsPath, message: "Connaisseur 3 requires at least one trust root for a notaryv1 validator" });
+  }
+
+  const certPath = at(path, "cert");
+  const cert = optionalString(entry.cert, certPath, issues);
+  if (cert !== undefined && cert.trim() !== "") {
+    issues.push({
+      path: certPath,
+      message:
+        "trustgate cannot pin a custom CA for a trust server: the Workers runtime only trusts the public " +
+        "certificate authorities. Serve the Notary with a publicly trusted certificate, then remove cert",
+    });
+  }
+
+  const authPath = at(path, "auth");
+  const auth = readAuth(entry.auth, layout, authPath, issues);
+  if (layout.version === 2) optionalBoolean(entry.is_acr, at(path, "is_acr"), issues);
+  else optionalBoolean(entry.isAcr, at(path, "isAcr"), issues);
+
+  return {
+    kind: "notaryv1",
+    name,
+    path,
+    server,
+    serverPath: host !== undefined ? hostPath : path,
+    roots,
+    ...(auth ? { auth } : {}),
+    authPath,
+  };
+}
+
+function readAuth(
+  raw: unknown,
+  layout: Layout,
+  path: string,
+  issues: Issues,
+): { username: string; password: string } | undefined {
+  const auth = optionalRecord(raw, path, issues);
+  if (!auth) return undefined;
+  rejectUnknownKeys(auth, layout.authKeys, path, issues);
+  if (!isAbsent(auth[layout.authSecret])) {
+    issues.push({
+      path: at(path, layout.authSecret),
+      message:
+        "trustgate cannot read Kubernetes secrets: give the credentials inline as auth.username and " +
+        "auth.password (they are stored with the policy), or configure REGISTRY_CREDENTIALS for the Notary host",
+    });
+    return undefined;
+  }
+  if (layout.version === 3) {
+    // The Kubernetes keychain has no equivalent here; REGISTRY_CREDENTIALS for the host is the closest.
+    const keychain = optionalBoolean(auth.useKeychain, at(path, "useKeychain"), issues);
+    optionalString(auth.registry, at(path, "registry"), issues);
+    if (keychain !== undefined && isAbsent(auth.username) && isAbsent(auth.password)) return undefined;
+  }
+  const username = optionalString(auth.username, at(path, "username"), issues);
+  const password = optionalString(auth.password, at(path, "password"), issues);
+  if (username === undefined || password === undefined) {
+    if (isAbsent(auth.username)) issues.push({ path: at(path, "username"), message: "required together with password" });
+    if (isAbsent(auth.password)) issues.push({ path: at(path, "password"), message: "required together with username" });
+    return undefined;
+  }
+  return { username, password };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Policy
+
+function readRules(
+  raw: unknown,
+  layout: Layout,
+  validators: Map<string, Validator> | undefined,
+  path: string,
+  kinds: RequirementKinds,
+  issues: Issues,
+): Rule[] {
+  const list = optionalList(raw, path, issues);
+  if (list === undefined || list.length === 0) {
+    // Connaisseur 2 would deny every image, Connaisseur 3 refuses to start: either way not meant.
+    if (isAbsent(raw) || list?.length === 0) issues.push({ path, message: "at least one rule is required" });
+    return [];
+  }
+  if (list.length > MAX_RULES) {
+    issues.push({ path, message: `too many rules: ${list.length}, at most ${MAX_RULES}` });
+    return [];
+  }
+  const rules: Rule[] = [];
+  const seen = new Map<string, number>();
+  list.forEach((entry, j) => {
+    const rPath = at(path, j);
+    if (!isRecord(entry)) {
+      issues.push({ path: rPath, message: `expected a rule (pattern, validator, with), got ${typeName(entry)}` });
+      return;
+    }
+    rejectUnknownKeys(entry, ["pattern", "validator", "with"], rPath, issues);
+
+    const patternPath = at(rPath, "pattern");
+    const pattern = requiredString(entry.pattern, patternPath, issues);
+    if (pattern !== undefined) {
+      try {
+        compilePattern(pattern, "connaisseur");
+      } catch (err) {
+        if (!(err instanceof PatternSyntaxError)) throw err;
+        issues.push({ path: patternPath, message: err.message });
+      }
+      const first = seen.get(pattern);
+      if (first !== undefined) {
+        // On such a tie Connaisseur 2 takes the first rule and Connaisseur 3 the last.
+        issues.push({ path: patternPath, message: `the same pattern as policy rule ${first}: keep one of them` });
+      } else {
+        seen.set(pattern, j);
+      }
+    }
+
+    const validatorPath = at(rPath, "validator");
+    const named = optionalString(entry.validator, validatorPath, issues);
+    const validatorName = named || "default";
+    const validator = validators?.get(validatorName);
+    if (validators && !validator && (named !== undefined || isAbsent(entry.validator))) {
+      issues.push({
+        path: validatorPath,
+        message: named
+          ? `validator "${named}" is not defined in validators`
+          : 'required: no validator is named "default", so the rule must name one',
+      });
+    }
+
+    const withPath = at(rPath, "with");
+    const options = readWith(entry.with, layout, withPath, issues);
+    if (pattern === undefined || !validator) return;
+    const built = requirementsFor(validator, options, layout, rPath, kinds, issues);
+    if (!built) return;
+    rules.push({ pattern, require: built.require, description: built.description });
+  });
+  return rules;
+}
+
+interface RuleOptions {
+  readonly trustRoot?: string;
+  readonly trustRootPath: string;
+  readonly delegations?: readonly string[];
+  readonly delegationsPath: string;
+}
+
+function readWith(raw: unknown, layout: Layout, path: string, issues: Issues): RuleOptions {
+  const options = optionalRecord(raw, path, issues);
+  const [canonical = "trust_root", ...aliases] = layout.trustRootRefs;
+  const none = { trustRootPath: at(path, canonical), delegationsPath: at(path, "delegations") };
+  if (!options) return none;
+  rejectUnknownKeys(options, layout.withKeys, path, issues, (key) =>
+    key === (layout.version === 2 ? "trustRoot" : "trust_root")
+      ? `Connaisseur ${layout.version} calls it ${canonical}`
+      : undefined,
+  );
+
+  let trustRoot: string | undefined;
+  let trustRootPath = none.trustRootPath;
+  for (const key of [canonical, ...aliases]) {
+    if (isAbsent(options[key])) continue;
+    const keyPath = at(path, key);
+    if (trustRoot !== undefined) {
+      issues.push({ path: keyPath, message: `give the trust root once, as ${canonical}` });
+      continue;
+    }
+    trustRoot = optionalString(options[key], keyPath, issues);
+    trustRootPath = keyPath;
+  }
+
+  const delegationsPath = none.delegationsPath;
+  let delegations: string[] | undefined;
+  const list = optionalList(options.delegations, delegationsPath, issues);
+  if (list && list.length > 0) {
+    delegations = [];
+    list.forEach((d, k) => {
+      const name = requiredString(d, at(delegationsPath, k), issues);
+      if (name !== undefined) delegations?.push(name);
+    });
+  }
+
+  const modePath = at(path, "mode");
+  const mode = optionalString(options.mode, modePath, issues);
+  // Whether Connaisseur rewrites the pod's image to the digest is the admission front end's concern.
+  if (mode !== undefined && mode !== "mutate" && mode !== "insecureValidateOnly") {
+    issues.push({ path: modePath, message: `expected mutate or insecureValidateOnly, got "${mode}"` });
+  }
+  return {
+    ...(trustRoot ? { trustRoot } : {}),
+    trustRootPath,
+    ...(delegations ? { delegations } : {}),
+    delegationsPath,
+  };
+}
+
+function requirementsFor(
+  validator: Validator,
+  options: RuleOptions,
+  layout: Layout,
+  rulePath: string,
+  kinds: RequirementKinds,
+  issues: Issues,
+): { require: Requirement[]; description: string } | undefined {
+  const described = `validator ${validator.name}`;
+  if (validator.kind === "unusable") return undefined;
+  if (validator.kind === "static") {
+    // Without a message the deny kind uses Connaisseur's own wording.
+    return { require: [{ type: validator.approve ? "allow" : "deny" }], description: described };
+  }
+
+  const ref = options.trustRoot ?? "default";
+  let roots: readonly TrustRoot[];
+  let which: string;
+  if (ref === "*" && layout.version === 3) {
+    // Connaisseur 3: every trust root of the validator must have signed the root metadata.
+    roots = validator.roots;
+    which = "all trust roots";
+  } else {
+    // Connaisseur 2 knows no "*" for notaryv1: it looks for a root of that name like any other.
+    const root = validator.roots.find((r) => r.name === ref);
+    if (!root) {
+      // Connaisseur accepts this configuration and then denies every image the rule matches.
+      return {
+        require: [{ type: "deny", message: layout.missingRoot(ref, validator.name) }],
+        description: `${described}, which has no trust root "${ref}": Connaisseur denies every image of this rule`,
+      };
+    }
+    roots = [root];
+    which = `trust root ${root.name}`;
+  }
+
+  const require = roots.map((root) => {
+    const raw: Requirement = {
+      type: "notary",
+      server: validator.server,
+      rootKeys: [root.key],
+      ...(options.delegations ? { signers: options.delegations.map((name) => ({ name })) } : {}),
+      ...(validator.auth ? { auth: validator.auth } : {}),
+    };
+    const sources: Record<string, string> = {
+      "": rulePath,
+      server: validator.serverPath,
+      rootKeys: root.keyPath,
+      signers: options.delegationsPath,
+      auth: validator.authPath,
+    };
+    options.delegations?.forEach((_, k) => (sources[`signers[${k}]`] = at(options.delegationsPath, k)));
+    return checkRequirement(raw, kinds, sources, issues);
+  });
+  return { require, description: `${described}, ${which}` };
+}

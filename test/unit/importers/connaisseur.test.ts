@@ -1,0 +1,440 @@
+// The Connaisseur importer: Helm values (2.x and 3.x layouts) in, the policy Connaisseur would enforce out.
+/// <reference types="vite/client" />
+import { describe, expect, it } from "vitest";
+import { compilePolicy } from "../../../src/policy/compile";
+import { parseDocumentText } from "../../../src/policy/document";
+import { importConnaisseur } from "../../../src/policy/importers/connaisseur";
+import { PolicyValidationError, type PolicyIssue } from "../../../src/policy/model";
+import { parseReference } from "../../../src/reference";
+import { defaultRequirementKinds as kinds } from "../../../src/requirements";
+import v2Values from "./fixtures/connaisseur-v2-5gmeta.yaml?raw";
+import v3Values from "./fixtures/connaisseur-v3.yaml?raw";
+import gmetaPub from "./fixtures/keys/5gmeta.pub?raw";
+import dockerOfficialPub from "./fixtures/keys/docker-official.pub?raw";
+import sseOfficialPub from "./fixtures/keys/sse-official.pub?raw";
+import v3DockerhubPub from "./fixtures/keys/v3-dockerhub.pub?raw";
+import v3SsePub from "./fixtures/keys/v3-sse.pub?raw";
+import v3TeamAPub from "./fixtures/keys/v3-team-a.pub?raw";
+import v3TeamBPub from "./fixtures/keys/v3-team-b.pub?raw";
+
+const fromText = (text: string) => importConnaisseur(parseDocumentText(text).value, kinds);
+
+function issuesOf(document: unknown): readonly PolicyIssue[] {
+  try {
+    importConnaisseur(document, kinds);
+  } catch (err) {
+    if (err instanceof PolicyValidationError) return err.issues;
+    throw err;
+  }
+  throw new Error("expected the import to fail");
+}
+
+function expectIssue(document: unknown, path: string, message: RegExp): void {
+  const issues = issuesOf(document);
+  const issue = issues.find((i) => i.path === path);
+  expect(issue, JSON.stringify(issues, null, 2)).toBeDefined();
+  expect(issue?.message).toMatch(message);
+}
+
+const pem = (text: string) => text.trim();
+const KEY = pem(dockerOfficialPub);
+const OTHER_KEY = pem(sseOfficialPub);
+
+/** A small Connaisseur 2 values file; tests change one thing each. */
+function v2(): any {
+  return {
+    validators: [
+      { name: "allow", type: "static", approve: true },
+      { name: "deny", type: "static", approve: false },
+      { name: "default", type: "notaryv1", host: "notary.docker.io", trust_roots: [{ name: "default", key: KEY }] },
+    ],
+    policy: [{ pattern: "*:*" }, { pattern: "k8s.gcr.io/*:*", validator: "allow" }],
+  };
+}
+
+/** The same in the Connaisseur 3 layout. */
+function v3(): any {
+  return {
+    application: {
+      validators: [
+        { name: "allow", type: "static", approve: true },
+        { name: "deny", type: "static", approve: false },
+        { name: "default", type: "notaryv1", trustRoots: [{ name: "default", key: KEY }] },
+      ],
+      policy: [{ pattern: "*:*" }, { pattern: "registry.k8s.io/*:*", validator: "allow" }],
+    },
+  };
+}
+
+describe("importConnaisseur: the seed's Connaisseur 2 values (5GMETA)", () => {
+  it("yields exactly the rules Connaisseur enforces", () => {
+    expect(fromText(v2Values)).toEqual({
+      mode: "enforce",
+      patternStyle: "connaisseur",
+      rules: [
+        {
+          // The `default` validator has its trust roots commented out: Connaisseur denies at this rule.
+          pattern: "*:*",
+          require: [{ type: "deny", message: 'Trust root "default" not configured for validator "default".' }],
+          description: 'validator default, which has no trust root "default": Connaisseur denies every image of this rule',
+        },
+        {
+          pattern: "docker.io/library/*:*",
+          require: [{ type: "notary", server: "https://notary.docker.io", rootKeys: [pem(dockerOfficialPub)] }],
+          description: "validator dockerhub-basics, trust root docker-official",
+        },
+        { pattern: "k8s.gcr.io/*:*", require: [{ type: "allow" }], description: "validator allow" },
+        {
+          pattern: "docker.io/securesystemsengineering/*:*",
+          require: [{ type: "notary", server: "https://notary.docker.io", rootKeys: [pem(sseOfficialPub)] }],
+          description: "validator dockerhub-basics, trust root securesystemsengineering-official",
+        },
+        {
+          pattern: "docker.io/5gmeta/*:*",
+          require: [
+            {
+              type: "notary",
+              server: "https://notary.docker.io",
+              rootKeys: [pem(gmetaPub)],
+              auth: { username: "<user>", password: "<password>" },
+            },
+          ],
+          description: "validator 5gmeta, trust root default",
+        },
+      ],
+    });
+  });
+
+  it("picks the rule Connaisseur picks", () => {
+    const compiled = compilePolicy(fromText(v2Values));
+    const rule = (image: string) => compiled.match(parseReference(image))?.rule.pattern;
+    expect(rule("docker.io/5gmeta/pipeline:signed")).toBe("docker.io/5gmeta/*:*");
+    expect(rule("nginx:1.25")).toBe("docker.io/library/*:*");
+    expect(rule("k8s.gcr.io/pause:3.9")).toBe("k8s.gcr.io/*:*");
+    expect(rule("securesystemsengineering/connaisseur:v2.5.1")).toBe("docker.io/securesystemsengineering/*:*");
+    expect(rule("quay.io/org/app:1")).toBe("*:*");
+  });
+});
+
+describe("importConnaisseur: Connaisseur 3 values", () => {
+  const expected = {
+    mode: "audit",
+    patternStyle: "connaisseur",
+    rules: [
+      { pattern: "*:*", require: [{ type: "deny" }], description: "validator deny" },
+      {
+        pattern: "docker.io/library/*:*",
+        // No host: Connaisseur 3 uses Docker Hub's Notary.
+        require: [{ type: "notary", server: "https://notary.docker.io", rootKeys: [pem(v3DockerhubPub)] }],
+        description: "validator dockerhub, trust root default",
+      },
+      {
+        pattern: "docker.io/securesystemsengineering/*:*",
+        require: [{ type: "notary", server: "https://notary.docker.io", rootKeys: [pem(v3SsePub)] }],
+        description: "validator dockerhub, trust root sse",
+      },
+      { pattern: "registry.k8s.io/*:*", require: [{ type: "allow" }], description: "validator allow" },
+      {
+        pattern: "harbor.example.com/team/*:*",
+        // "*": every trust root must have signed the root metadata, so one requirement per root.
+        require: [pem(v3TeamAPub), pem(v3TeamBPub)].map((key) => ({
+          type: "notary",
+          server: "https://notary.harbor.example.com",
+          rootKeys: [key],
+          signers: [{ name: "alice" }, { name: "targets/bob" }],
+          auth: { username: "robot$ci", password: "harbor-token" },
+        })),
+        description: "validator harbor, all trust roots",
+      },
+    ],
+  };
+
+  it("yields exactly the rules Connaisseur enforces, in audit mode for detectionMode", () => {
+    expect(fromText(v3Values)).toEqual(expected);
+  });
+
+  it("reads the values under a top-level connaisseur: key (an umbrella chart's dependency)", () => {
+    const document = { connaisseur: parseDocumentText(v3Values).value, other: { chart: true } };
+    expect(importConnaisseur(document, kinds)).toEqual(expected);
+    const bad = { connaisseur: v3() };
+    bad.connaisseur.application.validators[0].type = "cosign";
+    expectIssue(bad, "connaisseur.application.validators[0].type", /^validator type cosign is not supported yet$/);
+  });
+
+  it("takes with.key, as Connaisseur's notaryv1 documentation writes it, for with.trustRoot", () => {
+    const doc = v3();
+    doc.application.validators[2].trustRoots.push({ name: "other", key: OTHER_KEY });
+    doc.application.policy.push({ pattern: "docker.io/team/*", with: { key: "other" } });
+    expect(importConnaisseur(doc, kinds).rules[2]?.require).toEqual([
+      { type: "notary", server: "https://notary.docker.io", rootKeys: [OTHER_KEY] },
+    ]);
+    doc.application.policy[2].with.trustRoot = "default";
+    expectIssue(doc, "application.policy[2].with.key", /give the trust root once, as trustRoot/);
+  });
+});
+
+describe("importConnaisseur: mapping", () => {
+  it("maps static validators to allow and deny (Connaisseur's wording comes from the deny kind)", () => {
+    const policy = importConnaisseur({ ...v2(), policy: [{ pattern: "*:*", validator: "deny" }, { pattern: "a.io/*", validator: "allow" }] }, kinds);
+    expect(policy.rules.map((r) => r.require)).toEqual([[{ type: "deny" }], [{ type: "allow" }]]);
+  });
+
+  it("reads a Connaisseur 3 static validator without approve as deny, as Connaisseur 3 does", () => {
+    const doc = v3();
+    delete doc.application.validators[0].approve;
+    expect(importConnaisseur(doc, kinds).rules[1]?.require).toEqual([{ type: "deny" }]);
+    const old = v2();
+    delete old.validators[0].approve;
+    expectIssue(old, "validators[0].approve", /required/);
+  });
+
+  it("uses the validator named default, and its trust root named default, when the rule names none", () => {
+    expect(importConnaisseur(v2(), kinds).rules[0]).toEqual({
+      pattern: "*:*",
+      require: [{ type: "notary", server: "https://notary.docker.io", rootKeys: [KEY] }],
+      description: "validator default, trust root default",
+    });
+  });
+
+  const hosts: [string, string][] = [
+    ["notary.docker.io", "https://notary.docker.io"],
+    ["notary.example.com:4443", "https://notary.example.com:4443"],
+    ["https://notary.example.com/", "https://notary.example.com"],
+    ["http://notary.internal:4443", "http://notary.internal:4443"],
+    ["HTTPS://Notary.example.com", "https://Notary.example.com"],
+    ["127.0.0.1:4443", "http://127.0.0.1:4443"],
+    ["localhost:4443", "http://localhost:4443"],
+    ["[::1]:4443", "http://[::1]:4443"],
+  ];
+  for (const [host, server] of hosts) {
+    it(`turns host ${host} into the trust server ${server}`, () => {
+      const doc = v2();
+      doc.validators[2].host = host;
+      expect(importConnaisseur(doc, kinds).rules[0]?.require[0]).toMatchObject({ server });
+    });
+  }
+
+  it("maps delegations to signers that must all have signed, with or without targets/", () => {
+    const doc = v2();
+    doc.policy[0].with = { delegations: ["alice", "targets/bob"] };
+    expect(importConnaisseur(doc, kinds).rules[0]?.require[0]).toEqual({
+      type: "notary",
+      server: "https://notary.docker.io",
+      rootKeys: [KEY],
+      signers: [{ name: "alice" }, { name: "targets/bob" }],
+    });
+  });
+
+  it("maps auth.username and auth.password to the requirement's credentials", () => {
+    const doc = v3();
+    doc.application.validators[2].auth = { username: "bot", password: "pw", registry: "notary.docker.io" };
+    expect(importConnaisseur(doc, kinds).rules[0]?.require[0]).toMatchObject({ auth: { username: "bot", password: "pw" } });
+  });
+
+  it('pins every trust root for "*" in Connaisseur 3, one requirement each', () => {
+    const doc = v3();
+    doc.application.validators[2].trustRoots.push({ name: "second", key: OTHER_KEY });
+    doc.application.policy[0].with = { trustRoot: "*" };
+    expect(importConnaisseur(doc, kinds).rules[0]?.require).toEqual([
+      { type: "notary", server: "https://notary.docker.io", rootKeys: [KEY] },
+      { type: "notary", server: "https://notary.docker.io", rootKeys: [OTHER_KEY] },
+    ]);
+  });
+
+  it('denies for "*" in Connaisseur 2, which looks for a trust root named "*" in a notaryv1 validator', () => {
+    const doc = v2();
+    doc.policy[0].with = { trust_root: "*" };
+    expect(importConnaisseur(doc, kinds).rules[0]?.require).toEqual([
+      { type: "deny", message: 'Trust root "*" not configured for validator "default".' },
+    ]);
+  });
+
+  it("denies, with Connaisseur 3's wording, at a rule naming a trust root the validator lacks", () => {
+    const doc = v3();
+    doc.application.policy[0].with = { trustRoot: "nope" };
+    expect(importConnaisseur(doc, kinds).rules[0]?.require).toEqual([
+      {
+        type: "deny",
+        message:
+          "error getting trust root keys for validator default: error getting keys for validator default: unable to find trust root nope",
+      },
+    ]);
+  });
+
+  it("keeps namespacedValidation, the Helm settings and the mutation mode out of the policy", () => {
+    const doc = { ...v2(), namespacedValidation: { enabled: true, mode: "validate" }, deployment: { replicasCount: 3 }, logLevel: "INFO" };
+    doc.policy[0].with = { mode: "insecureValidateOnly" };
+    expect(importConnaisseur(doc, kinds)).toEqual(importConnaisseur(v2(), kinds));
+  });
+
+  it("maps detectionMode in either layout", () => {
+    expect(importConnaisseur({ ...v2(), detectionMode: true }, kinds).mode).toBe("audit");
+    expect(importConnaisseur({ ...v2(), detectionMode: false }, kinds).mode).toBe("enforce");
+    const doc = v3();
+    doc.application.features = { detectionMode: true, namespacedValidation: { mode: "ignore" } };
+    expect(importConnaisseur(doc, kinds).mode).toBe("audit");
+  });
+
+  it("accepts a PEM key with headers, as docker trust key generate writes it", () => {
+    const doc = v2();
+    doc.validators[2].trust_roots[0].key = KEY.replace("-----\n", "-----\nrole: root\n\n");
+    expect(importConnaisseur(doc, kinds).rules[0]?.require[0]).toMatchObject({ type: "notary" });
+  });
+
+  it("ignores a Connaisseur 3 useKeychain (REGISTRY_CREDENTIALS for the host is the equivalent)", () => {
+    const doc = v3();
+    doc.application.validators[2].auth = { useKeychain: true };
+    expect(importConnaisseur(doc, kinds).rules[0]?.require[0]).not.toHaveProperty("auth");
+  });
+});
+
+describe("importConnaisseur: invalid documents", () => {
+  const cases: [string, () => unknown, string, RegExp][] = [
+    ["a cosign validator", () => {
+      const d = v2();
+      d.validators.push({ name: "sigstore", type: "cosign", trust_roots: [{ name: "default", key: KEY }] });
+      return d;
+    }, "validators[3].type", /^validator type cosign is not supported yet$/],
+    ["a notaryv2 validator", () => {
+      const d = v3();
+      d.application.validators[1] = { name: "deny", type: "notaryv2" };
+      return d;
+    }, "application.validators[1].type", /^validator type notaryv2 is not supported yet$/],
+    ["an unknown validator type", () => {
+      const d = v2();
+      d.validators[2].type = "kyverno";
+      return d;
+    }, "validators[2].type", /unknown validator type "kyverno"/],
+    ["a trust root key that is a placeholder", () => {
+      const d = v3();
+      d.application.validators[2].trustRoots.push({ name: "x", key: "-----BEGIN PUBLIC KEY-----\n<XXXX>\n-----END PUBLIC KEY-----\n" });
+      return d;
+    }, "application.validators[2].trustRoots[1].key", /not base64/],
+    ["a private key as trust root", () => {
+      const d = v2();
+      d.validators[2].trust_roots[0].key = "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----";
+      return d;
+    }, "validators[2].trust_roots[0].key", /never hand over a private key/],
+    ["a rule naming an unknown validator", () => {
+      const d = v2();
+      d.policy[1].validator = "alow";
+      return d;
+    }, "policy[1].validator", /validator "alow" is not defined in validators/],
+    ["a rule without validator and no default validator", () => {
+      const d = v2();
+      d.validators[2].name = "dockerhub";
+      return d;
+    }, "policy[0].validator", /no validator is named "default"/],
+    ["auth.secret_name", () => {
+      const d = v2();
+      d.validators[2].auth = { secret_name: "notary-creds" };
+      return d;
+    }, "validators[2].auth.secret_name", /cannot read Kubernetes secrets: give the credentials inline as auth.username and auth.password/],
+    ["auth.secretName", () => {
+      const d = v3();
+      d.application.validators[2].auth = { secretName: "notary-creds" };
+      return d;
+    }, "application.validators[2].auth.secretName", /auth.username and auth.password/],
+    ["a username without password", () => {
+      const d = v2();
+      d.validators[2].auth = { username: "bot" };
+      return d;
+    }, "validators[2].auth.password", /required together with username/],
+    ["cert", () => {
+      const d = v2();
+      d.validators[2].cert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+      return d;
+    }, "validators[2].cert", /cannot pin a custom CA for a trust server.*public/],
+    ["an invalid pattern", () => {
+      const d = v2();
+      d.policy[1].pattern = "docker*/x";
+      return d;
+    }, "policy[1].pattern", /invalid pattern "docker\*\/x"/],
+    ["a pattern given twice", () => {
+      const d = v2();
+      d.policy.push({ pattern: "k8s.gcr.io/*:*", validator: "deny" });
+      return d;
+    }, "policy[2].pattern", /same pattern as policy rule 1/],
+    ["detectionMode that is not a boolean", () => ({ ...v2(), detectionMode: "yes" }), "detectionMode", /true or false/],
+    ["a Connaisseur 3 notaryv1 validator without trust roots", () => {
+      const d = v3();
+      d.application.validators[2].trustRoots = [];
+      return d;
+    }, "application.validators[2].trustRoots", /at least one trust root/],
+    ["a Connaisseur 2 notaryv1 validator without host", () => {
+      const d = v2();
+      delete d.validators[2].host;
+      return d;
+    }, "validators[2].host", /required/],
+    ["a host that is no URL", () => {
+      const d = v2();
+      d.validators[2].host = "notary docker io";
+      return d;
+    }, "validators[2].host", /http\(s\) URL/],
+    ["the Connaisseur 3 spelling in a Connaisseur 2 rule", () => {
+      const d = v2();
+      d.policy[0].with = { trustRoot: "default" };
+      return d;
+    }, "policy[0].with.trustRoot", /unknown field: Connaisseur 2 calls it trust_root/],
+    ["the Connaisseur 2 spelling in a Connaisseur 3 validator", () => {
+      const d = v3();
+      d.application.validators[2].trust_roots = d.application.validators[2].trustRoots;
+      return d;
+    }, "application.validators[2].trust_roots", /unknown field: Connaisseur 3 calls it trustRoots/],
+    ["a delegation name that cannot be a role", () => {
+      const d = v2();
+      d.policy[0].with = { delegations: ["alice", "Bob Smith"] };
+      return d;
+    }, "policy[0].with.delegations[1]", /delegation name/],
+    ["an unknown rule field", () => {
+      const d = v2();
+      d.policy[0].verify = true;
+      return d;
+    }, "policy[0].verify", /unknown field/],
+    ["a validator defined twice", () => {
+      const d = v2();
+      d.validators.push({ name: "allow", type: "static", approve: false });
+      return d;
+    }, "validators[3].name", /defined twice/],
+    ["no validators", () => ({ ...v2(), validators: [] }), "validators", /at least one validator/],
+    ["no policy", () => ({ validators: v2().validators }), "policy", /at least one rule/],
+    ["an unknown mode", () => {
+      const d = v3();
+      d.application.policy[0].with = { mode: "mutateAlways" };
+      return d;
+    }, "application.policy[0].with.mode", /mutate or insecureValidateOnly/],
+    ["the old notaries layout", () => ({ notaries: [], policy_: [] }), "notaries", /validators/],
+    ["something that is not Helm values", () => ["validators"], "", /expected Connaisseur's Helm values/],
+    ["validators at the top level next to application", () => ({ ...v3(), validators: v2().validators }), "validators", /Connaisseur 3 reads application.validators/],
+  ];
+  for (const [name, doc, path, message] of cases) {
+    it(`reports ${name} at ${path || "(root)"}`, () => expectIssue(doc(), path, message));
+  }
+
+  it("reports every problem, not only the first", () => {
+    const d = v2();
+    d.validators[0].type = "cosign";
+    d.validators[2].cert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----";
+    d.policy[1].pattern = "docker*/x";
+    d.policy.push({ pattern: "a.io/*", validator: "missing" });
+    expect(issuesOf(d).map((i) => i.path)).toEqual(["validators[0].type", "validators[2].cert", "policy[1].pattern", "policy[2].validator"]);
+  });
+
+  it("reports a shared problem once, though a \"*\" rule builds a requirement per trust root", () => {
+    const d = v3();
+    d.application.validators[2].host = "not a host";
+    d.application.validators[2].trustRoots.push({ name: "b", key: OTHER_KEY });
+    d.application.policy[0].with = { trustRoot: "*" };
+    expect(issuesOf(d).filter((i) => i.path === "application.validators[2].host")).toHaveLength(1);
+  });
+
+  it("reads a whole YAML file through parseDocumentText, paths and all", () => {
+    const text = v2Values.replace("type: notaryv1  # or other", "type: cosign  # or other");
+    expect(() => fromText(text)).toThrow(PolicyValidationError);
+    try {
+      fromText(text);
+    } catch (err) {
+      expect((err as PolicyValidationError).issues).toEqual([{ path: "validators[3].type", message: "validator type cosign is not supported yet" }]);
+    }
+  });
+});

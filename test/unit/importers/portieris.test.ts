@@ -1,0 +1,357 @@
+// The Portieris importer: ImagePolicy / ClusterImagePolicy objects and their Secrets in, Portieris's decisions out.
+/// <reference types="vite/client" />
+import { describe, expect, it } from "vitest";
+import { compilePolicy } from "../../../src/policy/compile";
+import { parseDocumentText } from "../../../src/policy/document";
+import { importPortieris } from "../../../src/policy/importers/portieris";
+import { PolicyValidationError, type PolicyIssue } from "../../../src/policy/model";
+import { parseReference } from "../../../src/reference";
+import { defaultRequirementKinds as kinds } from "../../../src/requirements";
+import imagePolicyList from "./fixtures/portieris-000-imagepolicy.yaml?raw";
+import clusterPolicyStream from "./fixtures/portieris-001-clusterimagepolicy.yaml?raw";
+import simplePolicy from "./fixtures/portieris-004-simple.yaml?raw";
+import thinkdemoPub from "./fixtures/keys/thinkdemo.pub?raw";
+import portierisdemoPub from "./fixtures/keys/portierisdemo.pub?raw";
+
+const fromText = (text: string) => importPortieris(parseDocumentText(text).value, kinds);
+
+function issuesOf(document: unknown): readonly PolicyIssue[] {
+  try {
+    importPortieris(document, kinds);
+  } catch (err) {
+    if (err instanceof PolicyValidationError) return err.issues;
+    throw err;
+  }
+  throw new Error("expected the import to fail");
+}
+
+function expectIssue(document: unknown, path: string, message: RegExp): void {
+  const issues = issuesOf(document);
+  const issue = issues.find((i) => i.path === path);
+  expect(issue, JSON.stringify(issues, null, 2)).toBeDefined();
+  expect(issue?.message).toMatch(message);
+}
+
+const THINKDEMO = thinkdemoPub.trim();
+const PORTIERISDEMO = portierisdemoPub.trim();
+const b64 = (text: string) => btoa(text);
+
+function cluster(name: string, repositories: unknown[], apiVersion = "portieris.cloud.ibm.com/v1"): any {
+  return { apiVersion, kind: "ClusterImagePolicy", metadata: { name }, spec: { repositories } };
+}
+
+function imagePolicy(namespace: string | undefined, name: string, repositories: unknown[]): any {
+  return {
+    apiVersion: "portieris.cloud.ibm.com/v1",
+    kind: "ImagePolicy",
+    metadata: { name, ...(namespace !== undefined ? { namespace } : {}) },
+    spec: { repositories },
+  };
+}
+
+function secret(name: string, namespace: string | undefined, signer: string, key: string): any {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name, ...(namespace !== undefined ? { namespace } : {}) },
+    type: "Opaque",
+    data: { name: b64(signer), publicKey: b64(key) },
+  };
+}
+
+const trust = (extra: Record<string, unknown> = {}) => ({ trust: { enabled: true, ...extra } });
+
+describe("importPortieris: the seeds' policies", () => {
+  it("imports seed 000's ImagePolicy and Secret from a kind: List, with IBM's regional trust server", () => {
+    expect(fromText(imagePolicyList)).toEqual({
+      mode: "enforce",
+      patternStyle: "portieris",
+      rules: [
+        {
+          pattern: "registry.ng.bluemix.net/my_namespace/*",
+          // No trustServer: Portieris uses https://<registry host>:4443 for IBM's registries.
+          require: [
+            {
+              type: "notary",
+              server: "https://registry.ng.bluemix.net:4443",
+              signers: [{ name: "thinkdemo", keys: [THINKDEMO] }],
+            },
+          ],
+          description: "ImagePolicy default/myimagepolicy",
+          namespace: "default",
+        },
+      ],
+    });
+  });
+
+  it("imports seed 001's ClusterImagePolicy and Secret from a YAML stream", () => {
+    expect(fromText(clusterPolicyStream)).toEqual({
+      mode: "enforce",
+      patternStyle: "portieris",
+      rules: [
+        { pattern: "*", require: [{ type: "allow" }], description: "ClusterImagePolicy portieris-default-cluster-image-policy" },
+        {
+          pattern: "192.168.49.2:30003/library/demo-api",
+          require: [
+            {
+              type: "notary",
+              server: "https://192.168.49.2:4443",
+              signers: [{ name: "portierisdemo", keys: [PORTIERISDEMO] }],
+            },
+          ],
+          description: "ClusterImagePolicy portieris-default-cluster-image-policy",
+        },
+      ],
+    });
+  });
+
+  it("refuses seed 004's simple signing policy until simple signing arrives", () => {
+    expect(() => fromText(simplePolicy)).toThrow(PolicyValidationError);
+    expectIssue(parseDocumentText(simplePolicy).value, "spec.repositories[0].policy.simple", /simple-signing issue: not supported yet/);
+  });
+});
+
+describe("importPortieris: namespaces", () => {
+  const document = [
+    cluster("default-policy", [{ name: "*", policy: null }]),
+    ...(parseDocumentText(imagePolicyList).value as { items: unknown[] }).items,
+  ];
+  const compiled = compilePolicy(importPortieris(document, kinds));
+  const rule = (image: string, namespace?: string) => compiled.match(parseReference(image), namespace)?.rule;
+
+  it("uses only the ImagePolicies of a namespace that has some, as Portieris does", () => {
+    expect(rule("registry.ng.bluemix.net/my_namespace/app:1", "default")?.description).toBe("ImagePolicy default/myimagepolicy");
+    // No ImagePolicy repository matches, and the ClusterImagePolicy is not consulted: Portieris denies.
+    expect(rule("nginx:1.25", "default")).toBeUndefined();
+    expect(compiled.hasNamespace("default")).toBe(true);
+  });
+
+  it("falls back to the ClusterImagePolicies in every other namespace", () => {
+    expect(rule("nginx:1.25", "team-a")?.pattern).toBe("*");
+    expect(rule("registry.ng.bluemix.net/my_namespace/app:1", "team-a")?.pattern).toBe("*");
+    expect(compiled.hasNamespace("team-a")).toBe(false);
+  });
+
+  it("merges several ClusterImagePolicies, most specific repository first", () => {
+    const policy = importPortieris(
+      [cluster("b", [{ name: "docker.io/library/*", policy: null }]), cluster("a", [{ name: "*", policy: null }, { name: "docker.io/library/nginx" }])],
+      kinds,
+    );
+    // Kubernetes lists them by name, which decides ties the way Portieris sees them.
+    expect(policy.rules.map((r) => [r.pattern, r.description])).toEqual([
+      ["*", "ClusterImagePolicy a"],
+      ["docker.io/library/nginx", "ClusterImagePolicy a"],
+      ["docker.io/library/*", "ClusterImagePolicy b"],
+    ]);
+    expect(compilePolicy(policy).match(parseReference("nginx"))?.rule.pattern).toBe("docker.io/library/nginx");
+    expect(compilePolicy(policy).match(parseReference("busybox"))?.rule.pattern).toBe("docker.io/library/*");
+  });
+
+  it("keeps a namespace whose ImagePolicy has no repositories closed to the ClusterImagePolicies", () => {
+    const policy = importPortieris([cluster("open", [{ name: "*" }]), imagePolicy("locked", "empty", [])], kinds);
+    expect(policy.rules[1]).toEqual({
+      pattern: "*",
+      require: [{ type: "deny", message: "no matching repositories in the ImagePolicies" }],
+      description: "ImagePolicy locked/empty has no repositories: Portieris denies every image in namespace locked",
+      namespace: "locked",
+    });
+    expect(compilePolicy(policy).match(parseReference("nginx"), "elsewhere")?.rule.namespace).toBeUndefined();
+  });
+});
+
+describe("importPortieris: mapping", () => {
+  it("allows without checks for policy: null, a missing policy, an empty one and trust.enabled: false", () => {
+    const policy = importPortieris(
+      cluster("c", [
+        { name: "a.example.com/*", policy: null },
+        { name: "b.example.com/*" },
+        { name: "c.example.com/*", policy: {} },
+        { name: "d.example.com/*", policy: { trust: { enabled: false }, mutateImage: false } },
+        { name: "e.example.com/*", policy: { trust: { enabled: false, signerSecrets: [{ name: "absent" }] }, va: { enabled: false } } },
+      ]),
+      kinds,
+    );
+    expect(policy.rules.map((r) => r.require)).toEqual(Array(5).fill([{ type: "allow" }]));
+  });
+
+  const defaults: [string, string][] = [
+    ["docker.io/myorg/*", "https://notary.docker.io"],
+    ["nginx", "https://notary.docker.io"],
+    ["myorg/app:1.*", "https://notary.docker.io"],
+    ["us.icr.io/team/*", "https://us.icr.io:4443"],
+    ["de.icr.io:8080/team/*", "https://de.icr.io:4443"],
+    ["icr.io/ibm/*", "https://icr.io:4443"],
+    ["registry.eu-de.bluemix.net/team/*", "https://registry.eu-de.bluemix.net:4443"],
+    ["quay.io/org/*", "https://quay.io:443"],
+  ];
+  for (const [name, server] of defaults) {
+    it(`uses Portieris's default trust server ${server} for ${name}`, () => {
+      expect(importPortieris(cluster("c", [{ name, policy: trust() }]), kinds).rules[0]?.require).toEqual([{ type: "notary", server }]);
+    });
+  }
+
+  const servers: [string, string][] = [
+    ["notary.example.com:4443", "https://notary.example.com:4443"],
+    ["https://icr.io:4443", "https://icr.io:4443"],
+    ["http://notary.internal", "http://notary.internal"],
+    ["127.0.0.1:4443", "http://127.0.0.1:4443"],
+    ["localhost:4443", "http://localhost:4443"],
+  ];
+  for (const [trustServer, server] of servers) {
+    it(`turns trustServer ${trustServer} into ${server}`, () => {
+      const policy = importPortieris(cluster("c", [{ name: "*", policy: trust({ trustServer }) }]), kinds);
+      expect(policy.rules[0]?.require).toEqual([{ type: "notary", server }]);
+    });
+  }
+
+  it("takes the signer of an ImagePolicy from the Secret in its own namespace", () => {
+    const policy = importPortieris(
+      [
+        imagePolicy("prod", "p", [{ name: "docker.io/org/*", policy: trust({ signerSecrets: [{ name: "release" }] }) }]),
+        secret("release", "staging", "staging-bot", PORTIERISDEMO),
+        secret("release", "prod", "release-bot", THINKDEMO),
+      ],
+      kinds,
+    );
+    expect(policy.rules[0]?.require).toEqual([
+      { type: "notary", server: "https://notary.docker.io", signers: [{ name: "release-bot", keys: [THINKDEMO] }] },
+    ]);
+  });
+
+  it("takes a Secret written without namespace as applied next to the ImagePolicy", () => {
+    const policy = importPortieris(
+      [imagePolicy("prod", "p", [{ name: "docker.io/org/*", policy: trust({ signerSecrets: [{ name: "release" }] }) }]), secret("release", undefined, "bot", THINKDEMO)],
+      kinds,
+    );
+    expect(policy.rules[0]?.require[0]).toMatchObject({ signers: [{ name: "bot", keys: [THINKDEMO] }] });
+  });
+
+  it("requires all signers, reading stringData over data and keeping PEM headers", () => {
+    const headed = THINKDEMO.replace("-----\n", "-----\nrole: thinkdemo\n\n");
+    const policy = importPortieris(
+      [
+        cluster("c", [{ name: "docker.io/org/*", policy: trust({ signerSecrets: [{ name: "one" }, { name: "two" }] }) }]),
+        { apiVersion: "v1", kind: "Secret", metadata: { name: "one", namespace: "default" }, stringData: { name: "alice", publicKey: headed } },
+        secret("two", "default", "bob", PORTIERISDEMO),
+      ],
+      kinds,
+    );
+    expect(policy.rules[0]?.require).toEqual([
+      {
+        type: "notary",
+        server: "https://notary.docker.io",
+        signers: [
+          { name: "alice", keys: [headed] },
+          { name: "bob", keys: [PORTIERISDEMO] },
+        ],
+      },
+    ]);
+  });
+
+  it("accepts a ClusterImagePolicy signer Secret copied into several namespaces with the same content", () => {
+    const policy = importPortieris(
+      [
+        cluster("c", [{ name: "docker.io/org/*", policy: trust({ signerSecrets: [{ name: "s" }] }) }]),
+        secret("s", "team-a", "bot", THINKDEMO),
+        secret("s", "team-b", "bot", THINKDEMO),
+      ],
+      kinds,
+    );
+    expect(policy.rules[0]?.require[0]).toMatchObject({ signers: [{ name: "bot", keys: [THINKDEMO] }] });
+  });
+
+  it("ignores other objects in kubectl output, and mutateImage", () => {
+    const policy = importPortieris(
+      {
+        apiVersion: "v1",
+        kind: "List",
+        items: [
+          { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x" }, data: {} },
+          cluster("c", [{ name: "*", policy: { mutateImage: true } }], "securityenforcement.admission.cloud.ibm.com/v1beta1"),
+        ],
+      },
+      kinds,
+    );
+    expect(policy.rules).toEqual([{ pattern: "*", require: [{ type: "allow" }], description: "ClusterImagePolicy c" }]);
+  });
+});
+
+describe("importPortieris: invalid documents", () => {
+  const missingSecret = () => {
+    const list = parseDocumentText(imagePolicyList).value as { items: unknown[] };
+    return { ...list, items: [list.items[0]] };
+  };
+  const cases: [string, () => unknown, string, RegExp][] = [
+    ["a signer Secret that is not in the document", missingSecret, "items[0].spec.repositories[0].policy.trust.signerSecrets[0].name",
+      /Secret "thinkdemo" is not in the document: Portieris reads it from namespace default/],
+    ["a ClusterImagePolicy signer Secret that is not in the document", () => cluster("c", [{ name: "docker.io/org/*", policy: trust({ signerSecrets: [{ name: "nope" }] }) }]),
+      "spec.repositories[0].policy.trust.signerSecrets[0].name", /namespace of the pod being admitted/],
+    ["an ImagePolicy's Secret only in another namespace", () => [
+      imagePolicy("prod", "p", [{ name: "docker.io/org/*", policy: trust({ signerSecrets: [{ name: "s" }] }) }]),
+      secret("s", "staging", "bot", THINKDEMO),
+    ], "[0].spec.repositories[0].policy.trust.signerSecrets[0].name", /from namespace prod/],
+    ["a ClusterImagePolicy Secret whose copies differ", () => [
+      cluster("c", [{ name: "docker.io/org/*", policy: trust({ signerSecrets: [{ name: "s" }] }) }]),
+      secret("s", "team-a", "bot", THINKDEMO),
+      secret("s", "team-b", "bot", PORTIERISDEMO),
+    ], "[0].spec.repositories[0].policy.trust.signerSecrets[0].name", /different signers in namespaces team-a, team-b/],
+    ["an invalid pattern in the second document of a stream", () => [cluster("a", [{ name: "*" }]), cluster("b", [{ name: "docker.io*" }])],
+      "[1].spec.repositories[0].name", /invalid pattern "docker.io\*"/],
+    ["an ImagePolicy without namespace", () => imagePolicy(undefined, "p", [{ name: "*" }]), "metadata.namespace", /required/],
+    ["a wildcard registry without trustServer", () => cluster("c", [{ name: "*.icr.io/team/*", policy: trust() }]),
+      "spec.repositories[0].name", /matches several registries.*set policy.trust.trustServer/],
+    ["a catch-all pattern without trustServer", () => cluster("c", [{ name: "*", policy: trust() }]), "spec.repositories[0].name", /trustServer/],
+    ["a registry Portieris knows no trust server for", () => cluster("c", [{ name: "registry.example.com/team/*", policy: trust() }]),
+      "spec.repositories[0].name", /no trust server could be found.*set policy.trust.trustServer/],
+    ["a vulnerability policy", () => cluster("c", [{ name: "us.icr.io/*", policy: { vulnerability: { ICCRVA: { enabled: true } } } }]),
+      "spec.repositories[0].policy.vulnerability.ICCRVA", /not supported/],
+    ["va.enabled", () => cluster("c", [{ name: "us.icr.io/*", policy: { va: { enabled: true } } }], "securityenforcement.admission.cloud.ibm.com/v1beta1"),
+      "spec.repositories[0].policy.va", /not supported/],
+    ["a wrong apiVersion", () => cluster("c", [{ name: "*" }], "portieris.cloud.ibm.com/v2"), "apiVersion", /portieris.cloud.ibm.com\/v1/],
+    ["an unknown Portieris kind", () => ({ apiVersion: "portieris.cloud.ibm.com/v1", kind: "ImagePolicies", spec: {} }), "kind", /unknown Portieris kind/],
+    ["an object without kind", () => ({ spec: { repositories: [] } }), "kind", /required/],
+    ["an unknown field in trust", () => cluster("c", [{ name: "*", policy: { trust: { enabled: true, trustserver: "x" } } }]),
+      "spec.repositories[0].policy.trust.trustserver", /unknown field/],
+    ["trust.enabled that is not a boolean", () => cluster("c", [{ name: "*", policy: { trust: { enabled: "true" } } }]),
+      "spec.repositories[0].policy.trust.enabled", /true or false/],
+    ["a repository without name", () => cluster("c", [{ policy: null }]), "spec.repositories[0].name", /required/],
+    ["Secret data that is not base64", () => [
+      cluster("c", [{ name: "docker.io/org/*", policy: trust({ signerSecrets: [{ name: "s" }] }) }]),
+      { ...secret("s", "default", "bot", THINKDEMO), data: { name: b64("bot"), publicKey: THINKDEMO } },
+    ], "[1].data.publicKey", /not base64/],
+    ["a Secret without name", () => [
+      cluster("c", [{ name: "docker.io/org/*", policy: trust({ signerSecrets: [{ name: "s" }] }) }]),
+      { ...secret("s", "default", "bot", THINKDEMO), data: { publicKey: b64(THINKDEMO) } },
+    ], "[1].data.name", /^name or publicKey field in secret s is empty$/],
+    ["a Secret whose key is not PEM", () => [
+      cluster("c", [{ name: "docker.io/org/*", policy: trust({ signerSecrets: [{ name: "s" }] }) }]),
+      secret("s", "default", "bot", "ssh-ed25519 AAAA"),
+    ], "[1].data.publicKey", /PEM/],
+    ["a signer name that cannot be a role", () => [
+      cluster("c", [{ name: "docker.io/org/*", policy: trust({ signerSecrets: [{ name: "s" }] }) }]),
+      secret("s", "default", "Think Demo", THINKDEMO),
+    ], "[1].data.name", /delegation name/],
+    ["a trustServer that is no URL", () => cluster("c", [{ name: "*", policy: trust({ trustServer: "notary example com" }) }]),
+      "spec.repositories[0].policy.trust.trustServer", /http\(s\) URL/],
+    ["a ClusterImagePolicy given twice", () => [cluster("c", [{ name: "*" }]), cluster("c", [{ name: "*" }])], "[1].metadata.name", /appears twice/],
+    ["a document without policies", () => secret("s", "default", "bot", THINKDEMO), "", /no ImagePolicy or ClusterImagePolicy/],
+    ["a scalar", () => "ImagePolicy", "", /expected a Kubernetes object/],
+  ];
+  for (const [name, doc, path, message] of cases) {
+    it(`reports ${name} at ${path || "(root)"}`, () => expectIssue(doc(), path, message));
+  }
+
+  it("reports every problem, not only the first", () => {
+    const issues = issuesOf([
+      cluster("c", [{ name: "docker.io*" }, { name: "registry.example.com/x/*", policy: trust() }]),
+      imagePolicy(undefined, "p", [{ name: "*" }]),
+      cluster("d", [{ name: "*", policy: { simple: { requirements: [{ type: "signedBy", keySecret: "k" }] } } }]),
+    ]);
+    expect(issues.map((i) => i.path)).toEqual([
+      "[1].metadata.namespace",
+      "[0].spec.repositories[0].name",
+      "[0].spec.repositories[1].name",
+      "[2].spec.repositories[0].policy.simple",
+    ]);
+  });
+});
