@@ -1,4 +1,5 @@
 // Image references: parsed and normalised as Docker does (distribution/reference grammar).
+import { splitHostPort } from "./hosts";
 
 export interface ImageReference {
   /**
@@ -146,32 +147,13 @@ function splitRegistry(name: string, fail: Fail): { registry: string; path: stri
  * accepts any digit string as port and any hex/':' mix in brackets; so do we.
  */
 function validateRegistry(registry: string, fail: Fail): void {
-  let host = registry;
-  let port: string | undefined;
-  if (registry.startsWith("[")) {
-    const close = registry.indexOf("]");
-    if (close < 0) fail(`registry ${quote(registry)} has '[' without a closing ']'`);
-    host = registry.slice(0, close + 1);
-    const after = registry.slice(close + 1);
-    if (after !== "") {
-      if (!after.startsWith(":")) fail(`registry ${quote(registry)}: only ':port' may follow the IPv6 address`);
-      port = after.slice(1);
-    }
+  const { host, port } = splitHostPort(registry, fail, quote);
+  if (host.startsWith("[")) {
     if (!IPV6_HOST_RE.test(host)) {
       fail(`registry ${quote(registry)}: IPv6 address ${quote(host)} may contain only hex digits and ':'`);
     }
   } else {
-    const colon = registry.indexOf(":");
-    if (colon >= 0) {
-      host = registry.slice(0, colon);
-      port = registry.slice(colon + 1);
-      if (port.includes(":")) {
-        fail(`registry ${quote(registry)} has more than one ':' (an IPv6 address must be in brackets)`);
-      }
-    }
-    if (host === "") fail(`registry ${quote(registry)} has an empty host name`);
     for (const label of host.split(".")) {
-      if (label === "") fail(`registry host ${quote(host)} has an empty label (leading, trailing or double '.')`);
       if (!DOMAIN_LABEL_RE.test(label)) {
         // Also where Docker would silently treat e.g. "foo_bar.com/x" as a registry-less path: refuse it.
         fail(

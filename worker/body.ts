@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import type { Schema } from "../src/schema";
 import { HttpError } from "./errors";
 import { zodIssues } from "../src/policy/issues";
+import { readCapped, TooLargeError } from "../src/streams";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -10,26 +11,12 @@ export async function readText(c: Context, max = MAX_BODY_BYTES): Promise<string
   const tooLarge = () => new HttpError(413, "PAYLOAD_TOO_LARGE", `the request body is larger than ${max} bytes`);
   const declared = Number(c.req.header("content-length") ?? "0");
   if (declared > max) throw tooLarge();
-  const stream = c.req.raw.body;
-  if (!stream) return "";
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
+  let bytes: Uint8Array;
+  try {
+    bytes = await readCapped(c.req.raw.body, max);
+  } catch (err) {
+    if (err instanceof TooLargeError) throw tooLarge();
+    throw err;
   }
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);

@@ -3,6 +3,7 @@
 import type { Credentials, HttpFetch, WorkCounter } from "../ports";
 import { noCounter } from "../ports";
 import type { ReasonCode } from "../reasons";
+import { readCapped, TooLargeError } from "../streams";
 
 export type { Credentials };
 
@@ -156,31 +157,13 @@ export class HttpClient {
       await res.body?.cancel();
       throw new UpstreamError(this.codes.badResponse, `${host} sent ${declared} bytes, more than the ${max} allowed`, false, url);
     }
-    if (!res.body) return new Uint8Array();
-    const reader = res.body.getReader();
-    const chunks: Uint8Array[] = [];
-    let size = 0;
     try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        size += value.byteLength;
-        if (size > max) {
-          await reader.cancel();
-          throw new UpstreamError(this.codes.badResponse, `${host} sent more than the ${max} bytes allowed`, false, url);
-        }
-        chunks.push(value);
-      }
+      return await readCapped(res.body, max);
     } catch (err) {
-      if (err instanceof UpstreamError) throw err;
+      if (err instanceof TooLargeError) {
+        throw new UpstreamError(this.codes.badResponse, `${host} sent more than the ${max} bytes allowed`, false, url);
+      }
       throw new UpstreamError(this.codes.unreachable, `${host} broke off the response: ${String(err)}`, true, url);
     }
-    const out = new Uint8Array(size);
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.byteLength;
-    }
-    return out;
   }
 }

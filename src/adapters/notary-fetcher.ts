@@ -1,7 +1,7 @@
 // Role files from a Notary server: GET <server>/v2/<gun>/_trust/tuf/<file>, exact bytes, bounded.
 import type { RoleFetcher } from "../verify/notary-v1/trust-data";
 import { HttpClient, UpstreamError, type Credentials } from "./http-client";
-import { isLoopbackHost } from "./registry-client";
+import { isLoopbackHost } from "../hosts";
 
 /** A loopback trust server is spoken to over http, whatever the policy wrote (as for registries). */
 export function trustServerBaseUrl(server: string): string {

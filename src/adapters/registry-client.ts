@@ -3,6 +3,7 @@
 import type { DigestResolution, DigestResolver, HttpFetch, WorkCounter } from "../ports";
 import type { ImageReference } from "../reference";
 import { sha256Hex } from "../encoding";
+import { isLoopbackHost } from "../hosts";
 import { HttpClient, UpstreamError, type Credentials } from "./http-client";
 
 export { parseChallenge } from "./http-client";
@@ -33,11 +34,7 @@ export interface Manifest {
 
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 
-/** Loopback hosts are spoken to over http, as Docker does. */
-export function isLoopbackHost(registry: string): boolean {
-  const host = registry.startsWith("[") ? registry.slice(0, registry.indexOf("]") + 1) : registry.split(":")[0]!;
-  return host === "localhost" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
-}
+export { isLoopbackHost };
 
 export function registryBaseUrl(registry: string, insecure: readonly string[] = []): string {
   if (registry === "docker.io") return "https://registry-1.docker.io";

@@ -1,4 +1,5 @@
 // Rule patterns: anchored globs over normalised references, and "most specific wins".
+import { splitHostPort } from "../hosts";
 import type { ImageReference } from "../reference";
 
 /**
@@ -259,28 +260,7 @@ function validateRegistry(registry: string, fail: (problem: string) => never): v
     fail(`registry ${quote(registry)} may contain only letters, digits, '.', '-', ':', '[', ']' and '*'`);
   }
   if (registry === "*") return;
-  let host = registry;
-  let port: string | undefined;
-  if (registry.startsWith("[")) {
-    const close = registry.indexOf("]");
-    if (close < 0) fail(`registry ${quote(registry)} has '[' without a closing ']'`);
-    host = registry.slice(0, close + 1);
-    const after = registry.slice(close + 1);
-    if (after !== "") {
-      if (!after.startsWith(":")) fail(`registry ${quote(registry)}: only ':port' may follow the IPv6 address`);
-      port = after.slice(1);
-    }
-  } else {
-    const colon = registry.indexOf(":");
-    if (colon >= 0) {
-      host = registry.slice(0, colon);
-      port = registry.slice(colon + 1);
-    }
-    if (host === "") fail(`registry ${quote(registry)} has an empty host name`);
-    if (host.split(".").includes("")) {
-      fail(`registry host ${quote(host)} has an empty label (leading, trailing or double '.')`);
-    }
-  }
+  const { host, port } = splitHostPort(registry, fail, quote);
   // A star may widen a host only inside a domain the pattern names in full: "registry*.example.com"
   // stays under example.com, but "docker.io*" reaches docker.io.evil.com and "*trusted.io" eviltrusted.io.
   const lastStar = host.lastIndexOf("*");

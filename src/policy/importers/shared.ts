@@ -1,5 +1,6 @@
 // Helpers the tool importers share: reading untyped YAML values with paths, trust server URLs,
 // PEM checks, and validating a built requirement with issues pointing back into the user's document.
+import { isLoopbackHost } from "../../hosts";
 import { joinPath } from "../issues";
 import type { PolicyIssue, Requirement } from "../model";
 import { parseRequirement } from "../native";
@@ -96,9 +97,6 @@ function hostOf(authority: string): string {
   return (colon < 0 ? hostPort : hostPort.slice(0, colon)).toLowerCase();
 }
 
-export function isLoopbackHost(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
-}
 
 /**
  * A trust server as the tools write it ("notary.docker.io", "10.0.0.5:4443", "https://…") as a

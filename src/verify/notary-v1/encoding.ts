@@ -19,13 +19,8 @@ export function utf8DecodeStrict(bytes: Uint8Array): string | undefined {
   }
 }
 
-const HEX_DIGITS = "0123456789abcdef";
 
-export function toHex(bytes: Uint8Array): string {
-  let out = "";
-  for (const b of bytes) out += HEX_DIGITS[b >> 4]! + HEX_DIGITS[b & 15]!;
-  return out;
-}
+export { toHex } from "../../encoding";
 
 const BASE64_BODY = /^[A-Za-z0-9+/]*={0,2}$/;
 
