@@ -49,7 +49,10 @@ export const denyKind: RequirementKind<DenyRequirement> = {
         {
           code: "STATIC_DENY",
           // Connaisseur's wording when the policy gives no message of its own.
-          message: req.message ?? `static deny for image ${ctx.reference.canonical} using rule ${ctx.rule}`,
+          // "{image}" in a policy's own message names the image (podman: "Running image {image} is rejected by policy.").
+          message:
+            req.message?.replaceAll("{image}", ctx.reference.canonical) ??
+            `static deny for image ${ctx.reference.canonical} using rule ${ctx.rule}`,
           rule: ctx.rule,
           requirement: "deny",
         },
