@@ -265,3 +265,10 @@ function quote(s: string): string {
   }
   return `${out}"`;
 }
+
+/** The short form docker and podman print: docker.io/library/busybox:latest → busybox:latest. */
+export function familiarName(ref: ImageReference): string {
+  if (ref.registry !== "docker.io") return ref.canonical;
+  const rest = ref.canonical.slice("docker.io/".length);
+  return rest.startsWith("library/") && !ref.path.slice("library/".length).includes("/") ? rest.slice("library/".length) : rest;
+}

@@ -2,17 +2,13 @@
 import { parseAllDocuments } from "yaml";
 import { PolicyValidationError } from "./model";
 
-/** Parses text as JSON when it looks like JSON, else as YAML; a YAML stream yields an array. */
+/**
+ * Parses JSON or YAML (one document or a stream, which yields an array). JSON goes through the YAML
+ * parser too (YAML 1.2 is a superset), so a repeated key is refused instead of silently replaced,
+ * as containers/image and Kubernetes refuse it.
+ */
 export function parseDocumentText(text: string): { value: unknown; documents: number } {
-  const trimmed = text.trimStart();
-  if (trimmed === "") throw new PolicyValidationError([{ path: "", message: "the document is empty" }]);
-  if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
-    try {
-      return { value: JSON.parse(text), documents: 1 };
-    } catch {
-      // Not JSON after all: YAML flow style also starts with { or [.
-    }
-  }
+  if (text.trim() === "") throw new PolicyValidationError([{ path: "", message: "the document is empty" }]);
   // Aliases are bounded so a "billion laughs" document cannot blow up memory.
   const docs = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: false });
   const list = Array.isArray(docs) ? docs : [docs];

@@ -2,13 +2,14 @@
 import { parseDocumentText } from "./document";
 import { parseNativePolicy } from "./native";
 import { importConnaisseur } from "./importers/connaisseur";
+import { importContainersPolicy } from "./importers/containers-policy";
 import { importPortieris } from "./importers/portieris";
 import { POLICY_FORMATS, type Policy, type PolicyFormat } from "./model";
 import type { RequirementKinds } from "./requirement-kinds";
 import { stableStringify, sha256Hex } from "../encoding";
 
-/** Formats with an importer today; containers-policy arrives with its issue. */
-export const SUPPORTED_FORMATS: readonly PolicyFormat[] = ["native", "portieris", "connaisseur"];
+/** Formats with an importer today. */
+export const SUPPORTED_FORMATS: readonly PolicyFormat[] = ["native", "containers-policy", "portieris", "connaisseur"];
 
 export class UnsupportedFormatError extends Error {
   override readonly name = "UnsupportedFormatError";
@@ -44,6 +45,8 @@ function parseFormat(document: unknown, format: PolicyFormat, kinds: Requirement
       return importPortieris(document, kinds);
     case "connaisseur":
       return importConnaisseur(document, kinds);
+    case "containers-policy":
+      return importContainersPolicy(document, kinds);
     case "native":
       return parseNativePolicy(document, kinds);
     default:

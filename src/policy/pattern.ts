@@ -6,9 +6,18 @@ import type { ImageReference } from "../reference";
  * Which tool's specificity rule ranks matching patterns. Matching itself is the same for every
  * style (see docs/patterns.md): the imported tools' unanchored matching is what we refuse to copy.
  */
-export type PatternStyle = "native" | "portieris" | "connaisseur";
+export type PatternStyle = "native" | "portieris" | "connaisseur" | "containers-policy";
 
-export const PATTERN_STYLES: readonly PatternStyle[] = ["native", "portieris", "connaisseur"];
+export const PATTERN_STYLES: readonly PatternStyle[] = ["native", "portieris", "connaisseur", "containers-policy"];
+
+/**
+ * containers/image looks a reference up by its policy identity: with a digest, the tag is dropped
+ * (name:tag@digest is name@digest). Otherwise the containers-policy style is the native one.
+ */
+function identityFor(style: PatternStyle, ref: ImageReference): ImageReference {
+  if (style !== "containers-policy" || ref.digest === undefined || ref.tag === undefined) return ref;
+  return { registry: ref.registry, path: ref.path, name: ref.name, digest: ref.digest, canonical: `${ref.name}@${ref.digest}` };
+}
 
 export interface CompiledPattern {
   readonly source: string;
@@ -333,7 +342,8 @@ class GlobPattern implements CompiledPattern {
     Object.freeze(this);
   }
 
-  matches(ref: ImageReference): boolean {
+  matches(reference: ImageReference): boolean {
+    const ref = identityFor(this.style, reference);
     // Each part is globbed on its own, so no star can carry the registry into the path.
     if (this.registry && !this.registry.isAny && !this.registry.matches(ref.registry.toLowerCase())) return false;
     if (this.path && !this.path.matches(ref.path)) return false;
@@ -437,6 +447,7 @@ const COMPARATORS: Readonly<Record<PatternStyle, (a: GlobPattern, b: GlobPattern
   native: compareNative,
   portieris: comparePortieris,
   connaisseur: compareConnaisseur,
+  "containers-policy": compareNative,
 };
 
 /**
@@ -447,7 +458,7 @@ export function compareSpecificity(ref: ImageReference, a: CompiledPattern, b: C
   const pa = own(a);
   const pb = own(b);
   if (pa.style !== pb.style) throw new TypeError(`cannot rank a ${pa.style} pattern against a ${pb.style} one`);
-  return COMPARATORS[pa.style](pa, pb, viewOf(ref));
+  return COMPARATORS[pa.style](pa, pb, viewOf(identityFor(pa.style, ref)));
 }
 
 /** Among candidates whose pattern matches ref, the most specific one (first declared on a tie). */
@@ -465,7 +476,7 @@ export function pickMostSpecific<T extends { readonly pattern: CompiledPattern }
     style ??= p.style;
     if (p.style !== style) throw new TypeError(`cannot rank a ${p.style} pattern against a ${style} one`);
     if (!p.matches(ref)) continue;
-    view ??= viewOf(ref);
+    view ??= viewOf(identityFor(style, ref));
     // Strictly greater only, so the first declared keeps a tie.
     if (bestPattern === undefined || COMPARATORS[style](p, bestPattern, view) > 0) {
       best = candidate;

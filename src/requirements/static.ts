@@ -1,6 +1,7 @@
 // Static requirements: `allow` (no verification) and `deny` (with an optional message).
 import * as z from "../schema";
 import type { RequirementKind } from "../policy/requirement-kinds";
+import { familiarName } from "../reference";
 
 export type AllowRequirement = {
   readonly type: "allow";
@@ -49,9 +50,12 @@ export const denyKind: RequirementKind<DenyRequirement> = {
         {
           code: "STATIC_DENY",
           // Connaisseur's wording when the policy gives no message of its own.
-          // "{image}" in a policy's own message names the image (podman: "Running image {image} is rejected by policy.").
+          // A policy's own message may name the image: "{image}" in full, "{familiarImage}" as docker
+          // and podman print it ("Running image docker://busybox:latest is rejected by policy.").
           message:
-            req.message?.replaceAll("{image}", ctx.reference.canonical) ??
+            req.message
+              ?.replaceAll("{familiarImage}", familiarName(ctx.reference))
+              .replaceAll("{image}", ctx.reference.canonical) ??
             `static deny for image ${ctx.reference.canonical} using rule ${ctx.rule}`,
           rule: ctx.rule,
           requirement: "deny",

@@ -289,19 +289,8 @@ function readRepositoryPolicy(raw: unknown, path: string, ctx: RepositoryContext
   // Rewriting the pod's image to the verified digest is the admission front end's concern.
   optionalBoolean(policy.mutateImage, at(path, "mutateImage"), issues);
 
-  const simplePath = at(path, "simple");
-  const simple = optionalRecord(policy.simple, simplePath, issues);
-  if (simple) {
-    const requirements = optionalList(simple.requirements, at(simplePath, "requirements"), issues);
-    // Portieris only checks simple signing when requirements are listed.
-    if (requirements && requirements.length > 0) {
-      issues.push({
-        path: simplePath,
-        message: "Red Hat simple signing (policy.simple) arrives with the simple-signing issue: not supported yet",
-      });
-      importable = false;
-    }
-  }
+  const simple = readSimple(policy.simple, at(path, "simple"), ctx);
+  if (simple === undefined) importable = false;
 
   const vulnerabilityPath = at(path, "vulnerability");
   const vulnerability = optionalRecord(policy.vulnerability, vulnerabilityPath, issues);
@@ -329,8 +318,243 @@ function readRepositoryPolicy(raw: unknown, path: string, ctx: RepositoryContext
   }
 
   const trust = readTrust(policy.trust, at(path, "trust"), ctx);
-  if (!importable || trust === undefined) return undefined;
-  return trust ? [trust] : [{ type: "allow" }];
+  if (!importable || trust === undefined || simple === undefined) return undefined;
+  // Portieris checks simple signing first, then trust; both must pass.
+  const require = [...simple, ...(trust ? [trust] : [])];
+  return require.length > 0 ? require : [{ type: "allow" }];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Simple signing (pkg/verifier/simple): a containers/image policy with one scope, docker[""]
+
+/** Portieris's signedIdentity names, and the native identity each one means. */
+const SIMPLE_IDENTITIES: Readonly<Record<string, { readonly type: string; readonly fields: readonly string[] }>> = {
+  matchExact: { type: "matchExact", fields: [] },
+  matchRepository: { type: "matchRepository", fields: [] },
+  matchExactReference: { type: "exactReference", fields: ["dockerReference"] },
+  matchExactRepository: { type: "exactRepository", fields: ["dockerRepository"] },
+  remapIdentity: { type: "remapIdentity", fields: ["prefix", "signedPrefix"] },
+};
+
+/**
+ * The requirements of `policy.simple`: [] when Portieris checks no simple signature (no
+ * requirements listed), undefined when they cannot be imported (reported).
+ */
+function readSimple(raw: unknown, path: string, ctx: RepositoryContext): Requirement[] | undefined {
+  const { issues } = ctx;
+  const simple = optionalRecord(raw, path, issues);
+  if (!simple) return isAbsent(raw) ? [] : undefined;
+  rejectUnknownKeys(simple, ["requirements", "storeURL", "storeSecret"], path, issues);
+  const listPath = at(path, "requirements");
+  const list = optionalList(simple.requirements, listPath, issues);
+  const storeUrlPath = at(path, "storeURL");
+  const storeUrl = optionalString(simple.storeURL, storeUrlPath, issues);
+  const storeSecretPath = at(path, "storeSecret");
+  const storeSecret = optionalString(simple.storeSecret, storeSecretPath, issues);
+  // Portieris only checks simple signing when requirements are listed.
+  if (!list) return isAbsent(simple.requirements) ? [] : undefined;
+  if (list.length === 0) return [];
+
+  let ok = true;
+  // storeURL becomes registries.d default-docker (sigStoreConfig.go); without it containers/image
+  // reads the registry's signature extension only (nothing else is configured in Portieris's pod).
+  let lookaside: string | undefined;
+  if (storeUrl) {
+    if (!storeUrl.startsWith("http://") && !storeUrl.startsWith("https://")) {
+      issues.push({ path: storeUrlPath, message: `expecting https:// or http:// URL, got: ${storeUrl}` });
+      ok = false;
+    } else {
+      lookaside = storeUrl;
+    }
+  }
+  if (storeSecret) {
+    issues.push({
+      path: storeSecretPath,
+      message:
+        "trustgate does not send credentials to a signature store: serve the signatures without authentication, then remove storeSecret",
+    });
+    ok = false;
+  }
+
+  const out: Requirement[] = [];
+  list.forEach((entry, i) => {
+    const reqPath = at(listPath, i);
+    if (!isRecord(entry)) {
+      issues.push({ path: reqPath, message: `expected a requirement (type, keySecret, signedIdentity), got ${typeName(entry)}` });
+      ok = false;
+      return;
+    }
+    rejectUnknownKeys(entry, ["type", "keySecret", "signedIdentity"], reqPath, issues);
+    const typePath = at(reqPath, "type");
+    const type = entry.type;
+    if (type === "insecureAcceptAnything") return;
+    if (type === "reject") {
+      // Portieris wraps containers/image's words (enforcer.go, policy_eval_simple.go).
+      out.push({ type: "deny", message: "simple: policy denied the request: Running image docker://{familiarImage} is rejected by policy." });
+      return;
+    }
+    if (type !== "signedBy") {
+      issues.push({
+        path: typePath,
+        message:
+          typeof type === "string"
+            ? `simple policy invalid Type: ${type}; Portieris knows insecureAcceptAnything, reject and signedBy`
+            : "required: insecureAcceptAnything, reject or signedBy",
+      });
+      ok = false;
+      return;
+    }
+    const secretPath = at(reqPath, "keySecret");
+    const secretName = optionalString(entry.keySecret, secretPath, issues);
+    if (!secretName) {
+      if (secretName === "" || isAbsent(entry.keySecret)) issues.push({ path: secretPath, message: "KeySecret missing in signedBy requirement" });
+      ok = false;
+    }
+    const identityPath = at(reqPath, "signedIdentity");
+    const identity = readSimpleIdentity(entry.signedIdentity, identityPath, issues);
+    const key = secretName ? resolveKeySecret(secretName, secretPath, ctx) : undefined;
+    if (!key || identity === null) {
+      ok = false;
+      return;
+    }
+    const requirement: Requirement = {
+      type: "signedBy",
+      keys: [key.key],
+      ...(identity ? { signedIdentity: identity } : {}),
+      ...(lookaside ? { lookaside } : {}),
+    };
+    out.push(
+      checkRequirement(requirement, ctx.kinds, { "": reqPath, keys: key.keyPath, signedIdentity: identityPath, lookaside: storeUrlPath }, issues),
+    );
+  });
+  return ok ? out : undefined;
+}
+
+/** Absent or type "" means matchRepoDigestOrExact (undefined); null when invalid (reported). */
+function readSimpleIdentity(raw: unknown, path: string, issues: Issues): Record<string, unknown> | undefined | null {
+  const identity = optionalRecord(raw, path, issues);
+  if (!identity) return isAbsent(raw) ? undefined : null;
+  rejectUnknownKeys(identity, ["type", "dockerReference", "dockerRepository", "prefix", "signedPrefix"], path, issues);
+  const type = optionalString(identity.type, at(path, "type"), issues);
+  if (type === undefined && !isAbsent(identity.type)) return null;
+  if (!type) return undefined;
+  const known = SIMPLE_IDENTITIES[type];
+  if (!known) {
+    const portierisName = Object.entries(SIMPLE_IDENTITIES).find(([, v]) => v.type === type)?.[0];
+    issues.push({
+      path: at(path, "type"),
+      message:
+        `invalid SignedIdentity Type: ${type}` +
+        (portierisName ? `; Portieris calls it ${portierisName}` : type === "matchRepoDigestOrExact" ? '; Portieris means it by type ""' : ""),
+    });
+    return null;
+  }
+  const out: Record<string, unknown> = { type: known.type };
+  let ok = true;
+  for (const field of known.fields) {
+    const value = optionalString(identity[field], at(path, field), issues);
+    if (!value) {
+      if (value === "" || isAbsent(identity[field])) issues.push({ path: at(path, field), message: "required" });
+      ok = false;
+    } else {
+      out[field] = value;
+    }
+  }
+  return ok ? out : null;
+}
+
+/**
+ * The armored key of a keySecret, read (like signer secrets) from the namespace of the pod being
+ * admitted: an ImagePolicy's own namespace, or for a ClusterImagePolicy any namespace, so every
+ * copy in the document must hold the same key.
+ */
+function resolveKeySecret(secretName: string, refPath: string, ctx: RepositoryContext): { key: string; keyPath: string } | undefined {
+  const { policy, issues } = ctx;
+  const named = ctx.secrets.filter((s) => s.name === secretName);
+  let candidates: readonly SecretObject[] = named;
+  if (policy.kind === "ImagePolicy") {
+    const inNamespace = named.filter((s) => s.namespace === policy.namespace);
+    candidates = inNamespace.length > 0 ? inNamespace : named.filter((s) => s.namespace === undefined);
+  }
+  if (candidates.length === 0) {
+    issues.push({
+      path: refPath,
+      message:
+        policy.kind === "ImagePolicy"
+          ? `Secret "${secretName}" is not in the document: Portieris reads it from namespace ${policy.namespace}; ` +
+            `add it (kubectl get secret ${secretName} -n ${policy.namespace} -o yaml)`
+          : `Secret "${secretName}" is not in the document: Portieris reads a ClusterImagePolicy's keySecret ` +
+            `from the namespace of the pod being admitted; add that Secret`,
+    });
+    return undefined;
+  }
+  const read = candidates.map((s) => readKeySecret(s, issues));
+  const first = read[0];
+  if (read.some((r) => r === undefined) || !first) return undefined;
+  if (read.some((r) => r && r.key !== first.key)) {
+    const where = candidates.map((s) => s.namespace ?? "(no namespace)").join(", ");
+    issues.push({
+      path: refPath,
+      message:
+        `Secret "${secretName}" holds different keys in namespaces ${where}: Portieris would require a different ` +
+        `key per namespace, trustgate needs one; use one Secret content, or ImagePolicies per namespace`,
+    });
+    return undefined;
+  }
+  return first;
+}
+
+/** `key` of a Secret (stringData over data): the armored public key, as Portieris's decodeArmoredKey reads it. */
+function readKeySecret(secret: SecretObject, issues: Issues): { key: string; keyPath: string } | undefined {
+  const dataPath = at(secret.path, "data");
+  const stringDataPath = at(secret.path, "stringData");
+  const data = optionalRecord(secret.obj.data, dataPath, issues);
+  const stringData = optionalRecord(secret.obj.stringData, stringDataPath, issues);
+  let text: string | undefined;
+  let keyPath: string;
+  if (stringData && !isAbsent(stringData.key)) {
+    keyPath = at(stringDataPath, "key");
+    text = optionalString(stringData.key, keyPath, issues);
+    if (text === undefined) return undefined;
+  } else {
+    keyPath = at(dataPath, "key");
+    if (isAbsent(data?.key)) {
+      // Portieris's own words (GetSecretKey).
+      issues.push({ path: keyPath, message: `Secret "${secret.name}" in "${secret.namespace ?? ""}" does not contain a "key" attribute` });
+      return undefined;
+    }
+    const encoded = optionalString(data?.key, keyPath, issues);
+    if (encoded === undefined) return undefined;
+    text = decodeBase64Text(encoded);
+    if (text === undefined) {
+      issues.push({ path: keyPath, message: "not base64 of UTF-8 text (Secret data values are base64)" });
+      return undefined;
+    }
+  }
+  if (text.trim() === "") {
+    issues.push({ path: keyPath, message: "Key: empty" });
+    return undefined;
+  }
+  // golang.org/x/crypto/openpgp/armor.Decode reads the first armored block only.
+  const block = /-----BEGIN ([^\n-]+)-----[\s\S]*?-----END \1-----/.exec(text);
+  const begin = /-----BEGIN ([^\n-]+)-----/.exec(text);
+  if (!begin) {
+    issues.push({ path: keyPath, message: "Unable to decode key: EOF (expected an armored key: gpg --export --armour <fingerprint>)" });
+    return undefined;
+  }
+  if (begin[1] !== "PGP PUBLIC KEY BLOCK") {
+    const label = begin[1] ?? "";
+    issues.push({
+      path: keyPath,
+      message: `Expected "PGP PUBLIC KEY BLOCK" not found: ${label}${label.includes("PRIVATE") ? " (never hand over a private key)" : ""}`,
+    });
+    return undefined;
+  }
+  if (!block || block.index !== begin.index) {
+    issues.push({ path: keyPath, message: "the armored key has no -----END PGP PUBLIC KEY BLOCK----- line" });
+    return undefined;
+  }
+  return { key: block[0], keyPath };
 }
 
 /** The notary requirement; null when trust is not enabled; undefined when it cannot be built. */

@@ -10,6 +10,9 @@ import { defaultRequirementKinds as kinds } from "../../../src/requirements";
 import imagePolicyList from "./fixtures/portieris-000-imagepolicy.yaml?raw";
 import clusterPolicyStream from "./fixtures/portieris-001-clusterimagepolicy.yaml?raw";
 import simplePolicy from "./fixtures/portieris-004-simple.yaml?raw";
+import simplePolicyWithSecret from "./fixtures/portieris-004-simple-with-secret.yaml?raw";
+import imageSigningKey from "./fixtures/keys/image-signing.gpg.asc?raw";
+import labUserKey from "./fixtures/keys/lab-user.gpg.asc?raw";
 import thinkdemoPub from "./fixtures/keys/thinkdemo.pub?raw";
 import portierisdemoPub from "./fixtures/keys/portierisdemo.pub?raw";
 
@@ -105,10 +108,130 @@ describe("importPortieris: the seeds' policies", () => {
     });
   });
 
-  it("refuses seed 004's simple signing policy until simple signing arrives", () => {
-    expect(() => fromText(simplePolicy)).toThrow(PolicyValidationError);
-    expectIssue(parseDocumentText(simplePolicy).value, "spec.repositories[0].policy.simple", /simple-signing issue: not supported yet/);
+  it("imports seed 004's simple signing ClusterImagePolicy with the Secret its keySecret names", () => {
+    expect(fromText(simplePolicyWithSecret)).toEqual({
+      mode: "enforce",
+      patternStyle: "portieris",
+      rules: [
+        {
+          pattern: "private.us.icr.io/mynamespace/*",
+          // No storeURL: Portieris reads the registry's signature extension only (IBM Cloud Container Registry has it).
+          require: [{ type: "signedBy", keys: [imageSigningKey.trim()] }],
+          description: "ClusterImagePolicy mynamespace-cluster-image-policy",
+        },
+      ],
+    });
   });
+
+  it("asks for seed 004's Secret when the document leaves it out", () => {
+    expectIssue(
+      parseDocumentText(simplePolicy).value,
+      "spec.repositories[0].policy.simple.requirements[0].keySecret",
+      /Secret "image-signing-public-key" is not in the document: Portieris reads a ClusterImagePolicy's keySecret from the namespace of the pod/,
+    );
+  });
+});
+
+describe("importPortieris: simple signing (policy.simple)", () => {
+  const IMAGE_SIGNING = imageSigningKey.trim();
+  const LAB_USER = labUserKey.trim();
+  const keySecret = (name: string, namespace: string | undefined, armored: string): any => ({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name, ...(namespace !== undefined ? { namespace } : {}) },
+    type: "Opaque",
+    data: { key: b64(armored) },
+  });
+  const simple = (requirements: unknown[], extra: Record<string, unknown> = {}) => ({ simple: { requirements, ...extra } });
+  const requireOf = (policy: unknown, ...more: unknown[]) =>
+    importPortieris([cluster("c", [{ name: "icr.io/team/*", policy }]), keySecret("k", "default", IMAGE_SIGNING), ...more], kinds).rules[0]?.require;
+
+  it("maps insecureAcceptAnything, reject and signedBy; all of them must hold", () => {
+    expect(requireOf(simple([{ type: "insecureAcceptAnything" }]))).toEqual([{ type: "allow" }]);
+    expect(requireOf(simple([{ type: "reject" }]))).toEqual([
+      { type: "deny", message: "simple: policy denied the request: Running image docker://{familiarImage} is rejected by policy." },
+    ]);
+    expect(requireOf(simple([{ type: "insecureAcceptAnything" }, { type: "signedBy", keySecret: "k" }]))).toEqual([
+      { type: "signedBy", keys: [IMAGE_SIGNING] },
+    ]);
+  });
+
+  it("checks no simple signature when no requirements are listed", () => {
+    expect(requireOf(simple([]))).toEqual([{ type: "allow" }]);
+    expect(requireOf({ simple: { requirements: null } })).toEqual([{ type: "allow" }]);
+    expect(requireOf({ simple: { storeURL: "https://sigs.example.com" } })).toEqual([{ type: "allow" }]);
+  });
+
+  it("maps Portieris's signedIdentity names to containers/image's", () => {
+    const identity = (signedIdentity: unknown) => requireOf(simple([{ type: "signedBy", keySecret: "k", signedIdentity }]))?.[0]?.signedIdentity;
+    expect(identity({ type: "" })).toBeUndefined();
+    expect(identity({ type: "matchExact" })).toEqual({ type: "matchExact" });
+    expect(identity({ type: "matchRepository" })).toEqual({ type: "matchRepository" });
+    expect(identity({ type: "matchExactReference", dockerReference: "icr.io/ibm/db2:6.1" })).toEqual({ type: "exactReference", dockerReference: "icr.io/ibm/db2:6.1" });
+    expect(identity({ type: "matchExactRepository", dockerRepository: "icr.io/ibm/db2/db2manager" })).toEqual({
+      type: "exactRepository",
+      dockerRepository: "icr.io/ibm/db2/db2manager",
+    });
+    expect(identity({ type: "remapIdentity", prefix: "uk.icr.io/mymirror", signedPrefix: "icr.io/ibm" })).toEqual({
+      type: "remapIdentity",
+      prefix: "uk.icr.io/mymirror",
+      signedPrefix: "icr.io/ibm",
+    });
+  });
+
+  it("reads signatures from storeURL (registries.d default-docker in Portieris) when it is given", () => {
+    expect(requireOf(simple([{ type: "signedBy", keySecret: "k" }], { storeURL: "https://server.another.com/signatures" }))).toEqual([
+      { type: "signedBy", keys: [IMAGE_SIGNING], lookaside: "https://server.another.com/signatures" },
+    ]);
+  });
+
+  it("requires simple signing and trust together, simple first, as Portieris checks them", () => {
+    const require = requireOf(
+      { ...simple([{ type: "signedBy", keySecret: "k" }]), ...trust({ trustServer: "https://notary.example.com", signerSecrets: [{ name: "s" }] }) },
+      secret("s", "default", "bot", THINKDEMO),
+    );
+    expect(require?.map((r) => r.type)).toEqual(["signedBy", "notary"]);
+  });
+
+  it("takes an ImagePolicy's keySecret from its own namespace, stringData over data", () => {
+    const policy = importPortieris(
+      [
+        imagePolicy("prod", "p", [{ name: "icr.io/team/*", policy: simple([{ type: "signedBy", keySecret: "k" }]) }]),
+        keySecret("k", "staging", IMAGE_SIGNING),
+        { ...keySecret("k", "prod", IMAGE_SIGNING), stringData: { key: `\n${LAB_USER}\n` } },
+      ],
+      kinds,
+    );
+    expect(policy.rules[0]?.require).toEqual([{ type: "signedBy", keys: [LAB_USER] }]);
+  });
+
+  const bad = (policy: unknown, ...more: unknown[]) => [cluster("c", [{ name: "icr.io/team/*", policy }]), ...more];
+  const at = (rest: string) => `[0].spec.repositories[0].policy.simple${rest}`;
+  const cases: [string, () => unknown, string, RegExp][] = [
+    ["an unknown requirement type", () => bad(simple([{ type: "sigstoreSigned" }])), at(".requirements[0].type"), /simple policy invalid Type: sigstoreSigned/],
+    ["signedBy without keySecret", () => bad(simple([{ type: "signedBy" }])), at(".requirements[0].keySecret"), /KeySecret missing in signedBy requirement/],
+    ["containers/image's field names", () => bad(simple([{ type: "signedBy", keyType: "GPGKeys", keyData: "x", keySecret: "k" }]), keySecret("k", "d", IMAGE_SIGNING)),
+      at(".requirements[0].keyType"), /unknown field/],
+    ["containers/image's identity names", () => bad(simple([{ type: "signedBy", keySecret: "k", signedIdentity: { type: "exactRepository", dockerRepository: "icr.io/x" } }]), keySecret("k", "d", IMAGE_SIGNING)),
+      at(".requirements[0].signedIdentity.type"), /invalid SignedIdentity Type: exactRepository; Portieris calls it matchExactRepository/],
+    ["matchExactReference without dockerReference", () => bad(simple([{ type: "signedBy", keySecret: "k", signedIdentity: { type: "matchExactReference" } }]), keySecret("k", "d", IMAGE_SIGNING)),
+      at(".requirements[0].signedIdentity.dockerReference"), /required/],
+    ["a storeURL that is no http(s) URL", () => bad(simple([{ type: "reject" }], { storeURL: "file:///sigstore" })), at(".storeURL"), /expecting https:\/\/ or http:\/\/ URL, got: file:\/\/\/sigstore/],
+    ["storeSecret", () => bad(simple([{ type: "reject" }], { storeURL: "https://s.example.com", storeSecret: "creds" })), at(".storeSecret"), /does not send credentials/],
+    ["a Secret without key", () => bad(simple([{ type: "signedBy", keySecret: "k" }]), { ...keySecret("k", "default", IMAGE_SIGNING), data: { publicKey: b64(IMAGE_SIGNING) } }),
+      "[1].data.key", /Secret "k" in "default" does not contain a "key" attribute/],
+    ["a Secret whose key is PEM, not PGP", () => bad(simple([{ type: "signedBy", keySecret: "k" }]), keySecret("k", "default", THINKDEMO)),
+      "[1].data.key", /Expected "PGP PUBLIC KEY BLOCK" not found: PUBLIC KEY/],
+    ["a Secret holding a private key", () => bad(simple([{ type: "signedBy", keySecret: "k" }]), keySecret("k", "default", "-----BEGIN PGP PRIVATE KEY BLOCK-----\nx\n-----END PGP PRIVATE KEY BLOCK-----")),
+      "[1].data.key", /never hand over a private key/],
+    ["a Secret whose key is not armored", () => bad(simple([{ type: "signedBy", keySecret: "k" }]), keySecret("k", "default", "mDMEawN0KBYJKwYBBAHaRw8BAQdA")),
+      "[1].data.key", /Unable to decode key: EOF/],
+    ["ClusterImagePolicy keySecret copies that differ", () => bad(simple([{ type: "signedBy", keySecret: "k" }]), keySecret("k", "a", IMAGE_SIGNING), keySecret("k", "b", LAB_USER)),
+      at(".requirements[0].keySecret"), /different keys in namespaces a, b/],
+  ];
+  for (const [name, document, path, message] of cases) {
+    it(`reports ${name} at ${path}`, () => expectIssue(document(), path, message));
+  }
 });
 
 describe("importPortieris: namespaces", () => {
@@ -351,7 +474,7 @@ describe("importPortieris: invalid documents", () => {
       "[1].metadata.namespace",
       "[0].spec.repositories[0].name",
       "[0].spec.repositories[1].name",
-      "[2].spec.repositories[0].policy.simple",
+      "[2].spec.repositories[0].policy.simple.requirements[0].keySecret",
     ]);
   });
 });

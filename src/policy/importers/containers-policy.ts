@@ -1,0 +1,954 @@
+// Imports containers-policy.json (podman, skopeo, CRI-O) and its registries.d into the normalised policy, deciding as containers/image would.
+import { splitHostPort } from "../../hosts";
+import { parseDocumentText } from "../document";
+import { joinPath } from "../issues";
+import { compilePattern, PatternSyntaxError } from "../pattern";
+import { PolicyValidationError, type Policy, type Requirement, type Rule } from "../model";
+import type { RequirementKinds } from "../requirement-kinds";
+import {
+  at,
+  checkRequirement,
+  distinctIssues,
+  isAbsent,
+  isRecord,
+  optionalBoolean,
+  optionalList,
+  optionalRecord,
+  optionalString,
+  pemProblem,
+  rejectUnknownKeys,
+  typeName,
+  type Issues,
+} from "./shared";
+
+const MAX_RULES = 1000;
+const MAX_DESCRIPTION = 4096;
+
+/** containers/image's words (signature/policy_eval_simple.go); `{image}` is the image the deny names. */
+export const REJECT_MESSAGE = "Running image docker://{familiarImage} is rejected by policy.";
+/** What containers/image says when sigstoreSigned finds no signature (policy_eval_sigstore.go). */
+export const NO_SIGNATURE_MESSAGE = "A signature was required, but no signature exists";
+
+const FILES_HINT = "trustgate cannot read files on your hosts: give the key inline as keyData (base64 -w0 <key file>)";
+const SIGNED_BY_KEYS = ["type", "keyType", "keyPath", "keyPaths", "keyData", "signedIdentity"];
+const SIGSTORE_KEYS = [
+  "type",
+  "keyPath",
+  "keyPaths",
+  "keyData",
+  "keyDatas",
+  "fulcio",
+  "rekorPublicKeyPath",
+  "rekorPublicKeyPaths",
+  "rekorPublicKeyData",
+  "rekorPublicKeyDatas",
+  "pki",
+  "signedIdentity",
+];
+const REKOR_KEYS = ["rekorPublicKeyPath", "rekorPublicKeyPaths", "rekorPublicKeyData", "rekorPublicKeyDatas"];
+const NAMESPACE_KEYS = ["lookaside", "lookaside-staging", "sigstore", "sigstore-staging", "use-sigstore-attachments"];
+
+/** A JSON map key as a path step: `docker["registry.example.com"]`, since scopes contain dots. */
+function atKey(path: string, key: string): string {
+  return joinPath(path, `[${JSON.stringify(key)}]`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entry point
+
+export function importContainersPolicy(document: unknown, kinds: RequirementKinds): Policy {
+  const issues: Issues = [];
+  const located = locate(document, issues);
+  if (!located) throw new PolicyValidationError(issues);
+
+  const registries = readRegistriesD(located.registriesD, located.registriesDPath, issues);
+  const policy = readPolicyJson(located.policy, located.policyPath, issues);
+  if (!policy) throw new PolicyValidationError(distinctIssues(issues));
+
+  const rules = buildRules(policy, registries, kinds, issues);
+  if (rules.length > MAX_RULES) issues.push({ path: located.policyPath, message: `too many rules: ${rules.length}, at most ${MAX_RULES}` });
+  if (issues.length > 0) throw new PolicyValidationError(distinctIssues(issues));
+
+  const notes = describe(policy, registries);
+  return {
+    mode: "enforce",
+    patternStyle: "containers-policy",
+    rules,
+    ...(notes ? { description: notes } : {}),
+  };
+}
+
+interface Input {
+  readonly policy: unknown;
+  readonly policyPath: string;
+  readonly registriesD: unknown;
+  readonly registriesDPath: string;
+}
+
+/** `{ policy, "registries.d": [...] }`, or a bare policy.json (it has `default`). */
+function locate(document: unknown, issues: Issues): Input | undefined {
+  const expected =
+    'expected { "policy": <policy.json>, "registries.d": [<registries.d YAML files>] }, or policy.json itself';
+  if (!isRecord(document)) {
+    issues.push({ path: "", message: `${expected}, got ${typeName(document)}` });
+    return undefined;
+  }
+  if (!("policy" in document) && ("default" in document || "transports" in document)) {
+    return { policy: document, policyPath: "", registriesD: undefined, registriesDPath: "registries.d" };
+  }
+  if (!("policy" in document)) {
+    issues.push({ path: "policy", message: `required: the content of policy.json; ${expected}` });
+    return undefined;
+  }
+  rejectUnknownKeys(document, ["policy", "registries.d"], "", issues, (key) =>
+    key === "registries" || key === "registriesD" || key === "registries_d" ? 'write it as "registries.d"' : undefined,
+  );
+  let policy = document.policy;
+  if (typeof policy === "string") {
+    // policy.json pasted as text inside a YAML document.
+    try {
+      policy = parseDocumentText(policy).value;
+    } catch (err) {
+      if (!(err instanceof PolicyValidationError)) throw err;
+      for (const issue of err.issues) issues.push({ path: "policy", message: issue.message });
+      return undefined;
+    }
+  }
+  return { policy, policyPath: "policy", registriesD: document["registries.d"], registriesDPath: "registries.d" };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scopes of the docker: transport (docker/policyconfiguration/naming.go)
+
+interface Scope {
+  readonly scope: string;
+  readonly kind: "identity" | "name" | "host" | "wildcard";
+  /** Native patterns that together match exactly the images whose lookup list contains the scope. */
+  readonly patterns: readonly string[];
+  /** The scope, then what containers/image looks up after it when it is absent. */
+  readonly chain: readonly string[];
+}
+
+const LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+
+/**
+ * After the repository and its parent namespaces, containers/image looks up the host with its
+ * port, then `*.` + each domain suffix of the host without the port (a.b.example.com:5000 →
+ * *.b.example.com, *.example.com, *.com). It cuts the port at the first ':', as naming.go does.
+ */
+function wildcardsOf(host: string): string[] {
+  const colon = host.indexOf(":");
+  let rest = colon >= 0 ? host.slice(0, colon) : host;
+  const out: string[] = [];
+  for (let dot = rest.indexOf("."); dot >= 0; dot = rest.indexOf(".")) {
+    rest = rest.slice(dot + 1);
+    out.push(`*.${rest}`);
+  }
+  return out;
+}
+
+/** The lookup list after a name: itself, each parent namespace, the host, then the host's wildcards. */
+function namesOf(name: string): string[] {
+  const out: string[] = [];
+  let current = name;
+  for (;;) {
+    out.push(current);
+    const slash = current.lastIndexOf("/");
+    if (slash < 0) break;
+    current = current.slice(0, slash);
+  }
+  return [...out, ...wildcardsOf(current)];
+}
+
+/** A scope key as containers/image would use it, or the reason it could never select a policy there. */
+function parseScope(scope: string): Scope | { problem: string } {
+  if (scope === "") return { problem: "containers/image never looks up an empty namespace here: default-docker is the default" };
+  if (scope.length > 1000) return { problem: "scope is too long" };
+  if (/\s/.test(scope)) return { problem: "contains whitespace: containers/image never matches this scope" };
+
+  if (scope.startsWith("*.")) {
+    const domain = scope.slice(2);
+    if (domain.includes("/") || domain.includes(":") || domain.includes("*")) {
+      return {
+        problem:
+          'containers/image never matches this scope: a wildcard scope names a domain only, as "*.example.com" ' +
+          "(it matches every host below that domain, on any port, and every repository there)",
+      };
+    }
+    const labels = domain.split(".");
+    if (!labels.every((l) => LABEL.test(l))) return { problem: `"${domain}" is not a lower-case DNS domain` };
+    if (labels.length < 2) {
+      return {
+        problem:
+          `trustgate refuses a wildcard over a whole top-level domain ("${scope}" covers hosts anyone can register); ` +
+          "name the registries, or a domain of at least two labels, instead",
+      };
+    }
+    return {
+      scope,
+      kind: "wildcard",
+      // The registry glob never crosses a ':', so a second pattern covers hosts with a port.
+      patterns: [`${scope}/*`, `${scope}:*/*`],
+      chain: [scope, ...wildcardsOf(domain)],
+    };
+  }
+  if (scope.includes("*")) {
+    return { problem: 'containers/image never matches this scope: "*" only stands for the leading labels of a host, as in "*.example.com"' };
+  }
+
+  const slash = scope.indexOf("/");
+  const host = slash < 0 ? scope : scope.slice(0, slash);
+  const rest = slash < 0 ? "" : scope.slice(slash + 1);
+  const looksLikeHost = host === "localhost" || host.includes(".") || host.includes(":") || host !== host.toLowerCase();
+  if (!looksLikeHost) {
+    const hint = slash < 0 ? `docker.io/library/${scope}` : `docker.io/${scope}`;
+    return {
+      problem:
+        "containers/image never matches this scope: scopes are fully expanded names that start with the registry " +
+        `host (write "${hint}"; a host without a port needs a '.' or must be localhost)`,
+    };
+  }
+  if (host !== host.toLowerCase()) return { problem: `write the registry host "${host}" in lower case` };
+  if (host === "index.docker.io") {
+    return { problem: `containers/image never matches this scope: Docker Hub names are expanded to docker.io; write "docker.io${slash < 0 ? "" : `/${rest}`}"` };
+  }
+  let hostProblem: string | undefined;
+  try {
+    const { host: name, port } = splitHostPort(host, (problem) => {
+      throw new Error(problem);
+    });
+    if (!name.startsWith("[") && !name.split(".").every((l) => LABEL.test(l))) hostProblem = `"${name}" is not a valid host name`;
+    if (port !== undefined && !/^[0-9]+$/.test(port)) hostProblem = `port "${port}" is not a number`;
+  } catch (err) {
+    hostProblem = err instanceof Error ? err.message : String(err);
+  }
+  if (hostProblem) return { problem: `containers/image never matches this scope: ${hostProblem}` };
+  if (slash < 0) return { scope, kind: "host", patterns: [`${host}/*`], chain: [host, ...wildcardsOf(host)] };
+
+  let name = rest;
+  let suffix: string | undefined;
+  const atSign = rest.indexOf("@");
+  if (atSign >= 0) {
+    const digest = rest.slice(atSign + 1);
+    name = rest.slice(0, atSign);
+    if (!DIGEST.test(digest)) return { problem: `containers/image never matches this scope: "${digest}" is not a digest` };
+    suffix = `@${digest}`;
+  }
+  const colon = name.lastIndexOf(":");
+  if (colon >= 0) {
+    if (suffix !== undefined) {
+      return { problem: "containers/image never matches this scope: an image identity has a tag or a digest, never both" };
+    }
+    const tag = name.slice(colon + 1);
+    if (!TAG.test(tag)) return { problem: `containers/image never matches this scope: "${tag}" is not a valid tag` };
+    suffix = `:${tag}`;
+    name = name.slice(0, colon);
+  }
+  if (!name.split("/").every((c) => PATH_COMPONENT.test(c))) {
+    return {
+      problem: `containers/image never matches this scope: "${name}" is not a repository path (lower-case components separated by '/')`,
+    };
+  }
+  const full = `${host}/${name}`;
+  // Docker Hub names always have two components (busybox is docker.io/library/busybox), so
+  // docker.io/<one component> can only be a namespace.
+  const hubNamespace = host === "docker.io" && !name.includes("/");
+  if (suffix !== undefined) {
+    if (hubNamespace) {
+      return { problem: `containers/image never matches this scope: Docker Hub images are named in full; write "docker.io/library/${name}${suffix}"` };
+    }
+    return { scope, kind: "identity", patterns: [`${full}${suffix}`], chain: [scope, ...namesOf(full)] };
+  }
+  return {
+    scope,
+    kind: "name",
+    // A scope is the repository of that name and the namespace of every repository below it.
+    patterns: hubNamespace ? [`${full}/*`] : [full, `${full}/*`],
+    chain: namesOf(full),
+  };
+}
+
+function readScope(scope: string, path: string, issues: Issues): Scope | undefined {
+  const parsed = parseScope(scope);
+  if ("problem" in parsed) {
+    issues.push({ path, message: parsed.problem });
+    return undefined;
+  }
+  for (const pattern of parsed.patterns) {
+    try {
+      compilePattern(pattern, "native");
+    } catch (err) {
+      if (!(err instanceof PatternSyntaxError)) throw err;
+      issues.push({ path, message: err.message });
+      return undefined;
+    }
+  }
+  return parsed;
+}
+
+// ---------------------------------------------------------------------------------------------
+// registries.d (docker/registries_d.go)
+
+interface Located<T> {
+  readonly value: T;
+  readonly path: string;
+}
+
+interface Namespace {
+  /** `lookaside`, else the older `sigstore` (the *-staging ones are for writing only). */
+  readonly lookaside?: Located<string>;
+  readonly attachments?: Located<boolean>;
+}
+
+interface RegistriesD {
+  readonly defaultDocker?: Namespace;
+  readonly docker: ReadonlyMap<string, Namespace & { readonly scope: Scope; readonly path: string }>;
+}
+
+function readRegistriesD(raw: unknown, path: string, issues: Issues): RegistriesD {
+  const docker = new Map<string, Namespace & { scope: Scope; path: string }>();
+  let defaultDocker: (Namespace & { path: string }) | undefined;
+  const files = optionalList(raw, path, issues) ?? [];
+  files.forEach((entry, i) => {
+    const filePath = at(path, i);
+    let config: unknown = entry;
+    if (typeof entry === "string") {
+      if (entry.trim() === "" || entry.split("\n").every((l) => l.trim() === "" || l.trim().startsWith("#"))) return;
+      try {
+        const parsed = parseDocumentText(entry);
+        if (parsed.documents > 1) {
+          issues.push({ path: filePath, message: "one YAML document per registries.d file: containers/image reads only the first" });
+          return;
+        }
+        config = parsed.value;
+      } catch (err) {
+        if (!(err instanceof PolicyValidationError)) throw err;
+        for (const issue of err.issues) issues.push({ path: filePath, message: issue.message });
+        return;
+      }
+    }
+    if (isAbsent(config)) return;
+    if (!isRecord(config)) {
+      issues.push({ path: filePath, message: `expected a registries.d file (docker, default-docker), got ${typeName(config)}` });
+      return;
+    }
+    rejectUnknownKeys(config, ["docker", "default-docker"], filePath, issues);
+    const defaultPath = at(filePath, "default-docker");
+    if (!isAbsent(config["default-docker"])) {
+      const ns = readNamespace(config["default-docker"], defaultPath, issues);
+      if (defaultDocker) {
+        issues.push({ path: defaultPath, message: `"default-docker" defined both in ${defaultDocker.path} and ${defaultPath}` });
+      } else if (ns) {
+        defaultDocker = { ...ns, path: defaultPath };
+      }
+    }
+    const dockerPath = at(filePath, "docker");
+    const scopes = optionalRecord(config.docker, dockerPath, issues);
+    for (const [key, value] of Object.entries(scopes ?? {})) {
+      const nsPath = atKey(dockerPath, key);
+      const ns = readNamespace(value, nsPath, issues);
+      const previous = docker.get(key);
+      if (previous) {
+        issues.push({ path: nsPath, message: `"docker" namespace "${key}" defined both in ${previous.path} and ${nsPath}` });
+        continue;
+      }
+      const scope = readScope(key, nsPath, issues);
+      if (ns && scope) docker.set(key, { ...ns, scope, path: nsPath });
+    }
+  });
+  return { ...(defaultDocker ? { defaultDocker } : {}), docker };
+}
+
+function readNamespace(raw: unknown, path: string, issues: Issues): Namespace | undefined {
+  if (isAbsent(raw)) return {};
+  const ns = optionalRecord(raw, path, issues);
+  if (!ns) return undefined;
+  rejectUnknownKeys(ns, NAMESPACE_KEYS, path, issues, (key) =>
+    key === "use-cosign-attachments" ? "containers/image now reads use-sigstore-attachments" : undefined,
+  );
+  for (const key of ["lookaside-staging", "sigstore-staging"]) optionalString(ns[key], at(path, key), issues);
+  let lookaside: Located<string> | undefined;
+  for (const key of ["lookaside", "sigstore"]) {
+    const value = optionalString(ns[key], at(path, key), issues);
+    if (value && !lookaside) lookaside = { value, path: at(path, key) };
+  }
+  const attachmentsPath = at(path, "use-sigstore-attachments");
+  const attachments = optionalBoolean(ns["use-sigstore-attachments"], attachmentsPath, issues);
+  return {
+    ...(lookaside ? { lookaside } : {}),
+    ...(attachments !== undefined ? { attachments: { value: attachments, path: attachmentsPath } } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// policy.json (signature/policy_config.go, policy_config_sigstore.go)
+
+type Identity = Record<string, unknown>;
+
+type ParsedRequirement =
+  | { readonly kind: "accept" }
+  | { readonly kind: "reject" }
+  | {
+      readonly kind: "signedBy";
+      readonly path: string;
+      readonly key: string;
+      readonly keyPath: string;
+      readonly identity?: Located<Identity>;
+    }
+  | {
+      readonly kind: "sigstore";
+      readonly path: string;
+      readonly keys: readonly Located<string>[];
+      readonly keysPath: string;
+      readonly identity?: Located<Identity>;
+    };
+
+interface RequirementList {
+  readonly path: string;
+  /** Written with a signedBy, even one that could not be read: registries.d then matters. */
+  readonly signedBy: boolean;
+  /** undefined where a requirement could not be read (already reported). */
+  readonly requirements: readonly (ParsedRequirement | undefined)[];
+}
+
+interface PolicyJson {
+  readonly path: string;
+  /** The global default; only read in full when no transports.docker[""] takes its place. */
+  readonly defaultList: RequirementList | undefined;
+  readonly dockerDefault: RequirementList | undefined;
+  readonly docker: ReadonlyMap<string, { readonly scope: Scope; readonly list: RequirementList }>;
+  /** Transports other than docker: kept in the stored document, not decided here. */
+  readonly ignored: ReadonlyMap<string, number>;
+}
+
+function readPolicyJson(raw: unknown, path: string, issues: Issues): PolicyJson | undefined {
+  if (!isRecord(raw)) {
+    issues.push({ path, message: `expected the content of policy.json (default, transports), got ${typeName(raw)}` });
+    return undefined;
+  }
+  rejectUnknownKeys(raw, ["default", "transports"], path, issues);
+  const transportsPath = at(path, "transports");
+  const transports = optionalRecord(raw.transports, transportsPath, issues) ?? {};
+  const dockerPath = at(transportsPath, "docker");
+  const docker = optionalRecord(transports.docker, dockerPath, issues) ?? {};
+  const hasDockerDefault = Object.hasOwn(docker, "");
+
+  const defaultPath = at(path, "default");
+  let defaultList: RequirementList | undefined;
+  if (isAbsent(raw.default)) {
+    // containers/image: "Default policy is missing".
+    issues.push({ path: defaultPath, message: 'required: the global default, e.g. [{"type": "reject"}]' });
+  } else {
+    // With transports.docker[""], the global default decides no docker: image: check its form only.
+    defaultList = readRequirementList(raw.default, defaultPath, !hasDockerDefault, issues);
+  }
+
+  let dockerDefault: RequirementList | undefined;
+  const scopes = new Map<string, { scope: Scope; list: RequirementList }>();
+  for (const [key, value] of Object.entries(docker)) {
+    const scopePath = atKey(dockerPath, key);
+    if (key === "") {
+      dockerDefault = readRequirementList(value, scopePath, true, issues);
+      continue;
+    }
+    const scope = readScope(key, scopePath, issues);
+    const list = readRequirementList(value, scopePath, true, issues);
+    if (scope && list) scopes.set(key, { scope, list });
+  }
+
+  const ignored = new Map<string, number>();
+  for (const [name, value] of Object.entries(transports)) {
+    if (name === "docker") continue;
+    const tPath = atKey(transportsPath, name);
+    const tScopes = optionalRecord(value, tPath, issues) ?? {};
+    for (const [key, list] of Object.entries(tScopes)) readRequirementList(list, atKey(tPath, key), false, issues);
+    ignored.set(name, Object.keys(tScopes).length);
+  }
+  return { path, defaultList, dockerDefault, docker: scopes, ignored };
+}
+
+/**
+ * A scope's requirement list. `used` lists decide images here, so what trustgate cannot do is an
+ * issue; the others (other transports, an overridden default) are only checked for their form,
+ * as containers/image checks every list when it loads the file.
+ */
+function readRequirementList(raw: unknown, path: string, used: boolean, issues: Issues): RequirementList | undefined {
+  if (isAbsent(raw)) {
+    issues.push({ path, message: "List of verification policy requirements must not be empty" });
+    return undefined;
+  }
+  const list = optionalList(raw, path, issues);
+  if (!list) return undefined;
+  if (list.length === 0) {
+    issues.push({ path, message: "List of verification policy requirements must not be empty" });
+    return undefined;
+  }
+  return {
+    path,
+    signedBy: list.some((entry) => isRecord(entry) && entry.type === "signedBy"),
+    requirements: list.map((entry, i) => readRequirement(entry, at(path, i), used, issues)),
+  };
+}
+
+function readRequirement(raw: unknown, path: string, used: boolean, issues: Issues): ParsedRequirement | undefined {
+  if (!isRecord(raw)) {
+    issues.push({ path, message: `expected a policy requirement ({"type": …}), got ${typeName(raw)}` });
+    return undefined;
+  }
+  const typePath = at(path, "type");
+  const type = raw.type;
+  switch (type) {
+    case "insecureAcceptAnything":
+      rejectUnknownKeys(raw, ["type"], path, issues);
+      return { kind: "accept" };
+    case "reject":
+      rejectUnknownKeys(raw, ["type"], path, issues);
+      return { kind: "reject" };
+    case "signedBy":
+      return readSignedBy(raw, path, used, issues);
+    case "sigstoreSigned":
+      return readSigstoreSigned(raw, path, used, issues);
+    case "signedBaseLayer":
+      rejectUnknownKeys(raw, ["type", "baseLayerIdentity"], path, issues);
+      readIdentity(raw.baseLayerIdentity, at(path, "baseLayerIdentity"), issues, true);
+      if (used) {
+        issues.push({ path: typePath, message: "containers/image does not implement signedBaseLayer: it rejects every image (\"signedBaseLayer not implemented yet!\"); use reject" });
+      }
+      return undefined;
+    default:
+      issues.push({
+        path: typePath,
+        message:
+          typeof type === "string"
+            ? `Unknown policy requirement type "${type}"; containers/image knows insecureAcceptAnything, reject, signedBy and sigstoreSigned`
+            : "required: insecureAcceptAnything, reject, signedBy or sigstoreSigned",
+      });
+      return undefined;
+  }
+}
+
+function readSignedBy(raw: Record<string, unknown>, path: string, used: boolean, issues: Issues): ParsedRequirement | undefined {
+  rejectUnknownKeys(raw, SIGNED_BY_KEYS, path, issues);
+  let ok = true;
+  const keyTypePath = at(path, "keyType");
+  const keyType = optionalString(raw.keyType, keyTypePath, issues);
+  if (keyType === undefined) {
+    if (isAbsent(raw.keyType)) issues.push({ path: keyTypePath, message: 'required: "GPGKeys"' });
+    ok = false;
+  } else if (["signedByGPGKeys", "X509Certificates", "signedByX509CAs"].includes(keyType)) {
+    if (used) {
+      issues.push({
+        path: keyTypePath,
+        message: `containers/image accepts keyType "${keyType}" but does not implement it (it rejects every signature); use GPGKeys`,
+      });
+    }
+    ok = false;
+  } else if (keyType !== "GPGKeys") {
+    issues.push({ path: keyTypePath, message: `Unrecognized keyType value "${keyType}"; expected GPGKeys` });
+    ok = false;
+  }
+
+  const sources = ["keyPath", "keyPaths", "keyData"].filter((k) => Object.hasOwn(raw, k));
+  if (sources.length !== 1) {
+    issues.push({
+      path,
+      message: `exactly one of keyPath, keyPaths and keyData must be specified, ${sources.length === 0 ? "none of them present" : `got ${sources.join(", ")}`}`,
+    });
+    ok = false;
+  }
+  if (Object.hasOwn(raw, "keyPath")) {
+    optionalString(raw.keyPath, at(path, "keyPath"), issues);
+    if (used) issues.push({ path: at(path, "keyPath"), message: FILES_HINT });
+    ok = false;
+  }
+  if (Object.hasOwn(raw, "keyPaths")) {
+    optionalList(raw.keyPaths, at(path, "keyPaths"), issues);
+    if (used) issues.push({ path: at(path, "keyPaths"), message: FILES_HINT });
+    ok = false;
+  }
+  const keyPath = at(path, "keyData");
+  const key = Object.hasOwn(raw, "keyData") ? gpgKeyring(raw.keyData, keyPath, issues) : undefined;
+  const identityPath = at(path, "signedIdentity");
+  const identity = readIdentity(raw.signedIdentity, identityPath, issues, false);
+  if (!ok || key === undefined || identity === null) return undefined;
+  return { kind: "signedBy", path, key, keyPath, ...(identity ? { identity: { value: identity, path: identityPath } } : {}) };
+}
+
+function readSigstoreSigned(raw: Record<string, unknown>, path: string, used: boolean, issues: Issues): ParsedRequirement | undefined {
+  rejectUnknownKeys(raw, SIGSTORE_KEYS, path, issues);
+  let ok = true;
+  const sources = ["keyPath", "keyPaths", "keyData", "keyDatas", "fulcio", "pki"].filter((k) => Object.hasOwn(raw, k));
+  if (sources.length !== 1) {
+    issues.push({
+      path,
+      message: `exactly one of keyPath, keyPaths, keyData, keyDatas, fulcio, and pki must be specified${sources.length > 0 ? `, got ${sources.join(", ")}` : ""}`,
+    });
+    ok = false;
+  }
+  for (const key of ["keyPath", "keyPaths"]) {
+    if (!Object.hasOwn(raw, key)) continue;
+    if (used) issues.push({ path: at(path, key), message: FILES_HINT });
+    ok = false;
+  }
+  for (const key of ["fulcio", "pki"]) {
+    if (!Object.hasOwn(raw, key)) continue;
+    optionalRecord(raw[key], at(path, key), issues);
+    if (used) {
+      issues.push({
+        path: at(path, key),
+        message: `keyless and certificate-based sigstore verification (${key}) is not supported: trustgate verifies sigstore signatures by public key (keyData)`,
+      });
+    }
+    ok = false;
+  }
+  const rekor = REKOR_KEYS.filter((k) => Object.hasOwn(raw, k));
+  if (rekor.length > 1) {
+    issues.push({ path, message: "at most one of rekorPublicKeyPath, rekorPublicKeyPaths, rekorPublicKeyData and rekorPublicKeyDatas can be used simultaneously" });
+    ok = false;
+  }
+  for (const key of rekor) {
+    if (used) {
+      issues.push({
+        path: at(path, key),
+        message: "transparency-log (Rekor) checks are not supported: trustgate cannot require a Rekor SET; remove it to verify by key alone",
+      });
+    }
+    ok = false;
+  }
+
+  const keys: Located<string>[] = [];
+  const dataPath = at(path, "keyData");
+  if (Object.hasOwn(raw, "keyData")) {
+    const key = pemKey(raw.keyData, dataPath, issues);
+    if (key === undefined) ok = false;
+    else keys.push({ value: key, path: dataPath });
+  }
+  const datasPath = at(path, "keyDatas");
+  if (Object.hasOwn(raw, "keyDatas")) {
+    const list = optionalList(raw.keyDatas, datasPath, issues);
+    if (!list || list.length === 0) {
+      if (list) issues.push({ path: datasPath, message: '"keyDatas" contains no entries' });
+      ok = false;
+    }
+    list?.forEach((entry, i) => {
+      const key = pemKey(entry, at(datasPath, i), issues);
+      if (key === undefined) ok = false;
+      else keys.push({ value: key, path: at(datasPath, i) });
+    });
+  }
+  const identityPath = at(path, "signedIdentity");
+  const identity = readIdentity(raw.signedIdentity, identityPath, issues, false);
+  if (!ok || keys.length === 0 || identity === null) return undefined;
+  return {
+    kind: "sigstore",
+    path,
+    keys,
+    keysPath: Object.hasOwn(raw, "keyDatas") ? datasPath : dataPath,
+    ...(identity ? { identity: { value: identity, path: identityPath } } : {}),
+  };
+}
+
+/** Go's encoding/json reads []byte fields as standard base64 (padding required; CR and LF skipped). */
+function decodeBase64(value: unknown, path: string, issues: Issues): Uint8Array | undefined {
+  const text = optionalString(value, path, issues);
+  if (text === undefined) {
+    if (isAbsent(value)) issues.push({ path, message: "required: base64 of the key file" });
+    return undefined;
+  }
+  const compact = text.replace(/[\r\n]/g, "");
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 !== 0) {
+    issues.push({ path, message: "not base64 (policy.json holds key data as base64 of the key file: base64 -w0 <key file>)" });
+    return undefined;
+  }
+  const bytes = Uint8Array.from(atob(compact), (c) => c.charCodeAt(0));
+  if (bytes.length === 0) {
+    issues.push({ path, message: "the key data is empty" });
+    return undefined;
+  }
+  return bytes;
+}
+
+function latin1(bytes: Uint8Array): string {
+  let out = "";
+  for (const b of bytes) out += String.fromCharCode(b);
+  return out;
+}
+
+/**
+ * A GPG keyring from keyData: containers/image reads it binary (gpg --export) or armored (--armor).
+ * The native signedBy keeps armored text as it is and binary keyrings as base64.
+ */
+function gpgKeyring(value: unknown, path: string, issues: Issues): string | undefined {
+  const bytes = decodeBase64(value, path, issues);
+  if (!bytes) return undefined;
+  const text = latin1(bytes).trimStart();
+  if (text.startsWith("-----BEGIN ")) {
+    const label = /^-----BEGIN ([A-Z0-9 ]+)-----/.exec(text)?.[1] ?? "";
+    if (label === "PGP PUBLIC KEY BLOCK") return new TextDecoder().decode(bytes).trim();
+    issues.push({
+      path,
+      message: `expected a GPG public keyring, got ${label || "an unknown armored block"}${label.includes("PRIVATE") ? " (never hand over a private key)" : ""}`,
+    });
+    return undefined;
+  }
+  // An OpenPGP packet header: bit 7 set; the tag says which packet (old or new format).
+  const first = bytes[0] ?? 0;
+  const tag = (first & 0x40) !== 0 ? first & 0x3f : (first >> 2) & 0x0f;
+  if ((first & 0x80) === 0 || (tag !== 6 && tag !== 5)) {
+    issues.push({ path, message: "not a GPG public keyring (expected the output of gpg --export, binary or --armor, in base64)" });
+    return undefined;
+  }
+  if (tag === 5) {
+    issues.push({ path, message: "this is a GPG secret key: export the public key (gpg --export), never hand over a private key" });
+    return undefined;
+  }
+  return btoa(latin1(bytes));
+}
+
+/** A sigstore public key from keyData: base64 of the PEM file cosign wrote (cosign.pub). */
+function pemKey(value: unknown, path: string, issues: Issues): string | undefined {
+  const bytes = decodeBase64(value, path, issues);
+  if (!bytes) return undefined;
+  const text = new TextDecoder().decode(bytes).trim();
+  const problem = pemProblem(text) ?? (text.includes("-----BEGIN PUBLIC KEY-----") ? undefined : "expected a PEM PUBLIC KEY, as cosign writes to cosign.pub");
+  if (problem) {
+    issues.push({ path, message: problem });
+    return undefined;
+  }
+  return text;
+}
+
+/**
+ * signedIdentity: absent means matchRepoDigestOrExact (undefined here); null when it is invalid
+ * (reported). `required` for signedBaseLayer's baseLayerIdentity.
+ */
+function readIdentity(raw: unknown, path: string, issues: Issues, required: boolean): Identity | undefined | null {
+  if (isAbsent(raw)) {
+    if (required) issues.push({ path, message: "required" });
+    return required ? null : undefined;
+  }
+  const identity = optionalRecord(raw, path, issues);
+  if (!identity) return null;
+  const typePath = at(path, "type");
+  const type = identity.type;
+  const fields: Record<string, readonly string[]> = {
+    matchExact: [],
+    matchRepoDigestOrExact: [],
+    matchRepository: [],
+    exactReference: ["dockerReference"],
+    exactRepository: ["dockerRepository"],
+    remapIdentity: ["prefix", "signedPrefix"],
+  };
+  if (typeof type !== "string" || !Object.hasOwn(fields, type)) {
+    issues.push({
+      path: typePath,
+      message:
+        typeof type === "string"
+          ? `Unknown policy reference match type "${type}"; expected one of ${Object.keys(fields).join(", ")}`
+          : `required: one of ${Object.keys(fields).join(", ")}`,
+    });
+    return null;
+  }
+  const wanted = fields[type] ?? [];
+  rejectUnknownKeys(identity, ["type", ...wanted], path, issues);
+  let ok = true;
+  for (const key of wanted) {
+    const value = optionalString(identity[key], at(path, key), issues);
+    if (!value) {
+      if (value === "" || isAbsent(identity[key])) issues.push({ path: at(path, key), message: "required" });
+      ok = false;
+    }
+  }
+  if (type === "exactReference" && typeof identity.dockerReference === "string" && identity.dockerReference !== "") {
+    // containers/image: the reference must carry a tag or a digest.
+    const ref = identity.dockerReference;
+    const afterSlash = ref.slice(ref.lastIndexOf("/") + 1);
+    if (!ref.includes("@") && !afterSlash.includes(":")) {
+      issues.push({ path: at(path, "dockerReference"), message: `dockerReference "${ref}" contains neither a tag nor digest` });
+      ok = false;
+    }
+  }
+  return ok ? identity : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rules
+
+interface Context {
+  readonly kinds: RequirementKinds;
+  readonly issues: Issues;
+  readonly lookaside: Record<string, unknown> | undefined;
+  readonly lookasideSources: Readonly<Record<string, string>>;
+}
+
+function buildRules(policy: PolicyJson, registries: RegistriesD, kinds: RequirementKinds, issues: Issues): Rule[] {
+  const catchAll = policy.dockerDefault
+    ? { list: policy.dockerDefault, label: 'transports.docker[""]' }
+    : policy.defaultList
+      ? { list: policy.defaultList, label: "default" }
+      : undefined;
+  const usedLists = [...[...policy.docker.values()].map((s) => s.list), ...(catchAll ? [catchAll.list] : [])];
+  const signedBy = usedLists.some((l) => l.signedBy);
+  const { lookaside, sources } = signedBy ? lookasideFor(registries, issues) : { lookaside: undefined, sources: {} };
+  const ctx: Context = { kinds, issues, lookaside, lookasideSources: sources };
+
+  /** containers/image reads sigstore attachments for an image when the first registries.d entry
+   * on its lookup list that sets use-sigstore-attachments says true (registries_d.go). */
+  const attachmentsFor = (chain: readonly string[]): { value: boolean; from: string } => {
+    for (const name of chain) {
+      const ns = registries.docker.get(name);
+      if (ns?.attachments) return { value: ns.attachments.value, from: `registries.d docker["${name}"]` };
+    }
+    const fallback = registries.defaultDocker?.attachments;
+    return fallback ? { value: fallback.value, from: "registries.d default-docker" } : { value: false, from: "not set in registries.d" };
+  };
+  const policyScopeFor = (chain: readonly string[]) => {
+    for (const name of chain) {
+      const found = policy.docker.get(name);
+      if (found) return { list: found.list, label: `transports.docker["${name}"]` };
+    }
+    return catchAll;
+  };
+
+  const rules: Rule[] = [];
+  const emit = (patterns: readonly string[], list: RequirementList, label: string, chain: readonly string[], via?: string) => {
+    const hasSigstore = list.requirements.some((r) => r?.kind === "sigstore");
+    const attachments = hasSigstore ? attachmentsFor(chain) : undefined;
+    const require = requirementsOf(list, attachments?.value ?? false, ctx);
+    if (!require) return;
+    let description = label;
+    if (via) description += `, for ${via}`;
+    if (attachments) {
+      description += attachments.value
+        ? `; sigstore attachments read (use-sigstore-attachments: ${attachments.from})`
+        : `; use-sigstore-attachments is not true for these images (${attachments.from}): containers/image finds no sigstore signature`;
+    }
+    for (const pattern of patterns) rules.push({ pattern, require, description });
+  };
+
+  for (const [name, { scope, list }] of policy.docker) {
+    emit(scope.patterns, list, `transports.docker["${name}"]`, scope.chain);
+  }
+  // A registries.d entry can switch sigstore attachments for part of a policy scope: those images
+  // get a rule of their own, with the policy scope's requirements.
+  for (const [name, ns] of registries.docker) {
+    if (!ns.attachments || policy.docker.has(name)) continue;
+    const owner = policyScopeFor(ns.scope.chain);
+    if (!owner || !owner.list.requirements.some((r) => r?.kind === "sigstore")) continue;
+    emit(ns.scope.patterns, owner.list, owner.label, ns.scope.chain, `images in registries.d docker["${name}"]`);
+  }
+  if (catchAll) emit(["*"], catchAll.list, catchAll.label, []);
+  return rules;
+}
+
+/** The lookaside of every signedBy: registries.d default-docker and docker scopes, http(s) only. */
+function lookasideFor(
+  registries: RegistriesD,
+  issues: Issues,
+): { lookaside: Record<string, unknown> | undefined; sources: Record<string, string> } {
+  const sources: Record<string, string> = {};
+  const check = (located: Located<string>): boolean => {
+    const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(located.value)?.[1]?.toLowerCase();
+    if (scheme === "http" || scheme === "https") return true;
+    issues.push({
+      path: located.path,
+      message:
+        scheme === "file"
+          ? "trustgate can only read signatures over http(s): serve this directory over HTTPS (any static web server) and give its URL"
+          : `expected an http(s) URL for the signature store, got "${located.value}"`,
+    });
+    return false;
+  };
+  let fallback: string | undefined;
+  const own = registries.defaultDocker?.lookaside;
+  if (own && check(own)) {
+    fallback = own.value;
+    sources["lookaside.default"] = own.path;
+  }
+  const scopes: Record<string, string> = {};
+  for (const [name, ns] of registries.docker) {
+    if (!ns.lookaside || !check(ns.lookaside)) continue;
+    scopes[name] = ns.lookaside.value;
+    sources[`lookaside.scopes.${name}`] = ns.lookaside.path;
+  }
+  const hasScopes = Object.keys(scopes).length > 0;
+  if (fallback === undefined && !hasScopes) return { lookaside: undefined, sources };
+  return { lookaside: { ...(fallback !== undefined ? { default: fallback } : {}), ...(hasScopes ? { scopes } : {}) }, sources };
+}
+
+/** The native requirements of one scope, or undefined when one of them could not be read. */
+function requirementsOf(list: RequirementList, attachments: boolean, ctx: Context): Requirement[] | undefined {
+  if (list.requirements.some((r) => r === undefined)) return undefined;
+  const out: Requirement[] = [];
+  for (const parsed of list.requirements) {
+    if (!parsed || parsed.kind === "accept") continue;
+    if (parsed.kind === "reject") {
+      out.push({ type: "deny", message: REJECT_MESSAGE });
+      continue;
+    }
+    if (parsed.kind === "signedBy") {
+      const raw: Requirement = {
+        type: "signedBy",
+        keys: [parsed.key],
+        ...(parsed.identity ? { signedIdentity: parsed.identity.value } : {}),
+        ...(ctx.lookaside ? { lookaside: ctx.lookaside } : {}),
+      };
+      const sources: Record<string, string> = {
+        "": parsed.path,
+        keys: parsed.keyPath,
+        ...(parsed.identity ? { signedIdentity: parsed.identity.path } : {}),
+        ...ctx.lookasideSources,
+      };
+      out.push(checkRequirement(raw, ctx.kinds, sources, ctx.issues));
+      continue;
+    }
+    if (!attachments) {
+      out.push({ type: "deny", message: NO_SIGNATURE_MESSAGE });
+      continue;
+    }
+    const raw: Requirement = {
+      type: "cosign",
+      keys: parsed.keys.map((k, i) => ({ name: `key-${i + 1}`, key: k.value })),
+      // containers/image's default; cosign's own payloads name a repository only.
+      signedIdentity: parsed.identity?.value ?? { type: "matchRepoDigestOrExact" },
+    };
+    const sources: Record<string, string> = {
+      "": parsed.path,
+      keys: parsed.keysPath,
+      ...(parsed.identity ? { signedIdentity: parsed.identity.path } : {}),
+    };
+    parsed.keys.forEach((k, i) => (sources[`keys[${i}]`] = k.path));
+    out.push(checkRequirement(raw, ctx.kinds, sources, ctx.issues));
+  }
+  // insecureAcceptAnything alone admits; next to other requirements it adds nothing.
+  return out.length > 0 ? out : [{ type: "allow" }];
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the user should know: the PUT answer has no room for it, the stored policy does.
+
+function describe(policy: PolicyJson, registries: RegistriesD): string | undefined {
+  const notes: string[] = [];
+  if (policy.ignored.size > 0) {
+    const list = [...policy.ignored].map(([name, n]) => `${name} (${n} scope${n === 1 ? "" : "s"})`).join(", ");
+    notes.push(`Ignored transports: ${list}. trustgate decides registry images (docker:) only; they stay in the stored document.`);
+  }
+  if (policy.dockerDefault && policy.defaultList) {
+    notes.push('The global default decides no docker: image: transports.docker[""] applies first.');
+  }
+  const lists = [...[...policy.docker.values()].map((s) => s.list), policy.dockerDefault ?? policy.defaultList].filter(
+    (l): l is RequirementList => l !== undefined,
+  );
+  if (lists.some((l) => l.signedBy) && !registries.defaultDocker?.lookaside) {
+    notes.push(
+      "Images without a registries.d lookaside get their simple signatures from the registry's signature " +
+        "extension (X-Registry-Supports-Signatures) only; containers/image would also read file:///var/lib/containers/sigstore.",
+    );
+  }
+  if (notes.length === 0) return undefined;
+  const text = `Imported from containers-policy.json. ${notes.join(" ")}`;
+  return text.length > MAX_DESCRIPTION ? `${text.slice(0, MAX_DESCRIPTION - 1)}…` : text;
+}
