@@ -1,12 +1,271 @@
-// The `cosign` requirement kind: key-based cosign signatures stored in the registry.
-import type { RequirementKind } from "../policy/requirement-kinds";
+// The `cosign` requirement kind: key-based cosign signatures stored in the registry, legacy `.sig` tags and v3 bundles.
+//
+// 1. The verdict for (keys, threshold, required, signedIdentity, signature repository, image
+//    digest) is read from the trust cache; a fresh one decides with no fetch and no verification.
+// 2. Otherwise, at once: the legacy signature manifest at <repo>:sha256-<hex>.sig and its payload
+//    blobs, and the referrers of the digest with artifactType bundle v0.3 (or the fallback tag
+//    sha256-<hex>), their manifests and bundle blobs. <repo> is the image's repository or
+//    signatureRepository (cosign's COSIGN_REPOSITORY).
+// 3. Every signature is checked against every key (src/verify/cosign), then threshold and
+//    required signers are judged. A registry that failed in passing only decides when the signatures
+//    found already suffice (more signatures can only add signers); otherwise the deny names it and
+//    is never cached.
+import { HttpClient, UpstreamError } from "../adapters/http-client";
+import { OciArtifactClient, type Repository } from "../adapters/oci-artifacts";
+import { sha256Hex, stableStringify } from "../encoding";
+import type { EvaluationContext, RequirementKind, RequirementOutcome, VerifierDeps } from "../policy/requirement-kinds";
+import type { Reason } from "../reasons";
+import { parseReference } from "../reference";
+import {
+  BUNDLE_V03_MEDIA_TYPE,
+  checkBundle,
+  checkLegacySignature,
+  importCosignKey,
+  judgeSignatures,
+  parseBundle,
+  parseReferrerManifest,
+  parseSignatureManifest,
+  requiredMessage,
+  signatureTag,
+  thresholdMessage,
+  unreadable,
+  type CheckedSignature,
+  type CosignPublicKey,
+  type Judgement,
+} from "../verify/cosign";
 import { cosignRequirement, type CosignRequirement } from "./cosign-schema";
+
+/** More than this many signature layers or bundles are not looked at (cosign has no bound; a registry could send thousands). */
+const MAX_LEGACY_SIGNATURES = 64;
+const MAX_BUNDLES = 32;
+const CACHE_PREFIX = "cosign:verdict:v1:";
+
+interface CachedVerdict {
+  readonly satisfied: boolean;
+  /** Reasons without the per-rule fields (rule, requirement), added back when read. */
+  readonly reasons: readonly Reason[];
+  readonly until: number;
+}
+
+const clients = new WeakMap<VerifierDeps, OciArtifactClient>();
+
+function clientFor(deps: VerifierDeps): OciArtifactClient {
+  let client = clients.get(deps);
+  if (!client) {
+    const http = new HttpClient({ fetch: deps.fetch, timeoutMs: deps.settings.upstreamTimeoutMs, counter: deps.counter });
+    client = new OciArtifactClient({
+      http,
+      credentials: deps.settings.credentials,
+      ...(deps.settings.insecureRegistries ? { insecureRegistries: deps.settings.insecureRegistries } : {}),
+    });
+    clients.set(deps, client);
+  }
+  return client;
+}
 
 export const cosignKind: RequirementKind<CosignRequirement> = {
   type: "cosign",
   schema: cosignRequirement,
   digest: "required",
-  async evaluate() {
-    throw new Error("cosign verification is not wired yet");
+  async evaluate(req, ctx) {
+    const { deps } = ctx;
+    const digest = ctx.digest;
+    if (!digest) throw new Error("the image digest is not known");
+    const keys = await Promise.all(req.keys.map((k) => importCosignKey(k.name, k.key)));
+    const repo = signatureRepository(req, ctx);
+    const repository = `${repo.registry}/${repo.path}`;
+    const base = { rule: ctx.rule, requirement: "cosign" };
+    const recheck = deps.settings.trustRecheckSeconds;
+    const now = deps.clock.now().getTime();
+
+    const cacheKey = CACHE_PREFIX + (await sha256Hex(stableStringify({
+      keys: keys.map((k) => [k.name, k.hint]),
+      threshold: req.threshold ?? 1,
+      required: [...(req.required ?? [])].sort(),
+      signedIdentity: req.signedIdentity ?? null,
+      // The identity rules read the reference as written (tag or digest); without one the repository decides.
+      image: req.signedIdentity ? ctx.reference.canonical : ctx.reference.name,
+      repository,
+      digest,
+    })));
+    const cached = parseCached(await deps.trustCache.get(cacheKey));
+    if (cached && cached.until > now) {
+      return {
+        satisfied: cached.satisfied,
+        cacheable: true,
+        verified: true,
+        ttlSeconds: Math.max(0, Math.floor((cached.until - now) / 1000)),
+        reasons: cached.reasons.map((r) => ({ ...r, ...base })),
+      };
+    }
+
+    const { signatures, problems } = await gather(deps, repo, digest, keys, ctx, req);
+    const judgement = judgeSignatures(
+      { keys: keys.map((k) => k.name), threshold: req.threshold ?? 1, required: req.required ?? [] },
+      signatures,
+    );
+    const transient = problems.some((p) => p.transient);
+    const reasons = explain(judgement, problems, repository, digest);
+    const outcome: RequirementOutcome = {
+      satisfied: judgement.satisfied,
+      // Signatures found while part of the registry was away still suffice; a deny might not be one.
+      cacheable: judgement.satisfied || !transient,
+      verified: true,
+      ttlSeconds: recheck,
+      reasons: reasons.map((r) => ({ ...r, ...base })),
+    };
+    if (outcome.cacheable && recheck > 0) {
+      const entry: CachedVerdict = { satisfied: judgement.satisfied, reasons, until: now + recheck * 1000 };
+      await deps.trustCache.put(cacheKey, JSON.stringify(entry), { ttlSeconds: Math.max(60, recheck) });
+    }
+    return outcome;
   },
 };
+
+function parseCached(text: string | null): CachedVerdict | undefined {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as CachedVerdict;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The repository signatures live in: signatureRepository (registry/path, no tag or digest) or the image's own. */
+function signatureRepository(req: CosignRequirement, ctx: EvaluationContext): Repository {
+  if (!req.signatureRepository) return { registry: ctx.reference.registry, path: ctx.reference.path };
+  const written = req.signatureRepository;
+  const lastSegment = written.slice(written.lastIndexOf("/") + 1);
+  if (written.includes("@") || lastSegment.includes(":")) {
+    throw new Error(`signatureRepository ${JSON.stringify(written)} must be a repository (registry/path), without tag or digest`);
+  }
+  const ref = parseReference(written);
+  return { registry: ref.registry, path: ref.path };
+}
+
+interface Evidence {
+  readonly signatures: CheckedSignature[];
+  /** Registry failures that kept signatures from being read. */
+  readonly problems: UpstreamError[];
+}
+
+async function gather(
+  deps: VerifierDeps,
+  repo: Repository,
+  digest: string,
+  keys: readonly CosignPublicKey[],
+  ctx: EvaluationContext,
+  req: CosignRequirement,
+): Promise<Evidence> {
+  const oci = clientFor(deps);
+  const evidence: Evidence = { signatures: [], problems: [] };
+  const common = {
+    keys,
+    digest,
+    image: ctx.reference,
+    signedIdentity: req.signedIdentity,
+    onVerify: (key: CosignPublicKey) => deps.counter.count("verify", `cosign ${repo.path}@${digest} key ${key.name}`),
+  };
+  /**
+   * Runs one piece of the search. A registry failure is a problem of the whole search when it is
+   * transient or concerns the listing itself (no `source`); otherwise it spoils only that signature.
+   */
+  const collect = async (source: string | undefined, work: () => Promise<CheckedSignature | undefined>): Promise<void> => {
+    try {
+      const found = await work();
+      if (found) evidence.signatures.push(found);
+    } catch (err) {
+      if (!(err instanceof UpstreamError)) throw err;
+      if (err.transient || source === undefined) evidence.problems.push(err);
+      else evidence.signatures.push(unreadable(source, err.message));
+    }
+  };
+
+  const legacy = collect(undefined, async () => {
+    const tag = signatureTag(digest);
+    const manifest = await oci.manifest(repo, tag);
+    if (!manifest) return undefined;
+    const layers = parseSignatureManifest(manifest.bytes);
+    if (!layers.ok) return unreadable(`${repoName(repo)}:${tag}`, layers.why);
+    await Promise.all(
+      layers.value.slice(0, MAX_LEGACY_SIGNATURES).map((layer) =>
+        collect(`${tag} layer ${layer.index}`, async () =>
+          checkLegacySignature({ ...common, layer, payload: await oci.blob(repo, layer.digest) }),
+        ),
+      ),
+    );
+    return undefined;
+  });
+
+  const bundles = collect(undefined, async () => {
+    const referrers = await oci.referrers(repo, digest, BUNDLE_V03_MEDIA_TYPE);
+    await Promise.all(
+      referrers.descriptors.slice(0, MAX_BUNDLES).map((descriptor) => {
+        const source = `bundle ${descriptor.digest}`;
+        return collect(source, async () => {
+          const manifest = await oci.manifest(repo, descriptor.digest);
+          if (!manifest) return unreadable(source, `the referrer manifest ${descriptor.digest} is missing`);
+          const referrer = parseReferrerManifest(manifest.bytes);
+          if (!referrer.ok) return unreadable(source, referrer.why);
+          if (referrer.value.subject !== undefined && referrer.value.subject !== digest) {
+            return unreadable(source, `the referrer's subject is ${referrer.value.subject}, not ${digest}`);
+          }
+          const layer = referrer.value.layers.find((l) => l.mediaType === BUNDLE_V03_MEDIA_TYPE);
+          // Another kind of referrer (an SBOM, say) listed without its type: not a signature at all.
+          if (!layer && referrer.value.artifactType !== BUNDLE_V03_MEDIA_TYPE) return undefined;
+          if (!layer) return unreadable(source, `the referrer has no ${BUNDLE_V03_MEDIA_TYPE} layer`);
+          const bundle = parseBundle(await oci.blob(repo, layer.digest));
+          if (!bundle.ok) return unreadable(source, bundle.why);
+          return checkBundle({ ...common, source, bundle: bundle.value });
+        });
+      }),
+    );
+    return undefined;
+  });
+
+  await Promise.all([legacy, bundles]);
+  return evidence;
+}
+
+function repoName(repo: Repository): string {
+  return `${repo.registry}/${repo.path}`;
+}
+
+/** Reasons for the judgement: why it holds, or every way it fails, then what could not be read. */
+function explain(j: Judgement, problems: readonly UpstreamError[], repository: string, digest: string): Reason[] {
+  const facts = { repository, digest, signers: j.signers, threshold: j.threshold };
+  if (j.satisfied) {
+    return [
+      {
+        code: "COSIGN_SIGNED",
+        message: `${repository}@${digest} has valid cosign signatures from ${j.signers.join(", ")} (${j.signers.length}/${j.threshold} needed)`,
+        ...facts,
+      },
+    ];
+  }
+  const reasons: Reason[] = [];
+  if (j.noSignatures && problems.length === 0) {
+    reasons.push({
+      code: "COSIGN_NO_SIGNATURES",
+      // cosign's words, then where it looked.
+      message: `no signatures found for ${repository}@${digest}: neither ${repository}:${signatureTag(digest)} nor a referrer of type ${BUNDLE_V03_MEDIA_TYPE}`,
+      ...facts,
+    });
+  } else if (!j.noSignatures) {
+    if (!j.thresholdMet) reasons.push({ code: "COSIGN_THRESHOLD_UNMET", message: thresholdMessage(j), failures: j.failures, ...facts });
+    if (j.missing.length > 0) {
+      reasons.push({ code: "COSIGN_REQUIRED_SIGNER_MISSING", message: requiredMessage(j), missing: j.missing, failures: j.failures, ...facts });
+    }
+    for (const u of j.unreadable) {
+      reasons.push({ code: "COSIGN_SIGNATURES_UNREADABLE", message: `${u.source} of ${repository}: ${u.why}`, source: u.source, ...facts });
+    }
+  }
+  for (const p of problems) {
+    reasons.push({
+      code: p.code,
+      message: `could not read the cosign signatures of ${repository}@${digest}: ${p.message}`,
+      ...(p.url ? { url: p.url } : {}),
+    });
+  }
+  return reasons;
+}

@@ -1,0 +1,251 @@
+// cosign v3 signatures: a Sigstore bundle v0.3 holding a DSSE envelope over an in-toto statement, key-based only.
+//
+// cosign sign --new-bundle-format (the v3 default) signs the statement
+// {"_type":"https://in-toto.io/Statement/v1","subject":[{"digest":{"sha256":<hex>}}],
+//  "predicateType":"https://sigstore.dev/cosign/sign/v1","predicate":{}} (cmd/cosign/cli/sign),
+// wraps it in DSSE (payloadType application/vnd.in-toto+json; the signature is over
+// PAE = "DSSEv1" SP len(type) SP type SP len(body) SP body), and writes the bundle with protojson
+// (sigstore protobuf-specs: mediaType, verificationMaterial.publicKey.hint = base64(sha256(SPKI)),
+// dsseEnvelope {payload, payloadType, signatures[{sig, keyid}]}). It is attached as an OCI referrer
+// (pkg/oci/remote/write.go WriteAttestationNewBundleFormat, specs/BUNDLE_SPEC.md). protojson reads
+// both lowerCamelCase and proto field names and base64 in either alphabet, padded or not.
+// cosign accepts a statement when any subject's sha256 is the image's
+// (IntotoSubjectClaimVerifier: "no matching subject digest found"). Bundles with a certificate
+// (keyless, Fulcio) are not verified here; transparency-log entries in a bundle are not checked.
+import type { ImageReference } from "../../reference";
+import type { SignedIdentity } from "../../requirements/identity-schema";
+import { utf8DecodeStrict } from "../notary-v1/encoding";
+import type { CheckedSignature, KeyResult } from "./checked";
+import { unreadable } from "./checked";
+import { identityProblem } from "./identity";
+import type { CosignPublicKey } from "./keys";
+import { parseDescriptor, type Descriptor } from "./legacy";
+import type { Parsed } from "./payload";
+import { verifySignature, type SignatureCheck } from "./signature";
+
+export const BUNDLE_V03_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json";
+export const IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
+export const IN_TOTO_STATEMENT_V1 = "https://in-toto.io/Statement/v1";
+export const COSIGN_SIGN_PREDICATE_TYPE = "https://sigstore.dev/cosign/sign/v1";
+
+export interface DsseSignature {
+  readonly sig: Uint8Array;
+  readonly keyid: string;
+}
+
+export interface SigstoreBundle {
+  readonly mediaType: string;
+  /** verificationMaterial.publicKey.hint, when the bundle is key-based. */
+  readonly publicKeyHint: string | undefined;
+  readonly payloadType: string;
+  readonly payload: Uint8Array;
+  readonly signatures: readonly DsseSignature[];
+}
+
+/** A referrer manifest: which layer holds the bundle, and what it says it refers to. */
+export interface ReferrerManifest {
+  readonly artifactType: string | undefined;
+  readonly subject: string | undefined;
+  readonly layers: readonly Descriptor[];
+}
+
+export function parseReferrerManifest(bytes: Uint8Array): Parsed<ReferrerManifest> {
+  const root = parseJson(bytes);
+  if (!isObject(root) || root.schemaVersion !== 2 || !Array.isArray(root.layers)) {
+    return { ok: false, why: "the referrer is not an image manifest (schemaVersion 2 with layers)" };
+  }
+  const layers: Descriptor[] = [];
+  for (const [i, raw] of root.layers.entries()) {
+    const d = parseDescriptor(raw);
+    if (typeof d === "string") return { ok: false, why: `referrer layer ${i}: ${d}` };
+    layers.push(d);
+  }
+  const config = isObject(root.config) ? root.config : {};
+  // OCI 1.1: the manifest's artifactType, else its config's media type.
+  const artifactType =
+    typeof root.artifactType === "string" ? root.artifactType : typeof config.mediaType === "string" ? config.mediaType : undefined;
+  const subject = isObject(root.subject) && typeof root.subject.digest === "string" ? root.subject.digest : undefined;
+  return { ok: true, value: { artifactType, subject, layers } };
+}
+
+export function parseBundle(bytes: Uint8Array): Parsed<SigstoreBundle> {
+  const root = parseJson(bytes);
+  if (!isObject(root)) return { ok: false, why: "the bundle is not a JSON object" };
+  const mediaType = get(root, "mediaType", "media_type");
+  if (mediaType !== BUNDLE_V03_MEDIA_TYPE) {
+    return { ok: false, why: `bundle media type ${JSON.stringify(mediaType)} is not supported (only ${BUNDLE_V03_MEDIA_TYPE})` };
+  }
+  const material = get(root, "verificationMaterial", "verification_material");
+  if (!isObject(material)) return { ok: false, why: "the bundle has no verificationMaterial" };
+  const publicKey = get(material, "publicKey", "public_key");
+  if (!isObject(publicKey)) {
+    const keyless = get(material, "certificate") !== undefined || get(material, "x509CertificateChain", "x509_certificate_chain") !== undefined;
+    return {
+      ok: false,
+      why: keyless
+        ? "the bundle is keyless (a Fulcio certificate, not a key): trustgate verifies key-based cosign signatures only"
+        : "the bundle's verificationMaterial has no publicKey",
+    };
+  }
+  const hint = get(publicKey, "hint");
+  if (get(root, "messageSignature", "message_signature") !== undefined) {
+    return { ok: false, why: "the bundle holds a messageSignature (a signed blob), not the DSSE envelope cosign signs images with" };
+  }
+  const envelope = get(root, "dsseEnvelope", "dsse_envelope");
+  if (!isObject(envelope)) return { ok: false, why: "the bundle has no dsseEnvelope" };
+  const payloadType = get(envelope, "payloadType", "payload_type");
+  const payload = protoBytes(get(envelope, "payload"));
+  const rawSignatures = get(envelope, "signatures");
+  if (typeof payloadType !== "string") return { ok: false, why: "the DSSE envelope has no payloadType" };
+  if (!payload) return { ok: false, why: "the DSSE payload is not base64" };
+  if (!Array.isArray(rawSignatures) || rawSignatures.length === 0) return { ok: false, why: "the DSSE envelope has no signatures" };
+  const signatures: DsseSignature[] = [];
+  for (const raw of rawSignatures) {
+    const sig = isObject(raw) ? protoBytes(get(raw, "sig")) : undefined;
+    if (!sig || sig.length === 0) return { ok: false, why: "a DSSE signature is not base64" };
+    const keyid = isObject(raw) ? get(raw, "keyid") : undefined;
+    signatures.push({ sig, keyid: typeof keyid === "string" ? keyid : "" });
+  }
+  return {
+    ok: true,
+    value: { mediaType, publicKeyHint: typeof hint === "string" ? hint : undefined, payloadType, payload, signatures },
+  };
+}
+
+/** DSSE v1 pre-authentication encoding: what a DSSE signature signs. */
+export function pae(payloadType: string, payload: Uint8Array): Uint8Array {
+  const type = new TextEncoder().encode(payloadType);
+  const head = new TextEncoder().encode(`DSSEv1 ${type.length} `);
+  const middle = new TextEncoder().encode(` ${payload.length} `);
+  const out = new Uint8Array(head.length + type.length + middle.length + payload.length);
+  out.set(head, 0);
+  out.set(type, head.length);
+  out.set(middle, head.length + type.length);
+  out.set(payload, head.length + type.length + middle.length);
+  return out;
+}
+
+export interface Statement {
+  readonly type: string;
+  readonly predicateType: string;
+  readonly subjects: readonly { readonly name?: string; readonly digest: Readonly<Record<string, string>> }[];
+}
+
+export function parseStatement(bytes: Uint8Array): Parsed<Statement> {
+  const text = utf8DecodeStrict(bytes);
+  const root = text === undefined ? undefined : parseJsonText(text);
+  if (!isObject(root)) return { ok: false, why: "the DSSE payload is not a JSON in-toto statement" };
+  const subjects: { name?: string; digest: Record<string, string> }[] = [];
+  if (Array.isArray(root.subject)) {
+    for (const s of root.subject) {
+      if (!isObject(s) || !isObject(s.digest)) continue;
+      const digest: Record<string, string> = {};
+      for (const [alg, value] of Object.entries(s.digest)) if (typeof value === "string") digest[alg] = value;
+      subjects.push({ ...(typeof s.name === "string" && s.name !== "" ? { name: s.name } : {}), digest });
+    }
+  }
+  return {
+    ok: true,
+    value: {
+      type: typeof root._type === "string" ? root._type : "",
+      predicateType: typeof root.predicateType === "string" ? root.predicateType : "",
+      subjects,
+    },
+  };
+}
+
+export interface BundleCheck {
+  /** Where the bundle came from, e.g. the referrer manifest's digest. */
+  readonly source: string;
+  readonly bundle: SigstoreBundle;
+  readonly keys: readonly CosignPublicKey[];
+  readonly digest: string;
+  readonly image: ImageReference;
+  readonly signedIdentity?: SignedIdentity | undefined;
+  readonly onVerify?: (key: CosignPublicKey) => void;
+}
+
+/** Checks a bundle's DSSE signatures against every key, then the statement it signs. */
+export async function checkBundle(check: BundleCheck): Promise<CheckedSignature> {
+  const { bundle, source } = check;
+  if (bundle.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
+    return unreadable(source, `the DSSE payloadType is ${JSON.stringify(bundle.payloadType)}, not ${IN_TOTO_PAYLOAD_TYPE}`);
+  }
+  const message = pae(bundle.payloadType, bundle.payload);
+  let claim: string | null | undefined; // undefined: not read yet; null: accepted
+  const keys: Record<string, KeyResult> = {};
+  for (const key of check.keys) {
+    let result: SignatureCheck = { ok: false, why: "no DSSE signature" };
+    for (const { sig } of bundle.signatures) {
+      check.onVerify?.(key);
+      result = await verifySignature(key, sig, message);
+      if (result.ok) break;
+    }
+    if (!result.ok) {
+      keys[key.name] = result;
+      continue;
+    }
+    if (claim === undefined) claim = statementProblem(check) ?? null;
+    keys[key.name] = claim === null ? result : { ok: false, why: claim, signed: true };
+  }
+  return { source, keys };
+}
+
+function statementProblem(check: BundleCheck): string | undefined {
+  const parsed = parseStatement(check.bundle.payload);
+  if (!parsed.ok) return parsed.why;
+  const { predicateType, subjects } = parsed.value;
+  if (predicateType !== COSIGN_SIGN_PREDICATE_TYPE) {
+    return `the statement's predicateType is ${JSON.stringify(predicateType)}: an attestation, not a cosign signature (${COSIGN_SIGN_PREDICATE_TYPE})`;
+  }
+  const [alg, hex] = check.digest.split(":") as [string, string];
+  const subject = subjects.find((s) => s.digest[alg] === hex);
+  if (!subject) {
+    const named = subjects.flatMap((s) => Object.entries(s.digest).map(([a, h]) => `${a}:${h}`));
+    return `no matching subject digest found (the statement names ${named.join(", ") || "no digest"})`;
+  }
+  if (check.signedIdentity) {
+    if (subject.name === undefined) {
+      return `a cosign bundle names no docker reference (its subject has no name), so signedIdentity ${check.signedIdentity.type} cannot accept it`;
+    }
+    return identityProblem(check.signedIdentity, check.image, subject.name);
+  }
+  return undefined;
+}
+
+function get(obj: Record<string, unknown>, ...names: string[]): unknown {
+  for (const name of names) if (obj[name] !== undefined) return obj[name];
+  return undefined;
+}
+
+/** protojson bytes: standard or URL-safe base64, padding optional. */
+function protoBytes(value: unknown): Uint8Array | undefined {
+  if (typeof value !== "string") return undefined;
+  let text = value.replace(/-/g, "+").replace(/_/g, "/");
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return undefined;
+  text = text.replace(/=+$/, "");
+  if (text.length % 4 === 1) return undefined;
+  text += "=".repeat((4 - (text.length % 4)) % 4);
+  try {
+    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  } catch {
+    return undefined;
+  }
+}
+
+function parseJson(bytes: Uint8Array): unknown {
+  const text = utf8DecodeStrict(bytes);
+  return text === undefined ? undefined : parseJsonText(text);
+}
+
+function parseJsonText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

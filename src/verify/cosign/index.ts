@@ -1,0 +1,34 @@
+// cosign signature verification, pure: keys, legacy `.sig` signatures, v0.3 bundles, identity and the judgement.
+export { SIMPLE_SIGNING_MEDIA_TYPE, COSIGN_SIGNATURE_TYPE, parseSimpleSigningPayload, claimProblem, type SimpleSigningPayload, type Parsed } from "./payload";
+export { importCosignKey, CosignKeyError, type CosignPublicKey, type CosignKeyAlgorithm } from "./keys";
+export { verifySignature, type SignatureCheck, type SignatureScheme } from "./signature";
+export { ecdsaDerToRaw } from "./ecdsa-der";
+export { identityProblem } from "./identity";
+export type { CheckedSignature, KeyResult } from "./checked";
+export { unreadable } from "./checked";
+export {
+  SIGNATURE_ANNOTATION,
+  signatureTag,
+  parseSignatureManifest,
+  parseDescriptor,
+  checkLegacySignature,
+  type Descriptor,
+  type SignatureLayer,
+  type LegacyCheck,
+} from "./legacy";
+export {
+  BUNDLE_V03_MEDIA_TYPE,
+  IN_TOTO_PAYLOAD_TYPE,
+  IN_TOTO_STATEMENT_V1,
+  COSIGN_SIGN_PREDICATE_TYPE,
+  parseBundle,
+  parseReferrerManifest,
+  parseStatement,
+  pae,
+  checkBundle,
+  type SigstoreBundle,
+  type ReferrerManifest,
+  type Statement,
+  type BundleCheck,
+} from "./bundle";
+export { judgeSignatures, thresholdMessage, requiredMessage, type Judgement, type SignerPolicy } from "./judge";

@@ -1,0 +1,130 @@
+// Legacy cosign signatures: the `sha256-<hex>.sig` manifest, one layer per signature, checked per key.
+//
+// Layout (sigstore/cosign pkg/oci/static/signature.go, specs/SIGNATURE_SPEC.md): each layer's blob
+// is the payload; its annotation `dev.cosignproject.cosign/signature` is base64 of the signature
+// over those exact bytes. cosign tries every layer whatever its media type (ociremote.Signatures →
+// sigs.Get), so this does too; the payload's parse and type decide. Order per signature, as cosign
+// (pkg/cosign/verify.go VerifyImageSignature): the blob against its descriptor (digest and size,
+// as go-containerregistry's verifying reader), the signature, then the claims.
+import { sha256Hex } from "../../encoding";
+import type { ImageReference } from "../../reference";
+import type { SignedIdentity } from "../../requirements/identity-schema";
+import { base64Decode } from "../notary-v1/encoding";
+import type { CheckedSignature, KeyResult } from "./checked";
+import { unreadable } from "./checked";
+import { identityProblem } from "./identity";
+import type { CosignPublicKey } from "./keys";
+import { claimProblem, parseSimpleSigningPayload, type Parsed, type SimpleSigningPayload } from "./payload";
+import { verifySignature } from "./signature";
+
+export const SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature";
+
+const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
+
+export interface Descriptor {
+  readonly mediaType: string;
+  readonly digest: string;
+  readonly size: number;
+  readonly artifactType?: string;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+export interface SignatureLayer extends Descriptor {
+  readonly index: number;
+}
+
+/** The tag cosign stores signatures of `digest` under: sha256:<hex> → sha256-<hex>.sig. */
+export function signatureTag(digest: string): string {
+  return `${digest.replace(":", "-")}.sig`;
+}
+
+/** The layers of a signature manifest (OCI or Docker image manifest). */
+export function parseSignatureManifest(bytes: Uint8Array): Parsed<readonly SignatureLayer[]> {
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return { ok: false, why: "the signature manifest is not JSON" };
+  }
+  if (!isObject(manifest) || manifest.schemaVersion !== 2 || !Array.isArray(manifest.layers)) {
+    return { ok: false, why: "the signature manifest is not an image manifest (schemaVersion 2 with layers)" };
+  }
+  const layers: SignatureLayer[] = [];
+  for (const [index, raw] of manifest.layers.entries()) {
+    const descriptor = parseDescriptor(raw);
+    if (typeof descriptor === "string") return { ok: false, why: `signature manifest layer ${index}: ${descriptor}` };
+    layers.push({ ...descriptor, index });
+  }
+  return { ok: true, value: layers };
+}
+
+/** An OCI descriptor with a sha256 digest; a string says what is wrong with it. */
+export function parseDescriptor(raw: unknown): Descriptor | string {
+  if (!isObject(raw)) return "not a descriptor";
+  const { mediaType, digest, size, artifactType, annotations } = raw;
+  if (typeof mediaType !== "string") return "no mediaType";
+  if (typeof digest !== "string" || !DIGEST_RE.test(digest)) return `digest ${JSON.stringify(digest)} is not sha256:<64 hex>`;
+  if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) return "no valid size";
+  if (artifactType !== undefined && typeof artifactType !== "string") return "artifactType is not a string";
+  if (annotations !== undefined && annotations !== null) {
+    if (!isObject(annotations) || Object.values(annotations).some((v) => typeof v !== "string")) return "annotations are not strings";
+  }
+  return {
+    mediaType,
+    digest,
+    size,
+    ...(artifactType !== undefined ? { artifactType } : {}),
+    annotations: (annotations ?? {}) as Record<string, string>,
+  };
+}
+
+export interface LegacyCheck {
+  readonly layer: SignatureLayer;
+  /** The blob as the registry served it for layer.digest. */
+  readonly payload: Uint8Array;
+  readonly keys: readonly CosignPublicKey[];
+  /** The image's manifest digest. */
+  readonly digest: string;
+  readonly image: ImageReference;
+  readonly signedIdentity?: SignedIdentity | undefined;
+  /** Called once per signature verification (for the work counter). */
+  readonly onVerify?: (key: CosignPublicKey) => void;
+}
+
+/** Checks one legacy signature against every key. */
+export async function checkLegacySignature(check: LegacyCheck): Promise<CheckedSignature> {
+  const { layer, payload } = check;
+  const source = `${signatureTag(check.digest)} layer ${layer.index}`;
+  const actual = `sha256:${await sha256Hex(payload)}`;
+  if (actual !== layer.digest) return unreadable(source, `the payload blob hashes to ${actual}, not ${layer.digest} as its descriptor says`);
+  if (payload.length !== layer.size) {
+    return unreadable(source, `the payload blob has ${payload.length} bytes, its descriptor says ${layer.size}`);
+  }
+  const b64 = layer.annotations[SIGNATURE_ANNOTATION];
+  if (b64 === undefined) return unreadable(source, `the layer has no ${SIGNATURE_ANNOTATION} annotation`);
+  const signature = base64Decode(b64);
+  if (!signature) return unreadable(source, `the ${SIGNATURE_ANNOTATION} annotation is not base64`);
+
+  let parsed: Parsed<SimpleSigningPayload> | undefined;
+  const keys: Record<string, KeyResult> = {};
+  for (const key of check.keys) {
+    check.onVerify?.(key);
+    const result = await verifySignature(key, signature, payload);
+    if (!result.ok) {
+      keys[key.name] = result;
+      continue;
+    }
+    // The cryptography holds; only now is the payload worth reading.
+    parsed ??= parseSimpleSigningPayload(payload);
+    const problem = !parsed.ok
+      ? parsed.why
+      : (claimProblem(parsed.value, check.digest) ??
+        (check.signedIdentity ? identityProblem(check.signedIdentity, check.image, parsed.value.dockerReference) : undefined));
+    keys[key.name] = problem === undefined ? result : { ok: false, why: problem, signed: true };
+  }
+  return { source, keys };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
