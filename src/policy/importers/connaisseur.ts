@@ -28,12 +28,17 @@ interface Layout {
   readonly version: 2 | 3;
   readonly trustRoots: string;
   readonly authSecret: string;
-  readonly validatorKeys: Record<"static" | "notaryv1", readonly string[]>;
+  readonly validatorKeys: Record<"static" | "notaryv1" | "cosign", readonly string[]>;
   readonly authKeys: readonly string[];
+  /** Auth fields of a cosign validator. */
+  readonly cosignAuthKeys: readonly string[];
+  /** The rule option that turns Rekor verification on or off. */
+  readonly tlogKey: string;
   readonly withKeys: readonly string[];
   /** `with` keys naming the trust root, first the canonical one. */
   readonly trustRootRefs: readonly string[];
   missingRoot(root: string, validator: string): string;
+  missingCosignRoot(root: string, validator: string): string;
 }
 
 const V2: Layout = {
@@ -44,12 +49,18 @@ const V2: Layout = {
     static: ["name", "type", "approve"],
     // is_acr only changes how Connaisseur reads the token response and skips a health check.
     notaryv1: ["name", "type", "host", "trust_roots", "cert", "auth", "is_acr"],
+    // connaisseur/validators/cosign/cosign_validator.py: host is the Rekor URL.
+    cosign: ["name", "type", "host", "trust_roots", "cert", "auth"],
   },
   authKeys: ["username", "password", "secret_name"],
+  cosignAuthKeys: ["secret_name", "k8s_keychain"],
+  tlogKey: "verify_in_transparency_log",
   withKeys: ["trust_root", "delegations", "threshold", "required", "mode", "verify_in_transparency_log"],
   trustRootRefs: ["trust_root"],
   // connaisseur/validators/notaryv1/notary.py get_key()
   missingRoot: (root, validator) => `Trust root "${root}" not configured for validator "${validator}".`,
+  // CosignValidator.__get_pinned_trust_roots
+  missingCosignRoot: (root, validator) => `Trust roots "${root}" not configured for validator "${validator}".`,
 };
 
 const V3: Layout = {
@@ -59,18 +70,25 @@ const V3: Layout = {
   validatorKeys: {
     static: ["name", "type", "approve"],
     notaryv1: ["name", "type", "host", "trustRoots", "cert", "auth", "isAcr"],
+    // internal/validator/cosign CosignValidatorYaml: host holds rekor, rekorPubkey, fulcioCert, ctLogPubkey.
+    cosign: ["name", "type", "host", "trustRoots", "cert", "auth"],
   },
   // registry only tells Connaisseur which host the credentials are for; for notaryv1 that is the host.
   authKeys: ["username", "password", "registry", "secretName", "useKeychain"],
+  cosignAuthKeys: ["username", "password", "registry", "secretName", "useKeychain"],
+  tlogKey: "verifyInTransparencyLog",
   withKeys: ["trustRoot", "key", "delegations", "threshold", "required", "mode", "verifyInTransparencyLog", "verifySCT"],
   // internal/policy/rule.go reads trustRoot; the notaryv1 documentation's example writes key.
   trustRootRefs: ["trustRoot", "key"],
   // internal/validator/notaryv1 trustRootKeys() and auth.GetTrustRoots()
   missingRoot: (root, validator) =>
     `error getting trust root keys for validator ${validator}: error getting keys for validator ${validator}: unable to find trust root ${root}`,
+  // internal/validator/cosign ValidateImage → verifiers() → auth.GetTrustRoots()
+  missingCosignRoot: (root, validator) =>
+    `error getting verifiers: error getting trust roots for validator ${validator}: unable to find trust root ${root}`,
 };
 
-const UNSUPPORTED_TYPES = ["cosign", "notaryv2", "notation"];
+const UNSUPPORTED_TYPES = ["notaryv2", "notation"];
 const DEFAULT_NOTARY_HOST = "notary.docker.io";
 
 interface TrustRoot {
@@ -90,6 +108,14 @@ type Validator =
       readonly roots: readonly TrustRoot[];
       readonly auth?: { readonly username: string; readonly password: string };
       readonly authPath: string;
+    }
+  | {
+      readonly kind: "cosign";
+      readonly name: string;
+      readonly roots: readonly TrustRoot[];
+      readonly rootsPath: string;
+      /** Connaisseur 2 checks Rekor when host (the Rekor URL) is set. */
+      readonly rekorHostPath?: string;
     }
   /** Reported already; rules using it get no requirement of their own. */
   | { readonly kind: "unusable"; readonly name: string };
@@ -219,12 +245,13 @@ function readValidator(
     return { kind: "static", name, approve: approve ?? false };
   }
   if (type === "notaryv1") return readNotaryV1(entry, name, layout, path, issues);
+  if (type === "cosign") return readCosign(entry, name, layout, path, issues);
   if (UNSUPPORTED_TYPES.includes(type)) {
     issues.push({ path: typePath, message: `validator type ${type} is not supported yet` });
   } else {
     issues.push({
       path: typePath,
-      message: `unknown validator type "${type}"; Connaisseur knows static, notaryv1, cosign and notaryv2, and trustgate imports static and notaryv1`,
+      message: `unknown validator type "${type}"; Connaisseur knows static, notaryv1, cosign and notaryv2, and trustgate imports static, notaryv1 and cosign`,
     });
   }
   return { kind: "unusable", name };
@@ -253,31 +280,9 @@ function readNotaryV1(
   const server = trustServerUrl(host ?? DEFAULT_NOTARY_HOST);
 
   const rootsPath = at(path, layout.trustRoots);
-  const roots: TrustRoot[] = [];
-  const list = optionalList(entry[layout.trustRoots], rootsPath, issues) ?? [];
-  list.forEach((raw, k) => {
-    const rPath = at(rootsPath, k);
-    if (!isRecord(raw)) {
-      issues.push({ path: rPath, message: `expected a trust root (name, key), got ${typeName(raw)}` });
-      return;
-    }
-    rejectUnknownKeys(raw, ["name", "key"], rPath, issues);
-    const rootName = requiredString(raw.name, at(rPath, "name"), issues);
-    const keyPath = at(rPath, "key");
-    const key = requiredString(raw.key, keyPath, issues);
-    if (key !== undefined) {
-      const problem = pemProblem(key);
-      if (problem) issues.push({ path: keyPath, message: problem });
-    }
-    if (rootName === undefined || key === undefined) return;
-    if (roots.some((r) => r.name === rootName)) {
-      issues.push({ path: at(rPath, "name"), message: `trust root "${rootName}" is defined twice in this validator` });
-      return;
-    }
-    roots.push({ name: rootName, key: normalizePem(key), keyPath });
-  });
+  const { roots, count } = readTrustRoots(entry[layout.trustRoots], rootsPath, ["name", "key"], pemProblem, issues);
   // Connaisseur 2 starts without roots and denies each image at its rule; Connaisseur 3 refuses to start.
-  if (layout.version === 3 && list.length === 0) {
+  if (layout.version === 3 && count === 0) {
     issues.push({ path: rootsPath, message: "Connaisseur 3 requires at least one trust root for a notaryv1 validator" });
   }
 
@@ -307,6 +312,129 @@ function readNotaryV1(
     ...(auth ? { auth } : {}),
     authPath,
   };
+}
+
+/**
+ * A validator's trust roots ({name, key}); `keyProblem` says what is wrong with a key. A trust root
+ * with `keyless` (Connaisseur 3 cosign) is reported: only keys can be checked here.
+ */
+function readTrustRoots(
+  raw: unknown,
+  rootsPath: string,
+  fields: readonly string[],
+  keyProblem: (key: string) => string | undefined,
+  issues: Issues,
+): { roots: TrustRoot[]; count: number } {
+  const roots: TrustRoot[] = [];
+  const list = optionalList(raw, rootsPath, issues) ?? [];
+  list.forEach((item, k) => {
+    const rPath = at(rootsPath, k);
+    if (!isRecord(item)) {
+      issues.push({ path: rPath, message: `expected a trust root (name, key), got ${typeName(item)}` });
+      return;
+    }
+    rejectUnknownKeys(item, fields, rPath, issues);
+    const rootName = requiredString(item.name, at(rPath, "name"), issues);
+    if (fields.includes("keyless") && !isAbsent(item.keyless)) {
+      issues.push({
+        path: at(rPath, "keyless"),
+        message:
+          "keyless (Fulcio certificate) trust roots are not supported: trustgate verifies cosign signatures by key. " +
+          "Sign with a key pair (cosign generate-key-pair) and give its public key, or remove this trust root",
+      });
+      return;
+    }
+    const keyPath = at(rPath, "key");
+    const key = requiredString(item.key, keyPath, issues);
+    if (key !== undefined) {
+      const problem = keyProblem(key);
+      if (problem) issues.push({ path: keyPath, message: problem });
+    }
+    if (rootName === undefined || key === undefined) return;
+    if (roots.some((r) => r.name === rootName)) {
+      issues.push({ path: at(rPath, "name"), message: `trust root "${rootName}" is defined twice in this validator` });
+      return;
+    }
+    roots.push({ name: rootName, key: normalizePem(key), keyPath });
+  });
+  return { roots, count: list.length };
+}
+
+/** A cosign trust root is a PEM public key (cosign.pub); a KMS reference cannot be reached from here. */
+function cosignKeyProblem(key: string): string | undefined {
+  if (/^[a-z0-9]{2,20}:\/\//i.test(key.trim())) {
+    return "trustgate cannot reach a KMS: export the public key (cosign public-key --key <reference>) and give the PEM here";
+  }
+  const problem = pemProblem(key);
+  if (problem) return problem;
+  return /-----BEGIN PUBLIC KEY-----/.test(key) ? undefined : "expected a PEM PUBLIC KEY (cosign.pub), got a certificate";
+}
+
+function readCosign(
+  entry: Record<string, unknown>,
+  name: string,
+  layout: Layout,
+  path: string,
+  issues: Issues,
+): Validator {
+  rejectUnknownKeys(entry, layout.validatorKeys.cosign, path, issues, (key) =>
+    key === (layout.version === 2 ? "trustRoots" : "trust_roots") ? `Connaisseur ${layout.version} calls it ${layout.trustRoots}` : undefined,
+  );
+
+  // Connaisseur 2: host is the Rekor URL, and setting it makes cosign check the transparency log.
+  // Connaisseur 3: host holds Rekor, Fulcio and CT log settings, which only the log and keyless use.
+  const hostPath = at(path, "host");
+  let rekorHostPath: string | undefined;
+  if (layout.version === 2) {
+    const host = optionalString(entry.host, hostPath, issues);
+    if (host !== undefined && host.trim() !== "") rekorHostPath = hostPath;
+  } else {
+    const host = optionalRecord(entry.host, hostPath, issues);
+    if (host) {
+      rejectUnknownKeys(host, ["rekor", "rekorPubkey", "fulcioCert", "ctLogPubkey"], hostPath, issues);
+      for (const key of Object.keys(host)) optionalString(host[key], at(hostPath, key), issues);
+    }
+  }
+
+  const rootsPath = at(path, layout.trustRoots);
+  const fields = layout.version === 3 ? ["name", "key", "keyless"] : ["name", "key"];
+  const { roots, count } = readTrustRoots(entry[layout.trustRoots], rootsPath, fields, cosignKeyProblem, issues);
+  // Connaisseur 3 refuses to start without ("no trust roots provided for validator %s").
+  if (layout.version === 3 && count === 0) {
+    issues.push({ path: rootsPath, message: "Connaisseur 3 requires at least one trust root for a cosign validator" });
+  }
+
+  const certPath = at(path, "cert");
+  const cert = optionalString(entry.cert, certPath, issues);
+  if (cert !== undefined && cert.trim() !== "") {
+    issues.push({
+      path: certPath,
+      message:
+        "trustgate cannot pin a custom CA for a registry: the Workers runtime only trusts the public " +
+        "certificate authorities. Serve the registry with a publicly trusted certificate, then remove cert",
+    });
+  }
+
+  const authPath = at(path, "auth");
+  const auth = optionalRecord(entry.auth, authPath, issues);
+  if (auth) {
+    rejectUnknownKeys(auth, layout.cosignAuthKeys, authPath, issues);
+    for (const key of [layout.authSecret, "username", "password"]) {
+      if (isAbsent(auth[key]) || !layout.cosignAuthKeys.includes(key)) continue;
+      issues.push({
+        path: at(authPath, key),
+        message:
+          "a cosign requirement takes registry credentials from REGISTRY_CREDENTIALS (per registry host), " +
+          `not from the policy: configure them there and remove auth.${key}`,
+      });
+    }
+    // The Kubernetes keychain has no equivalent; REGISTRY_CREDENTIALS for the host is the closest.
+    const keychain = layout.version === 2 ? "k8s_keychain" : "useKeychain";
+    optionalBoolean(auth[keychain], at(authPath, keychain), issues);
+    if (layout.version === 3) optionalString(auth.registry, at(authPath, "registry"), issues);
+  }
+
+  return { kind: "cosign", name, roots, rootsPath, ...(rekorHostPath ? { rekorHostPath } : {}) };
 }
 
 function readAuth(
@@ -420,12 +548,15 @@ interface RuleOptions {
   readonly trustRootPath: string;
   readonly delegations?: readonly string[];
   readonly delegationsPath: string;
+  /** The `with` mapping as written (validator types read their own options from it), and its path. */
+  readonly raw?: Record<string, unknown>;
+  readonly path: string;
 }
 
 function readWith(raw: unknown, layout: Layout, path: string, issues: Issues): RuleOptions {
   const options = optionalRecord(raw, path, issues);
   const [canonical = "trust_root", ...aliases] = layout.trustRootRefs;
-  const none = { trustRootPath: at(path, canonical), delegationsPath: at(path, "delegations") };
+  const none = { trustRootPath: at(path, canonical), delegationsPath: at(path, "delegations"), path };
   if (!options) return none;
   rejectUnknownKeys(options, layout.withKeys, path, issues, (key) =>
     key === (layout.version === 2 ? "trustRoot" : "trust_root")
@@ -468,6 +599,8 @@ function readWith(raw: unknown, layout: Layout, path: string, issues: Issues): R
     trustRootPath,
     ...(delegations ? { delegations } : {}),
     delegationsPath,
+    raw: options,
+    path,
   };
 }
 
@@ -485,6 +618,7 @@ function requirementsFor(
     // Without a message the deny kind uses Connaisseur's own wording.
     return { require: [{ type: validator.approve ? "allow" : "deny" }], description: described };
   }
+  if (validator.kind === "cosign") return cosignRequirementFor(validator, options, layout, rulePath, kinds, issues);
 
   const ref = options.trustRoot ?? "default";
   let roots: readonly TrustRoot[];
@@ -526,4 +660,126 @@ function requirementsFor(
     return checkRequirement(raw, kinds, sources, issues);
   });
   return { require, description: `${described}, ${which}` };
+}
+
+/**
+ * A cosign rule as Connaisseur decides it. Which trust roots, and how many must sign:
+ * - a named trust root (default "default"): that key must have signed; Connaisseur 3 ignores
+ *   `threshold` here, Connaisseur 2 applies it (so more than 1 can never be met);
+ * - "*": with neither threshold nor required, every trust root; with required, the required roots
+ *   (all of them must sign) unless the threshold asks for more signers than that, then every
+ *   root (Connaisseur 3 ValidateImage; Connaisseur 2 __get_pinned_trust_roots, the same sets).
+ * Rekor: Connaisseur 3 verifies in the transparency log unless verifyInTransparencyLog is false;
+ * Connaisseur 2 when the validator's host (its Rekor URL) is set. trustgate checks no log.
+ */
+function cosignRequirementFor(
+  validator: Extract<Validator, { kind: "cosign" }>,
+  options: RuleOptions,
+  layout: Layout,
+  rulePath: string,
+  kinds: RequirementKinds,
+  issues: Issues,
+): { require: Requirement[]; description: string } | undefined {
+  const described = `validator ${validator.name}`;
+  const raw = options.raw ?? {};
+  const thresholdPath = at(options.path, "threshold");
+  const requiredPath = at(options.path, "required");
+  let threshold: number | undefined;
+  if (!isAbsent(raw.threshold)) {
+    if (typeof raw.threshold === "number" && Number.isInteger(raw.threshold) && raw.threshold >= 1) threshold = raw.threshold;
+    else issues.push({ path: thresholdPath, message: `expected a whole number of signatures, 1 or more, got ${JSON.stringify(raw.threshold)}` });
+  }
+  const required: string[] = [];
+  optionalList(raw.required, requiredPath, issues)?.forEach((r, k) => {
+    const n = requiredString(r, at(requiredPath, k), issues);
+    if (n !== undefined && !required.includes(n)) required.push(n);
+  });
+  if (options.delegations) {
+    issues.push({ path: options.delegationsPath, message: "delegations are Notary roles: a cosign validator has none (name trust roots in required)" });
+  }
+
+  const ref = options.trustRoot ?? "default";
+  let pinned: readonly TrustRoot[];
+  let effectiveThreshold: number | undefined;
+  if (ref === "*" && validator.roots.length === 0) {
+    // Connaisseur 2 starts so (Connaisseur 3 does not, reported above) and denies every image.
+    return {
+      require: [{ type: "deny", message: `validator "${validator.name}" has no trust roots` }],
+      description: `${described}, which has no trust roots: Connaisseur denies every image of this rule`,
+    };
+  }
+  if (ref === "*") {
+    for (const [k, n] of required.entries()) {
+      if (!validator.roots.some((r) => r.name === n)) {
+        issues.push({ path: at(requiredPath, k), message: `validator ${validator.name} has no trust root "${n}": Connaisseur would deny every image of this rule` });
+      }
+    }
+    effectiveThreshold = threshold ?? (required.length > 0 ? undefined : validator.roots.length);
+    pinned =
+      required.length > 0 && (effectiveThreshold === undefined || effectiveThreshold <= required.length)
+        ? validator.roots.filter((r) => required.includes(r.name))
+        : validator.roots;
+    if (effectiveThreshold !== undefined && pinned.length > 0 && effectiveThreshold > pinned.length) {
+      issues.push({
+        path: thresholdPath,
+        message: `a threshold of ${effectiveThreshold} cannot be met by the ${pinned.length} trust roots of validator ${validator.name}: Connaisseur would deny every image of this rule`,
+      });
+    }
+  } else {
+    const root = validator.roots.find((r) => r.name === ref);
+    if (!root) {
+      // Connaisseur accepts this configuration and then denies every image the rule matches.
+      return {
+        require: [{ type: "deny", message: layout.missingCosignRoot(ref, validator.name) }],
+        description: `${described}, which has no trust root "${ref}": Connaisseur denies every image of this rule`,
+      };
+    }
+    pinned = [root];
+    const others = required.filter((n) => n !== ref);
+    if (others.length > 0) {
+      issues.push({
+        path: requiredPath,
+        message: `required names ${others.join(", ")}, but the rule verifies only trust root ${ref}: set ${layout.trustRootRefs[0]} to "*" or Connaisseur denies every image of this rule`,
+      });
+    }
+    if (layout.version === 2 && threshold !== undefined && threshold > 1) {
+      issues.push({ path: thresholdPath, message: `a threshold of ${threshold} cannot be met by the one trust root ${ref}: set trust_root to "*" or Connaisseur 2 denies every image of this rule` });
+    }
+  }
+
+  const tlogPath = at(options.path, layout.tlogKey);
+  const tlog = optionalBoolean(raw[layout.tlogKey], tlogPath, issues);
+  const rekor = layout.version === 3 ? tlog !== false : tlog === true || (tlog === undefined && validator.rekorHostPath !== undefined);
+  if (rekor) {
+    issues.push({
+      path: tlog !== undefined ? tlogPath : (validator.rekorHostPath ?? rulePath),
+      message:
+        layout.version === 3
+          ? "Connaisseur 3 also verifies cosign signatures in the Rekor transparency log (verifyInTransparencyLog defaults to true); " +
+            "trustgate checks signatures by key only and no transparency log: set with.verifyInTransparencyLog: false for this rule"
+          : "Connaisseur 2 verifies cosign signatures in the Rekor transparency log when the validator has a host; " +
+            "trustgate checks signatures by key only and no transparency log: set with.verify_in_transparency_log: false for this rule",
+    });
+  }
+  if (pinned.length === 0) return undefined;
+
+  // What could not be met is reported above; the requirement keeps what can.
+  const signers = required.filter((n) => pinned.some((r) => r.name === n));
+  const requirement: Requirement = {
+    type: "cosign",
+    keys: pinned.map((r) => ({ name: r.name, key: r.key })),
+    ...(effectiveThreshold !== undefined && effectiveThreshold !== 1 && effectiveThreshold <= pinned.length ? { threshold: effectiveThreshold } : {}),
+    ...(signers.length > 0 ? { required: signers } : {}),
+  };
+  const sources: Record<string, string> = { "": rulePath, keys: validator.rootsPath, threshold: thresholdPath, required: requiredPath };
+  pinned.forEach((r, k) => (sources[`keys[${k}]`] = r.keyPath));
+  const which =
+    ref !== "*"
+      ? `trust root ${ref}`
+      : pinned.length === validator.roots.length
+        ? "all trust roots"
+        : `trust roots ${pinned.map((r) => r.name).join(", ")}`;
+  const counted = effectiveThreshold !== undefined && ref === "*" ? `, ${effectiveThreshold} of ${pinned.length} must sign` : "";
+  const musts = required.length > 0 && ref === "*" ? `, required ${required.join(", ")}` : "";
+  return { require: [checkRequirement(requirement, kinds, sources, issues)], description: `${described}, ${which}${counted}${musts}` };
 }

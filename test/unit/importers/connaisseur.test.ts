@@ -157,8 +157,8 @@ describe("importConnaisseur: Connaisseur 3 values", () => {
     const document = { connaisseur: parseDocumentText(v3Values).value, other: { chart: true } };
     expect(importConnaisseur(document, kinds)).toEqual(expected);
     const bad = { connaisseur: v3() };
-    bad.connaisseur.application.validators[0].type = "cosign";
-    expectIssue(bad, "connaisseur.application.validators[0].type", /^validator type cosign is not supported yet$/);
+    bad.connaisseur.application.validators[0].type = "notaryv2";
+    expectIssue(bad, "connaisseur.application.validators[0].type", /^validator type notaryv2 is not supported yet$/);
   });
 
   it("takes with.key, as Connaisseur's notaryv1 documentation writes it, for with.trustRoot", () => {
@@ -290,11 +290,11 @@ describe("importConnaisseur: mapping", () => {
 
 describe("importConnaisseur: invalid documents", () => {
   const cases: [string, () => unknown, string, RegExp][] = [
-    ["a cosign validator", () => {
+    ["a notation validator", () => {
       const d = v2();
-      d.validators.push({ name: "sigstore", type: "cosign", trust_roots: [{ name: "default", key: KEY }] });
+      d.validators.push({ name: "notation", type: "notation", trust_roots: [{ name: "default", key: KEY }] });
       return d;
-    }, "validators[3].type", /^validator type cosign is not supported yet$/],
+    }, "validators[3].type", /^validator type notation is not supported yet$/],
     ["a notaryv2 validator", () => {
       const d = v3();
       d.application.validators[1] = { name: "deny", type: "notaryv2" };
@@ -413,7 +413,7 @@ describe("importConnaisseur: invalid documents", () => {
 
   it("reports every problem, not only the first", () => {
     const d = v2();
-    d.validators[0].type = "cosign";
+    d.validators[0].type = "notaryv2";
     d.validators[2].cert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----";
     d.policy[1].pattern = "docker*/x";
     d.policy.push({ pattern: "a.io/*", validator: "missing" });
@@ -429,12 +429,175 @@ describe("importConnaisseur: invalid documents", () => {
   });
 
   it("reads a whole YAML file through parseDocumentText, paths and all", () => {
-    const text = v2Values.replace("type: notaryv1  # or other", "type: cosign  # or other");
+    const text = v2Values.replace("type: notaryv1  # or other", "type: notaryv2  # or other");
     expect(() => fromText(text)).toThrow(PolicyValidationError);
     try {
       fromText(text);
     } catch (err) {
-      expect((err as PolicyValidationError).issues).toEqual([{ path: "validators[3].type", message: "validator type cosign is not supported yet" }]);
+      expect((err as PolicyValidationError).issues).toEqual([{ path: "validators[3].type", message: "validator type notaryv2 is not supported yet" }]);
     }
+  });
+});
+
+describe("importConnaisseur: cosign validators", () => {
+  const ALICE = pem(v3TeamAPub);
+  const BOB = pem(v3TeamBPub);
+  const CAROL = pem(sseOfficialPub);
+
+  /** Connaisseur 3's multi-signature example (docs/validators/sigstore_cosign.md), Rekor off. */
+  function v3Cosign(withOptions: Record<string, unknown> = {}): any {
+    return {
+      application: {
+        validators: [
+          { name: "deny", type: "static", approve: false },
+          {
+            name: "multicosigner",
+            type: "cosign",
+            trustRoots: [
+              { name: "alice", key: ALICE },
+              { name: "bob", key: BOB },
+              { name: "charlie", key: CAROL },
+            ],
+          },
+        ],
+        policy: [
+          { pattern: "*:*", validator: "deny" },
+          { pattern: "ghcr.io/team/*:*", validator: "multicosigner", with: { verifyInTransparencyLog: false, ...withOptions } },
+        ],
+      },
+    };
+  }
+
+  function v2Cosign(validator: Record<string, unknown> = {}, withOptions?: Record<string, unknown>): any {
+    return {
+      validators: [{ name: "default", type: "cosign", trust_roots: [{ name: "default", key: ALICE }, { name: "bob", key: BOB }], ...validator }],
+      policy: [{ pattern: "*:*", ...(withOptions ? { with: withOptions } : {}) }],
+    };
+  }
+
+  const rule = (doc: unknown) => importConnaisseur(doc, kinds).rules.find((r) => r.pattern === "ghcr.io/team/*:*" || r.pattern === "*:*" && r.require[0]?.type === "cosign");
+  const alice = { name: "alice", key: ALICE };
+  const bob = { name: "bob", key: BOB };
+  const charlie = { name: "charlie", key: CAROL };
+
+  it("maps a named trust root (with.trustRoot or with.key) to one key", () => {
+    expect(rule(v3Cosign({ trustRoot: "bob" }))).toEqual({
+      pattern: "ghcr.io/team/*:*",
+      require: [{ type: "cosign", keys: [bob] }],
+      description: "validator multicosigner, trust root bob",
+    });
+    expect(rule(v3Cosign({ key: "alice" }))?.require).toEqual([{ type: "cosign", keys: [alice] }]);
+    // Connaisseur 3 ignores a threshold unless trustRoot is "*".
+    expect(rule(v3Cosign({ key: "alice", threshold: 2 }))?.require).toEqual([{ type: "cosign", keys: [alice] }]);
+  });
+
+  const star: [string, Record<string, unknown>, Record<string, unknown>, string][] = [
+    ['"*" alone: every trust root must sign', {}, { keys: [alice, bob, charlie], threshold: 3 }, "all trust roots, 3 of 3 must sign"],
+    ['"*" with a threshold', { threshold: 2 }, { keys: [alice, bob, charlie], threshold: 2 }, "all trust roots, 2 of 3 must sign"],
+    ['"*" with required only: those must sign', { required: ["alice", "bob"] }, { keys: [alice, bob], required: ["alice", "bob"] }, "trust roots alice, bob, required alice, bob"],
+    ['"*" with a threshold above required: every root, and the required among them', { threshold: 3, required: ["alice", "bob"] }, { keys: [alice, bob, charlie], threshold: 3, required: ["alice", "bob"] }, "all trust roots, 3 of 3 must sign, required alice, bob"],
+    ['"*" with a threshold not above required: the required roots', { threshold: 1, required: ["alice", "bob"] }, { keys: [alice, bob], required: ["alice", "bob"] }, "trust roots alice, bob, 1 of 2 must sign, required alice, bob"],
+  ];
+  for (const [what, options, requirement, description] of star) {
+    it(`maps ${what}`, () => {
+      expect(rule(v3Cosign({ trustRoot: "*", ...options }))).toEqual({
+        pattern: "ghcr.io/team/*:*",
+        require: [{ type: "cosign", ...requirement }],
+        description: `validator multicosigner, ${description}`,
+      });
+    });
+  }
+
+  it("uses the trust root named default when the rule names none, and denies with Connaisseur's words when there is none", () => {
+    expect(importConnaisseur(v2Cosign(), kinds).rules[0]?.require).toEqual([{ type: "cosign", keys: [{ name: "default", key: ALICE }] }]);
+    expect(importConnaisseur(v2Cosign({}, { trust_root: "nope" }), kinds).rules[0]?.require).toEqual([
+      { type: "deny", message: 'Trust roots "nope" not configured for validator "default".' },
+    ]);
+    expect(rule(v3Cosign({ trustRoot: "nope" }))?.require).toEqual([
+      { type: "deny", message: "error getting verifiers: error getting trust roots for validator multicosigner: unable to find trust root nope" },
+    ]);
+  });
+
+  it("denies at a \"*\" rule of a Connaisseur 2 validator without trust roots, as Connaisseur 2 does", () => {
+    expect(importConnaisseur(v2Cosign({ trust_roots: null }, { trust_root: "*" }), kinds).rules[0]?.require).toEqual([
+      { type: "deny", message: 'validator "default" has no trust roots' },
+    ]);
+  });
+
+  it("takes Connaisseur 2's threshold and required under \"*\" the same way", () => {
+    expect(importConnaisseur(v2Cosign({}, { trust_root: "*", required: ["bob"] }), kinds).rules[0]?.require).toEqual([
+      { type: "cosign", keys: [bob], required: ["bob"] },
+    ]);
+    expect(importConnaisseur(v2Cosign({}, { trust_root: "*" }), kinds).rules[0]?.require).toEqual([
+      { type: "cosign", keys: [{ name: "default", key: ALICE }, bob], threshold: 2 },
+    ]);
+  });
+
+  it("asks to turn Rekor off: Connaisseur 3 checks the transparency log unless verifyInTransparencyLog is false", () => {
+    const doc = v3Cosign({ trustRoot: "*" });
+    delete doc.application.policy[1].with.verifyInTransparencyLog;
+    expectIssue(doc, "application.policy[1]", /verifyInTransparencyLog defaults to true.*set with\.verifyInTransparencyLog: false/);
+    doc.application.policy[1].with.verifyInTransparencyLog = true;
+    expectIssue(doc, "application.policy[1].with.verifyInTransparencyLog", /trustgate checks signatures by key only and no transparency log/);
+  });
+
+  it("asks to turn Rekor off in Connaisseur 2 only when the validator has a host (its Rekor URL) or the rule asks for it", () => {
+    expect(importConnaisseur(v2Cosign(), kinds).rules[0]?.require[0]?.type).toBe("cosign");
+    expectIssue(v2Cosign({ host: "rekor.sigstore.dev" }), "validators[0].host", /set with\.verify_in_transparency_log: false/);
+    expect(importConnaisseur(v2Cosign({ host: "rekor.sigstore.dev" }, { verify_in_transparency_log: false }), kinds).rules[0]?.require[0]?.type).toBe("cosign");
+    expectIssue(v2Cosign({}, { verify_in_transparency_log: true }), "policy[0].with.verify_in_transparency_log", /Rekor transparency log/);
+  });
+
+  const invalid: [string, () => unknown, string, RegExp][] = [
+    ["a keyless trust root", () => {
+      const d = v3Cosign();
+      d.application.validators[1].trustRoots.push({ name: "ci", keyless: { issuer: "https://token.actions.githubusercontent.com", subject: "x" } });
+      return d;
+    }, "application.validators[1].trustRoots[3].keyless", /keyless \(Fulcio certificate\) trust roots are not supported/],
+    ["a KMS key reference", () => {
+      const d = v3Cosign();
+      d.application.validators[1].trustRoots[0].key = "k8s://connaisseur/cosignkeys";
+      return d;
+    }, "application.validators[1].trustRoots[0].key", /cannot reach a KMS: export the public key/],
+    ["a certificate as key", () => {
+      const d = v3Cosign();
+      d.application.validators[1].trustRoots[0].key = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----";
+      return d;
+    }, "application.validators[1].trustRoots[0].key", /expected a PEM PUBLIC KEY \(cosign\.pub\)/],
+    ["a threshold no trust roots can meet", () => v3Cosign({ trustRoot: "*", threshold: 4 }), "application.policy[1].with.threshold", /threshold of 4 cannot be met by the 3 trust roots/],
+    ["a threshold that is no number", () => v3Cosign({ trustRoot: "*", threshold: "two" }), "application.policy[1].with.threshold", /whole number/],
+    ["a required trust root the validator lacks", () => v3Cosign({ trustRoot: "*", required: ["alice", "dave"] }), "application.policy[1].with.required[1]", /has no trust root "dave"/],
+    ["required signers beside a single named trust root", () => v3Cosign({ trustRoot: "alice", required: ["bob"] }), "application.policy[1].with.required", /verifies only trust root alice/],
+    ["a Connaisseur 2 threshold above 1 for one trust root", () => v2Cosign({}, { threshold: 2 }), "policy[0].with.threshold", /cannot be met by the one trust root default/],
+    ["delegations on a cosign rule", () => v3Cosign({ delegations: ["alice"] }), "application.policy[1].with.delegations", /delegations are Notary roles/],
+    ["auth.secretName", () => {
+      const d = v3Cosign();
+      d.application.validators[1].auth = { secretName: "regcred" };
+      return d;
+    }, "application.validators[1].auth.secretName", /REGISTRY_CREDENTIALS/],
+    ["inline credentials", () => v2Cosign({ auth: { username: "u", password: "p" } }), "validators[0].auth.username", /unknown field/],
+    ["a cert", () => v2Cosign({ cert: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----" }), "validators[0].cert", /cannot pin a custom CA for a registry/],
+    ["a Connaisseur 3 host that is a string", () => {
+      const d = v3Cosign();
+      d.application.validators[1].host = "rekor.sigstore.dev";
+      return d;
+    }, "application.validators[1].host", /expected a mapping/],
+    ["a Connaisseur 3 cosign validator without trust roots", () => {
+      const d = v3Cosign();
+      d.application.validators[1].trustRoots = [];
+      return d;
+    }, "application.validators[1].trustRoots", /at least one trust root for a cosign validator/],
+  ];
+  for (const [name, doc, path, message] of invalid) {
+    it(`reports ${name} at ${path}`, () => expectIssue(doc(), path, message));
+  }
+
+  it("accepts the keychain and Rekor host settings it has no use for", () => {
+    const d = v3Cosign();
+    d.application.validators[1].auth = { useKeychain: true };
+    d.application.validators[1].host = { rekor: "rekor.example.com", rekorPubkey: KEY };
+    d.application.policy[1].with.verifySCT = false;
+    d.application.policy[1].with.trustRoot = "*";
+    expect(rule(d)?.require[0]).toMatchObject({ type: "cosign" });
   });
 });
