@@ -48,6 +48,7 @@ export function servicesFor(env: Bindings): Services {
             upstreamTimeoutMs: config.upstreamTimeoutMs,
             trustRecheckSeconds: config.trustRecheckSeconds,
             credentials: config.registryCredentials,
+            insecureRegistries: config.insecureRegistries,
           },
         },
         clock: systemClock,

@@ -15,6 +15,8 @@ export interface VerifierSettings {
   readonly trustRecheckSeconds: number;
   /** Per host (registry or trust server) credentials. */
   readonly credentials: Readonly<Record<string, Credentials>>;
+  /** Registries spoken to over plain http besides loopback ones (INSECURE_REGISTRIES). */
+  readonly insecureRegistries?: readonly string[];
 }
 
 /** I/O and configuration verifiers may use; all of it comes in through ports. */

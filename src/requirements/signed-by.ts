@@ -27,6 +27,7 @@ function storeFor(deps: VerifierDeps): SignatureStore {
       timeoutMs: deps.settings.upstreamTimeoutMs,
       counter: deps.counter,
       credentials: deps.settings.credentials,
+      ...(deps.settings.insecureRegistries ? { insecureRegistries: deps.settings.insecureRegistries } : {}),
     });
     stores.set(deps, store);
   }
