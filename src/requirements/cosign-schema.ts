@@ -2,6 +2,8 @@
 import * as z from "../schema";
 import { signedIdentity } from "./identity-schema";
 
+const notYet = (message: string) => z.custom<never>(() => false, { message });
+
 export const cosignRequirement = z
   .strictObject({
     type: z.literal("cosign"),
@@ -22,6 +24,10 @@ export const cosignRequirement = z
     signatureRepository: z.optional(z.string().check(z.minLength(1), z.maxLength(512))),
     /** sigstoreSigned policies also check the payload's identity (containers-policy.json). */
     signedIdentity: z.optional(signedIdentity),
+    // Keyless signing is out of scope for now: say so, rather than "unknown field".
+    keyless: z.optional(notYet("keyless (Fulcio certificate) verification is not supported yet; verify with public keys")),
+    identities: z.optional(notYet("keyless identities are not supported yet; verify with public keys")),
+    rekor: z.optional(notYet("transparency-log (Rekor) verification is not supported yet; remove it to verify signatures by key")),
   })
   .check(
     z.refine((r) => (r.threshold ?? 1) <= r.keys.length, { message: "threshold cannot exceed the number of keys", path: ["threshold"] }),

@@ -142,3 +142,19 @@ describe("GET and DELETE /v1/policies", () => {
     expect(again.json.error.code).toBe("POLICY_NOT_FOUND");
   });
 });
+
+describe("PUT /v1/policies: cosign options that are not supported yet", () => {
+  for (const [field, value, words] of [
+    ["keyless", true, /keyless .* not supported yet/],
+    ["identities", [{ issuer: "https://accounts.example.com", subject: "ci@example.com" }], /keyless identities are not supported yet/],
+    ["rekor", { url: "https://rekor.example.com" }, /Rekor\) verification is not supported yet/],
+  ] as const) {
+    it(`refuses ${field} with a 400 saying so`, async () => {
+      const res = await putPolicy("cosign-keyless", {
+        rules: [{ pattern: "*", require: [{ type: "cosign", keys: [{ name: "k", key: "-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----" }], [field]: value }] }],
+      });
+      expect(res.status).toBe(400);
+      expect(res.json.error.issues).toEqual([{ path: `rules[0].require[0].${field}`, message: expect.stringMatching(words) }]);
+    });
+  }
+});
