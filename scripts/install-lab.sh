@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Installs the end-to-end lab's servers and tools (Debian/Ubuntu): a registry, skopeo, notary, gpg, openssl.
+# Installs the end-to-end lab's servers and tools (Debian/Ubuntu): a registry, skopeo, notary, gpg,
+# openssl, and Chromium for the dashboard's browser test.
 # Idempotent: does nothing when every binary is already present.
 set -euo pipefail
 
-packages=(docker-registry skopeo notary gnupg openssl curl ca-certificates)
+packages=(docker-registry skopeo notary gnupg openssl curl ca-certificates chromium)
 # binary -> package that provides it (notary-server ships in the "notary" package).
 declare -A provides=(
   [docker-registry]=docker-registry
   [skopeo]=skopeo
   [notary]=notary
   [notary-server]=notary
+  [notary-signer]=notary
+  [chromium]=chromium
   [gpg]=gnupg
   [openssl]=openssl
   [curl]=curl

@@ -1,4 +1,5 @@
-// Prints one closing line for the whole suite ("tests: N passed, N failed") from vitest's JSON reports.
+// Prints one closing line for the whole suite ("tests: N passed, N failed") from vitest's JSON
+// reports and node --test's JUnit report (the cluster shim).
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
@@ -6,11 +7,21 @@ const dir = ".test-results";
 let passed = 0;
 let failed = 0;
 let skipped = 0;
-for (const file of readdirSync(dir).filter((f) => f.endsWith(".json"))) {
-  const report = JSON.parse(readFileSync(join(dir, file), "utf8"));
-  passed += report.numPassedTests;
-  failed += report.numFailedTests;
-  skipped += report.numPendingTests + report.numTodoTests;
+for (const file of readdirSync(dir)) {
+  const text = readFileSync(join(dir, file), "utf8");
+  if (file.endsWith(".json")) {
+    const report = JSON.parse(text);
+    passed += report.numPassedTests;
+    failed += report.numFailedTests;
+    skipped += report.numPendingTests + report.numTodoTests;
+  } else if (file.endsWith(".xml")) {
+    // One <testcase> per test; a failed one holds <failure>, a skipped one <skipped>.
+    for (const testcase of text.match(/<testcase\b[\s\S]*?(?:\/>|<\/testcase>)/g) ?? []) {
+      if (/<failure\b/.test(testcase)) failed++;
+      else if (/<skipped\b/.test(testcase)) skipped++;
+      else passed++;
+    }
+  }
 }
 console.log(`tests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);
