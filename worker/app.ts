@@ -2,7 +2,10 @@
 import { Hono } from "hono";
 import type { Env } from "./env";
 import { errorResponse, HttpError } from "./errors";
+import { admissionRoutes } from "./routes/admission";
+import { dashboardRoutes } from "./routes/dashboard";
 import { decisionRoutes } from "./routes/decisions";
+import { hookRoutes } from "./routes/hooks";
 import { policyRoutes } from "./routes/policies";
 import { verdictRoutes } from "./routes/verdicts";
 
@@ -11,7 +14,10 @@ export function createApp(): Hono<Env> {
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.route("/v1/policies", policyRoutes);
   app.route("/v1/verdicts", verdictRoutes);
+  app.route("/v1/admission", admissionRoutes);
+  app.route("/v1/hooks", hookRoutes);
   app.route("/v1", decisionRoutes);
+  app.route("/", dashboardRoutes);
   app.notFound((c) => errorResponse(c, new HttpError(404, "NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => errorResponse(c, err));
   return app;

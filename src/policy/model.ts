@@ -3,6 +3,19 @@ import type { PatternStyle } from "./pattern";
 
 export type Mode = "enforce" | "audit";
 
+/** Connaisseur's namespace label: `ignore` or `validate` (its namespacedValidation feature). */
+export const NAMESPACE_WEBHOOK_LABEL = "securesystemsengineering.connaisseur/webhook";
+export const NAMESPACED_VALIDATION_MODES = ["ignore", "validate"] as const;
+
+/**
+ * Which namespaces admission requests are validated in (Connaisseur's namespacedValidation):
+ * `ignore` skips namespaces labelled NAMESPACE_WEBHOOK_LABEL=ignore; `validate` validates only
+ * namespaces labelled NAMESPACE_WEBHOOK_LABEL=validate. Absent: every namespace is validated.
+ */
+export interface NamespacedValidation {
+  readonly mode: (typeof NAMESPACED_VALIDATION_MODES)[number];
+}
+
 /** A requirement is a typed bag of fields; its kind (see requirement-kinds.ts) validates and evaluates it. */
 export interface Requirement {
   readonly type: string;
@@ -26,6 +39,8 @@ export interface Policy {
   readonly patternStyle: PatternStyle;
   readonly rules: readonly Rule[];
   readonly description?: string;
+  /** Only admission requests read it (`/v1/admission`); decisions by API ignore it. */
+  readonly namespacedValidation?: NamespacedValidation;
 }
 
 /** Supported `?format=` values; importers for the last three arrive with their issues. */

@@ -1,7 +1,7 @@
 // The native policy format: validated field by field, every problem reported with its path.
 import * as z from "../schema";
 import { compilePattern, PatternSyntaxError } from "./pattern";
-import { PolicyValidationError, type Policy, type PolicyIssue, type Requirement } from "./model";
+import { NAMESPACED_VALIDATION_MODES, PolicyValidationError, type Policy, type PolicyIssue, type Requirement } from "./model";
 import type { RequirementKinds } from "./requirement-kinds";
 import { zodIssues } from "./issues";
 
@@ -11,6 +11,7 @@ const MAX_REQUIREMENTS = 32;
 const nativeShape = z.strictObject({
   mode: z._default(z.enum(["enforce", "audit"]), "enforce"),
   description: z.optional(z.string().check(z.maxLength(4096))),
+  namespacedValidation: z.optional(z.strictObject({ mode: z.enum(NAMESPACED_VALIDATION_MODES) })),
   rules: z
     .array(
       z.strictObject({
@@ -53,6 +54,7 @@ export function parseNativePolicy(document: unknown, kinds: RequirementKinds): P
     patternStyle: "native",
     rules,
     ...(shape.data.description ? { description: shape.data.description } : {}),
+    ...(shape.data.namespacedValidation ? { namespacedValidation: { mode: shape.data.namespacedValidation.mode } } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 // Imports Connaisseur's Helm values (the 2.x and 3.x layouts) into the normalised policy, deciding as Connaisseur would.
 import { compilePattern, PatternSyntaxError } from "../pattern";
-import { PolicyValidationError, type Policy, type Requirement, type Rule } from "../model";
+import { PolicyValidationError, type NamespacedValidation, type Policy, type Requirement, type Rule } from "../model";
 import type { RequirementKinds } from "../requirement-kinds";
 import {
   at,
@@ -130,10 +130,53 @@ export function importConnaisseur(document: unknown, kinds: RequirementKinds): P
   const validators = readValidators(values.validators, layout, validatorsPath, issues);
   const rules = readRules(values.policy, layout, validators, at(path, "policy"), kinds, issues);
   const detection = optionalBoolean(detectionMode, detectionModePath, issues);
-  // namespacedValidation decides which requests reach Connaisseur at all: the admission front end's concern.
+  // Which namespaces are validated at all: /v1/admission reads it from the policy.
+  const namespaced = readNamespacedValidation(located.namespacedValidation, layout, located.namespacedValidationPath, issues);
 
   if (issues.length > 0) throw new PolicyValidationError(distinctIssues(issues));
-  return { mode: detection ? "audit" : "enforce", patternStyle: "connaisseur", rules };
+  return {
+    mode: detection ? "audit" : "enforce",
+    patternStyle: "connaisseur",
+    rules,
+    ...(namespaced ? { namespacedValidation: namespaced } : {}),
+  };
+}
+
+/**
+ * namespacedValidation as Connaisseur's chart turns it into the webhook's namespaceSelector
+ * (label securesystemsengineering.connaisseur/webhook NotIn [ignore], or In [validate]):
+ * - Connaisseur 2: `namespacedValidation: { enabled, mode }`, off unless enabled, mode ignore by default;
+ * - Connaisseur 3: `application.features.namespacedValidation: { mode }`, on whenever the mapping is
+ *   not empty (the chart's `if .namespacedValidation`), mode ignore unless it is validate.
+ */
+function readNamespacedValidation(
+  raw: unknown,
+  layout: Layout,
+  path: string,
+  issues: Issues,
+): NamespacedValidation | undefined {
+  const values = optionalRecord(raw, path, issues);
+  if (!values) return undefined;
+  const modePath = at(path, "mode");
+  const mode = optionalString(values.mode, modePath, issues);
+  let valid = true;
+  if (mode !== undefined && mode !== "ignore" && mode !== "validate") {
+    // The chart would read anything but "validate" as ignore: a typo must not pass unnoticed.
+    issues.push({ path: modePath, message: `expected ignore or validate, got "${mode}"` });
+    valid = false;
+  }
+  if (layout.version === 2) {
+    rejectUnknownKeys(values, ["enabled", "mode"], path, issues);
+    const enabled = optionalBoolean(values.enabled, at(path, "enabled"), issues);
+    return enabled && valid ? { mode: mode === "validate" ? "validate" : "ignore" } : undefined;
+  }
+  rejectUnknownKeys(values, ["mode"], path, issues, (key) =>
+    key === "enabled"
+      ? "Connaisseur 3 has no enabled switch: the namespacedValidation mapping turns the feature on; remove the mapping to validate every namespace"
+      : undefined,
+  );
+  if (Object.keys(values).length === 0 || !valid) return undefined;
+  return { mode: mode === "validate" ? "validate" : "ignore" };
 }
 
 interface Located {
@@ -142,6 +185,8 @@ interface Located {
   readonly path: string;
   readonly detectionMode: unknown;
   readonly detectionModePath: string;
+  readonly namespacedValidation: unknown;
+  readonly namespacedValidationPath: string;
 }
 
 function locate(document: unknown, issues: Issues): Located | undefined {
@@ -179,10 +224,20 @@ function locate(document: unknown, issues: Issues): Located | undefined {
       path: appPath,
       detectionMode: features?.detectionMode,
       detectionModePath: at(at(appPath, "features"), "detectionMode"),
+      namespacedValidation: features?.namespacedValidation,
+      namespacedValidationPath: at(at(appPath, "features"), "namespacedValidation"),
     };
   }
   if ("validators" in root || "policy" in root) {
-    return { layout: V2, values: root, path, detectionMode: root.detectionMode, detectionModePath: at(path, "detectionMode") };
+    return {
+      layout: V2,
+      values: root,
+      path,
+      detectionMode: root.detectionMode,
+      detectionModePath: at(path, "detectionMode"),
+      namespacedValidation: root.namespacedValidation,
+      namespacedValidationPath: at(path, "namespacedValidation"),
+    };
   }
   if ("notaries" in root) {
     issues.push({

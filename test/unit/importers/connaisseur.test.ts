@@ -70,6 +70,7 @@ describe("importConnaisseur: the seed's Connaisseur 2 values (5GMETA)", () => {
   it("yields exactly the rules Connaisseur enforces", () => {
     expect(fromText(v2Values)).toEqual({
       mode: "enforce",
+      namespacedValidation: { mode: "ignore" },
       patternStyle: "connaisseur",
       rules: [
         {
@@ -119,6 +120,7 @@ describe("importConnaisseur: the seed's Connaisseur 2 values (5GMETA)", () => {
 describe("importConnaisseur: Connaisseur 3 values", () => {
   const expected = {
     mode: "audit",
+    namespacedValidation: { mode: "ignore" },
     patternStyle: "connaisseur",
     rules: [
       { pattern: "*:*", require: [{ type: "deny" }], description: "validator deny" },
@@ -261,10 +263,13 @@ describe("importConnaisseur: mapping", () => {
     ]);
   });
 
-  it("keeps namespacedValidation, the Helm settings and the mutation mode out of the policy", () => {
+  it("keeps namespacedValidation (for admission) and leaves the Helm settings and the mutation mode out", () => {
     const doc = { ...v2(), namespacedValidation: { enabled: true, mode: "validate" }, deployment: { replicasCount: 3 }, logLevel: "INFO" };
     doc.policy[0].with = { mode: "insecureValidateOnly" };
-    expect(importConnaisseur(doc, kinds)).toEqual(importConnaisseur(v2(), kinds));
+    expect(importConnaisseur(doc, kinds)).toEqual({ ...importConnaisseur(v2(), kinds), namespacedValidation: { mode: "validate" } });
+    // Off unless enabled (Connaisseur 2).
+    const off = { ...v2(), namespacedValidation: { enabled: false, mode: "validate" } };
+    expect(importConnaisseur(off, kinds).namespacedValidation).toBeUndefined();
   });
 
   it("maps detectionMode in either layout", () => {

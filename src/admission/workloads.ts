@@ -1,0 +1,110 @@
+// Where each workload kind keeps its pod spec, and every container image in it with its JSON pointer.
+import { AdmissionReviewError } from "./review";
+
+/**
+ * The pod spec of each kind, as Portieris finds it (pkg/kubernetes/podspec.go: "/spec",
+ * "/spec/template/spec", "/spec/jobTemplate/spec/template/spec"). Kinds are matched with their API
+ * group, so a custom resource that happens to be called "Deployment" is not read as one.
+ */
+interface Workload {
+  readonly groups: readonly string[];
+  readonly kind: string;
+  readonly specPath: readonly string[];
+}
+
+const WORKLOADS: readonly Workload[] = [
+  { groups: [""], kind: "Pod", specPath: ["spec"] },
+  { groups: [""], kind: "ReplicationController", specPath: ["spec", "template", "spec"] },
+  { groups: ["apps", "extensions"], kind: "Deployment", specPath: ["spec", "template", "spec"] },
+  { groups: ["apps", "extensions"], kind: "ReplicaSet", specPath: ["spec", "template", "spec"] },
+  { groups: ["apps", "extensions"], kind: "DaemonSet", specPath: ["spec", "template", "spec"] },
+  { groups: ["apps"], kind: "StatefulSet", specPath: ["spec", "template", "spec"] },
+  { groups: ["batch"], kind: "Job", specPath: ["spec", "template", "spec"] },
+  { groups: ["batch"], kind: "CronJob", specPath: ["spec", "jobTemplate", "spec", "template", "spec"] },
+  // pods/ephemeralcontainers before Kubernetes 1.22 sent this kind, its list at the top level.
+  { groups: [""], kind: "EphemeralContainers", specPath: [] },
+];
+
+/** Portieris reads initContainers then containers; ephemeral containers run images too. */
+export const CONTAINER_FIELDS = ["initContainers", "containers", "ephemeralContainers"] as const;
+export type ContainerField = (typeof CONTAINER_FIELDS)[number];
+
+export interface ContainerImage {
+  readonly field: ContainerField;
+  readonly index: number;
+  /** The container's name, when it has one. */
+  readonly name?: string;
+  /** The image exactly as written in the object. */
+  readonly image: string;
+  /** RFC 6901 pointer to the container's `image`, e.g. "/spec/template/spec/containers/0/image". */
+  readonly pointer: string;
+}
+
+export function isWorkload(group: string, kind: string): boolean {
+  return workloadOf(group, kind) !== undefined;
+}
+
+function workloadOf(group: string, kind: string): Workload | undefined {
+  return WORKLOADS.find((w) => w.kind === kind && w.groups.includes(group));
+}
+
+/**
+ * Every container with a non-blank image, in Portieris's order. Absent or null lists are empty (the
+ * API server writes `containers: null` for a spec without any); wrong types are errors naming the field.
+ * Blank images are skipped as Portieris does (IBM/portieris#227): a template may leave them empty,
+ * and a pod needs one before it is admitted, so the pod itself is checked then.
+ */
+export function containerImages(group: string, kind: string, object: unknown): ContainerImage[] {
+  const workload = workloadOf(group, kind);
+  if (!workload) return [];
+  let spec: unknown = object;
+  const walked: string[] = [];
+  for (const key of workload.specPath) {
+    if (spec === null || spec === undefined) return [];
+    if (!isRecord(spec)) throw new AdmissionReviewError(objectPath(walked), `expected an object, got ${typeName(spec)}`);
+    spec = spec[key];
+    walked.push(key);
+  }
+  if (spec === null || spec === undefined) return [];
+  if (!isRecord(spec)) throw new AdmissionReviewError(objectPath(walked), `expected an object, got ${typeName(spec)}`);
+
+  const out: ContainerImage[] = [];
+  for (const field of CONTAINER_FIELDS) {
+    const list = spec[field];
+    if (list === null || list === undefined) continue;
+    const listPath = [...walked, field];
+    if (!Array.isArray(list)) throw new AdmissionReviewError(objectPath(listPath), `expected a list, got ${typeName(list)}`);
+    list.forEach((container: unknown, index) => {
+      const at = [...listPath, String(index)];
+      if (!isRecord(container)) throw new AdmissionReviewError(objectPath(at), `expected a container, got ${typeName(container)}`);
+      const { image, name } = container;
+      if (image !== null && image !== undefined && typeof image !== "string") {
+        throw new AdmissionReviewError(`${objectPath(at)}.image`, `expected a string, got ${typeName(image)}`);
+      }
+      if (typeof image !== "string" || image.trim() === "") return;
+      out.push({
+        field,
+        index,
+        ...(typeof name === "string" && name !== "" ? { name } : {}),
+        image,
+        pointer: `/${[...at, "image"].join("/")}`,
+      });
+    });
+  }
+  return out;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
+}
+
+/** "request.object.spec.containers[0]" for error messages. */
+function objectPath(keys: readonly string[]): string {
+  return keys.reduce((path, key) => (/^\d+$/.test(key) ? `${path}[${key}]` : `${path}.${key}`), "request.object");
+}

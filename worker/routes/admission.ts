@@ -1,0 +1,59 @@
+// Kubernetes admission: AdmissionReview in, AdmissionReview out, every image of the workload decided in one batch.
+//
+// POST /v1/admission?policy=<id>[&mutate=true] (or /v1/admission/<id>[/mutate]), client token. The body is an admission.k8s.io/v1 or
+// v1beta1 AdmissionReview as the API server sends it; the answer is an AdmissionReview of the same
+// apiVersion with the same uid. Two fields the API server never sends are trustgate's extensions, for a
+// shim in front of it that knows the namespace's labels (namespaced validation):
+//   request.namespaceObject  the request's Namespace (metadata.name must be request.namespace; metadata.labels read)
+//   context.namespaceLabels  the namespace's labels as a map
+// A malformed review is a 400, an unknown policy a 404: the API server then applies the webhook's failurePolicy.
+import { Hono, type Context } from "hono";
+import { planAdmission, type AdmissionPlan } from "../../src/admission/plan";
+import { answerAdmission } from "../../src/admission/respond";
+import { AdmissionReviewError, admissionReviewSchema, namespaceLabelsOf } from "../../src/admission/review";
+import type { Env } from "../env";
+import { readJson } from "../body";
+import { HttpError } from "../errors";
+import { requireRole } from "../middleware/auth";
+import { servicesFor } from "../services";
+import { decideImages } from "./decisions";
+import { policyId } from "./policies";
+
+function mutateFlag(value: string | undefined): boolean {
+  if (value === undefined || value === "false") return false;
+  if (value === "true") return true;
+  throw new HttpError(400, "INVALID_QUERY", `mutate must be "true" or "false", not "${value.slice(0, 40)}"`);
+}
+
+async function admit(c: Context<Env>, id: string | undefined, mutate: boolean): Promise<Response> {
+  if (id === undefined || id === "") {
+    throw new HttpError(400, "INVALID_QUERY", "policy is required: POST /v1/admission?policy=<id>[&mutate=true]");
+  }
+  policyId(id);
+  const review = await readJson(c, admissionReviewSchema);
+  const stored = await servicesFor(c.env).policies.get(id);
+  if (!stored) throw new HttpError(404, "POLICY_NOT_FOUND", `no policy with ID "${id}"`);
+
+  let plan: AdmissionPlan;
+  try {
+    plan = planAdmission(review, stored.policy, namespaceLabelsOf(review));
+  } catch (err) {
+    if (!(err instanceof AdmissionReviewError)) throw err;
+    throw new HttpError(400, "INVALID_BODY", `the request body is invalid: ${err.message}`, {
+      issues: [{ path: err.path, message: err.problem }],
+    });
+  }
+  const verdicts =
+    plan.action === "decide" && plan.images.length > 0
+      ? await decideImages(c, stored, plan.images, plan.context, "admission")
+      : [];
+  return c.json(answerAdmission(review, plan, verdicts, { mutate, policy: { id: stored.id, revision: stored.revision } }));
+}
+
+// Registered ahead of the /v1/* routes, so this router checks the token itself.
+// The path forms exist because a webhook's clientConfig.url may not carry a query string.
+export const admissionRoutes = new Hono<Env>()
+  .use("*", requireRole("client"))
+  .post("/", (c) => admit(c, c.req.query("policy"), mutateFlag(c.req.query("mutate"))))
+  .post("/:policy", (c) => admit(c, c.req.param("policy"), false))
+  .post("/:policy/mutate", (c) => admit(c, c.req.param("policy"), true));
