@@ -1,0 +1,321 @@
+#!/usr/bin/env node
+// trustgate CLI: `trustgate check <image…> --policy <id>` asks the service and gates CI on the verdicts.
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+
+const EXIT_ALLOWED = 0;
+const EXIT_DENIED = 1;
+const EXIT_ERROR = 2;
+const MAX_BATCH = 256; // the service's limit per /v1/decisions:batch request
+const DEFAULT_TIMEOUT_SECONDS = 30;
+
+const HELP = `trustgate: ask a trustgate service whether container images may be used.
+
+Usage:
+  trustgate check <image>... --policy <id> [options]
+  trustgate --help | --version
+
+Options for check:
+  -p, --policy <id>       policy to decide with (required)
+  -u, --url <url>         the service, e.g. https://trustgate.example.com   [env TRUSTGATE_URL]
+  -t, --token <token>     client token (prefer the env var: argv is visible) [env TRUSTGATE_TOKEN]
+  -c, --context <k=v>     context recorded with each verdict; repeatable
+      --timeout <seconds> give up on the service after this long (default ${DEFAULT_TIMEOUT_SECONDS})
+                                                                           [env TRUSTGATE_TIMEOUT]
+      --json              print { policy, allowed, verdicts } as JSON on stdout
+  -h, --help              this text
+
+Exit status:
+  0  every image is allowed
+  1  at least one image is denied (each verdict is printed with its reasons)
+  2  usage error, or the service could not give an answer (unreachable, timeout, HTTP error,
+     bad response): a gate must not pass when the service is down
+
+With GITHUB_ACTIONS=true every denied image (and any error) also becomes an ::error annotation
+(on stdout; on stderr with --json so stdout stays valid JSON).
+
+Example:
+  TRUSTGATE_URL=https://trustgate.example.com TRUSTGATE_TOKEN=... \\
+    npx trustgate check ghcr.io/acme/api@sha256:... --policy prod --context pipeline=build
+`;
+
+class UsageError extends Error {}
+
+/** The service did not give a usable answer. `status`/`code` when it answered with an HTTP error. */
+class ServiceError extends Error {
+  constructor(message, { status, code } = {}) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+// ---------------------------------------------------------------- output helpers
+
+const github = process.env.GITHUB_ACTIONS === "true";
+
+/** Control characters from the service never reach the terminal as such. */
+function clean(value) {
+  return String(value ?? "").replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) =>
+    ch === "\n" || ch === "\r" || ch === "\t" ? " " : `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/** GitHub workflow command data: % CR LF escaped. */
+function escapeData(value) {
+  return String(value).replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+}
+
+/** GitHub workflow command property values: also ':' and ','. */
+function escapeProperty(value) {
+  return escapeData(value).replace(/:/g, "%3A").replace(/,/g, "%2C");
+}
+
+function annotation(title, message) {
+  return `::error title=${escapeProperty(title)}::${escapeData(message)}\n`;
+}
+
+function useColor(stream) {
+  return Boolean(stream.isTTY) && !("NO_COLOR" in process.env) && process.env.TERM !== "dumb";
+}
+
+function painter(stream) {
+  const on = useColor(stream);
+  const wrap = (code) => (text) => (on ? `\u001b[${code}m${text}\u001b[0m` : text);
+  return { red: wrap("31;1"), green: wrap("32;1"), yellow: wrap("33"), dim: wrap("2"), bold: wrap("1") };
+}
+
+// ---------------------------------------------------------------- arguments
+
+function parseCommandLine(argv) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        policy: { type: "string", short: "p" },
+        url: { type: "string", short: "u" },
+        token: { type: "string", short: "t" },
+        context: { type: "string", short: "c", multiple: true },
+        timeout: { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean" },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(err.message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help || positionals[0] === "help") return { command: "help" };
+  if (values.version) return { command: "version" };
+  const [command, ...images] = positionals;
+  if (command === undefined) throw new UsageError("no command given; try `trustgate check <image>... --policy <id>`");
+  if (command !== "check") throw new UsageError(`unknown command "${command}"; the one command is "check"`);
+  if (images.length === 0) throw new UsageError("check needs at least one image reference");
+  for (const image of images) {
+    if (image.trim() === "" || /\s/.test(image)) throw new UsageError(`not an image reference: "${clean(image)}"`);
+  }
+  const policy = values.policy;
+  if (policy === undefined || policy === "") throw new UsageError("--policy <id> is required");
+
+  const urlText = values.url ?? process.env.TRUSTGATE_URL ?? "";
+  if (urlText === "") throw new UsageError("the service URL is required: --url <url> or TRUSTGATE_URL");
+  let url;
+  try {
+    url = new URL(urlText);
+  } catch {
+    throw new UsageError(`--url: not a URL: "${clean(urlText)}"`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`--url: must be http or https, not ${url.protocol}`);
+  if (url.username || url.password) throw new UsageError("--url: put the token in --token or TRUSTGATE_TOKEN, not in the URL");
+  if (url.search || url.hash) throw new UsageError("--url: the service's base URL takes no query or fragment");
+
+  const token = values.token ?? process.env.TRUSTGATE_TOKEN ?? "";
+  if (token !== "" && /\s/.test(token)) throw new UsageError("the token must not contain whitespace");
+
+  const timeoutText = values.timeout ?? process.env.TRUSTGATE_TIMEOUT ?? String(DEFAULT_TIMEOUT_SECONDS);
+  const timeout = Number(timeoutText);
+  if (!/^\d+(\.\d+)?$/.test(timeoutText.trim()) || !(timeout > 0) || timeout > 3600) {
+    throw new UsageError(`--timeout: a number of seconds above 0 and at most 3600, not "${clean(timeoutText)}"`);
+  }
+
+  const context = {};
+  for (const pair of values.context ?? []) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--context: expected key=value, not "${clean(pair)}"`);
+    const key = pair.slice(0, eq);
+    if (Object.hasOwn(context, key)) throw new UsageError(`--context: "${clean(key)}" is given twice`);
+    context[key] = pair.slice(eq + 1);
+  }
+
+  return { command: "check", images, policy, url, token, timeoutMs: Math.round(timeout * 1000), context, json: Boolean(values.json) };
+}
+
+// ---------------------------------------------------------------- the service
+
+function endpoint(base) {
+  return `${base.origin}${base.pathname.replace(/\/+$/, "")}/v1/decisions:batch`;
+}
+
+function describeFetchError(err) {
+  const parts = [];
+  for (let e = err, depth = 0; e && depth < 4; e = e.cause, depth++) {
+    const text = e.code && !String(e.message).includes(e.code) ? `${e.message} (${e.code})` : e.message;
+    if (text && !parts.includes(text)) parts.push(text);
+  }
+  return parts.join(": ") || String(err);
+}
+
+async function decideBatch(opts, images) {
+  const target = endpoint(opts.url);
+  const headers = { "content-type": "application/json", accept: "application/json", "user-agent": "trustgate-cli" };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  const body = { policy: opts.policy, images, ...(Object.keys(opts.context).length ? { context: opts.context } : {}) };
+  const signal = AbortSignal.timeout(opts.timeoutMs);
+  const seconds = `${opts.timeoutMs / 1000} s`;
+
+  let response;
+  let text;
+  try {
+    // No redirects: a gate talks to the URL it was given, and a 3xx is not an answer.
+    response = await fetch(target, { method: "POST", headers, body: JSON.stringify(body), redirect: "manual", signal });
+    text = await response.text();
+  } catch (err) {
+    if (err?.name === "TimeoutError" || err?.name === "AbortError" || signal.aborted) {
+      throw new ServiceError(`no answer from ${target} within ${seconds}`);
+    }
+    throw new ServiceError(`cannot reach ${target}: ${describeFetchError(err)}`);
+  }
+
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  if (response.status < 200 || response.status > 299) {
+    const code = typeof json?.error?.code === "string" ? json.error.code : undefined;
+    const message = typeof json?.error?.message === "string" ? json.error.message : text.slice(0, 200).trim();
+    let hint = "";
+    if (response.status === 401) {
+      hint = opts.token ? " (is the token right?)" : " (no token given: set TRUSTGATE_TOKEN or --token)";
+    }
+    throw new ServiceError(
+      `${target} answered HTTP ${response.status}${code ? ` ${code}` : ""}${message ? `: ${clean(message)}` : ""}${hint}`,
+      { status: response.status, code },
+    );
+  }
+  if (json === undefined) throw new ServiceError(`${target} answered HTTP ${response.status} with a body that is not JSON`);
+  const verdicts = json?.verdicts;
+  if (!Array.isArray(verdicts) || verdicts.length !== images.length) {
+    throw new ServiceError(`${target} answered without one verdict per image (asked ${images.length})`);
+  }
+  verdicts.forEach((v, i) => {
+    const ok =
+      v !== null &&
+      typeof v === "object" &&
+      (v.decision === "allow" || v.decision === "deny") &&
+      v.allowed === (v.decision === "allow") &&
+      Array.isArray(v.reasons);
+    if (!ok) throw new ServiceError(`${target} answered with a malformed verdict for ${clean(images[i])}`);
+  });
+  return verdicts;
+}
+
+// ---------------------------------------------------------------- printing
+
+function formatVerdict(v, paint) {
+  const allowed = v.decision === "allow";
+  const label = allowed ? paint.green("ALLOW") : paint.red("DENY ");
+  const audit = v.mode === "audit" ? paint.yellow(" (audit mode)") : "";
+  const lines = [`${label}  ${paint.bold(clean(v.image))}${audit}`];
+  const field = (name, value) => lines.push(`       ${paint.dim(name.padEnd(9))} ${clean(value)}`);
+  if (v.reference && v.reference !== v.image) field("reference", v.reference);
+  field("digest", v.digest ?? "(unknown)");
+  field("rule", v.rule ?? "(no matching rule)");
+  if (v.reasons.length === 0) lines.push(`       ${paint.dim("(no reasons given)")}`);
+  for (const r of v.reasons) lines.push(`       - ${paint.bold(clean(r?.code ?? "?"))}: ${clean(r?.message ?? "")}`);
+  return lines.join("\n");
+}
+
+function summary(opts, verdicts, paint) {
+  const denied = verdicts.filter((v) => v.decision !== "allow").length;
+  const allowed = verdicts.length - denied;
+  const revision = verdicts[0]?.policy?.revision ? ` (revision ${clean(verdicts[0].policy.revision)})` : "";
+  const outcome = denied ? paint.red(`${denied} denied`) : paint.green("all allowed");
+  return `policy ${clean(opts.policy)}${revision}: ${verdicts.length} checked, ${allowed} allowed, ${outcome}`;
+}
+
+function denyAnnotation(v) {
+  const reasons = v.reasons.map((r) => `${r?.code ?? "?"}: ${r?.message ?? ""}`).join("\n");
+  return annotation(`trustgate denied ${v.image}`, `${v.image} is denied by policy ${v.policy?.id ?? "?"}\n${reasons}`);
+}
+
+// ---------------------------------------------------------------- main
+
+function version() {
+  try {
+    return JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+async function main(argv) {
+  let opts;
+  try {
+    opts = parseCommandLine(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`trustgate: ${err.message}\nRun "trustgate --help" for usage.\n`);
+    return EXIT_ERROR;
+  }
+  if (opts.command === "help") {
+    process.stdout.write(HELP);
+    return EXIT_ALLOWED;
+  }
+  if (opts.command === "version") {
+    process.stdout.write(`${version()}\n`);
+    return EXIT_ALLOWED;
+  }
+
+  const annotations = opts.json ? process.stderr : process.stdout;
+  let verdicts = [];
+  try {
+    for (let i = 0; i < opts.images.length; i += MAX_BATCH) {
+      verdicts = verdicts.concat(await decideBatch(opts, opts.images.slice(i, i + MAX_BATCH)));
+    }
+  } catch (err) {
+    if (!(err instanceof ServiceError)) throw err;
+    process.stderr.write(`trustgate: error: ${err.message}\ntrustgate: no verdict, so the check fails (exit ${EXIT_ERROR})\n`);
+    if (opts.json) {
+      const error = { message: err.message, ...(err.status ? { status: err.status } : {}), ...(err.code ? { code: err.code } : {}) };
+      process.stdout.write(`${JSON.stringify({ error }, null, 2)}\n`);
+    }
+    if (github) annotations.write(annotation("trustgate check failed", err.message));
+    return EXIT_ERROR;
+  }
+
+  const allAllowed = verdicts.every((v) => v.decision === "allow");
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ policy: opts.policy, allowed: allAllowed, verdicts }, null, 2)}\n`);
+  } else {
+    const paint = painter(process.stdout);
+    process.stdout.write(`${verdicts.map((v) => formatVerdict(v, paint)).join("\n\n")}\n\n${summary(opts, verdicts, paint)}\n`);
+  }
+  if (github) for (const v of verdicts) if (v.decision !== "allow") annotations.write(denyAnnotation(v));
+  return allAllowed ? EXIT_ALLOWED : EXIT_DENIED;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`trustgate: internal error: ${err?.stack ?? err}\n`);
+    process.exitCode = EXIT_ERROR;
+  },
+);

@@ -1,0 +1,124 @@
+// The dashboard at /: public static files with a strict CSP, while every /v1 route still needs a token.
+import { SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { ADMIN, CLIENT, call } from "./http";
+
+async function get(path: string, headers: Record<string, string> = {}): Promise<Response> {
+  return SELF.fetch(`http://trustgate.test${path}`, { headers });
+}
+
+function cspOf(res: Response): Map<string, string> {
+  const directives = new Map<string, string>();
+  for (const part of (res.headers.get("content-security-policy") ?? "").split(";")) {
+    const [name, ...values] = part.trim().split(/\s+/);
+    if (name) directives.set(name, values.join(" "));
+  }
+  return directives;
+}
+
+describe("GET / (dashboard)", () => {
+  it("serves the HTML page without a token, with a strict Content-Security-Policy", async () => {
+    const res = await get("/");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    const csp = cspOf(res);
+    expect(csp.get("default-src")).toBe("'none'");
+    expect(csp.get("script-src")).toBe("'self'");
+    expect(csp.get("style-src")).toBe("'self'");
+    expect(csp.get("connect-src")).toBe("'self'");
+    expect(csp.get("img-src")).toBe("'self'");
+    expect(csp.get("frame-ancestors")).toBe("'none'");
+    expect(csp.get("base-uri")).toBe("'none'");
+    expect(csp.get("form-action")).toBe("'none'");
+    expect(csp.get("require-trusted-types-for")).toBe("'script'");
+    expect(res.headers.get("content-security-policy")).not.toMatch(/unsafe-|\*|data:|http/);
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
+    expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+
+    const html = await res.text();
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).toContain('<form id="token-form"');
+    expect(html).toContain('<script src="/dashboard/app.js" defer></script>');
+    // Nothing inline the CSP would have to allow: every script has a src and no body, no style attributes or tags.
+    for (const m of html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)) {
+      expect(m[1]).toMatch(/\bsrc="\/dashboard\//);
+      expect(m[2]).toBe("");
+    }
+    expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
+  });
+
+  it("serves the script, stylesheet and icon with their types and the same headers", async () => {
+    const files: [string, string][] = [
+      ["/dashboard/app.js", "text/javascript; charset=utf-8"],
+      ["/dashboard/app.css", "text/css; charset=utf-8"],
+      ["/dashboard/icon.svg", "image/svg+xml; charset=utf-8"],
+    ];
+    for (const [path, type] of files) {
+      const res = await get(path);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get("content-type"), path).toBe(type);
+      expect(res.headers.get("x-content-type-options"), path).toBe("nosniff");
+      expect(cspOf(res).get("default-src"), path).toBe("'none'");
+      expect((await res.text()).length, path).toBeGreaterThan(100);
+    }
+  });
+
+  it("puts data into the DOM only as text: the script never assigns HTML", async () => {
+    const js = await (await get("/dashboard/app.js")).text();
+    expect(js).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function/);
+    expect(js).toContain("textContent");
+    // Reads the history with the entered token, and keeps it in sessionStorage only.
+    expect(js).toContain('fetch("/v1/verdicts?"');
+    expect(js).toContain("sessionStorage");
+    expect(js).not.toContain("localStorage");
+  });
+
+  it("ignores credentials: the page is the same with or without a token", async () => {
+    const anonymous = await (await get("/")).text();
+    const withBadToken = await get("/", { authorization: "Bearer not-a-token" });
+    expect(withBadToken.status).toBe(200);
+    expect(await withBadToken.text()).toBe(anonymous);
+  });
+
+  it("answers HEAD / too", async () => {
+    const res = await SELF.fetch("http://trustgate.test/", { method: "HEAD" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-security-policy")).toContain("default-src 'none'");
+  });
+
+  it("does not catch other paths: they are still JSON 404s", async () => {
+    for (const path of ["/nope", "/dashboard/", "/dashboard/missing.js", "/index.html"]) {
+      const res = await call("GET", path);
+      expect(res.status, path).toBe(404);
+      expect(res.json.error.code, path).toBe("NOT_FOUND");
+    }
+    const post = await call("POST", "/", { body: {} });
+    expect(post.status).toBe(404);
+  });
+});
+
+describe("the API behind the dashboard still needs tokens", () => {
+  const routes: [string, string, unknown?][] = [
+    ["GET", "/v1/verdicts"],
+    ["GET", "/v1/verdicts?decision=deny"],
+    ["POST", "/v1/decisions", { image: "nginx", policy: "p" }],
+    ["POST", "/v1/decisions:batch", { images: ["nginx"], policy: "p" }],
+    ["GET", "/v1/policies"],
+  ];
+  for (const [method, path, body] of routes) {
+    it(`${method} ${path} without a token → 401`, async () => {
+      const res = await call(method, path, body !== undefined ? { body } : {});
+      expect(res.status).toBe(401);
+      expect(res.json.error.code).toBe("UNAUTHORIZED");
+    });
+  }
+
+  it("GET /v1/verdicts with a wrong token → 401, with the client token → 200", async () => {
+    expect((await call("GET", "/v1/verdicts", { token: "wrong-token" })).status).toBe(401);
+    const ok = await call("GET", "/v1/verdicts", { token: CLIENT });
+    expect(ok.status).toBe(200);
+    expect(Array.isArray(ok.json.verdicts)).toBe(true);
+    expect((await call("GET", "/v1/verdicts", { token: ADMIN })).status).toBe(200);
+  });
+});
