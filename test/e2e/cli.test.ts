@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "./lab/ports";
 import { withoutProxies } from "./lab/process";
 import { REPO_ROOT, startWorker, type WorkerHandle } from "./lab/worker";
+import { callApi } from "./lab/api";
 
 const CLI = join(REPO_ROOT, "bin", "trustgate.mjs");
 const POLICY = "cli-gate";
@@ -59,14 +60,7 @@ describe("trustgate check (CLI)", () => {
   let worker: WorkerHandle;
   let auth: string[];
 
-  async function api(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: any }> {
-    const res = await fetch(`${worker.url}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${token}`, ...(body !== undefined ? { "Content-Type": "application/json" } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    return { status: res.status, json: await res.json() };
-  }
+  const api = (method: string, path: string, token: string, body?: unknown) => callApi(worker.url, method, path, token, body);
 
   beforeAll(async () => {
     worker = await startWorker();

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT, startWorker, type WorkerHandle } from "./lab/worker";
+import { callApi } from "./lab/api";
 
 const CHROMIUM_ARGS = [
   "--headless",
@@ -46,13 +47,8 @@ describe("dashboard in Chromium", () => {
   const verdictRequests: URL[] = [];
 
   async function api(method: string, path: string, token: string, body?: unknown): Promise<any> {
-    const res = await fetch(`${worker.url}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${token}`, ...(body !== undefined ? { "Content-Type": "application/json" } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const json = await res.json();
-    if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${JSON.stringify(json)}`);
+    const { status, json } = await callApi(worker.url, method, path, token, body);
+    if (status >= 400) throw new Error(`${method} ${path}: HTTP ${status} ${JSON.stringify(json)}`);
     return json;
   }
 

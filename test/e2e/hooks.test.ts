@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pushImage, writeOciImage } from "./lab/oci-image";
 import { startRegistry, type NotificationEndpoint, type Registry } from "./lab/registry";
 import { startWorker, type WorkerHandle } from "./lab/worker";
+import { callApi } from "./lab/api";
 
 // "*" stands for the registry's random port, as in registry-digest.test.ts.
 const DEMO_PATTERN = "127.0.0.1:*/demo/*";
@@ -30,19 +31,7 @@ describe("docker-registry notifications reach /v1/hooks/distribution", () => {
   let registry: Registry;
   let work: string;
 
-  async function api(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: any }> {
-    const response = await fetch(`${worker.url}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${token}`, ...(body !== undefined ? { "Content-Type": "application/json" } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await response.text();
-    try {
-      return { status: response.status, json: JSON.parse(text) };
-    } catch {
-      throw new Error(`${method} ${path}: HTTP ${response.status}, not JSON: ${text.slice(0, 500)}`);
-    }
-  }
+  const api = (method: string, path: string, token: string, body?: unknown) => callApi(worker.url, method, path, token, body);
 
   /** Polls the history (the only call the test makes) until `until` holds or ~20 s have passed. */
   async function verdictsUntil(policy: string, until: (vs: RecordedVerdict[]) => boolean): Promise<RecordedVerdict[]> {

@@ -10,6 +10,7 @@ import { makeKey, NotaryClient, startNotaryServer, type LabKey, type NotaryServe
 import { pushImage, registryDigest, writeOciImage, type OciImage } from "./lab/oci-image";
 import { startRegistry, type Registry } from "./lab/registry";
 import { startWorker, type WorkerHandle } from "./lab/worker";
+import { callApi } from "./lab/api";
 
 interface Reason {
   code: string;
@@ -81,21 +82,8 @@ describe("Notary v1 decisions against a real notary-server and registry", () => 
     await owner.publish(gun(repo));
   }
 
-  async function api(method: string, path: string, token: string, body?: string, contentType = "application/json") {
-    const response = await fetch(`${worker.url}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${token}`, ...(body !== undefined ? { "Content-Type": contentType } : {}) },
-      ...(body !== undefined ? { body } : {}),
-    });
-    const text = await response.text();
-    let json: any;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new Error(`${method} ${path}: HTTP ${response.status}, not JSON: ${text.slice(0, 500)}`);
-    }
-    return { status: response.status, json };
-  }
+  const api = (method: string, path: string, token: string, body?: string, contentType?: string) =>
+    callApi(worker.url, method, path, token, body, contentType);
 
   async function decide(format: Format, img: string): Promise<Verdict> {
     const { status, json } = await api("POST", "/v1/decisions", worker.clientToken, JSON.stringify({ image: img, policy: POLICY[format] }));

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pushImage, registryDigest, writeOciImage } from "./lab/oci-image";
 import { startRegistry, type Registry } from "./lab/registry";
 import { startWorker, type WorkerHandle } from "./lab/worker";
+import { callApi } from "./lab/api";
 
 // "*" stands for the registry's random port; kept in one place while pattern syntax settles.
 const DEMO_PATTERN = "127.0.0.1:*/demo/*";
@@ -35,24 +36,7 @@ describe("decisions resolve tags to the registry's digest", () => {
   const pushed: { v1: string; v2: string } = { v1: "", v2: "" };
   let allowRevision = "";
 
-  async function api(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: any }> {
-    const response = await fetch(`${worker.url}${path}`, {
-      method,
-      headers: {
-        Authorization: `Bearer ${token}`,
-        ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await response.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new Error(`${method} ${path}: HTTP ${response.status}, not JSON: ${text.slice(0, 500)}`);
-    }
-    return { status: response.status, json };
-  }
+  const api = (method: string, path: string, token: string, body?: unknown) => callApi(worker.url, method, path, token, body);
 
   async function decideOk(image: string, policy: string): Promise<Verdict> {
     const { status, json } = await api("POST", "/v1/decisions", worker.clientToken, { image, policy });

@@ -13,6 +13,7 @@ import { writeOciImage, type OciImage } from "./lab/oci-image";
 import { startRegistry, type Registry } from "./lab/registry";
 import { createSkopeoLab, type OracleResult, type SkopeoLab } from "./lab/skopeo-oracle";
 import { startWorker, type WorkerHandle } from "./lab/worker";
+import { callApi } from "./lab/api";
 
 interface Reason {
   code: string;
@@ -439,21 +440,7 @@ describe("simple signing: trustgate decides as skopeo does (containers-policy im
     ];
   }
 
-  async function api(method: string, path: string, token: string, body: unknown) {
-    const response = await fetch(`${worker.url}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    const text = await response.text();
-    let json: any;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new Error(`${method} ${path}: HTTP ${response.status}, not JSON: ${text.slice(0, 500)}`);
-    }
-    return { status: response.status, json };
-  }
+  const api = (method: string, path: string, token: string, body: unknown) => callApi(worker.url, method, path, token, body);
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), "trustgate-e2e-simple-"));

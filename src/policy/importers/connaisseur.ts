@@ -341,16 +341,7 @@ function readNotaryV1(
     issues.push({ path: rootsPath, message: "Connaisseur 3 requires at least one trust root for a notaryv1 validator" });
   }
 
-  const certPath = at(path, "cert");
-  const cert = optionalString(entry.cert, certPath, issues);
-  if (cert !== undefined && cert.trim() !== "") {
-    issues.push({
-      path: certPath,
-      message:
-        "trustgate cannot pin a custom CA for a trust server: the Workers runtime only trusts the public " +
-        "certificate authorities. Serve the Notary with a publicly trusted certificate, then remove cert",
-    });
-  }
+  refuseCustomCa(entry, path, "a trust server", "the Notary", issues);
 
   const authPath = at(path, "auth");
   const auth = readAuth(entry.auth, layout, authPath, issues);
@@ -459,16 +450,7 @@ function readCosign(
     issues.push({ path: rootsPath, message: "Connaisseur 3 requires at least one trust root for a cosign validator" });
   }
 
-  const certPath = at(path, "cert");
-  const cert = optionalString(entry.cert, certPath, issues);
-  if (cert !== undefined && cert.trim() !== "") {
-    issues.push({
-      path: certPath,
-      message:
-        "trustgate cannot pin a custom CA for a registry: the Workers runtime only trusts the public " +
-        "certificate authorities. Serve the registry with a publicly trusted certificate, then remove cert",
-    });
-  }
+  refuseCustomCa(entry, path, "a registry", "the registry", issues);
 
   const authPath = at(path, "auth");
   const auth = optionalRecord(entry.auth, authPath, issues);
@@ -490,6 +472,20 @@ function readCosign(
   }
 
   return { kind: "cosign", name, roots, rootsPath, ...(rekorHostPath ? { rekorHostPath } : {}) };
+}
+
+/** A validator's `cert` (a custom CA) cannot be honoured: fetch in Workers trusts public CAs only. */
+function refuseCustomCa(entry: Record<string, unknown>, path: string, forWhat: string, serve: string, issues: Issues): void {
+  const certPath = at(path, "cert");
+  const cert = optionalString(entry.cert, certPath, issues);
+  if (cert !== undefined && cert.trim() !== "") {
+    issues.push({
+      path: certPath,
+      message:
+        `trustgate cannot pin a custom CA for ${forWhat}: the Workers runtime only trusts the public ` +
+        `certificate authorities. Serve ${serve} with a publicly trusted certificate, then remove cert`,
+    });
+  }
 }
 
 function readAuth(
