@@ -1,6 +1,6 @@
 // Signature checks as notary's verifiers do them (tuf/signed/verifiers.go, verify.go), on Web Crypto.
 
-import { encodeCanonical } from "./canonical-json";
+import { CanonicalJsonError, encodeCanonical } from "./canonical-json";
 import { NotaryV1Error, fail } from "./errors";
 import { MIN_RSA_BITS, importVerifyKey, keyId, keyMaterial, type TufKey, type VerifyAlgorithm } from "./keys";
 import type { SignedEnvelope } from "./roles";
@@ -98,7 +98,13 @@ const canonicalCache = new WeakMap<SignedEnvelope, Uint8Array>();
 export function signedBytes(envelope: SignedEnvelope): Uint8Array {
   let bytes = canonicalCache.get(envelope);
   if (!bytes) {
-    bytes = encodeCanonical(envelope.signed);
+    try {
+      bytes = encodeCanonical(envelope.signed);
+    } catch (err) {
+      // A value canonical JSON cannot encode (a fraction, a number past int64) is malformed metadata.
+      if (err instanceof CanonicalJsonError) fail("MALFORMED", `signed: ${err.message}`);
+      throw err;
+    }
     canonicalCache.set(envelope, bytes);
   }
   return bytes;
