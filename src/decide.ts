@@ -35,7 +35,14 @@ export interface DecideDeps {
   readonly verdictTtlSeconds: number;
   readonly verifier: VerifierDeps;
   readonly clock: Clock;
+  /**
+   * The most one decision may take, end to end (digest, cache, every requirement), in ms. Past it
+   * the decision is a deny saying what was still outstanding; default DEFAULT_DECISION_BUDGET_MS.
+   */
+  readonly budgetMs?: number;
 }
+
+export const DEFAULT_DECISION_BUDGET_MS = 10_000;
 
 export interface DecisionInput {
   readonly image: string;
@@ -47,7 +54,86 @@ type CachedVerdict = Pick<Verdict, "decision" | "allowed" | "digest" | "rule" | 
 
 const NEED_ORDER: Record<DigestNeed, number> = { none: 0, optional: 1, required: 2 };
 
+/** What a shared (singleflight) verification hands every request waiting on it. */
+interface SharedOutcome {
+  readonly verdict: CachedVerdict;
+  readonly cached: boolean;
+}
+
+/**
+ * Verifications in progress in this isolate, by verdict cache key: concurrent identical cold
+ * decisions wait on the first one instead of each fetching and verifying. Removed when settled.
+ */
+const inFlight = new Map<string, Promise<SharedOutcome>>();
+
+/** For tests: how many verifications are in progress in this isolate. */
+export function inFlightVerifications(): number {
+  return inFlight.size;
+}
+
+/** What the decision is waiting for right now, for the message when the budget runs out. */
+interface Progress {
+  step: string;
+  readonly pending: Set<string>;
+  /** The in-flight verification this decision started, if any: dropped when its budget runs out. */
+  leading?: { readonly key: string; readonly promise: Promise<SharedOutcome> };
+}
+
 export async function decide(input: DecisionInput, view: PolicyView, deps: DecideDeps): Promise<Verdict> {
+  const budgetMs = deps.budgetMs ?? DEFAULT_DECISION_BUDGET_MS;
+  const progress: Progress = { step: "starting the decision", pending: new Set() };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const overBudget = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), budgetMs);
+  });
+  try {
+    const decided = decideWithin(input, view, deps, progress).catch((err: unknown) =>
+      // Whatever escapes (a cache binding failing, a bug) is a deny, never a 500.
+      failClosed(input, view, deps, `the decision could not be completed: ${err instanceof Error ? err.message : String(err)}`),
+    );
+    const first = await Promise.race([decided, overBudget]);
+    if (first !== "timeout") return first;
+    // A verification that outlives its budget must not hold the slot: later requests start afresh.
+    const leading = progress.leading;
+    if (leading && inFlight.get(leading.key) === leading.promise) inFlight.delete(leading.key);
+    const waiting =
+      progress.pending.size > 0
+        ? `still waiting for the ${[...progress.pending].join(", ")} requirement${progress.pending.size > 1 ? "s" : ""} (${progress.step})`
+        : `still ${progress.step}`;
+    return failClosed(input, view, deps, `the decision took longer than ${budgetMs} ms: ${waiting}`);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+}
+
+/** A deny (or, in audit mode, an allow that says so) for a decision that could not finish. */
+function failClosed(input: DecisionInput, view: PolicyView, deps: DecideDeps, message: string): Verdict {
+  const { mode } = view.policy;
+  const reasons: Reason[] = [{ code: "VERIFICATION_ERROR", message, rule: null }];
+  if (mode === "audit") {
+    reasons.push({
+      code: "AUDIT_MODE",
+      message: "audit mode (detection mode active): the image would have been denied, and is allowed",
+      rule: null,
+    });
+  }
+  const allowed = mode === "audit";
+  return {
+    decision: allowed ? "allow" : "deny",
+    allowed,
+    image: input.image,
+    reference: input.reference.canonical,
+    digest: input.reference.digest ?? null,
+    policy: { id: view.id, revision: view.revision },
+    rule: null,
+    mode,
+    reasons,
+    cached: false,
+    evaluatedAt: deps.clock.now().toISOString(),
+  };
+}
+
+async function decideWithin(input: DecisionInput, view: PolicyView, deps: DecideDeps, progress: Progress): Promise<Verdict> {
   const { reference } = input;
   const { mode } = view.policy;
   const evaluatedAt = deps.clock.now().toISOString();
@@ -96,6 +182,7 @@ export async function decide(input: DecisionInput, view: PolicyView, deps: Decid
   let digest = reference.digest;
   const notes: Reason[] = [];
   if (!digest && need !== "none") {
+    progress.step = `resolving the digest of ${reference.canonical} at registry ${reference.registry}`;
     const resolved = await deps.digests.resolve(reference);
     if (resolved.ok) {
       digest = resolved.digest;
@@ -113,74 +200,107 @@ export async function decide(input: DecisionInput, view: PolicyView, deps: Decid
 
   // Only verified outcomes are worth caching; static rules are cheaper to evaluate than to look up.
   const verifying = kinds.some((k) => k?.digest === "required");
-  const cacheKey = digest ? `verdict:v1:${view.revision}:${match.index}:${reference.name}:${digest}` : undefined;
-  if (verifying && cacheKey) {
-    const hit = await deps.verdictCache.get(cacheKey);
-    if (hit) {
-      const entry = JSON.parse(hit) as { verdict: CachedVerdict; until: number };
-      if (entry.until > deps.clock.now().getTime()) return verdictOf(entry.verdict, true);
+  // The tag is part of what is decided (Notary signs tags; matchExact compares them): a verdict
+  // for name:v1@d must never answer name:latest@d.
+  const cacheKey = digest
+    ? `verdict:v2:${view.revision}:${match.index}:${reference.name}:${reference.digest ? "" : (reference.tag ?? "")}@${digest}`
+    : undefined;
+  if (!verifying || !cacheKey) return verifyAll();
+
+  // Singleflight: registered before any await, so a second identical request always finds it.
+  let shared = inFlight.get(cacheKey);
+  if (shared) {
+    progress.step = "waiting for the same verification started by a concurrent request";
+  } else {
+    const key = cacheKey;
+    shared = (async (): Promise<SharedOutcome> => {
+      progress.step = "reading the verdict cache";
+      const hit = await deps.verdictCache.get(key).catch(() => null);
+      if (hit) {
+        const entry = JSON.parse(hit) as { verdict: CachedVerdict; until: number };
+        if (entry.until > deps.clock.now().getTime()) return { verdict: entry.verdict, cached: true };
+      }
+      const verdict = await verifyAll(key);
+      return { verdict, cached: false };
+    })().finally(() => {
+      if (inFlight.get(key) === shared) inFlight.delete(key);
+    });
+    inFlight.set(key, shared);
+    progress.leading = { key, promise: shared };
+  }
+  const outcome = await shared;
+  return verdictOf(outcome.verdict, outcome.cached);
+
+  async function verifyAll(key?: string): Promise<Verdict> {
+    progress.step = "verifying";
+    const outcomes = await Promise.all(
+      requirements.map(async (requirement, i): Promise<RequirementOutcome> => {
+        const kind = kinds[i];
+        if (!kind) {
+          return {
+            satisfied: false,
+            cacheable: false,
+            verified: false,
+            reasons: [
+              {
+                code: "REQUIREMENT_UNAVAILABLE",
+                message: `requirement type "${requirement.type}" is not available in this version of trustgate`,
+                rule,
+                requirement: requirement.type,
+              },
+            ],
+          };
+        }
+        const label = requirements.length > 1 ? `${requirement.type} (#${i + 1})` : requirement.type;
+        progress.pending.add(label);
+        try {
+          return await kind.evaluate(requirement, {
+            reference,
+            digest,
+            rule,
+            context: input.context,
+            deps: deps.verifier,
+          });
+        } catch (err) {
+          return {
+            satisfied: false,
+            cacheable: false,
+            verified: false,
+            reasons: [
+              {
+                code: "VERIFICATION_ERROR",
+                message: `the ${requirement.type} requirement could not be checked: ${err instanceof Error ? err.message : String(err)}`,
+                rule,
+                requirement: requirement.type,
+              },
+            ],
+          };
+        } finally {
+          progress.pending.delete(label);
+        }
+      }),
+    );
+    const satisfied = outcomes.every((o) => o.satisfied);
+    const verdict = finish(satisfied, rule, digest ?? null, [...outcomes.flatMap((o) => o.reasons), ...notes]);
+
+    const ttl = Math.min(deps.verdictTtlSeconds, ...outcomes.map((o) => o.ttlSeconds ?? Infinity));
+    if (key && outcomes.every((o) => o.cacheable) && ttl > 0) {
+      const entry: CachedVerdict = {
+        decision: verdict.decision,
+        allowed: verdict.allowed,
+        digest: verdict.digest,
+        rule: verdict.rule,
+        reasons: verdict.reasons,
+      };
+      const until = deps.clock.now().getTime() + ttl * 1000;
+      progress.step = "writing the verdict cache";
+      // The verdict stands even when the cache cannot take it.
+      await deps.verdictCache
+        .put(key, JSON.stringify({ verdict: entry, until }), { ttlSeconds: Math.ceil(ttl) })
+        .catch((err: unknown) => console.error("verdict cache write failed:", err));
     }
+    return verdict;
   }
-
-  const outcomes = await Promise.all(
-    requirements.map(async (requirement, i): Promise<RequirementOutcome> => {
-      const kind = kinds[i];
-      if (!kind) {
-        return {
-          satisfied: false,
-          cacheable: false,
-          verified: false,
-          reasons: [
-            {
-              code: "REQUIREMENT_UNAVAILABLE",
-              message: `requirement type "${requirement.type}" is not available in this version of trustgate`,
-              rule,
-              requirement: requirement.type,
-            },
-          ],
-        };
-      }
-      try {
-        return await kind.evaluate(requirement, {
-          reference,
-          digest,
-          rule,
-          context: input.context,
-          deps: deps.verifier,
-        });
-      } catch (err) {
-        return {
-          satisfied: false,
-          cacheable: false,
-          verified: false,
-          reasons: [
-            {
-              code: "VERIFICATION_ERROR",
-              message: `the ${requirement.type} requirement could not be checked: ${err instanceof Error ? err.message : String(err)}`,
-              rule,
-              requirement: requirement.type,
-            },
-          ],
-        };
-      }
-    }),
-  );
-  const satisfied = outcomes.every((o) => o.satisfied);
-  const verdict = finish(satisfied, rule, digest ?? null, [...outcomes.flatMap((o) => o.reasons), ...notes]);
-
-  const ttl = Math.min(deps.verdictTtlSeconds, ...outcomes.map((o) => o.ttlSeconds ?? Infinity));
-  if (verifying && cacheKey && outcomes.every((o) => o.cacheable) && ttl > 0) {
-    const entry: CachedVerdict = {
-      decision: verdict.decision,
-      allowed: verdict.allowed,
-      digest: verdict.digest,
-      rule: verdict.rule,
-      reasons: verdict.reasons,
-    };
-    const until = deps.clock.now().getTime() + ttl * 1000;
-    await deps.verdictCache.put(cacheKey, JSON.stringify({ verdict: entry, until }), { ttlSeconds: Math.ceil(ttl) });
-  }
-  return verdict;
 }
 
 /** Each tool's users know its own words for "nothing matched". */

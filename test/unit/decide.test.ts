@@ -1,7 +1,7 @@
 // The decision core: rule choice, digest need, fail-closed paths, audit mode, verdict caching.
 import { describe, expect, it } from "vitest";
 import * as z from "../../src/schema";
-import { decide, type DecideDeps, type PolicyView } from "../../src/decide";
+import { decide, inFlightVerifications, type DecideDeps, type PolicyView } from "../../src/decide";
 import type { Policy } from "../../src/policy/model";
 import { createRequirementKinds, type RequirementKind } from "../../src/policy/requirement-kinds";
 import type { Cache, DigestResolution } from "../../src/ports";
@@ -117,7 +117,7 @@ describe("decide", () => {
     expect(v.reasons[0]!.code).toBe("REQUIREMENT_UNAVAILABLE");
   });
 
-  it("caches a verified verdict by (revision, rule, repository, digest): the warm decision verifies nothing", async () => {
+  it("caches a verified verdict by (revision, rule, repository, tag, digest): the warm decision verifies nothing", async () => {
     const calls = { n: 0 };
     const policy = { mode: "enforce" as const, rules: [{ pattern: "*", require: [{ type: "listed", digests: [D1] }] }] };
     const { deps, view } = setup(policy, ok, listKind(calls));
@@ -133,6 +133,14 @@ describe("decide", () => {
     // a new revision of the policy is decided afresh
     await decide(input("127.0.0.1:5000/a/b:v1"), view(), deps);
     expect(calls.n).toBe(3);
+    // another tag of the same digest is decided afresh: the tag is part of what is verified
+    // (Notary signs tags, matchExact compares them)
+    const other = await decide(input("127.0.0.1:5000/a/b:latest"), pv, deps);
+    expect(other.cached).toBe(false);
+    expect(calls.n).toBe(4);
+    // and a digest reference of that digest too
+    await decide(input(`127.0.0.1:5000/a/b@${D1}`), pv, deps);
+    expect(calls.n).toBe(5);
   });
 
   it("never caches an outcome marked transient", async () => {
@@ -160,5 +168,129 @@ describe("decide", () => {
     const { deps, view } = setup(policy, ok);
     expect((await decide(input("127.0.0.1:5000/a/b:v1"), view(), deps)).reasons[0]!.code).toBe("NO_MATCHING_RULE");
     expect((await decide(input("127.0.0.1:5000/a/b:v1"), view({ ...policy, mode: "audit" }), deps)).decision).toBe("allow");
+  });
+
+  it("shares one verification between concurrent identical cold decisions (singleflight)", async () => {
+    const calls = { n: 0 };
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow = listKind(calls);
+    const kind: typeof slow = { ...slow, evaluate: async (req, ctx) => (await gate, slow.evaluate(req, ctx)) };
+    const { deps, view } = setup({ mode: "enforce", rules: [{ pattern: "*", require: [{ type: "listed", digests: [D1] }] }] }, ok, kind);
+    const pv = view();
+    // Identical means the same reference: a digest reference of that digest is another question.
+    const pending = [0, 1, 2].map(() => decide(input("127.0.0.1:5000/a/b:v1"), pv, deps));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(inFlightVerifications()).toBe(1);
+    release();
+    const verdicts = await Promise.all(pending);
+    expect(calls.n).toBe(1);
+    for (const v of verdicts) expect(v).toMatchObject({ decision: "allow", digest: D1, rule: "*" });
+    expect(verdicts.map((v) => v.image)).toEqual(["127.0.0.1:5000/a/b:v1", "127.0.0.1:5000/a/b:v1", "127.0.0.1:5000/a/b:v1"]);
+    // Removed when settled: nothing stays in flight, and later decisions use the verdict cache.
+    expect(inFlightVerifications()).toBe(0);
+    expect(await decide(input("127.0.0.1:5000/a/b:v1"), pv, deps)).toMatchObject({ cached: true });
+    expect(calls.n).toBe(1);
+    // A different repository is its own verification.
+    await decide(input("127.0.0.1:5000/a/c:v1"), pv, deps);
+    expect(calls.n).toBe(2);
+  });
+
+  it("shares a failing verification too, caches nothing, and frees the slot for the next try", async () => {
+    const calls = { n: 0 };
+    const { deps, view, verdictCache } = setup(
+      { mode: "enforce", rules: [{ pattern: "*", require: [{ type: "listed", digests: [D1] }] }] },
+      ok,
+      listKind(calls, { throws: true }),
+    );
+    const pv = view();
+    const both = await Promise.all([decide(input("127.0.0.1:5000/a/b:v1"), pv, deps), decide(input("127.0.0.1:5000/a/b:v1"), pv, deps)]);
+    expect(calls.n).toBe(1);
+    for (const v of both) expect(v.reasons[0]).toMatchObject({ code: "VERIFICATION_ERROR" });
+    expect(verdictCache.store.size).toBe(0);
+    expect(inFlightVerifications()).toBe(0);
+    await decide(input("127.0.0.1:5000/a/b:v1"), pv, deps);
+    expect(calls.n).toBe(2);
+  });
+
+  it("denies, naming what was slow, when the decision budget runs out (never an allow, never a throw)", async () => {
+    const calls = { n: 0 };
+    const slow = listKind(calls);
+    const hang: typeof slow = { ...slow, evaluate: () => new Promise(() => {}) };
+    const { deps, view, verdictCache } = setup({ mode: "enforce", rules: [{ pattern: "*", require: [{ type: "listed", digests: [D1] }] }] }, ok, hang);
+    const started = Date.now();
+    const v = await decide(input("127.0.0.1:5000/a/b:v1"), view(), { ...deps, budgetMs: 50 });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(v).toMatchObject({ decision: "deny", allowed: false, cached: false });
+    expect(v.reasons).toHaveLength(1);
+    expect(v.reasons[0]).toMatchObject({ code: "VERIFICATION_ERROR" });
+    expect(v.reasons[0]!.message).toMatch(/^the decision took longer than 50 ms: still waiting for the listed requirement/);
+    expect(verdictCache.store.size).toBe(0);
+    expect(inFlightVerifications()).toBe(0);
+  });
+
+  it("a verification that outlives its budget does not hold later decisions hostage", async () => {
+    const calls = { n: 0 };
+    let hung = true;
+    const base = listKind(calls);
+    const kind: typeof base = { ...base, evaluate: (req, ctx) => (hung ? new Promise(() => {}) : base.evaluate(req, ctx)) };
+    const { deps, view } = setup({ mode: "enforce", rules: [{ pattern: "*", require: [{ type: "listed", digests: [D1, "x"] }] }] }, ok, kind);
+    const pv = view();
+    const first = await decide(input("127.0.0.1:5000/a/b:v1"), pv, { ...deps, budgetMs: 30 });
+    expect(first.decision).toBe("deny");
+    hung = false;
+    const second = await decide(input("127.0.0.1:5000/a/b:v1"), pv, { ...deps, budgetMs: 1_000 });
+    expect(second).toMatchObject({ decision: "allow", cached: false });
+  });
+
+  it("names a slow registry when the digest resolution eats the budget", async () => {
+    const { deps, view } = setup({ mode: "enforce", rules: [{ pattern: "*", require: [{ type: "listed", digests: [D1] }] }] }, ok);
+    const stuck: DecideDeps = { ...deps, budgetMs: 30, digests: { resolve: () => new Promise(() => {}) } };
+    const v = await decide(input("127.0.0.1:5000/a/b:v1"), view(), stuck);
+    expect(v.decision).toBe("deny");
+    expect(v.reasons[0]!.message).toBe(
+      "the decision took longer than 30 ms: still resolving the digest of 127.0.0.1:5000/a/b:v1 at registry 127.0.0.1:5000",
+    );
+  });
+
+  it("a budget overrun in audit mode is allowed, and says both why and that it is audit mode", async () => {
+    const { deps, view } = setup({ mode: "audit", rules: [{ pattern: "*", require: [{ type: "listed", digests: [D1] }] }] }, ok);
+    const stuck: DecideDeps = { ...deps, budgetMs: 30, digests: { resolve: () => new Promise(() => {}) } };
+    const v = await decide(input("127.0.0.1:5000/a/b:v1"), view(), stuck);
+    expect(v).toMatchObject({ decision: "allow", mode: "audit" });
+    expect(v.reasons.map((r) => r.code)).toEqual(["VERIFICATION_ERROR", "AUDIT_MODE"]);
+  });
+
+  it("a failing verdict cache is a miss, not a 500", async () => {
+    const calls = { n: 0 };
+    const { deps, view } = setup({ mode: "enforce", rules: [{ pattern: "*", require: [{ type: "listed", digests: [D1] }] }] }, ok, listKind(calls));
+    const broken: DecideDeps = {
+      ...deps,
+      verdictCache: {
+        get: async () => {
+          throw new Error("KV down");
+        },
+        put: async () => {
+          throw new Error("KV down");
+        },
+      },
+    };
+    const v = await decide(input("127.0.0.1:5000/a/b:v1"), view(), broken);
+    expect(v).toMatchObject({ decision: "allow", cached: false });
+    expect(calls.n).toBe(1);
+  });
+
+  it("a resolver that throws is a deny, not a 500", async () => {
+    const { deps, view } = setup({ mode: "enforce", rules: [{ pattern: "*", require: [{ type: "listed", digests: [D1] }] }] }, ok);
+    const v = await decide(input("127.0.0.1:5000/a/b:v1"), view(), {
+      ...deps,
+      digests: {
+        resolve: async () => {
+          throw new TypeError("boom");
+        },
+      },
+    });
+    expect(v.decision).toBe("deny");
+    expect(v.reasons[0]).toMatchObject({ code: "VERIFICATION_ERROR", message: "the decision could not be completed: boom" });
   });
 });
