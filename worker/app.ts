@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import type { Env } from "./env";
 import { errorResponse, HttpError } from "./errors";
 import { admissionRoutes } from "./routes/admission";
+import { auditRoutes } from "./routes/audit";
 import { dashboardRoutes } from "./routes/dashboard";
 import { decisionRoutes } from "./routes/decisions";
 import { hookRoutes } from "./routes/hooks";
@@ -14,6 +15,7 @@ export function createApp(): Hono<Env> {
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.route("/v1/policies", policyRoutes);
   app.route("/v1/verdicts", verdictRoutes);
+  app.route("/v1/audit", auditRoutes);
   app.route("/v1/admission", admissionRoutes);
   app.route("/v1/hooks", hookRoutes);
   app.route("/v1", decisionRoutes);

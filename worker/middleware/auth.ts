@@ -1,6 +1,10 @@
 // Bearer-token auth with two roles; tokens compared in constant time, never logged or echoed.
-import type { MiddlewareHandler } from "hono";
-import type { Env } from "../env";
+//
+// A token is known by its name (ADMIN_TOKENS / CLIENT_TOKENS entries `name=secret`, or "admin-<n>" /
+// "client-<n>" by position); a client token may be restricted to some policies (`name=secret@a|b`).
+// Error messages name neither the token given nor any configured one.
+import type { Context, MiddlewareHandler } from "hono";
+import type { Config, Env, TokenEntry, TokenIdentity } from "../env";
 import { loadConfig } from "../env";
 import { HttpError } from "../errors";
 
@@ -8,15 +12,34 @@ async function digest(token: string): Promise<ArrayBuffer> {
   return crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
 }
 
-/** True when the token equals one of the candidates; every candidate is compared, in constant time. */
-async function matchesAny(token: string, candidates: readonly string[]): Promise<boolean> {
-  // Hashing first gives equal-length inputs, so timingSafeEqual never leaks a length.
-  const given = await digest(token);
-  let found = false;
-  for (const candidate of candidates) {
-    if (crypto.subtle.timingSafeEqual(given, await digest(candidate))) found = true;
+/** The configured secrets' digests, computed once per configuration. */
+const digests = new WeakMap<readonly TokenEntry[], Promise<ArrayBuffer[]>>();
+function digestsOf(entries: readonly TokenEntry[]): Promise<ArrayBuffer[]> {
+  let d = digests.get(entries);
+  if (!d) {
+    d = Promise.all(entries.map((e) => digest(e.secret)));
+    digests.set(entries, d);
   }
+  return d;
+}
+
+/** The entry whose secret equals the token; every candidate is compared, in constant time. */
+async function matchAny(given: ArrayBuffer, entries: readonly TokenEntry[]): Promise<TokenEntry | undefined> {
+  // Hashing first gives equal-length inputs, so timingSafeEqual never leaks a length.
+  const candidates = await digestsOf(entries);
+  let found: TokenEntry | undefined;
+  candidates.forEach((candidate, i) => {
+    if (crypto.subtle.timingSafeEqual(given, candidate) && !found) found = entries[i];
+  });
   return found;
+}
+
+async function identify(token: string, config: Config): Promise<TokenEntry | undefined> {
+  const given = await digest(token);
+  // Both lists are always searched, so an admin token takes as long as a client one.
+  const admin = await matchAny(given, config.adminTokens);
+  const client = await matchAny(given, config.clientTokens);
+  return admin ?? client;
 }
 
 /** Admin tokens may do everything; client tokens only what `role: "client"` routes allow. */
@@ -29,16 +52,30 @@ export function requireRole(role: "admin" | "client"): MiddlewareHandler<Env> {
       c.header("WWW-Authenticate", 'Bearer realm="trustgate"');
       throw new HttpError(401, "UNAUTHORIZED", "a bearer token is required (Authorization: Bearer <token>)");
     }
-    const token = m[1]!;
-    if (await matchesAny(token, config.adminTokens)) {
-      c.set("role", "admin");
-    } else if (await matchesAny(token, config.clientTokens)) {
-      if (role === "admin") throw new HttpError(403, "FORBIDDEN", "this route needs an admin token; a client token was given");
-      c.set("role", "client");
-    } else {
+    const entry = await identify(m[1]!, config);
+    if (!entry) {
       c.header("WWW-Authenticate", 'Bearer realm="trustgate", error="invalid_token"');
       throw new HttpError(401, "UNAUTHORIZED", "the bearer token is not valid");
     }
+    if (role === "admin" && entry.role !== "admin") {
+      throw new HttpError(403, "FORBIDDEN", "this route needs an admin token; a client token was given");
+    }
+    const identity: TokenIdentity = { role: entry.role, name: entry.name, policies: entry.policies };
+    c.set("role", entry.role);
+    c.set("token", identity);
     await next();
   };
+}
+
+/** The policies the request's token may use, or null for all of them. */
+export function allowedPolicies(c: Context<Env>): readonly string[] | null {
+  return c.get("token")?.policies ?? null;
+}
+
+/** Refuses a policy the request's token is restricted away from; `id` must already be a valid policy ID. */
+export function assertPolicyAllowed(c: Context<Env>, id: string): void {
+  const allowed = allowedPolicies(c);
+  if (allowed && !allowed.includes(id)) {
+    throw new HttpError(403, "FORBIDDEN", `this token may not use policy "${id}"`);
+  }
 }

@@ -14,7 +14,7 @@ import { AdmissionReviewError, admissionReviewSchema, namespaceLabelsOf } from "
 import type { Env } from "../env";
 import { readJson } from "../body";
 import { HttpError } from "../errors";
-import { requireRole } from "../middleware/auth";
+import { assertPolicyAllowed, requireRole } from "../middleware/auth";
 import { servicesFor } from "../services";
 import { decideImages } from "./decisions";
 import { policyId } from "./policies";
@@ -30,6 +30,7 @@ async function admit(c: Context<Env>, id: string | undefined, mutate: boolean): 
     throw new HttpError(400, "INVALID_QUERY", "policy is required: POST /v1/admission?policy=<id>[&mutate=true]");
   }
   policyId(id);
+  assertPolicyAllowed(c, id);
   const review = await readJson(c, admissionReviewSchema);
   const stored = await servicesFor(c.env).policies.get(id);
   if (!stored) throw new HttpError(404, "POLICY_NOT_FOUND", `no policy with ID "${id}"`);

@@ -6,7 +6,7 @@ import { parseReference, type ImageReference } from "../../src/reference";
 import type { Env } from "../env";
 import { readJson } from "../body";
 import { HttpError } from "../errors";
-import { requireRole } from "../middleware/auth";
+import { assertPolicyAllowed, requireRole } from "../middleware/auth";
 import { servicesFor } from "../services";
 import { newVerdictId, type RecordedVerdict } from "../stores/verdict-log";
 import { policyId } from "./policies";
@@ -29,7 +29,8 @@ const batchBody = z.strictObject({
 });
 
 async function loadPolicy(c: Context<Env>, id: string): Promise<StoredPolicy> {
-  const stored = await servicesFor(c.env).policies.get(policyId(id));
+  assertPolicyAllowed(c, policyId(id));
+  const stored = await servicesFor(c.env).policies.get(id);
   if (!stored) throw new HttpError(404, "POLICY_NOT_FOUND", `no policy with ID "${id}"`);
   return stored;
 }

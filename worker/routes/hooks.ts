@@ -41,7 +41,7 @@ import { parseHarborPayload } from "../../src/hooks/harbor";
 import type { Env } from "../env";
 import { readText } from "../body";
 import { HttpError } from "../errors";
-import { requireRole } from "../middleware/auth";
+import { assertPolicyAllowed, requireRole } from "../middleware/auth";
 import { servicesFor } from "../services";
 import type { RecordedVerdict } from "../stores/verdict-log";
 import type { StoredPolicy } from "../stores/policy-store";
@@ -58,7 +58,8 @@ function policyParam(c: Context<Env>): string {
   if (id === undefined || id === "") {
     throw new HttpError(400, "INVALID_QUERY", "policy is required: POST /v1/hooks/<kind>?policy=<policy ID>");
   }
-  return policyId(id);
+  assertPolicyAllowed(c, policyId(id));
+  return id;
 }
 
 function waitParam(c: Context<Env>): number {

@@ -1,5 +1,6 @@
 // Policy administration: put (validated fully before anything is stored), get, list, delete.
-import { Hono } from "hono";
+// Every change is recorded in the policy audit log before it is made (see stores/policy-audit).
+import { Hono, type Context } from "hono";
 import { importPolicy } from "../../src/policy/import";
 import { defaultRequirementKinds } from "../../src/requirements";
 import type { Env } from "../env";
@@ -7,6 +8,7 @@ import { readText } from "../body";
 import { HttpError } from "../errors";
 import { requireRole } from "../middleware/auth";
 import { servicesFor } from "../services";
+import { PolicyAuditLog, type PolicyAuditEntry } from "../stores/policy-audit";
 import { POLICY_ID_RE } from "../stores/policy-store";
 
 export function policyId(id: string): string {
@@ -18,6 +20,22 @@ export function policyId(id: string): string {
     );
   }
   return id;
+}
+
+/** Records the change, then makes it; a change that fails withdraws its entry (best effort). */
+async function audited(
+  c: Context<Env>,
+  change: Omit<PolicyAuditEntry, "id" | "at" | "tokenName">,
+  apply: () => Promise<void>,
+): Promise<void> {
+  const audit = new PolicyAuditLog(c.env.VERDICTS);
+  const entry = await audit.record({ ...change, tokenName: c.get("token").name });
+  try {
+    await apply();
+  } catch (err) {
+    await audit.withdraw(entry.id).catch((e: unknown) => console.error("withdrawing a policy audit entry failed:", e));
+    throw err;
+  }
 }
 
 export const policyRoutes = new Hono<Env>()
@@ -34,15 +52,26 @@ export const policyRoutes = new Hono<Env>()
     const { policies } = servicesFor(c.env);
     const previous = await policies.get(id);
     const now = new Date().toISOString();
-    await policies.put({
-      id,
-      revision: imported.revision,
-      format: imported.format,
-      policy: imported.policy,
-      document: text,
-      createdAt: previous?.createdAt ?? now,
-      updatedAt: now,
-    });
+    await audited(
+      c,
+      {
+        policyId: id,
+        action: previous ? "update" : "create",
+        oldRevision: previous?.revision ?? null,
+        newRevision: imported.revision,
+        format: imported.format,
+      },
+      () =>
+        policies.put({
+          id,
+          revision: imported.revision,
+          format: imported.format,
+          policy: imported.policy,
+          document: text,
+          createdAt: previous?.createdAt ?? now,
+          updatedAt: now,
+        }),
+    );
     return c.json({ id, revision: imported.revision, format: imported.format });
   })
   .get("/:id", async (c) => {
@@ -53,8 +82,15 @@ export const policyRoutes = new Hono<Env>()
   })
   .delete("/:id", async (c) => {
     const id = policyId(c.req.param("id"));
-    if (!(await servicesFor(c.env).policies.delete(id))) {
-      throw new HttpError(404, "POLICY_NOT_FOUND", `no policy with ID "${id}"`);
-    }
+    const { policies } = servicesFor(c.env);
+    const previous = await policies.get(id);
+    if (!previous) throw new HttpError(404, "POLICY_NOT_FOUND", `no policy with ID "${id}"`);
+    await audited(
+      c,
+      { policyId: id, action: "delete", oldRevision: previous.revision, newRevision: null, format: previous.format },
+      async () => {
+        await policies.delete(id);
+      },
+    );
     return c.json({ id, deleted: true });
   });
