@@ -1,12 +1,16 @@
 // Worker bindings, and the configuration read from them once into a frozen object.
 import type { RegistryCredentials } from "../src/adapters/registry-client";
+import type { EgressPolicy } from "../src/adapters/egress";
 
 export interface Bindings {
   readonly POLICIES: KVNamespace;
   readonly TRUST_CACHE: KVNamespace;
   readonly VERDICT_CACHE: KVNamespace;
   readonly VERDICTS: D1Database;
-  /** Comma-separated bearer tokens; secrets in production, .dev.vars locally. */
+  /**
+   * Comma-separated bearer tokens; secrets in production, .dev.vars locally. Each entry is
+   * `secret`, `name=secret`, or (client tokens only) `name=secret@policyA|policyB`; see parseTokens.
+   */
   readonly ADMIN_TOKENS?: string;
   readonly CLIENT_TOKENS?: string;
   readonly INSECURE_REGISTRIES?: string;
@@ -17,13 +21,30 @@ export interface Bindings {
   readonly VERDICT_RETENTION_DAYS?: string;
   readonly UPSTREAM_TIMEOUT_MS?: string;
   readonly TRUST_RECHECK_SECONDS?: string;
+  /** Comma-separated hosts (host or host:port) on private addresses that upstream requests may reach. */
+  readonly EGRESS_ALLOWED_HOSTS?: string;
+  /** "false" refuses loopback upstreams (127/8, ::1, localhost); default true (the test lab uses 127.0.0.1). */
+  readonly ALLOW_LOOPBACK_UPSTREAMS?: string;
 }
 
-export type Env = { Bindings: Bindings; Variables: { role: "admin" | "client" } };
+/** The token a request authenticated with: its name (never the secret) and policy restriction. */
+export interface TokenIdentity {
+  readonly role: "admin" | "client";
+  readonly name: string;
+  /** Policy IDs this token may use; null when it may use every policy. */
+  readonly policies: readonly string[] | null;
+}
+
+export type Env = { Bindings: Bindings; Variables: { role: "admin" | "client"; token: TokenIdentity } };
+
+/** One configured token. `secret` is only ever compared (hashed, in constant time), never logged or echoed. */
+export interface TokenEntry extends TokenIdentity {
+  readonly secret: string;
+}
 
 export interface Config {
-  readonly adminTokens: readonly string[];
-  readonly clientTokens: readonly string[];
+  readonly adminTokens: readonly TokenEntry[];
+  readonly clientTokens: readonly TokenEntry[];
   readonly insecureRegistries: readonly string[];
   readonly registryCredentials: Readonly<Record<string, RegistryCredentials>>;
   readonly tagCacheTtlSeconds: number;
@@ -31,6 +52,8 @@ export interface Config {
   readonly verdictRetentionDays: number;
   readonly upstreamTimeoutMs: number;
   readonly trustRecheckSeconds: number;
+  /** Which upstream addresses may be contacted (docs/security.md). */
+  readonly egress: EgressPolicy;
 }
 
 export class ConfigError extends Error {
@@ -39,6 +62,67 @@ export class ConfigError extends Error {
 
 function list(value: string | undefined): string[] {
   return (value ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
+// RFC 6750 token68: `=` only as trailing padding, so `=` followed by anything else marks a name, and
+// `@`, `|`, `,` can never be part of a secret. Names follow the policy-ID alphabet plus upper case.
+const SECRET_RE = /^[A-Za-z0-9._~+/-]+=*$/;
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const NAMED_RE = /^([^=]*)=(?!=*$)(.*)$/s;
+const TOKEN_POLICY_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/; // the same as POLICY_ID_RE in stores/policy-store
+
+/**
+ * Parses ADMIN_TOKENS / CLIENT_TOKENS. Error messages name the variable and the entry's position,
+ * never its text: a malformed entry may well be (part of) a secret.
+ */
+export function parseTokens(variable: string, value: string | undefined, role: "admin" | "client"): TokenEntry[] {
+  const out: TokenEntry[] = [];
+  list(value).forEach((entry, i) => {
+    const where = `${variable} entry ${i + 1}`;
+    const named = NAMED_RE.exec(entry);
+    if (!named) {
+      if (!SECRET_RE.test(entry)) {
+        throw new ConfigError(
+          `${where} is not a valid token: use secret, name=secret or name=secret@policy|policy, the secret made of A-Z a-z 0-9 - . _ ~ + / (then optional trailing =)`,
+        );
+      }
+      out.push({ role, name: `${role}-${i + 1}`, secret: entry, policies: null });
+      return;
+    }
+    const name = named[1]!;
+    const rest = named[2]!;
+    if (!NAME_RE.test(name)) {
+      throw new ConfigError(`${where} has an invalid name: use 1 to 63 characters A-Z, a-z, 0-9, ".", "_", "-", starting with a letter or digit`);
+    }
+    const at = rest.indexOf("@");
+    const secret = at === -1 ? rest : rest.slice(0, at);
+    if (!SECRET_RE.test(secret)) {
+      throw new ConfigError(`${where} (${name}) has an invalid secret: use A-Z a-z 0-9 - . _ ~ + / (then optional trailing =)`);
+    }
+    let policies: string[] | null = null;
+    if (at !== -1) {
+      if (role === "admin") throw new ConfigError(`${where} (${name}): admin tokens cannot be restricted to policies`);
+      policies = rest.slice(at + 1).split("|");
+      if (policies.some((p) => !TOKEN_POLICY_RE.test(p))) {
+        throw new ConfigError(`${where} (${name}) has an invalid policy list: use policy IDs separated by "|" after "@"`);
+      }
+      policies = [...new Set(policies)];
+    }
+    out.push({ role, name, secret, policies });
+  });
+  return out;
+}
+
+function tokens(env: Bindings): { adminTokens: TokenEntry[]; clientTokens: TokenEntry[] } {
+  const adminTokens = parseTokens("ADMIN_TOKENS", env.ADMIN_TOKENS, "admin");
+  const clientTokens = parseTokens("CLIENT_TOKENS", env.CLIENT_TOKENS, "client");
+  const seen = new Set<string>();
+  for (const t of [...adminTokens, ...clientTokens]) {
+    // Names are what the audit log records, so each must say which token it was.
+    if (seen.has(t.name)) throw new ConfigError(`the token name "${t.name}" is used more than once in ADMIN_TOKENS / CLIENT_TOKENS`);
+    seen.add(t.name);
+  }
+  return { adminTokens, clientTokens };
 }
 
 function integer(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
@@ -73,22 +157,42 @@ function credentials(value: string | undefined): Record<string, RegistryCredenti
   return out;
 }
 
+function flag(name: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value.trim() === "") return fallback;
+  const v = value.trim().toLowerCase();
+  if (v === "true" || v === "1") return true;
+  if (v === "false" || v === "0") return false;
+  throw new ConfigError(`${name} must be true or false, not "${value}"`);
+}
+
 const configs = new WeakMap<Bindings, Config>();
 
 /** Reads and validates the configuration once per isolate and bindings object. */
 export function loadConfig(env: Bindings): Config {
   let config = configs.get(env);
   if (!config) {
+    const insecureRegistries = list(env.INSECURE_REGISTRIES).map((h) => h.toLowerCase());
+    const registryCredentials = credentials(env.REGISTRY_CREDENTIALS);
     config = Object.freeze({
-      adminTokens: list(env.ADMIN_TOKENS),
-      clientTokens: list(env.CLIENT_TOKENS),
-      insecureRegistries: list(env.INSECURE_REGISTRIES).map((h) => h.toLowerCase()),
-      registryCredentials: credentials(env.REGISTRY_CREDENTIALS),
+      ...tokens(env),
+      insecureRegistries,
+      registryCredentials,
       tagCacheTtlSeconds: integer("TAG_CACHE_TTL_SECONDS", env.TAG_CACHE_TTL_SECONDS, 60, 0, 86_400),
       verdictCacheTtlSeconds: integer("VERDICT_CACHE_TTL_SECONDS", env.VERDICT_CACHE_TTL_SECONDS, 300, 0, 86_400),
       verdictRetentionDays: integer("VERDICT_RETENTION_DAYS", env.VERDICT_RETENTION_DAYS, 30, 1, 3650),
       upstreamTimeoutMs: integer("UPSTREAM_TIMEOUT_MS", env.UPSTREAM_TIMEOUT_MS, 3000, 100, 60_000),
       trustRecheckSeconds: integer("TRUST_RECHECK_SECONDS", env.TRUST_RECHECK_SECONDS, 60, 0, 86_400),
+      // Hosts the operator names in configuration count as named explicitly: EGRESS_ALLOWED_HOSTS,
+      // INSECURE_REGISTRIES and the hosts REGISTRY_CREDENTIALS holds credentials for.
+      egress: Object.freeze({
+        allowLoopback: flag("ALLOW_LOOPBACK_UPSTREAMS", env.ALLOW_LOOPBACK_UPSTREAMS, true),
+        namedHosts: Object.freeze([
+          ...list(env.EGRESS_ALLOWED_HOSTS).map((h) => h.toLowerCase()),
+          ...insecureRegistries,
+          ...Object.keys(registryCredentials),
+        ]),
+        maxRedirects: 3,
+      }),
     });
     configs.set(env, config);
   }

@@ -1,5 +1,6 @@
 // Per-isolate wiring of the core to the bindings: built once per bindings object, reused after.
 import { cachedDigestResolver } from "../src/adapters/cached-digest-resolver";
+import { egressFetch } from "../src/adapters/egress";
 import { RegistryClient } from "../src/adapters/registry-client";
 import type { DecideDeps } from "../src/decide";
 import { systemClock } from "../src/ports";
@@ -22,7 +23,9 @@ export function servicesFor(env: Bindings): Services {
   let s = services.get(env);
   if (!s) {
     const config = loadConfig(env);
-    const httpFetch = (request: Request) => fetch(request);
+    // Every upstream request (registries, token realms, trust servers, lookasides, redirects) passes
+    // the egress guard before any connection is made (docs/security.md).
+    const httpFetch = egressFetch((request: Request) => fetch(request), config.egress);
     const trustCache = kvCache(env.TRUST_CACHE);
     const registry = new RegistryClient({
       fetch: httpFetch,

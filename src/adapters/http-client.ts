@@ -4,6 +4,7 @@ import type { Credentials, HttpFetch, WorkCounter } from "../ports";
 import { noCounter } from "../ports";
 import type { ReasonCode } from "../reasons";
 import { readCapped, TooLargeError } from "../streams";
+import { EgressRefusedError } from "./egress";
 
 export type { Credentials };
 
@@ -25,6 +26,32 @@ export interface HttpClientOptions {
   readonly counter?: WorkCounter;
   /** Which reason code stands for "could not reach" and "refused access" in this client's errors. */
   readonly codes?: { readonly unreachable: ReasonCode; readonly auth: ReasonCode; readonly badResponse: ReasonCode };
+  /** Retries of idempotent requests (GET/HEAD) on network errors, 429, 502, 503 and 504. */
+  readonly retry?: RetryOptions;
+}
+
+export interface RetryOptions {
+  /** Retries after the first attempt (default 2). */
+  readonly retries?: number;
+  /** Backoff before retry n (0-based) is random() * min(maxDelayMs, baseDelayMs * 2^n): full jitter. */
+  readonly baseDelayMs?: number;
+  readonly maxDelayMs?: number;
+  /** A Retry-After longer than this is not waited for: the answer is returned as it is (default 2000 ms). */
+  readonly retryAfterCapMs?: number;
+  readonly random?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly now?: () => number;
+}
+
+const RETRY_STATUSES = new Set([429, 502, 503, 504]);
+
+/** Retry-After in ms (delta-seconds or an HTTP date); undefined when absent or unreadable. */
+export function retryAfterMs(header: string | null, now: number): number | undefined {
+  if (header === null) return undefined;
+  const trimmed = header.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 export interface AuthorizedRequest {
@@ -59,9 +86,20 @@ export class HttpClient {
   readonly timeoutMs: number;
   private readonly counter: WorkCounter;
   private readonly codes: NonNullable<HttpClientOptions["codes"]>;
+  private readonly retry: Required<RetryOptions>;
 
   constructor(private readonly options: HttpClientOptions) {
     this.timeoutMs = options.timeoutMs ?? 3000;
+    const r = options.retry ?? {};
+    this.retry = {
+      retries: r.retries ?? 2,
+      baseDelayMs: r.baseDelayMs ?? 100,
+      maxDelayMs: r.maxDelayMs ?? 1000,
+      retryAfterCapMs: r.retryAfterCapMs ?? 2000,
+      random: r.random ?? Math.random,
+      sleep: r.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+      now: r.now ?? Date.now,
+    };
     this.counter = options.counter ?? noCounter;
     this.codes = options.codes ?? {
       unreachable: "REGISTRY_UNREACHABLE",
@@ -102,6 +140,15 @@ export class HttpClient {
     } catch {
       throw new UpstreamError(this.codes.auth, `${req.host} sent a token challenge with an invalid realm`, false, req.url);
     }
+    // A realm is trusted as far as the registry that names it: any public https host (Docker Hub's
+    // realm is auth.docker.io for registry-1.docker.io), never plain http from an https registry,
+    // and never a private address (the egress guard in the fetch port refuses those).
+    if (realm.protocol !== "https:" && realm.protocol !== "http:") {
+      throw new UpstreamError(this.codes.auth, `${req.host} sent a token realm with scheme ${realm.protocol}`, false, req.url);
+    }
+    if (realm.protocol === "http:" && new URL(req.url).protocol === "https:") {
+      throw new UpstreamError(this.codes.auth, `${req.host} sent a token realm over plain http (${realm.host}); refused`, false, req.url);
+    }
     if (params.service) realm.searchParams.set("service", params.service);
     realm.searchParams.set("scope", params.scope ?? req.scope);
     const creds = req.credentials?.username !== undefined ? basic(req.credentials) : undefined;
@@ -131,21 +178,54 @@ export class HttpClient {
     return token;
   }
 
+  /**
+   * One GET or HEAD, retried on network errors, 429, 502, 503 and 504 with full-jitter backoff
+   * (Retry-After honoured up to a cap), all inside one budget of `timeoutMs`. Each attempt is
+   * counted. Other statuses (4xx included) are returned at once. An egress refusal is final.
+   */
   private async request(url: string, method: "GET" | "HEAD", auth: string | undefined, accept: string | undefined): Promise<Response> {
-    this.counter.count("fetch", `${method} ${url}`);
     const headers: Record<string, string> = {};
     if (accept) headers.accept = accept;
     if (auth) headers.authorization = auth;
-    try {
-      return await this.options.fetch(
-        new Request(url, { method, headers, redirect: "follow", signal: AbortSignal.timeout(this.timeoutMs) }),
-      );
-    } catch (err) {
-      const what =
-        err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")
+    const { now, sleep, random, retries } = this.retry;
+    const deadline = now() + this.timeoutMs;
+    const host = () => new URL(url).host;
+    /** Waits before the next attempt when the budget allows it (leaving the attempt some time). */
+    const wait = async (attempt: number, retryAfter?: number): Promise<boolean> => {
+      if (attempt >= retries) return false;
+      let delay: number;
+      if (retryAfter !== undefined) {
+        if (retryAfter > this.retry.retryAfterCapMs) return false;
+        delay = retryAfter;
+      } else {
+        delay = Math.floor(random() * Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** attempt));
+      }
+      if (now() + delay + 50 >= deadline) return false;
+      if (delay > 0) await sleep(delay);
+      return true;
+    };
+    for (let attempt = 0; ; attempt++) {
+      this.counter.count("fetch", `${method} ${url}`);
+      const remaining = Math.max(1, deadline - now());
+      let res: Response;
+      try {
+        res = await this.options.fetch(new Request(url, { method, headers, redirect: "manual", signal: AbortSignal.timeout(remaining) }));
+      } catch (err) {
+        if (err instanceof EgressRefusedError) {
+          throw new UpstreamError(this.codes.unreachable, `${err.message} (egress policy, see docs/security.md)`, false, url);
+        }
+        const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
+        if (!timedOut && (await wait(attempt))) continue;
+        const what = timedOut
           ? `did not answer within ${this.timeoutMs} ms`
           : `could not be reached (${err instanceof Error ? err.message : String(err)})`;
-      throw new UpstreamError(this.codes.unreachable, `${new URL(url).host} ${what}`, true, url);
+        throw new UpstreamError(this.codes.unreachable, `${host()} ${what}`, true, url);
+      }
+      if (RETRY_STATUSES.has(res.status) && (await wait(attempt, retryAfterMs(res.headers.get("retry-after"), now())))) {
+        await res.body?.cancel();
+        continue;
+      }
+      return res;
     }
   }
 

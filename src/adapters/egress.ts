@@ -1,0 +1,218 @@
+// Egress (SSRF) guard: which upstream addresses trustgate may contact, and how redirects are
+// followed. It wraps the `HttpFetch` port, so every caller (registry client, trust servers, token
+// realms, lookaside stores, referrers, blobs) goes through it. See docs/security.md.
+//
+// What it can see: the URL. Host names that are IP literals (any form the WHATWG URL parser
+// normalises: "0x7f.1", "2130706433", "[::ffff:a9fe:a9fe]") are classified directly; DNS names
+// cannot be resolved from a Worker, so only well-known metadata names are refused by name.
+import type { HttpFetch } from "../ports";
+
+export type AddressClass =
+  | "public"
+  | "loopback"
+  | "private"
+  | "link-local"
+  | "unique-local"
+  | "metadata"
+  | "unspecified"
+  | "reserved";
+
+export interface EgressPolicy {
+  /** Loopback upstreams (127/8, ::1, localhost) are allowed: the test lab runs on 127.0.0.1. */
+  readonly allowLoopback: boolean;
+  /**
+   * Hosts ("host" or "host:port") named explicitly by the operator: they may be contacted even when
+   * their address is private, link-local or unique-local. Metadata addresses are never allowed.
+   */
+  readonly namedHosts: readonly string[];
+  /** Redirect hops followed at most for one request. */
+  readonly maxRedirects: number;
+}
+
+export const DEFAULT_EGRESS_POLICY: EgressPolicy = Object.freeze({ allowLoopback: true, namedHosts: [], maxRedirects: 3 });
+
+export class EgressRefusedError extends Error {
+  override readonly name = "EgressRefusedError";
+  constructor(
+    readonly host: string,
+    readonly why: string,
+    readonly addressClass: AddressClass | "scheme" | "redirect",
+  ) {
+    super(`refused to contact ${host}: ${why}`);
+  }
+}
+
+const METADATA_NAMES = new Set(["metadata.google.internal", "metadata.goog", "metadata", "instance-data", "instance-data.ec2.internal"]);
+
+/** The four bytes of a dotted-quad IPv4 literal, else undefined. */
+function ipv4(host: string): number[] | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  if (!m) return undefined;
+  const bytes = m.slice(1).map(Number);
+  return bytes.every((b) => b <= 255) ? bytes : undefined;
+}
+
+/** The eight 16-bit groups of an IPv6 literal (brackets optional), else undefined. */
+function ipv6(host: string): number[] | undefined {
+  let h = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+  if (!h.includes(":")) return undefined;
+  const zone = h.indexOf("%");
+  if (zone >= 0) h = h.slice(0, zone);
+  const lastColon = h.lastIndexOf(":");
+  const v4 = ipv4(h.slice(lastColon + 1));
+  if (v4) h = `${h.slice(0, lastColon + 1)}${((v4[0]! << 8) | v4[1]!).toString(16)}:${((v4[2]! << 8) | v4[3]!).toString(16)}`;
+  const parseGroups = (s: string): number[] | undefined => {
+    if (s === "") return [];
+    const out: number[] = [];
+    for (const g of s.split(":")) {
+      if (!/^[0-9a-f]{1,4}$/i.test(g)) return undefined;
+      out.push(parseInt(g, 16));
+    }
+    return out;
+  };
+  const parts = h.split("::");
+  if (parts.length > 2) return undefined;
+  const head = parseGroups(parts[0]!);
+  const rest = parts.length === 2 ? parseGroups(parts[1]!) : [];
+  if (!head || !rest) return undefined;
+  const given = head.length + rest.length;
+  if (parts.length === 1 && given !== 8) return undefined;
+  if (given > 8) return undefined;
+  if (parts.length === 2 && given === 8) return undefined;
+  return [...head, ...new Array<number>(8 - given).fill(0), ...rest];
+}
+
+function classifyV4([a, b, c, d]: number[]): AddressClass {
+  if (a === 169 && b === 254 && c === 169 && d === 254) return "metadata";
+  if (a === 100 && b === 100 && c === 100 && d === 200) return "metadata"; // Alibaba Cloud
+  if (a === 127) return "loopback";
+  if (a === 0) return "unspecified";
+  if (a === 10 || (a === 172 && b! >= 16 && b! <= 31) || (a === 192 && b === 168)) return "private";
+  if (a === 100 && b! >= 64 && b! <= 127) return "private"; // carrier-grade NAT, 100.64/10
+  if (a === 169 && b === 254) return "link-local";
+  if (a! >= 224) return "reserved"; // multicast, 240/4, broadcast
+  return "public";
+}
+
+function classifyV6(g: number[]): AddressClass {
+  const [g0, g1, g2, g3, g4, g5, g6, g7] = g as [number, number, number, number, number, number, number, number];
+  const zeroHead = g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0;
+  if (zeroHead && g5 === 0 && g6 === 0 && g7 === 0) return "unspecified";
+  if (zeroHead && g5 === 0 && g6 === 0 && g7 === 1) return "loopback";
+  // IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d) and NAT64 (64:ff9b::a.b.c.d): the IPv4 decides.
+  const embedded = [g6 >> 8, g6 & 0xff, g7 >> 8, g7 & 0xff];
+  if (zeroHead && (g5 === 0xffff || g5 === 0)) return classifyV4(embedded);
+  if (g0 === 0x64 && g1 === 0xff9b && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0) return classifyV4(embedded);
+  if (g0 === 0xfd00 && g1 === 0x0ec2 && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0 && g6 === 0 && g7 === 0x254) return "metadata";
+  if ((g0 & 0xffc0) === 0xfe80) return "link-local";
+  if ((g0 & 0xfe00) === 0xfc00) return "unique-local";
+  if ((g0 & 0xff00) === 0xff00) return "reserved"; // multicast
+  return "public";
+}
+
+/** What a URL host name (as `new URL().hostname` gives it) points at, as far as the name alone tells. */
+export function classifyHost(hostname: string): AddressClass {
+  const host = hostname.toLowerCase().replace(/\.$/, "");
+  const v4 = ipv4(host);
+  if (v4) return classifyV4(v4);
+  const v6 = ipv6(host);
+  if (v6) return classifyV6(v6);
+  if (host === "localhost" || host.endsWith(".localhost")) return "loopback";
+  if (METADATA_NAMES.has(host)) return "metadata";
+  return "public";
+}
+
+/** A host or host:port as written in configuration or a policy, normalised as a URL would be. */
+function normaliseHost(entry: string): { hostname: string; host: string } | undefined {
+  try {
+    const u = new URL(`http://${entry.trim()}`);
+    return { hostname: u.hostname, host: u.host };
+  } catch {
+    return undefined;
+  }
+}
+
+function named(url: URL, policy: EgressPolicy): boolean {
+  return policy.namedHosts.some((entry) => {
+    const n = normaliseHost(entry);
+    if (!n) return false;
+    // "host" names every port of the host; "host:port" only that port.
+    return entry.includes(":") && !entry.endsWith("]") && n.host !== n.hostname ? n.host === url.host : n.hostname === url.hostname;
+  });
+}
+
+export type EgressCheck = { readonly ok: true; readonly addressClass: AddressClass } | { readonly ok: false; readonly error: EgressRefusedError };
+
+/** May `url` be contacted under `policy`? */
+export function checkEgress(url: URL, policy: EgressPolicy): EgressCheck {
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    return { ok: false, error: new EgressRefusedError(url.host || url.href, `scheme ${url.protocol} is not http or https`, "scheme") };
+  }
+  const cls = classifyHost(url.hostname);
+  const refuse = (why: string): EgressCheck => ({ ok: false, error: new EgressRefusedError(url.host, why, cls) });
+  switch (cls) {
+    case "public":
+      return { ok: true, addressClass: cls };
+    case "loopback":
+      return policy.allowLoopback || named(url, policy) ? { ok: true, addressClass: cls } : refuse("loopback upstreams are disabled (ALLOW_LOOPBACK_UPSTREAMS)");
+    case "metadata":
+      return refuse("it is a cloud metadata address, never an upstream");
+    case "unspecified":
+    case "reserved":
+      return refuse(`it is ${cls === "unspecified" ? "an unspecified (0.0.0.0/8, ::)" : "a multicast or reserved"} address`);
+    default:
+      return named(url, policy)
+        ? { ok: true, addressClass: cls }
+        : refuse(`it is a ${cls} address, and no configuration names it (EGRESS_ALLOWED_HOSTS)`);
+  }
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * The fetch port behind the egress guard: each URL is checked before any connection, redirects are
+ * followed here (never by the runtime) hop by hop, each hop checked again:
+ * - at most `maxRedirects` hops, GET and HEAD only;
+ * - never from https down to http;
+ * - to a non-public address (loopback, or a private one the configuration names) only when the
+ *   request started at a non-public address: a public registry cannot bounce us inside;
+ * - the Authorization header is dropped when the redirect leaves the origin (blob downloads go to
+ *   object storage with signed URLs; the registry's token must not follow them).
+ */
+export function egressFetch(inner: HttpFetch, policy: EgressPolicy = DEFAULT_EGRESS_POLICY): HttpFetch {
+  return async (request: Request): Promise<Response> => {
+    let url = new URL(request.url);
+    const first = checkEgress(url, policy);
+    if (!first.ok) throw first.error;
+    const startedInside = first.addressClass !== "public";
+    let current = new Request(request, { redirect: "manual" });
+    for (let hop = 0; ; hop++) {
+      const res = await inner(current);
+      const location = res.headers.get("location");
+      if (!REDIRECTS.has(res.status) || location === null) return res;
+      if (current.method !== "GET" && current.method !== "HEAD") return res;
+      await res.body?.cancel();
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        throw new EgressRefusedError(url.host, `it redirected to an invalid location ${JSON.stringify(location.slice(0, 200))}`, "redirect");
+      }
+      if (hop + 1 > policy.maxRedirects) {
+        throw new EgressRefusedError(next.host, `more than ${policy.maxRedirects} redirects starting at ${new URL(request.url).host}`, "redirect");
+      }
+      if (url.protocol === "https:" && next.protocol !== "https:") {
+        throw new EgressRefusedError(next.host, `${url.host} redirected from https down to ${next.protocol}`, "redirect");
+      }
+      const check = checkEgress(next, policy);
+      if (!check.ok) throw new EgressRefusedError(next.host, `redirect from ${url.host}: ${check.error.why}`, check.error.addressClass);
+      if (check.addressClass !== "public" && !startedInside) {
+        throw new EgressRefusedError(next.host, `a public upstream (${url.host}) may not redirect to a ${check.addressClass} address`, "redirect");
+      }
+      const headers = new Headers(current.headers);
+      if (next.origin !== url.origin) headers.delete("authorization");
+      current = new Request(next.toString(), { method: current.method, headers, redirect: "manual", signal: request.signal });
+      url = next;
+    }
+  };
+}

@@ -1,0 +1,147 @@
+// The egress guard: address classes, named hosts, redirects. No network: a scripted fetch port.
+import { describe, expect, it } from "vitest";
+import { checkEgress, classifyHost, DEFAULT_EGRESS_POLICY, egressFetch, EgressRefusedError, type EgressPolicy } from "../../src/adapters/egress";
+
+const host = (url: string) => new URL(url).hostname;
+
+describe("classifyHost", () => {
+  it.each([
+    ["http://169.254.169.254/latest", "metadata"],
+    ["http://[fd00:ec2::254]/", "metadata"],
+    ["http://metadata.google.internal/", "metadata"],
+    ["http://[::ffff:169.254.169.254]/", "metadata"],
+    ["http://10.0.0.1:5000/", "private"],
+    ["http://172.16.3.4/", "private"],
+    ["http://172.31.255.255/", "private"],
+    ["http://192.168.1.1/", "private"],
+    ["http://0x0a.1/", "private"],
+    ["http://167772161/", "private"],
+    ["http://169.254.1.1/", "link-local"],
+    ["http://[fe80::1]/", "link-local"],
+    ["http://[fc00::1]/", "unique-local"],
+    ["http://[fd12:3456::1]/", "unique-local"],
+    ["http://0.0.0.0/", "unspecified"],
+    ["http://0.1.2.3/", "unspecified"],
+    ["http://[::]/", "unspecified"],
+    ["http://127.0.0.1:5000/", "loopback"],
+    ["http://127.1/", "loopback"],
+    ["http://[::1]:5000/", "loopback"],
+    ["http://localhost:5000/", "loopback"],
+    ["http://[::ffff:10.1.2.3]/", "private"],
+    ["http://[64:ff9b::a00:1]/", "private"],
+    ["https://172.32.0.1/", "public"],
+    ["https://registry-1.docker.io/", "public"],
+    ["https://[2606:4700::1111]/", "public"],
+    ["http://224.0.0.1/", "reserved"],
+  ])("%s is %s", (url, cls) => {
+    expect(classifyHost(host(url))).toBe(cls);
+  });
+});
+
+describe("checkEgress", () => {
+  const policy: EgressPolicy = { allowLoopback: true, namedHosts: ["10.0.0.1:5000", "registry.internal", "192.168.7.7"], maxRedirects: 3 };
+
+  it("refuses private, link-local, unique-local, metadata and 0/8 addresses nobody named", () => {
+    for (const url of ["http://10.0.0.2/", "http://169.254.10.10/", "http://[fd00::1]/", "http://169.254.169.254/", "http://0.0.0.0:80/"]) {
+      const r = checkEgress(new URL(url), policy);
+      expect(r.ok, url).toBe(false);
+      if (!r.ok) expect(r.error.message).toMatch(/^refused to contact /);
+    }
+  });
+
+  it("allows a private host the configuration names, on the port it names", () => {
+    expect(checkEgress(new URL("http://10.0.0.1:5000/v2/"), policy).ok).toBe(true);
+    expect(checkEgress(new URL("http://10.0.0.1:5001/v2/"), policy).ok).toBe(false);
+    expect(checkEgress(new URL("http://192.168.7.7:8443/"), policy).ok).toBe(true);
+  });
+
+  it("never allows a metadata address, named or not", () => {
+    const named = { ...policy, namedHosts: ["169.254.169.254", "metadata.google.internal"] };
+    expect(checkEgress(new URL("http://169.254.169.254/"), named).ok).toBe(false);
+    expect(checkEgress(new URL("http://metadata.google.internal/"), named).ok).toBe(false);
+  });
+
+  it("allows loopback by default, and refuses it when turned off", () => {
+    expect(checkEgress(new URL("http://127.0.0.1:5000/"), DEFAULT_EGRESS_POLICY).ok).toBe(true);
+    expect(checkEgress(new URL("http://127.0.0.1:5000/"), { ...DEFAULT_EGRESS_POLICY, allowLoopback: false }).ok).toBe(false);
+  });
+
+  it("refuses schemes other than http and https", () => {
+    expect(checkEgress(new URL("file:///etc/passwd"), policy).ok).toBe(false);
+  });
+});
+
+describe("egressFetch", () => {
+  function scripted(routes: Record<string, () => Response>) {
+    const seen: { url: string; auth: string | null; redirect: string }[] = [];
+    const fetch = async (req: Request) => {
+      seen.push({ url: req.url, auth: req.headers.get("authorization"), redirect: req.redirect });
+      const route = routes[req.url];
+      if (!route) throw new Error(`unexpected fetch ${req.url}`);
+      return route();
+    };
+    return { fetch, seen };
+  }
+  const redirect = (to: string, status = 307) => () => new Response(null, { status, headers: { location: to } });
+
+  it("refuses before any connection", async () => {
+    const s = scripted({});
+    await expect(egressFetch(s.fetch)(new Request("http://169.254.169.254/latest/meta-data"))).rejects.toBeInstanceOf(EgressRefusedError);
+    expect(s.seen).toHaveLength(0);
+  });
+
+  it("follows a blob redirect to public object storage, without the registry's token", async () => {
+    const s = scripted({
+      "https://registry.example/v2/a/blobs/sha256:1": redirect("https://storage.example/blob?sig=x"),
+      "https://storage.example/blob?sig=x": () => new Response("bytes"),
+    });
+    const res = await egressFetch(s.fetch)(new Request("https://registry.example/v2/a/blobs/sha256:1", { headers: { authorization: "Bearer t" } }));
+    expect(await res.text()).toBe("bytes");
+    expect(s.seen.map((x) => [x.url, x.auth, x.redirect])).toEqual([
+      ["https://registry.example/v2/a/blobs/sha256:1", "Bearer t", "manual"],
+      ["https://storage.example/blob?sig=x", null, "manual"],
+    ]);
+  });
+
+  it("keeps the token on a same-origin redirect", async () => {
+    const s = scripted({
+      "https://registry.example/a": redirect("/b"),
+      "https://registry.example/b": () => new Response("ok"),
+    });
+    await egressFetch(s.fetch)(new Request("https://registry.example/a", { headers: { authorization: "Bearer t" } }));
+    expect(s.seen[1]!.auth).toBe("Bearer t");
+  });
+
+  it("refuses redirects into private, metadata or loopback addresses from a public host", async () => {
+    for (const to of ["http://169.254.169.254/", "https://10.0.0.1/", "https://127.0.0.1:5000/", "https://[::ffff:a9fe:a9fe]/"]) {
+      const s = scripted({ "https://registry.example/a": redirect(to) });
+      const policy = { ...DEFAULT_EGRESS_POLICY, namedHosts: ["10.0.0.1"] };
+      await expect(egressFetch(s.fetch, policy)(new Request("https://registry.example/a")), to).rejects.toBeInstanceOf(EgressRefusedError);
+      expect(s.seen).toHaveLength(1);
+    }
+  });
+
+  it("refuses an https to http downgrade", async () => {
+    const s = scripted({ "https://registry.example/a": redirect("http://storage.example/a") });
+    await expect(egressFetch(s.fetch)(new Request("https://registry.example/a"))).rejects.toThrow(/down to http/);
+  });
+
+  it("follows at most maxRedirects hops", async () => {
+    const s = scripted({
+      "https://r.example/0": redirect("https://r.example/1"),
+      "https://r.example/1": redirect("https://r.example/2"),
+      "https://r.example/2": redirect("https://r.example/3"),
+      "https://r.example/3": redirect("https://r.example/4"),
+    });
+    await expect(egressFetch(s.fetch)(new Request("https://r.example/0"))).rejects.toThrow(/more than 3 redirects/);
+    expect(s.seen).toHaveLength(4);
+  });
+
+  it("lets the loopback lab redirect within loopback", async () => {
+    const s = scripted({
+      "http://127.0.0.1:5000/a": redirect("http://127.0.0.1:5001/b"),
+      "http://127.0.0.1:5001/b": () => new Response("ok"),
+    });
+    expect(await (await egressFetch(s.fetch)(new Request("http://127.0.0.1:5000/a"))).text()).toBe("ok");
+  });
+});

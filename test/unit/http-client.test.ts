@@ -1,0 +1,151 @@
+// HttpClient's retries (bounded, jittered, inside the timeout budget) and its egress refusals.
+import { describe, expect, it } from "vitest";
+import { egressFetch } from "../../src/adapters/egress";
+import { HttpClient, retryAfterMs, UpstreamError, type RetryOptions } from "../../src/adapters/http-client";
+
+type Step = number | "down" | { status: number; headers?: Record<string, string> };
+
+function scripted(steps: Step[]) {
+  const urls: string[] = [];
+  const fetch = async (req: Request) => {
+    urls.push(`${req.method} ${req.url}`);
+    const step = steps.shift();
+    if (step === undefined) throw new Error("no more scripted answers");
+    if (step === "down") throw new TypeError("connection refused");
+    const s = typeof step === "number" ? { status: step } : step;
+    return new Response(s.status === 200 ? "ok" : "err", { status: s.status, headers: s.headers ?? {} });
+  };
+  return { fetch, urls };
+}
+
+function client(fetch: (r: Request) => Promise<Response>, retry: RetryOptions = {}, timeoutMs = 3000) {
+  const counted: string[] = [];
+  const sleeps: number[] = [];
+  let clock = 0;
+  const http = new HttpClient({
+    fetch,
+    timeoutMs,
+    counter: { count: (_kind, detail) => counted.push(detail) },
+    retry: {
+      random: () => 0.5,
+      now: () => clock,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        clock += ms;
+      },
+      ...retry,
+    },
+  });
+  return { http, counted, sleeps };
+}
+
+const get = (http: HttpClient, url = "https://registry.example/v2/") =>
+  http.send({ url, method: "GET", scope: "repository:a:pull", host: new URL(url).host });
+
+describe("HttpClient retries", () => {
+  it("retries 502, 503, 504 and 429 up to twice, counting each attempt, with jittered exponential backoff", async () => {
+    for (const status of [502, 503, 504, 429]) {
+      const s = scripted([status, status, 200]);
+      const c = client(s.fetch);
+      const res = await get(c.http);
+      expect(res.status, String(status)).toBe(200);
+      expect(c.counted).toHaveLength(3);
+      // full jitter with random() = 0.5: 0.5 * 100, then 0.5 * 200
+      expect(c.sleeps).toEqual([50, 100]);
+    }
+  });
+
+  it("gives up after two retries and returns the last answer", async () => {
+    const s = scripted([503, 503, 503, 200]);
+    const c = client(s.fetch);
+    expect((await get(c.http)).status).toBe(503);
+    expect(c.counted).toHaveLength(3);
+  });
+
+  it("retries network errors, then reports the host unreachable (transient)", async () => {
+    const s = scripted(["down", "down", "down"]);
+    const c = client(s.fetch);
+    const err = await get(c.http).catch((e) => e);
+    expect(err).toBeInstanceOf(UpstreamError);
+    expect(err).toMatchObject({ code: "REGISTRY_UNREACHABLE", transient: true });
+    expect(c.counted).toHaveLength(3);
+    const ok = scripted(["down", 200]);
+    expect((await get(client(ok.fetch).http)).status).toBe(200);
+  });
+
+  it("never retries other 4xx or 500", async () => {
+    for (const status of [400, 403, 404, 405, 500]) {
+      const s = scripted([status, 200]);
+      const c = client(s.fetch);
+      expect((await get(c.http)).status).toBe(status);
+      expect(c.counted).toHaveLength(1);
+    }
+  });
+
+  it("honours Retry-After up to the cap, and does not wait longer than that", async () => {
+    const s = scripted([{ status: 429, headers: { "retry-after": "1" } }, 200]);
+    const c = client(s.fetch);
+    expect((await get(c.http)).status).toBe(200);
+    expect(c.sleeps).toEqual([1000]);
+
+    const long = scripted([{ status: 503, headers: { "retry-after": "120" } }, 200]);
+    const c2 = client(long.fetch);
+    expect((await get(c2.http)).status).toBe(503);
+    expect(c2.sleeps).toEqual([]);
+  });
+
+  it("stays inside the timeout budget", async () => {
+    const s = scripted([{ status: 503, headers: { "retry-after": "1" } }, 200]);
+    const c = client(s.fetch, {}, 800);
+    expect((await get(c.http)).status).toBe(503);
+    expect(c.counted).toHaveLength(1);
+  });
+
+  it("does no retries when told to", async () => {
+    const s = scripted([503, 200]);
+    const c = client(s.fetch, { retries: 0 });
+    expect((await get(c.http)).status).toBe(503);
+  });
+
+  it("reads Retry-After as seconds or an HTTP date", () => {
+    expect(retryAfterMs("2", 0)).toBe(2000);
+    expect(retryAfterMs(new Date(5000).toUTCString(), 0)).toBe(5000);
+    expect(retryAfterMs("soon", 0)).toBeUndefined();
+    expect(retryAfterMs(null, 0)).toBeUndefined();
+  });
+});
+
+describe("HttpClient egress", () => {
+  it("turns a refused address into a lasting error, without retrying or connecting", async () => {
+    const s = scripted([200, 200, 200]);
+    const c = client(egressFetch(s.fetch));
+    const err = await get(c.http, "http://169.254.169.254/v2/").catch((e) => e);
+    expect(err).toMatchObject({ code: "REGISTRY_UNREACHABLE", transient: false });
+    expect(err.message).toMatch(/refused to contact 169\.254\.169\.254: .*metadata/);
+    expect(s.urls).toHaveLength(0);
+    expect(c.counted).toHaveLength(1);
+  });
+
+  it("refuses a token realm on a private address (no connection made)", async () => {
+    const s = scripted([{ status: 401, headers: { "www-authenticate": 'Bearer realm="https://10.1.2.3/token",service="r"' } }]);
+    const c = client(egressFetch(s.fetch));
+    const err = await get(c.http).catch((e) => e);
+    expect(err.message).toMatch(/refused to contact 10\.1\.2\.3/);
+    expect(s.urls).toEqual(["GET https://registry.example/v2/"]);
+  });
+
+  it("refuses a plain-http realm for an https registry", async () => {
+    const s = scripted([{ status: 401, headers: { "www-authenticate": 'Bearer realm="http://auth.example/token"' } }]);
+    const c = client(egressFetch(s.fetch));
+    const err = await get(c.http).catch((e) => e);
+    expect(err).toMatchObject({ code: "REGISTRY_AUTH_FAILED" });
+    expect(err.message).toMatch(/plain http/);
+    expect(s.urls).toHaveLength(1);
+  });
+
+  it("allows the loopback lab", async () => {
+    const s = scripted([200]);
+    const c = client(egressFetch(s.fetch));
+    expect((await get(c.http, "http://127.0.0.1:5000/v2/")).status).toBe(200);
+  });
+});
