@@ -5,7 +5,8 @@ import type { Env } from "../env";
 import { HttpError } from "../errors";
 import { allowedPolicies, assertPolicyAllowed, requireRole } from "../middleware/auth";
 import { servicesFor } from "../services";
-import { decodeCursor, encodeCursor, type RecordedVerdict, type VerdictLog, type VerdictQuery } from "../stores/verdict-log";
+import { decodeCursor } from "../stores/paging";
+import type { VerdictQuery } from "../stores/verdict-log";
 import { policyId } from "./policies";
 
 function imageFilter(image: string): VerdictQuery["image"] {
@@ -18,27 +19,6 @@ function imageFilter(image: string): VerdictQuery["image"] {
   // "nginx" means the whole repository; "nginx:1.27" or "nginx@sha256:…" that exact reference.
   const explicit = /[:@][^/]*$/.test(image);
   return explicit ? { reference: ref.canonical } : { repository: ref.name };
-}
-
-/**
- * A token restricted to some policies sees only their verdicts: one query per policy, merged in the
- * log's own order (evaluated time, then ID, newest first), so the cursor means the same as unfiltered.
- */
-async function queryWithin(
-  log: VerdictLog,
-  query: VerdictQuery,
-  policies: readonly string[],
-): Promise<{ verdicts: RecordedVerdict[]; nextCursor: string | null }> {
-  if (policies.length === 1) return log.query({ ...query, policy: policies[0]! });
-  const pages = await Promise.all(policies.map((policy) => log.query({ ...query, policy })));
-  const key = (v: RecordedVerdict) => Date.parse(v.evaluatedAt);
-  const all = pages
-    .flatMap((p) => p.verdicts)
-    .sort((a, b) => key(b) - key(a) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
-  const verdicts = all.slice(0, query.limit);
-  const last = verdicts[verdicts.length - 1];
-  const more = all.length > query.limit || pages.some((p) => p.nextCursor !== null);
-  return { verdicts, nextCursor: more && last ? encodeCursor(key(last), last.id) : null };
 }
 
 export const verdictRoutes = new Hono<Env>().use("*", requireRole("client")).get("/", async (c) => {
@@ -62,7 +42,7 @@ export const verdictRoutes = new Hono<Env>().use("*", requireRole("client")).get
   };
   const log = servicesFor(c.env).verdicts;
   const restricted = allowedPolicies(c);
-  if (query.policy !== undefined) assertPolicyAllowed(c, query.policy);
-  else if (restricted) return c.json(await queryWithin(log, query, restricted));
-  return c.json(await log.query(query));
+  if (q.policy !== undefined) assertPolicyAllowed(c, q.policy);
+  // A token restricted to some policies sees only theirs (one query, policy_id IN (...)).
+  return c.json(await log.query(query.policy === undefined && restricted ? { ...query, policy: restricted } : query));
 });

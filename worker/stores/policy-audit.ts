@@ -5,7 +5,7 @@
 // unchanged (the request fails). If the policy write then fails, the entry is withdrawn again (best
 // effort); should that fail too, the log holds an entry for a change that did not happen, never the
 // other way round.
-import { decodeCursor, encodeCursor } from "./verdict-log";
+import { pageNewestFirst } from "./paging";
 
 let sequence = 0;
 
@@ -39,7 +39,6 @@ export interface PolicyAuditQuery {
   readonly cursor?: { readonly ms: number; readonly id: string };
 }
 
-export { decodeCursor as decodeAuditCursor };
 
 export class PolicyAuditLog {
   constructor(private readonly db: D1Database) {}
@@ -63,27 +62,14 @@ export class PolicyAuditLog {
   }
 
   async query(q: PolicyAuditQuery): Promise<{ entries: PolicyAuditEntry[]; nextCursor: string | null }> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    const arg = (v: unknown) => {
-      args.push(v);
-      return `?${args.length}`;
-    };
-    if (q.policy) where.push(`policy_id = ${arg(q.policy)}`);
-    if (q.cursor) {
-      const ms = arg(q.cursor.ms);
-      where.push(`(at_ms < ${ms} OR (at_ms = ${ms} AND id < ${arg(q.cursor.id)}))`);
-    }
-    const sql =
-      `SELECT * FROM policy_audit ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ` +
-      `ORDER BY at_ms DESC, id DESC LIMIT ${arg(q.limit + 1)}`;
-    const { results } = await this.db.prepare(sql).bind(...args).all<Row>();
-    const rows = results.slice(0, q.limit);
-    const last = rows[rows.length - 1];
-    return {
-      entries: rows.map(fromRow),
-      nextCursor: results.length > q.limit && last ? encodeCursor(last.at_ms, last.id) : null,
-    };
+    const { rows, nextCursor } = await pageNewestFirst<Row>(
+      this.db,
+      "policy_audit",
+      "at_ms",
+      { policy_id: q.policy },
+      { limit: q.limit, cursor: q.cursor },
+    );
+    return { entries: rows.map(fromRow), nextCursor };
   }
 }
 

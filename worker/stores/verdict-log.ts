@@ -1,6 +1,7 @@
 // The verdict history in D1: one row per decision, read newest first with an opaque cursor.
 import type { Verdict } from "../../src/decide";
 import type { ImageReference } from "../../src/reference";
+import { pageNewestFirst } from "./paging";
 
 export interface RecordedVerdict extends Verdict {
   readonly id: string;
@@ -9,7 +10,8 @@ export interface RecordedVerdict extends Verdict {
 }
 
 export interface VerdictQuery {
-  readonly policy?: string;
+  /** One policy, or several (a token restricted to them). */
+  readonly policy?: string | readonly string[];
   readonly decision?: "allow" | "deny";
   /** Exact reference when the filter named a tag or digest, else the whole repository. */
   readonly image?: { readonly reference?: string; readonly repository?: string };
@@ -24,22 +26,6 @@ export function newVerdictId(ms: number): string {
   const random = new Uint8Array(6);
   crypto.getRandomValues(random);
   return `${ms.toString(36).padStart(9, "0")}${[...random].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
-}
-
-export function encodeCursor(ms: number, id: string): string {
-  return btoa(JSON.stringify([ms, id])).replace(/=+$/, "");
-}
-
-export function decodeCursor(cursor: string): { ms: number; id: string } | undefined {
-  try {
-    const value = JSON.parse(atob(cursor)) as unknown;
-    if (Array.isArray(value) && Number.isInteger(value[0]) && typeof value[1] === "string" && value[1].length <= 64) {
-      return { ms: value[0] as number, id: value[1] };
-    }
-  } catch {
-    // fall through: not a cursor of ours
-  }
-  return undefined;
 }
 
 export class VerdictLog {
@@ -80,30 +66,14 @@ export class VerdictLog {
   }
 
   async query(q: VerdictQuery): Promise<{ verdicts: RecordedVerdict[]; nextCursor: string | null }> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    const arg = (v: unknown) => {
-      args.push(v);
-      return `?${args.length}`;
-    };
-    if (q.policy) where.push(`policy_id = ${arg(q.policy)}`);
-    if (q.decision) where.push(`decision = ${arg(q.decision)}`);
-    if (q.image?.reference) where.push(`reference = ${arg(q.image.reference)}`);
-    if (q.image?.repository) where.push(`repository = ${arg(q.image.repository)}`);
-    if (q.cursor) {
-      const ms = arg(q.cursor.ms);
-      where.push(`(evaluated_ms < ${ms} OR (evaluated_ms = ${ms} AND id < ${arg(q.cursor.id)}))`);
-    }
-    const sql =
-      `SELECT * FROM verdicts ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ` +
-      `ORDER BY evaluated_ms DESC, id DESC LIMIT ${arg(q.limit + 1)}`;
-    const { results } = await this.db.prepare(sql).bind(...args).all<Row>();
-    const rows = results.slice(0, q.limit);
-    const last = rows[rows.length - 1];
-    return {
-      verdicts: rows.map(fromRow),
-      nextCursor: results.length > q.limit && last ? encodeCursor(last.evaluated_ms, last.id) : null,
-    };
+    const { rows, nextCursor } = await pageNewestFirst<Row>(
+      this.db,
+      "verdicts",
+      "evaluated_ms",
+      { policy_id: q.policy, decision: q.decision, reference: q.image?.reference, repository: q.image?.repository },
+      { limit: q.limit, cursor: q.cursor },
+    );
+    return { verdicts: rows.map(fromRow), nextCursor };
   }
 
   async deleteOlderThan(ms: number): Promise<number> {
