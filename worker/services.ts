@@ -1,6 +1,7 @@
 // Per-isolate wiring of the core to the bindings: built once per bindings object, reused after.
 import { cachedDigestResolver } from "../src/adapters/cached-digest-resolver";
 import { egressFetch } from "../src/adapters/egress";
+import { memoCache } from "../src/adapters/memo-cache";
 import { RegistryClient } from "../src/adapters/registry-client";
 import type { DecideDeps } from "../src/decide";
 import { systemClock } from "../src/ports";
@@ -39,8 +40,20 @@ export function servicesFor(env: Bindings): Services {
       verdicts: new VerdictLog(env.VERDICTS),
       decideDeps: {
         kinds: defaultRequirementKinds,
-        digests: cachedDigestResolver(registry, trustCache, config.tagCacheTtlSeconds, systemClock),
-        verdictCache: kvCache(env.VERDICT_CACHE),
+        // Warm decisions are answered from this isolate's memory where it can: tag answers and
+        // verdicts carry their own freshness and are keyed by what they depend on. The trust data
+        // in TRUST_CACHE (TOFU roots, rollback versions) is always read from KV.
+        digests: cachedDigestResolver(
+          registry,
+          memoCache(trustCache, { maxEntries: 1024, readTtlSeconds: config.tagCacheTtlSeconds, clock: systemClock }),
+          config.tagCacheTtlSeconds,
+          systemClock,
+        ),
+        verdictCache: memoCache(kvCache(env.VERDICT_CACHE), {
+          maxEntries: 1024,
+          readTtlSeconds: config.verdictCacheTtlSeconds,
+          clock: systemClock,
+        }),
         verdictTtlSeconds: config.verdictCacheTtlSeconds,
         verifier: {
           fetch: httpFetch,

@@ -1,6 +1,6 @@
 // Decisions through the HTTP API: static rules, audit mode, no matching rule, batches, bad input.
 import { describe, expect, it } from "vitest";
-import { CLIENT, DIGEST_A, DIGEST_B, call, decideImage, putPolicy } from "./http";
+import { ADMIN, CLIENT, DIGEST_A, DIGEST_B, call, decideImage, putPolicy } from "./http";
 
 const policy = {
   mode: "enforce",
@@ -82,6 +82,19 @@ describe("POST /v1/decisions", () => {
     await putPolicy("dec-static", policy);
     const res = await decideImage(`library/nginx:1.27@${DIGEST_A}`, "dec-static");
     expect(res.json.reference).toBe(`docker.io/library/nginx:1.27@${DIGEST_A}`);
+  });
+
+  it("decides by a changed or deleted policy at once, although decisions reuse a policy read moments ago", async () => {
+    const allow = { rules: [{ pattern: "docker.io/library/*", require: [{ type: "allow" }] }] };
+    const deny = { rules: [{ pattern: "docker.io/library/*", require: [{ type: "deny", message: "changed" }] }] };
+    const first = await putPolicy("dec-change", allow);
+    expect((await decideImage(`nginx@${DIGEST_A}`, "dec-change")).json).toMatchObject({ decision: "allow", policy: { revision: first.json.revision } });
+    const second = await putPolicy("dec-change", deny);
+    const after = await decideImage(`nginx@${DIGEST_A}`, "dec-change");
+    expect(after.json).toMatchObject({ decision: "deny", policy: { revision: second.json.revision } });
+    expect(after.json.reasons[0].message).toBe("changed");
+    expect((await call("DELETE", "/v1/policies/dec-change", { token: ADMIN })).status).toBe(200);
+    expect((await decideImage(`nginx@${DIGEST_A}`, "dec-change")).status).toBe(404);
   });
 
   it("answers 404 POLICY_NOT_FOUND for an unknown policy", async () => {

@@ -32,7 +32,7 @@ async function admit(c: Context<Env>, id: string | undefined, mutate: boolean): 
   policyId(id);
   assertPolicyAllowed(c, id);
   const review = await readJson(c, admissionReviewSchema);
-  const stored = await servicesFor(c.env).policies.get(id);
+  const stored = await servicesFor(c.env).policies.forDecision(id);
   if (!stored) throw new HttpError(404, "POLICY_NOT_FOUND", `no policy with ID "${id}"`);
 
   let plan: AdmissionPlan;

@@ -30,7 +30,7 @@ const batchBody = z.strictObject({
 
 async function loadPolicy(c: Context<Env>, id: string): Promise<StoredPolicy> {
   assertPolicyAllowed(c, policyId(id));
-  const stored = await servicesFor(c.env).policies.get(id);
+  const stored = await servicesFor(c.env).policies.forDecision(id);
   if (!stored) throw new HttpError(404, "POLICY_NOT_FOUND", `no policy with ID "${id}"`);
   return stored;
 }

@@ -95,7 +95,7 @@ async function readPayload(c: Context<Env>, parse: (body: unknown) => HookBatch)
 }
 
 async function loadPolicy(c: Context<Env>, id: string): Promise<StoredPolicy> {
-  const stored = await servicesFor(c.env).policies.get(id);
+  const stored = await servicesFor(c.env).policies.forDecision(id);
   if (!stored) throw new HttpError(404, "POLICY_NOT_FOUND", `no policy with ID "${id}"`);
   return stored;
 }

@@ -23,11 +23,41 @@ export interface PolicySummary {
 
 const key = (id: string) => `policy:${id}`;
 
-export class PolicyStore {
-  constructor(private readonly kv: KVNamespace) {}
+/**
+ * How long a decision may use a policy read by this isolate before reading it again. Workers KV
+ * itself takes up to 60 s to show a change everywhere; this adds at most a second to that, and
+ * none at all in the isolate that made the change (its writes forget the remembered copy).
+ */
+export const POLICY_MEMO_MS = 1000;
+const MAX_REMEMBERED = 256;
 
+export class PolicyStore {
+  private readonly remembered = new Map<string, { readonly policy: StoredPolicy; readonly until: number }>();
+  /** Bumped by every write, so a read that raced a write is not remembered. */
+  private writes = 0;
+
+  constructor(
+    private readonly kv: KVNamespace,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Always the stored copy: for the admin routes, which show and change policies. */
   async get(id: string): Promise<StoredPolicy | null> {
     return this.kv.get<StoredPolicy>(key(id), "json");
+  }
+
+  /** For decisions: a copy this isolate read less than POLICY_MEMO_MS ago, else the stored one. */
+  async forDecision(id: string): Promise<StoredPolicy | null> {
+    const hit = this.remembered.get(id);
+    if (hit && hit.until > this.now()) return hit.policy;
+    const writesBefore = this.writes;
+    const policy = await this.get(id);
+    this.remembered.delete(id);
+    if (policy && writesBefore === this.writes) {
+      if (this.remembered.size >= MAX_REMEMBERED) this.remembered.delete(this.remembered.keys().next().value as string);
+      this.remembered.set(id, { policy, until: this.now() + POLICY_MEMO_MS });
+    }
+    return policy;
   }
 
   async put(policy: StoredPolicy): Promise<void> {
@@ -37,13 +67,22 @@ export class PolicyStore {
       format: policy.format,
       updatedAt: policy.updatedAt,
     };
+    this.forget(policy.id);
     await this.kv.put(key(policy.id), JSON.stringify(policy), { metadata });
+    this.forget(policy.id);
   }
 
   async delete(id: string): Promise<boolean> {
+    this.forget(id);
     if ((await this.kv.get(key(id))) === null) return false;
     await this.kv.delete(key(id));
+    this.forget(id);
     return true;
+  }
+
+  private forget(id: string): void {
+    this.writes++;
+    this.remembered.delete(id);
   }
 
   /** Summaries straight from KV list metadata: listing reads no policy bodies. */
