@@ -20,6 +20,41 @@ export interface VerdictQuery {
 }
 
 const MAX_CONTEXT_CHARS = 8192;
+/** Rows, and bytes of their JSON, at most in one write when concurrent requests share it. */
+const MAX_GROUP_ROWS = 200;
+const MAX_GROUP_BYTES = 512 * 1024;
+
+const COLUMNS = [
+  "id", "evaluated_at", "evaluated_ms", "image", "reference", "repository", "digest", "policy_id",
+  "policy_revision", "decision", "mode", "rule", "cached", "reasons", "context", "source",
+] as const;
+type Row16 = (string | number | null)[];
+
+const INSERT_ROWS = `INSERT INTO verdicts (${COLUMNS.join(", ")})
+  SELECT ${COLUMNS.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ")} FROM json_each(?1)`;
+
+interface QueuedRows {
+  /** Each row as a JSON array of its column values. */
+  readonly rows: readonly string[];
+  readonly bytes: number;
+  settled: boolean;
+  error?: unknown;
+}
+
+/** The queued groups that fit one write (always at least the first, whatever its size). */
+function takeBatch(queue: QueuedRows[]): QueuedRows[] {
+  let n = 0;
+  let rows = 0;
+  let bytes = 0;
+  while (n < queue.length) {
+    const next = queue[n]!;
+    if (n > 0 && (rows + next.rows.length > MAX_GROUP_ROWS || bytes + next.bytes > MAX_GROUP_BYTES)) break;
+    rows += next.rows.length;
+    bytes += next.bytes;
+    n++;
+  }
+  return queue.splice(0, n);
+}
 
 /** Time-ordered IDs: the millisecond clock then randomness, so ties still sort stably. */
 export function newVerdictId(ms: number): string {
@@ -31,38 +66,89 @@ export function newVerdictId(ms: number): string {
 export class VerdictLog {
   constructor(private readonly db: D1Database) {}
 
-  record(verdict: RecordedVerdict, reference: ImageReference): D1PreparedStatement {
+  /** One row's column values, in COLUMNS order. */
+  private row(verdict: RecordedVerdict, reference: ImageReference): Row16 {
     let context = verdict.context ? JSON.stringify(verdict.context) : null;
     if (context && context.length > MAX_CONTEXT_CHARS) context = JSON.stringify({ truncated: true });
-    return this.db
-      .prepare(
-        `INSERT INTO verdicts (id, evaluated_at, evaluated_ms, image, reference, repository, digest, policy_id,
-           policy_revision, decision, mode, rule, cached, reasons, context, source)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)`,
-      )
-      .bind(
-        verdict.id,
-        verdict.evaluatedAt,
-        Date.parse(verdict.evaluatedAt),
-        verdict.image.slice(0, 1024),
-        verdict.reference,
-        reference.name,
-        verdict.digest,
-        verdict.policy.id,
-        verdict.policy.revision,
-        verdict.decision,
-        verdict.mode,
-        verdict.rule,
-        verdict.cached ? 1 : 0,
-        JSON.stringify(verdict.reasons),
-        context,
-        verdict.source,
-      );
+    return [
+      verdict.id,
+      verdict.evaluatedAt,
+      Date.parse(verdict.evaluatedAt),
+      verdict.image.slice(0, 1024),
+      verdict.reference,
+      reference.name,
+      verdict.digest,
+      verdict.policy.id,
+      verdict.policy.revision,
+      verdict.decision,
+      verdict.mode,
+      verdict.rule,
+      verdict.cached ? 1 : 0,
+      JSON.stringify(verdict.reasons),
+      context,
+      verdict.source,
+    ];
   }
 
+  /**
+   * Records the verdicts of one request. Under load, the rows of concurrent requests are written
+   * together (group commit): while one D1 batch is in flight the next requests queue their rows,
+   * and the first of them to get its turn writes every queued row in one batch. Each call still
+   * returns only once its own rows are committed (or failed), and every write runs in the context
+   * of a request that waits for it (`waitUntil`), so no write is left to an isolate that may end.
+   */
   async recordAll(entries: readonly { verdict: RecordedVerdict; reference: ImageReference }[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.db.batch(entries.map((e) => this.record(e.verdict, e.reference)));
+    const rows = entries.map((e) => JSON.stringify(this.row(e.verdict, e.reference)));
+    const mine: QueuedRows = { rows, bytes: rows.reduce((n, r) => n + r.length + 1, 0), settled: false };
+    this.queue.push(mine);
+    while (!mine.settled) {
+      if (this.inFlight) {
+        await this.inFlight;
+        continue;
+      }
+      const batch = takeBatch(this.queue);
+      this.inFlight = this.commit(batch).finally(() => {
+        this.inFlight = null;
+      });
+      await this.inFlight;
+    }
+    if (mine.error !== undefined) throw mine.error;
+  }
+
+  private readonly queue: QueuedRows[] = [];
+
+  /**
+   * Many rows in one statement: the rows travel as one JSON array bound to ?1 and SQLite's
+   * json_each unpacks them, so a batch costs one statement whatever its size (D1 allows at most
+   * 100 bound parameters per statement, which a multi-row VALUES list of 16 columns soon reaches).
+   */
+  private async insert(rows: readonly string[]): Promise<void> {
+    await this.db.prepare(INSERT_ROWS).bind(`[${rows.join(",")}]`).run();
+  }
+  private inFlight: Promise<void> | null = null;
+
+  /** Never rejects: each group learns its own outcome. */
+  private async commit(batch: QueuedRows[]): Promise<void> {
+    try {
+      await this.insert(batch.flatMap((g) => g.rows));
+      for (const g of batch) g.settled = true;
+    } catch (err) {
+      if (batch.length === 1) {
+        batch[0]!.error = err;
+        batch[0]!.settled = true;
+        return;
+      }
+      // A D1 batch is one transaction: one bad group must not cost the others their rows.
+      for (const g of batch) {
+        try {
+          await this.insert(g.rows);
+        } catch (e) {
+          g.error = e;
+        }
+        g.settled = true;
+      }
+    }
   }
 
   async query(q: VerdictQuery): Promise<{ verdicts: RecordedVerdict[]; nextCursor: string | null }> {

@@ -1,0 +1,117 @@
+// The verdict log's group commit: concurrent requests' rows share D1 writes, none is lost, and a
+// failing group costs no other group its rows.
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { ImageReference } from "../../src/reference";
+import { parseReference } from "../../src/reference";
+import { newVerdictId, VerdictLog, type RecordedVerdict } from "../../worker/stores/verdict-log";
+
+const DIGEST = `sha256:${"ab".repeat(32)}`;
+
+function entry(policyId: string, n: number): { verdict: RecordedVerdict; reference: ImageReference } {
+  const image = `example.com/app/n${n}@${DIGEST}`;
+  const reference = parseReference(image);
+  const evaluatedAt = new Date(1_700_000_000_000 + n).toISOString();
+  return {
+    reference,
+    verdict: {
+      decision: "allow",
+      allowed: true,
+      image,
+      reference: reference.canonical,
+      digest: DIGEST,
+      policy: { id: policyId, revision: "r1" },
+      rule: "example.com/app/*",
+      mode: "enforce",
+      reasons: [],
+      cached: false,
+      evaluatedAt,
+      id: newVerdictId(Date.parse(evaluatedAt)),
+      source: "decisions",
+      context: null,
+    },
+  };
+}
+
+/** The real D1 binding, with its inserts counted by rows (and, when asked, one write made to fail). */
+function countingDb(failWhen?: (rows: number) => boolean) {
+  const calls: number[] = [];
+  const db = new Proxy(env.VERDICTS, {
+    get(target, prop) {
+      if (prop === "prepare") {
+        return (sql: string) => {
+          const statement = target.prepare(sql);
+          if (!sql.startsWith("INSERT INTO verdicts")) return statement;
+          return {
+            bind: (rows: string) => {
+              const n = (JSON.parse(rows) as unknown[]).length;
+              calls.push(n);
+              const bound = statement.bind(rows);
+              return {
+                run: async () => {
+                  if (failWhen?.(n)) throw new Error("D1 refused the write");
+                  return bound.run();
+                },
+              };
+            },
+          };
+        };
+      }
+      const value = Reflect.get(target, prop) as unknown;
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { db, calls };
+}
+
+async function count(policyId: string): Promise<number> {
+  const row = await env.VERDICTS.prepare("SELECT COUNT(*) AS n FROM verdicts WHERE policy_id = ?1").bind(policyId).first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+describe("VerdictLog.recordAll (group commit)", () => {
+  it("writes concurrent requests' rows in fewer writes than requests, and every row lands", async () => {
+    const { db, calls } = countingDb();
+    const log = new VerdictLog(db);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => log.recordAll([entry("group-a", i)])));
+    expect(await count("group-a")).toBe(40);
+    expect(calls.reduce((a, b) => a + b, 0)).toBe(40);
+    // The first call writes alone; the 39 that queue behind it share the next write.
+    expect(calls.length).toBeLessThan(40);
+    expect(calls[0]).toBe(1);
+    expect(Math.max(...calls)).toBeGreaterThan(1);
+  });
+
+  it("a lone call is written at once, on its own", async () => {
+    const { db, calls } = countingDb();
+    const log = new VerdictLog(db);
+    await log.recordAll([entry("group-b", 1), entry("group-b", 2)]);
+    expect(calls).toEqual([2]);
+    expect(await count("group-b")).toBe(2);
+  });
+
+  it("when a shared write fails, each group is retried alone and only the failing one reports it", async () => {
+    // Writes of more than two rows fail, as if one group's rows broke the shared transaction.
+    const { db, calls } = countingDb((n) => n > 2);
+    const log = new VerdictLog(db);
+    const results = await Promise.allSettled([
+      log.recordAll([entry("group-c", 1)]),
+      log.recordAll([entry("group-c", 2)]),
+      log.recordAll([entry("group-c", 3)]),
+      log.recordAll([entry("group-c", 4), entry("group-c", 5), entry("group-c", 6)]),
+    ]);
+    // The three-row group fails on its own too; the single rows are written on retry.
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "fulfilled", "rejected"]);
+    expect(await count("group-c")).toBe(3);
+    expect(calls.filter((n) => n > 2).length).toBeGreaterThan(0);
+  });
+
+  it("never puts more than 200 rows in one write, and splits a long queue", async () => {
+    const { db, calls } = countingDb();
+    const log = new VerdictLog(db);
+    await Promise.all(Array.from({ length: 150 }, (_, i) => log.recordAll([entry("group-d", 2 * i), entry("group-d", 2 * i + 1)])));
+    expect(await count("group-d")).toBe(300);
+    expect(Math.max(...calls)).toBeLessThanOrEqual(200);
+    expect(calls.length).toBeGreaterThanOrEqual(3);
+  });
+});
