@@ -1,6 +1,7 @@
 // The OpenPGP envelope of a simple signature: a binary signed message (optionally compressed: one-pass
 // signature, literal data, signature), verified against the requirement's keys only, at a given time.
 import { readMessage, verify, type Key, type PublicKey, type SignaturePacket, type Subkey } from "openpgp/lightweight";
+import { compressionProblem } from "./compressed";
 import { SimpleSigningError } from "./errors";
 import type { TrustedKeys } from "./keys";
 
@@ -32,6 +33,9 @@ function cause(err: unknown): string {
  * signing key (and its primary key) neither expired nor revoked at `now`.
  */
 export async function verifySignedMessage(blob: Uint8Array, trusted: TrustedKeys, now: Date): Promise<VerifiedMessage> {
+  // A compressed body that does not decompress cleanly never reaches openpgp.js (see compressed.ts).
+  const problem = await compressionProblem(blob);
+  if (problem) return fail("MALFORMED_MESSAGE", `Invalid GPG signature: not an OpenPGP message (${problem})`);
   let message;
   try {
     message = await readMessage({ binaryMessage: blob });
