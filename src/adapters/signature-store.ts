@@ -6,6 +6,7 @@ import { noCounter } from "../ports";
 import type { ImageReference } from "../reference";
 import { readCapped, TooLargeError } from "../streams";
 import { base64Decode } from "../verify/notary-v1/encoding";
+import { EgressRefusedError } from "./egress";
 import { HttpClient, UpstreamError } from "./http-client";
 import { registryBaseUrl } from "./registry-client";
 
@@ -156,7 +157,7 @@ export class SignatureStore {
   /**
    * The image's simple signatures. Throws UpstreamError: REGISTRY_* when the registry cannot be
    * asked, SIMPLE_LOOKASIDE_UNREACHABLE when the lookaside cannot (transient for network errors,
-   * timeouts, 5xx, 429), SIMPLE_SIGNATURES_REJECTED for a blob no tool could read (as
+   * timeouts, 5xx, 429; lasting when the egress guard refuses it), SIMPLE_SIGNATURES_REJECTED for a blob no tool could read (as
    * containers/image fails the whole image then).
    */
   async signatures(reference: ImageReference, digest: string, lookaside: LookasideSetting): Promise<StoredSignatures> {
@@ -288,12 +289,19 @@ export class SignatureStore {
     return { source: "lookaside", signatures, lookaside: chosen, skipped };
   }
 
-  /** A GET without credentials (the lookaside and the registry ping use none), with a timeout. */
+  /**
+   * A GET without credentials (the lookaside and the registry ping use none), with a timeout. A
+   * network failure is transient; an egress refusal is not (the configuration or the policy decides
+   * it, not the network), and its message is the refusal's: "refused to contact <host>: <why>".
+   */
   private async plainGet(url: string, code: "REGISTRY_UNREACHABLE" | "SIMPLE_LOOKASIDE_UNREACHABLE", what: string): Promise<Response> {
     this.counter.count("fetch", `GET ${url}`);
     try {
       return await this.options.fetch(new Request(url, { method: "GET", redirect: "follow", signal: AbortSignal.timeout(this.timeoutMs) }));
     } catch (err) {
+      if (err instanceof EgressRefusedError) {
+        throw new UpstreamError(code, `${err.message} (egress policy, see docs/security.md)`, false, url);
+      }
       const why =
         err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")
           ? `did not answer within ${this.timeoutMs} ms`

@@ -1,6 +1,7 @@
 // Where signatures come from: registries.d scope resolution, the lookaside layout, the registry's
 // signature extension, bounds, and which failures are transient.
 import { describe, expect, it } from "vitest";
+import { DEFAULT_EGRESS_POLICY, egressFetch } from "../../../src/adapters/egress";
 import { UpstreamError } from "../../../src/adapters/http-client";
 import {
   lookasideBaseFor,
@@ -199,6 +200,31 @@ describe("SignatureStore", () => {
     expect((await failure(store(w).signatures(IMAGE, D, LOOKASIDE))).message).toBe(
       `reading signature from ${LOOKASIDE}/demo/app@sha256=${H}/signature-1: received unexpected HTTP status: 500 Internal Server Error`,
     );
+  });
+
+  it("a lookaside the egress guard refuses is a lasting SIMPLE_LOOKASIDE_UNREACHABLE that says so, before any connection", async () => {
+    const w = world(REG);
+    const guarded = new SignatureStore({ fetch: egressFetch(w.fetch, DEFAULT_EGRESS_POLICY), timeoutMs: 500 });
+    for (const [lookaside, host, why] of [
+      ["http://10.0.0.7/sigstore", "10.0.0.7", "it is a private address"],
+      ["http://169.254.169.254/latest", "169.254.169.254", "it is a cloud metadata address"],
+      ["http://[fd00::7]:8080/sigs", "[fd00::7]:8080", "it is a unique-local address"],
+    ] as const) {
+      const f = await failure(guarded.signatures(IMAGE, D, lookaside));
+      expect(f, lookaside).toMatchObject({ code: "SIMPLE_LOOKASIDE_UNREACHABLE", transient: false });
+      expect(f.message.startsWith(`refused to contact ${host}: ${why}`), f.message).toBe(true);
+    }
+    // Only the (loopback) registry was pinged; no lookaside request left.
+    expect(w.requests).toEqual([`GET http://${REG}/v2/`, `GET http://${REG}/v2/`, `GET http://${REG}/v2/`]);
+  });
+
+  it("a registry ping the egress guard refuses is a lasting REGISTRY_UNREACHABLE", async () => {
+    const w = world("10.0.0.5:5000");
+    const guarded = new SignatureStore({ fetch: egressFetch(w.fetch, DEFAULT_EGRESS_POLICY), timeoutMs: 500 });
+    const f = await failure(guarded.signatures(parseReference("10.0.0.5:5000/demo/app:v1"), D, LOOKASIDE));
+    expect(f).toMatchObject({ code: "REGISTRY_UNREACHABLE", transient: false });
+    expect(f.message).toMatch(/^refused to contact 10\.0\.0\.5:5000: it is a private address/);
+    expect(w.requests).toEqual([]);
   });
 
   it(`bounds the number (${MAX_SIGNATURES}) and size (${MAX_SIGNATURE_BYTES} bytes) of signatures`, async () => {

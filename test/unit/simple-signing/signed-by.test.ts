@@ -1,6 +1,7 @@
 // The signedBy requirement kind through decide(): signatures made by real gpg/skopeo served from
 // memory through the fetch port; what is fetched, verified and cached is counted.
 import { describe, expect, it } from "vitest";
+import { DEFAULT_EGRESS_POLICY, egressFetch } from "../../../src/adapters/egress";
 import { decide } from "../../../src/decide";
 import { parseReference } from "../../../src/reference";
 import { armoredKey, keyData, NOW, signature, vectors } from "./vectors";
@@ -154,6 +155,29 @@ describe("signedBy requirement", () => {
       expect(v.reasons[0], String(fault)).toMatchObject({ code: "SIMPLE_LOOKASIDE_UNREACHABLE", transient });
       expect((trustCache as ReturnType<typeof memoryCache>).store.size).toBe(0);
     }
+  });
+
+  it("a lookaside the egress guard refuses is a lasting deny that says so: the verdict is kept, no fetch is made", async () => {
+    const w = signedWorld("rsa");
+    const { deps, work, trustCache } = setup(w, NOW, D);
+    const guarded = { ...deps, verifier: { ...deps.verifier, fetch: egressFetch(w.fetch, DEFAULT_EGRESS_POLICY) } };
+    const policy = {
+      mode: "enforce" as const,
+      patternStyle: "native" as const,
+      rules: [{ pattern: "*", require: [{ type: "signedBy", keys: RSA.keys, lookaside: "http://192.168.9.9:8080/sigs" }] }],
+    };
+    const input = { image: V1, reference: parseReference(V1), context: {} };
+    const view = { id: "p", revision: "refused-lookaside", policy };
+    const refused = await decide(input, view, guarded);
+    expect(refused.decision).toBe("deny");
+    expect(refused.reasons[0]).toMatchObject({ code: "SIMPLE_LOOKASIDE_UNREACHABLE", transient: false, requirement: "signedBy" });
+    expect(refused.reasons[0]!.message).toMatch(/^refused to contact 192\.168\.9\.9:8080: it is a private address/);
+    expect(w.requests.some((r) => r.includes("192.168.9.9"))).toBe(false);
+    expect((trustCache as ReturnType<typeof memoryCache>).store.size).toBe(0);
+    // Lasting: the same decision again is answered from the verdict cache, with no fetch.
+    const fetches = work.fetch;
+    expect(await decide(input, view, guarded)).toMatchObject({ decision: "deny", cached: true });
+    expect(work.fetch).toBe(fetches);
   });
 
   it("a registry that cannot be reached denies with the registry's code", async () => {
