@@ -4,13 +4,12 @@
 // must end up in the verdict log (written after the response with waitUntil), counted back through
 // GET /v1/verdicts with its cursor. Loopback only; every loop is bounded; it stops by itself.
 //
-// LOAD_SECONDS (default 30, not the issue's 60, to keep the e2e suite's total time reasonable:
-// set LOAD_SECONDS=60 for the full run), LOAD_CLIENTS (default 32).
+// LOAD_SECONDS (default 60, as the issue asks; lower it while iterating), LOAD_CLIENTS (default 32).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callApi } from "./lab/api";
 import { startWorker, type WorkerHandle } from "./lab/worker";
 
-const SECONDS = Number(process.env.LOAD_SECONDS ?? "30");
+const SECONDS = Number(process.env.LOAD_SECONDS ?? "60");
 const CLIENTS = Number(process.env.LOAD_CLIENTS ?? "32");
 const POLICY = "load-static";
 // A closed port: nothing here may ever be contacted (digest references, static rules).
