@@ -3,6 +3,7 @@
 import { compiledPolicyFor } from "./policy/compile";
 import type { Mode, Policy } from "./policy/model";
 import type { DigestNeed, RequirementKinds, RequirementOutcome, VerifierDeps } from "./policy/requirement-kinds";
+import { ruleUpstreams, verifierNaming } from "./policy/upstreams";
 import type { Cache, Clock, DigestResolver } from "./ports";
 import type { Reason } from "./reasons";
 import type { ImageReference } from "./reference";
@@ -174,6 +175,10 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
   const rule = match.rule.pattern;
   const requirements = match.rule.require;
   const kinds = requirements.map((r) => deps.kinds.get(r.type));
+  // The hosts this rule names literally may be contacted by this decision even on a private
+  // address (docs/security.md). Verdict cache and singleflight keys hold the rule's index, so a
+  // verdict reached with these permissions only ever answers the same rule.
+  const upstreams = ruleUpstreams(match, deps.kinds);
 
   const need = kinds.reduce<DigestNeed>(
     (acc, k) => (k && NEED_ORDER[k.digest] > NEED_ORDER[acc] ? k.digest : acc),
@@ -183,7 +188,7 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
   const notes: Reason[] = [];
   if (!digest && need !== "none") {
     progress.step = `resolving the digest of ${reference.canonical} at registry ${reference.registry}`;
-    const resolved = await deps.digests.resolve(reference);
+    const resolved = await deps.digests.resolve(reference, upstreams);
     if (resolved.ok) {
       digest = resolved.digest;
     } else if (need === "required") {
@@ -259,7 +264,7 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
             digest,
             rule,
             context: input.context,
-            deps: deps.verifier,
+            deps: verifierNaming(deps.verifier, upstreams),
           });
         } catch (err) {
           return {

@@ -1,8 +1,23 @@
 // The only ways out of the decision core: HTTP, a key-value cache, and the clock.
 // Adapters in worker/ (KV, fetch) and in tests implement these.
 
+/**
+ * Upstream hosts the matching rule of one decision names literally, "host" or "host:port" (no port:
+ * the scheme's default): its pattern's registry when the pattern has no wildcard there, and what its
+ * requirements name (a trust server, a lookaside, a signature repository). The egress guard lets
+ * that decision contact them even on a private address; never a metadata one (docs/security.md).
+ */
+export type NamedUpstreams = readonly string[];
+
 /** The Web `fetch` signature; the core never calls the global directly. */
-export type HttpFetch = (request: Request) => Promise<Response>;
+export interface HttpFetch {
+  (request: Request): Promise<Response>;
+  /**
+   * The same port for a decision whose matching rule names `hosts` (the egress guard has it; a port
+   * without it ignores such names). The same hosts give the same port back.
+   */
+  readonly naming?: (hosts: NamedUpstreams) => HttpFetch;
+}
 
 export interface Clock {
   now(): Date;
@@ -40,5 +55,6 @@ export type DigestResolution =
 
 /** Tag → manifest digest (the registry client, usually behind a short cache). */
 export interface DigestResolver {
-  resolve(reference: ImageReference): Promise<DigestResolution>;
+  /** `upstreams`: the hosts the decision's matching rule names, which the registry may be one of. */
+  resolve(reference: ImageReference, upstreams?: NamedUpstreams): Promise<DigestResolution>;
 }

@@ -1,5 +1,5 @@
 // Tag → digest answers kept briefly in a cache, so repeated decisions don't ask the registry.
-import type { Cache, Clock, DigestResolution, DigestResolver } from "../ports";
+import type { Cache, Clock, DigestResolution, DigestResolver, NamedUpstreams } from "../ports";
 import type { ImageReference } from "../reference";
 
 // Workers KV refuses expirations under 60 s; shorter TTLs are enforced by the stored timestamp.
@@ -13,15 +13,15 @@ export function cachedDigestResolver(
 ): DigestResolver {
   if (ttlSeconds <= 0) return inner;
   return {
-    async resolve(reference: ImageReference): Promise<DigestResolution> {
-      if (reference.digest) return inner.resolve(reference);
+    async resolve(reference: ImageReference, upstreams?: NamedUpstreams): Promise<DigestResolution> {
+      if (reference.digest) return inner.resolve(reference, upstreams);
       const key = `tag:v1:${reference.name}:${reference.tag ?? "latest"}`;
       const hit = await cache.get(key);
       if (hit) {
         const { digest, at } = JSON.parse(hit) as { digest: string; at: number };
         if (clock.now().getTime() - at < ttlSeconds * 1000) return { ok: true, digest, cached: true };
       }
-      const fresh = await inner.resolve(reference);
+      const fresh = await inner.resolve(reference, upstreams);
       if (fresh.ok) {
         await cache.put(key, JSON.stringify({ digest: fresh.digest, at: clock.now().getTime() }), {
           ttlSeconds: Math.max(KV_MIN_TTL, ttlSeconds),

@@ -5,7 +5,13 @@
 // What it can see: the URL. Host names that are IP literals (any form the WHATWG URL parser
 // normalises: "0x7f.1", "2130706433", "[::ffff:a9fe:a9fe]") are classified directly; DNS names
 // cannot be resolved from a Worker, so only well-known metadata names are refused by name.
-import type { HttpFetch } from "../ports";
+//
+// Named hosts come from two places: the configuration (EgressPolicy.namedHosts, for every request)
+// and, per decision, the matching rule of the policy (the hosts it names literally: its pattern's
+// registry, a requirement's trust server, lookaside or signature repository). `egressFetch(...)
+// .naming(hosts)` is the same guard for one such decision. A rule's names open the first hop only:
+// redirects go where the configuration allows, never further.
+import type { HttpFetch, NamedUpstreams } from "../ports";
 
 export type AddressClass =
   | "public"
@@ -141,31 +147,82 @@ function named(url: URL, policy: EgressPolicy): boolean {
   });
 }
 
+/** An upstream a policy rule names: its host name as a URL normalises it, and the port it names. */
+interface RuleEndpoint {
+  readonly hostname: string;
+  /** Undefined: the scheme's default port only (a registry written without a port). */
+  readonly port: number | undefined;
+}
+
+/** "host", "host:port", "[v6]" or "[v6]:port" → an endpoint; undefined for anything else. */
+function ruleEndpoint(entry: string): RuleEndpoint | undefined {
+  const m = /^(\[[0-9a-fA-F:.%]+\]|[^:[\]/?#@\s]+)(?::(\d{1,5}))?$/.exec(entry.trim());
+  if (!m) return undefined;
+  const port = m[2] === undefined ? undefined : Number(m[2]);
+  if (port !== undefined && (port < 1 || port > 65_535)) return undefined;
+  try {
+    return { hostname: new URL(`http://${m[1]}`).hostname, port };
+  } catch {
+    return undefined;
+  }
+}
+
+const effectivePort = (url: URL): number => (url.port !== "" ? Number(url.port) : url.protocol === "https:" ? 443 : 80);
+
+/** A rule names the URL's host exactly, on the port it names (no port: the scheme's default). */
+function ruleNames(url: URL, endpoints: readonly RuleEndpoint[]): boolean {
+  return endpoints.some((e) => e.hostname === url.hostname && (e.port === undefined ? url.port === "" : e.port === effectivePort(url)));
+}
+
 export type EgressCheck = { readonly ok: true; readonly addressClass: AddressClass } | { readonly ok: false; readonly error: EgressRefusedError };
 
-/** May `url` be contacted under `policy`? */
-export function checkEgress(url: URL, policy: EgressPolicy): EgressCheck {
+/**
+ * May `url` be contacted under `policy`, by a decision whose matching rule names `ruleHosts`
+ * ("host" or "host:port", see NamedUpstreams)? Metadata, unspecified and reserved addresses never.
+ */
+export function checkEgress(url: URL, policy: EgressPolicy, ruleHosts: NamedUpstreams = []): EgressCheck {
+  return check(url, policy, endpointsOf(ruleHosts), "first");
+}
+
+function endpointsOf(hosts: NamedUpstreams): RuleEndpoint[] {
+  return hosts.map(ruleEndpoint).filter((e): e is RuleEndpoint => e !== undefined);
+}
+
+/** A redirect hop is checked against the configuration alone: a rule's names never widen redirects. */
+function check(url: URL, policy: EgressPolicy, endpoints: readonly RuleEndpoint[], hop: "first" | "redirect"): EgressCheck {
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     return { ok: false, error: new EgressRefusedError(url.host || url.href, `scheme ${url.protocol} is not http or https`, "scheme") };
   }
   const cls = classifyHost(url.hostname);
   const refuse = (why: string): EgressCheck => ({ ok: false, error: new EgressRefusedError(url.host, why, cls) });
+  const isNamed = () => named(url, policy) || (hop === "first" && ruleNames(url, endpoints));
   switch (cls) {
     case "public":
       return { ok: true, addressClass: cls };
     case "loopback":
-      return policy.allowLoopback || named(url, policy) ? { ok: true, addressClass: cls } : refuse("loopback upstreams are disabled (ALLOW_LOOPBACK_UPSTREAMS)");
+      return policy.allowLoopback || isNamed() ? { ok: true, addressClass: cls } : refuse("loopback upstreams are disabled (ALLOW_LOOPBACK_UPSTREAMS)");
     case "metadata":
       return refuse("it is a cloud metadata address, never an upstream");
     case "unspecified":
     case "reserved":
       return refuse(`it is ${cls === "unspecified" ? "an unspecified (0.0.0.0/8, ::)" : "a multicast or reserved"} address`);
     default:
-      return named(url, policy)
-        ? { ok: true, addressClass: cls }
-        : refuse(`it is a ${cls} address, and no configuration names it (EGRESS_ALLOWED_HOSTS)`);
+      if (isNamed()) return { ok: true, addressClass: cls };
+      return refuse(
+        hop === "first"
+          ? `it is a ${cls} address, and neither the configuration (EGRESS_ALLOWED_HOSTS) nor the matching rule names it`
+          : `it is a ${cls} address, and no configuration names it (EGRESS_ALLOWED_HOSTS; redirects go only where the configuration allows)`,
+      );
   }
 }
+
+/** Address classes a name opens: naming a public host changes nothing, naming a metadata one nothing either. */
+function nameable(cls: AddressClass, policy: EgressPolicy): boolean {
+  return cls === "private" || cls === "link-local" || cls === "unique-local" || (cls === "loopback" && !policy.allowLoopback);
+}
+
+/** Per-decision guards kept per set of rule names, at most this many (policies name few hosts). */
+const MAX_NAMED_GUARDS = 64;
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
@@ -176,13 +233,36 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
  * - never from https down to http;
  * - to a non-public address (loopback, or a private one the configuration names) only when the
  *   request started at a non-public address: a public registry cannot bounce us inside;
+ * - a host only the decision's matching rule names is a first hop, never a redirect target;
  * - the Authorization header is dropped when the redirect leaves the origin (blob downloads go to
  *   object storage with signed URLs; the registry's token must not follow them).
+ * Its `naming(hosts)` is the same guard for a decision whose matching rule names `hosts`: kept per
+ * set of names (the root itself when none of them opens anything), so clients built on it are reused.
  */
 export function egressFetch(inner: HttpFetch, policy: EgressPolicy = DEFAULT_EGRESS_POLICY): HttpFetch {
-  return async (request: Request): Promise<Response> => {
+  const guards = new Map<string, HttpFetch>();
+  const root = guard(inner, policy, [], naming);
+  function naming(hosts: NamedUpstreams): HttpFetch {
+    const useful = hosts
+      .map((h) => ({ h: h.trim().toLowerCase(), e: ruleEndpoint(h) }))
+      .filter(({ e }) => e !== undefined && nameable(classifyHost(e.hostname), policy));
+    if (useful.length === 0) return root;
+    const key = [...new Set(useful.map(({ h }) => h))].sort().join(" ");
+    let g = guards.get(key);
+    if (!g) {
+      if (guards.size >= MAX_NAMED_GUARDS) guards.delete(guards.keys().next().value as string);
+      g = guard(inner, policy, useful.map(({ e }) => e!), naming);
+      guards.set(key, g);
+    }
+    return g;
+  }
+  return root;
+}
+
+function guard(inner: HttpFetch, policy: EgressPolicy, endpoints: readonly RuleEndpoint[], naming: (hosts: NamedUpstreams) => HttpFetch): HttpFetch {
+  const fetch = async (request: Request): Promise<Response> => {
     let url = new URL(request.url);
-    const first = checkEgress(url, policy);
+    const first = check(url, policy, endpoints, "first");
     if (!first.ok) throw first.error;
     const startedInside = first.addressClass !== "public";
     let current = new Request(request, { redirect: "manual" });
@@ -204,10 +284,10 @@ export function egressFetch(inner: HttpFetch, policy: EgressPolicy = DEFAULT_EGR
       if (url.protocol === "https:" && next.protocol !== "https:") {
         throw new EgressRefusedError(next.host, `${url.host} redirected from https down to ${next.protocol}`, "redirect");
       }
-      const check = checkEgress(next, policy);
-      if (!check.ok) throw new EgressRefusedError(next.host, `redirect from ${url.host}: ${check.error.why}`, check.error.addressClass);
-      if (check.addressClass !== "public" && !startedInside) {
-        throw new EgressRefusedError(next.host, `a public upstream (${url.host}) may not redirect to a ${check.addressClass} address`, "redirect");
+      const hopCheck = check(next, policy, endpoints, "redirect");
+      if (!hopCheck.ok) throw new EgressRefusedError(next.host, `redirect from ${url.host}: ${hopCheck.error.why}`, hopCheck.error.addressClass);
+      if (hopCheck.addressClass !== "public" && !startedInside) {
+        throw new EgressRefusedError(next.host, `a public upstream (${url.host}) may not redirect to a ${hopCheck.addressClass} address`, "redirect");
       }
       const headers = new Headers(current.headers);
       if (next.origin !== url.origin) headers.delete("authorization");
@@ -215,4 +295,6 @@ export function egressFetch(inner: HttpFetch, policy: EgressPolicy = DEFAULT_EGR
       url = next;
     }
   };
+  // Naming more hosts starts again from the configuration: names of two rules never add up.
+  return Object.assign(fetch, { naming });
 }

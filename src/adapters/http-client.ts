@@ -15,6 +15,11 @@ export class UpstreamError extends Error {
     message: string,
     readonly transient: boolean,
     readonly url?: string,
+    /**
+     * The egress guard refused the address: lasting, but it depends on the decision's matching rule
+     * (the hosts it names), so it is not remembered where another rule could read it back.
+     */
+    readonly refused: boolean = false,
   ) {
     super(message);
   }
@@ -212,7 +217,7 @@ export class HttpClient {
         res = await this.options.fetch(new Request(url, { method, headers, redirect: "manual", signal: AbortSignal.timeout(remaining) }));
       } catch (err) {
         if (err instanceof EgressRefusedError) {
-          throw new UpstreamError(this.codes.unreachable, `${err.message} (egress policy, see docs/security.md)`, false, url);
+          throw new UpstreamError(this.codes.unreachable, `${err.message} (egress policy, see docs/security.md)`, false, url, true);
         }
         const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
         if (!timedOut && (await wait(attempt))) continue;

@@ -1,6 +1,6 @@
 // OCI distribution client: manifests by tag or digest, with Docker-Content-Digest checked
 // against the bytes whenever the body is fetched. Auth, timeouts and caps come from HttpClient.
-import type { DigestResolution, DigestResolver, HttpFetch, WorkCounter } from "../ports";
+import type { DigestResolution, DigestResolver, HttpFetch, NamedUpstreams, WorkCounter } from "../ports";
 import type { ImageReference } from "../reference";
 import { sha256Hex } from "../encoding";
 import { isLoopbackHost } from "../hosts";
@@ -45,6 +45,8 @@ export function registryBaseUrl(registry: string, insecure: readonly string[] = 
 export class RegistryClient implements DigestResolver {
   private readonly http: HttpClient;
   private readonly maxManifestBytes: number;
+  /** The same client for decisions whose rule names upstreams, per fetch port the guard gives back. */
+  private readonly naming = new WeakMap<HttpFetch, RegistryClient>();
 
   constructor(private readonly options: RegistryClientOptions) {
     this.http = new HttpClient({
@@ -55,10 +57,12 @@ export class RegistryClient implements DigestResolver {
     this.maxManifestBytes = options.maxManifestBytes ?? 4 * 1024 * 1024;
   }
 
-  async resolve(reference: ImageReference): Promise<DigestResolution> {
+  /** `upstreams`: hosts the decision's matching rule names, which the egress guard then lets us contact. */
+  async resolve(reference: ImageReference, upstreams?: NamedUpstreams): Promise<DigestResolution> {
     if (reference.digest) return { ok: true, digest: reference.digest, cached: false };
+    const client = upstreams?.length ? this.namingClient(upstreams) : this;
     try {
-      return { ok: true, digest: await this.resolveTag(reference), cached: false };
+      return { ok: true, digest: await client.resolveTag(reference), cached: false };
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
       return {
@@ -67,6 +71,17 @@ export class RegistryClient implements DigestResolver {
         reason: { code: err.code, message: err.message, ...(err.url ? { url: err.url } : {}) },
       };
     }
+  }
+
+  private namingClient(upstreams: NamedUpstreams): RegistryClient {
+    const fetch = this.options.fetch.naming?.(upstreams);
+    if (!fetch || fetch === this.options.fetch) return this;
+    let client = this.naming.get(fetch);
+    if (!client) {
+      client = new RegistryClient({ ...this.options, fetch });
+      this.naming.set(fetch, client);
+    }
+    return client;
   }
 
   /** The digest a tag points at now: HEAD first (cheap), GET and hash when HEAD gives no digest. */

@@ -300,7 +300,7 @@ export class SignatureStore {
       return await this.options.fetch(new Request(url, { method: "GET", redirect: "follow", signal: AbortSignal.timeout(this.timeoutMs) }));
     } catch (err) {
       if (err instanceof EgressRefusedError) {
-        throw new UpstreamError(code, `${err.message} (egress policy, see docs/security.md)`, false, url);
+        throw new UpstreamError(code, `${err.message} (egress policy, see docs/security.md)`, false, url, true);
       }
       const why =
         err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")

@@ -318,6 +318,8 @@ class GlobPattern implements CompiledPattern {
   readonly literalPrefix: number;
   /** normalized split on '/', for Connaisseur's ranking. */
   readonly components: readonly string[];
+  /** The registry (host and port) when written without a wildcard: the host the pattern names. */
+  readonly literalRegistry: string | undefined;
   private readonly registry: Glob | undefined;
   private readonly path: Glob | undefined;
   private readonly tag: Glob | undefined;
@@ -335,6 +337,7 @@ class GlobPattern implements CompiledPattern {
     const firstStar = parsed.normalized.indexOf("*");
     this.literalPrefix = firstStar < 0 ? parsed.normalized.length : firstStar;
     this.components = parsed.normalized.split("/");
+    this.literalRegistry = parsed.registry !== undefined && !parsed.registry.includes("*") ? parsed.registry : undefined;
     this.registry = parsed.registry === undefined ? undefined : new Glob(parsed.registry, NOT_PAST_PORT);
     this.path = parsed.path === undefined ? undefined : new Glob(parsed.path, ANYTHING);
     this.tag = parsed.tag === undefined ? undefined : new Glob(parsed.tag, ANYTHING);
@@ -370,6 +373,13 @@ export function compilePattern(source: string, style: PatternStyle): CompiledPat
     );
   }
   return new GlobPattern(source, style, parsePattern(source));
+}
+
+// The registry a pattern names literally, host and port as written ("10.0.0.5:5000" for
+// "10.0.0.5:5000/app/*"); undefined when its registry part has a '*' in the host or the port
+// ("*:5000/*", "127.0.0.1:*/demo/*") or the pattern is a catch-all ("*", "*:v1").
+export function literalRegistry(pattern: CompiledPattern): string | undefined {
+  return own(pattern).literalRegistry;
 }
 
 /** The pattern in the form it is matched and ranked in ("nginx:1.*" → "docker.io/library/nginx:1.*"). */

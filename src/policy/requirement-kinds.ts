@@ -3,7 +3,7 @@
 import type { Schema } from "../schema";
 import type { ImageReference } from "../reference";
 import type { Reason } from "../reasons";
-import type { Clock, Cache, Credentials, HttpFetch, WorkCounter } from "../ports";
+import type { Clock, Cache, Credentials, HttpFetch, NamedUpstreams, WorkCounter } from "../ports";
 import type { Requirement } from "./model";
 
 /** What a kind needs to know about the image's manifest digest before it can evaluate. */
@@ -55,6 +55,12 @@ export interface RequirementKind<R extends Requirement = Requirement> {
   readonly schema: Schema<R>;
   readonly digest: DigestNeed;
   evaluate(requirement: R, ctx: EvaluationContext): Promise<RequirementOutcome>;
+  /**
+   * The upstream hosts the requirement names literally (a trust server, a lookaside, a signature
+   * repository), "host:port" or "host": a decision under its rule may contact them even on a
+   * private address (docs/security.md). Absent: it names none.
+   */
+  upstreams?(requirement: R): NamedUpstreams;
 }
 
 export type RequirementKinds = ReadonlyMap<string, RequirementKind>;

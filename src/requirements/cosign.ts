@@ -67,6 +67,15 @@ export const cosignKind: RequirementKind<CosignRequirement> = {
   type: "cosign",
   schema: cosignRequirement,
   digest: "required",
+  /** The registry of signatureRepository, when signatures live elsewhere than the image. */
+  upstreams(req) {
+    if (!req.signatureRepository) return [];
+    try {
+      return [parseReference(req.signatureRepository).registry];
+    } catch {
+      return [];
+    }
+  },
   async evaluate(req, ctx) {
     const { deps } = ctx;
     const digest = ctx.digest;
@@ -99,7 +108,7 @@ export const cosignKind: RequirementKind<CosignRequirement> = {
       };
     }
 
-    const { signatures, problems } = await gather(deps, repo, digest, keys, ctx, req);
+    const { signatures, problems, refused } = await gather(deps, repo, digest, keys, ctx, req);
     const judgement = judgeSignatures(
       { keys: keys.map((k) => k.name), threshold: req.threshold ?? 1, required: req.required ?? [] },
       signatures,
@@ -114,7 +123,10 @@ export const cosignKind: RequirementKind<CosignRequirement> = {
       ttlSeconds: recheck,
       reasons: reasons.map((r) => ({ ...r, ...base })),
     };
-    if (outcome.cacheable && recheck > 0) {
+    // The trust cache is shared by every rule with these keys: a deny that rests on an egress
+    // refusal belongs to the rule that met it (another may name the host), so only the verdict
+    // cache (per rule) keeps it.
+    if (outcome.cacheable && (judgement.satisfied || !refused) && recheck > 0) {
       const entry: CachedVerdict = { satisfied: judgement.satisfied, reasons, until: now + recheck * 1000 };
       await deps.trustCache.put(cacheKey, JSON.stringify(entry), { ttlSeconds: Math.max(60, recheck) });
     }
@@ -147,6 +159,8 @@ interface Evidence {
   readonly signatures: CheckedSignature[];
   /** Registry failures that kept signatures from being read. */
   readonly problems: UpstreamError[];
+  /** The egress guard refused some request: what it saw depends on the rule asking (the hosts it names). */
+  refused: boolean;
 }
 
 async function gather(
@@ -158,7 +172,7 @@ async function gather(
   req: CosignRequirement,
 ): Promise<Evidence> {
   const oci = clientFor(deps);
-  const evidence: Evidence = { signatures: [], problems: [] };
+  const evidence: Evidence = { signatures: [], problems: [], refused: false };
   const common = {
     keys,
     digest,
@@ -176,6 +190,7 @@ async function gather(
       if (found) evidence.signatures.push(found);
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
+      if (err.refused) evidence.refused = true;
       if (err.transient || source === undefined) evidence.problems.push(err);
       else evidence.signatures.push(unreadable(source, err.message));
     }

@@ -4,6 +4,7 @@ import { HttpClient, UpstreamError } from "../adapters/http-client";
 import { notaryRoleFetcher, trustServerBaseUrl } from "../adapters/notary-fetcher";
 import { sha256Hex, stableStringify } from "../encoding";
 import type { EvaluationContext, RequirementKind, RequirementOutcome, VerifierDeps } from "../policy/requirement-kinds";
+import { urlUpstream } from "../policy/upstreams";
 import type { Reason, ReasonCode } from "../reasons";
 import { base64Decode, base64Encode } from "../verify/notary-v1/encoding";
 import { NotaryV1Error, type NotaryV1ErrorCode } from "../verify/notary-v1/errors";
@@ -62,6 +63,10 @@ export const notaryKind: RequirementKind<NotaryRequirement> = {
   type: "notary",
   schema: notaryRequirement,
   digest: "required",
+  upstreams(req) {
+    const server = urlUpstream(trustServerBaseUrl(req.server));
+    return server ? [server] : [];
+  },
   async evaluate(req, ctx) {
     const { deps, reference } = ctx;
     const gun = reference.name;

@@ -4,6 +4,7 @@ import { SignatureStore, type StoredSignatures } from "../adapters/signature-sto
 import { UpstreamError } from "../adapters/http-client";
 import { sha256Hex, stableStringify } from "../encoding";
 import type { RequirementKind, RequirementOutcome, VerifierDeps } from "../policy/requirement-kinds";
+import { urlUpstream } from "../policy/upstreams";
 import type { Reason } from "../reasons";
 import { DEFAULT_SIGNED_IDENTITY, importTrustedKeys, judgeSignatures, NO_SIGNATURE, type Judgement } from "../verify/simple-signing";
 import { signedByRequirement, type SignedByRequirement } from "./signed-by-schema";
@@ -38,6 +39,12 @@ export const signedByKind: RequirementKind<SignedByRequirement> = {
   type: "signedBy",
   schema: signedByRequirement,
   digest: "required",
+  /** Every lookaside the requirement writes: the one base URL, or the default and each scope's. */
+  upstreams(req) {
+    const l = req.lookaside;
+    const urls = l === undefined ? [] : typeof l === "string" ? [l] : [...(l.default ? [l.default] : []), ...Object.values(l.scopes ?? {})];
+    return urls.map(urlUpstream).filter((h): h is string => h !== undefined);
+  },
   async evaluate(req, ctx) {
     const { deps, reference } = ctx;
     const digest = ctx.digest!;

@@ -1,10 +1,11 @@
 // The decision core: rule choice, digest need, fail-closed paths, audit mode, verdict caching.
 import { describe, expect, it } from "vitest";
 import * as z from "../../src/schema";
+import { egressFetch } from "../../src/adapters/egress";
 import { decide, inFlightVerifications, type DecideDeps, type PolicyView } from "../../src/decide";
 import type { Policy } from "../../src/policy/model";
 import { createRequirementKinds, type RequirementKind } from "../../src/policy/requirement-kinds";
-import type { Cache, DigestResolution } from "../../src/ports";
+import type { Cache, DigestResolution, NamedUpstreams } from "../../src/ports";
 import { parseReference } from "../../src/reference";
 import { allowKind, denyKind } from "../../src/requirements/static";
 
@@ -292,5 +293,85 @@ describe("decide", () => {
     });
     expect(v.decision).toBe("deny");
     expect(v.reasons[0]).toMatchObject({ code: "VERIFICATION_ERROR", message: "the decision could not be completed: boom" });
+  });
+});
+
+describe("decide: hosts the matching rule names", () => {
+  /** Contacts `upstream` through the decision's fetch port: satisfied when the guard let it through. */
+  function probeKind(seen: { deps: unknown[] }): RequirementKind<{ type: "probe"; upstream: string; names?: string[] }> {
+    return {
+      type: "probe",
+      schema: z.strictObject({ type: z.literal("probe"), upstream: z.string(), names: z.optional(z.array(z.string())) }),
+      digest: "required",
+      upstreams: (req) => req.names ?? [],
+      async evaluate(req, ctx) {
+        seen.deps.push(ctx.deps);
+        try {
+          await ctx.deps.fetch(new Request(req.upstream));
+          return { satisfied: true, cacheable: true, verified: true, reasons: [] };
+        } catch (err) {
+          return { satisfied: false, cacheable: true, verified: true, reasons: [{ code: "STATIC_DENY", message: (err as Error).message, rule: ctx.rule }] };
+        }
+      },
+    };
+  }
+
+  function world() {
+    const contacted: string[] = [];
+    const fetch = egressFetch(async (req) => (contacted.push(req.url), new Response("ok")));
+    const resolved: (NamedUpstreams | undefined)[] = [];
+    const seen = { deps: [] as unknown[] };
+    const { deps, view } = setup({ mode: "enforce", rules: [] }, ok);
+    const wired: DecideDeps = {
+      ...deps,
+      kinds: createRequirementKinds([allowKind, probeKind(seen)]),
+      digests: { resolve: async (_ref, upstreams) => (resolved.push(upstreams), ok) },
+      verifier: { ...deps.verifier, fetch },
+    };
+    const decideUnder = (pattern: string, image: string, requirement: Record<string, unknown>) =>
+      decide(input(image), view({ mode: "enforce", rules: [{ pattern, require: [{ type: "probe", ...requirement }] }] }), wired);
+    return { contacted, resolved, seen, fetch, wired, decideUnder };
+  }
+
+  it("a rule naming a private registry literally: the digest resolver is told, and the verifiers may contact it", async () => {
+    const w = world();
+    const v = await w.decideUnder("10.0.0.5:5000/app/*", "10.0.0.5:5000/app/web:v1", { upstream: "https://10.0.0.5:5000/v2/" });
+    expect(v.decision).toBe("allow");
+    expect(w.resolved).toEqual([["10.0.0.5:5000"]]);
+    expect(w.contacted).toEqual(["https://10.0.0.5:5000/v2/"]);
+    expect(w.seen.deps[0]).not.toBe(w.wired.verifier);
+    expect((w.seen.deps[0] as DecideDeps["verifier"]).fetch).toBe(w.fetch.naming!(["10.0.0.5:5000"]));
+  });
+
+  it("a wildcard rule names nothing: the same address is refused before any connection", async () => {
+    const w = world();
+    for (const pattern of ["*:5000/*", "10.0.0.5:*/app/*", "*"]) {
+      const v = await w.decideUnder(pattern, "10.0.0.5:5000/app/web:v1", { upstream: "https://10.0.0.5:5000/v2/" });
+      expect(v.decision, pattern).toBe("deny");
+      expect(v.reasons[0]!.message, pattern).toMatch(/^refused to contact 10\.0\.0\.5:5000: it is a private address/);
+    }
+    expect(w.resolved).toEqual([[], [], []]);
+    expect(w.contacted).toEqual([]);
+    expect(w.seen.deps.every((d) => d === w.wired.verifier)).toBe(true);
+  });
+
+  it("a requirement naming an upstream opens it for its rule's decisions; metadata never", async () => {
+    const w = world();
+    const named = await w.decideUnder("*", "registry.example.com/app:v1", { upstream: "https://10.9.9.9:4443/v2/", names: ["10.9.9.9:4443"] });
+    expect(named.decision).toBe("allow");
+    expect(w.resolved).toEqual([["10.9.9.9:4443"]]);
+    const metadata = await w.decideUnder("*", "registry.example.com/app:v1", { upstream: "http://169.254.169.254/latest", names: ["169.254.169.254"] });
+    expect(metadata.reasons[0]!.message).toMatch(/^refused to contact 169\.254\.169\.254: it is a cloud metadata address/);
+    const otherPort = await w.decideUnder("*", "registry.example.com/app:v1", { upstream: "https://10.9.9.9:4444/v2/", names: ["10.9.9.9:4443"] });
+    expect(otherPort.decision).toBe("deny");
+    expect(w.contacted).toEqual(["https://10.9.9.9:4443/v2/"]);
+  });
+
+  it("decisions under rules naming the same hosts share one set of verifier deps (kinds keep their clients)", async () => {
+    const w = world();
+    await w.decideUnder("10.0.0.5:5000/app/*", "10.0.0.5:5000/app/web:v1", { upstream: "https://10.0.0.5:5000/v2/" });
+    await w.decideUnder("10.0.0.5:5000/*", "10.0.0.5:5000/app/web:v2", { upstream: "https://10.0.0.5:5000/v2/" });
+    expect(w.seen.deps).toHaveLength(2);
+    expect(w.seen.deps[0]).toBe(w.seen.deps[1]);
   });
 });

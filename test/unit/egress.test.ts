@@ -145,3 +145,122 @@ describe("egressFetch", () => {
     expect(await (await egressFetch(s.fetch)(new Request("http://127.0.0.1:5000/a"))).text()).toBe("ok");
   });
 });
+
+describe("hosts the matching rule names (per decision)", () => {
+  const config: EgressPolicy = { allowLoopback: true, namedHosts: ["192.168.7.7"], maxRedirects: 3 };
+  const ok = (url: string, rule: string[], policy = config) => checkEgress(new URL(url), policy, rule).ok;
+
+  it("opens a private, link-local or unique-local host the rule names, on the port it names", () => {
+    expect(ok("https://10.0.0.5:5000/v2/", [])).toBe(false);
+    expect(ok("https://10.0.0.5:5000/v2/", ["10.0.0.5:5000"])).toBe(true);
+    expect(ok("http://10.0.0.5:5000/v2/", ["10.0.0.5:5000"])).toBe(true);
+    expect(ok("https://10.0.0.5:5001/v2/", ["10.0.0.5:5000"])).toBe(false);
+    expect(ok("https://10.0.0.6/v2/", ["10.0.0.5:5000"])).toBe(false);
+    expect(ok("http://169.254.3.3:8080/", ["169.254.3.3:8080"])).toBe(true);
+    expect(ok("https://[fd00::5]:5000/v2/", ["[fd00::5]:5000"])).toBe(true);
+    // The URL parser's other spellings of the same address are the same host.
+    expect(ok("https://0x0a.0.0.5:5000/v2/", ["10.0.0.5:5000"])).toBe(true);
+    expect(ok("https://10.0.0.5:5000/v2/", ["0x0a.0.0.5:5000"])).toBe(true);
+  });
+
+  it("a name without a port is the scheme's default port only (a registry written without one)", () => {
+    expect(ok("https://10.0.0.6/v2/", ["10.0.0.6"])).toBe(true);
+    expect(ok("http://10.0.0.6/v2/", ["10.0.0.6"])).toBe(true);
+    expect(ok("https://10.0.0.6:8443/v2/", ["10.0.0.6"])).toBe(false);
+    // "host:443" is https's default port, and what a URL like https://10.0.0.7/ names.
+    expect(ok("https://10.0.0.7/v2/", ["10.0.0.7:443"])).toBe(true);
+    expect(ok("http://10.0.0.7/v2/", ["10.0.0.7:443"])).toBe(false);
+  });
+
+  it("never opens metadata, unspecified or reserved addresses, nor other schemes", () => {
+    for (const [url, name] of [
+      ["http://169.254.169.254/latest", "169.254.169.254"],
+      ["http://169.254.169.254:80/latest", "169.254.169.254:80"],
+      ["http://[fd00:ec2::254]/", "[fd00:ec2::254]"],
+      ["http://metadata.google.internal/", "metadata.google.internal"],
+      ["http://0.0.0.0:5000/", "0.0.0.0:5000"],
+      ["http://224.0.0.1/", "224.0.0.1"],
+      ["ftp://10.0.0.5/", "10.0.0.5"],
+    ]) {
+      const r = checkEgress(new URL(url!), config, [name!]);
+      expect(r.ok, url).toBe(false);
+    }
+  });
+
+  it("opens loopback when the configuration turns it off, only where named", () => {
+    const noLoopback = { ...config, allowLoopback: false };
+    expect(ok("http://127.0.0.1:5000/v2/", [], noLoopback)).toBe(false);
+    expect(ok("http://127.0.0.1:5000/v2/", ["127.0.0.1:5000"], noLoopback)).toBe(true);
+    expect(ok("http://127.0.0.1:5001/v2/", ["127.0.0.1:5000"], noLoopback)).toBe(false);
+  });
+
+  it("says who could have named it", () => {
+    const r = checkEgress(new URL("https://10.0.0.5:5000/v2/"), config, ["10.0.0.9"]);
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.error.message).toBe(
+        "refused to contact 10.0.0.5:5000: it is a private address, and neither the configuration (EGRESS_ALLOWED_HOSTS) nor the matching rule names it",
+      );
+    }
+  });
+
+  it("naming() gives one guard per set of names, and the guard itself when nothing is opened", () => {
+    const root = egressFetch(async () => new Response("ok"), config);
+    const a = root.naming!(["10.0.0.5:5000", "10.9.9.9:443"]);
+    expect(a).not.toBe(root);
+    expect(root.naming!(["10.9.9.9:443", "10.0.0.5:5000"])).toBe(a);
+    expect(root.naming!(["10.0.0.5:5000"])).not.toBe(a);
+    // Public hosts, metadata, loopback while it is allowed, unreadable entries: nothing to open.
+    expect(root.naming!(["registry.example.com", "169.254.169.254", "127.0.0.1:5000", "not a host", ""])).toBe(root);
+    expect(root.naming!([])).toBe(root);
+    // Names of two rules never add up: a guard's naming starts from the configuration again.
+    expect(a.naming!(["10.0.0.6"])).toBe(root.naming!(["10.0.0.6"]));
+  });
+
+  function scripted(routes: Record<string, () => Response>) {
+    const seen: string[] = [];
+    const fetch = async (req: Request) => {
+      seen.push(req.url);
+      const route = routes[req.url];
+      if (!route) throw new Error(`unexpected fetch ${req.url}`);
+      return route();
+    };
+    return { fetch, seen };
+  }
+  const redirect = (to: string) => () => new Response(null, { status: 307, headers: { location: to } });
+
+  it("the guard a rule names contacts its host; the configuration's guard still refuses it, before any connection", async () => {
+    const s = scripted({ "https://10.0.0.5:5000/v2/": () => new Response("ok") });
+    const root = egressFetch(s.fetch, config);
+    await expect(root(new Request("https://10.0.0.5:5000/v2/"))).rejects.toBeInstanceOf(EgressRefusedError);
+    expect(s.seen).toEqual([]);
+    expect(await (await root.naming!(["10.0.0.5:5000"])(new Request("https://10.0.0.5:5000/v2/"))).text()).toBe("ok");
+    expect(s.seen).toEqual(["https://10.0.0.5:5000/v2/"]);
+  });
+
+  it("redirects go only where the configuration allows: never to a host only the rule names, itself included", async () => {
+    for (const to of ["https://10.0.0.6/blob", "https://10.0.0.5:5000/v2/other", "http://169.254.169.254/"]) {
+      const s = scripted({ "https://10.0.0.5:5000/v2/": redirect(to) });
+      const named = egressFetch(s.fetch, config).naming!(["10.0.0.5:5000", "10.0.0.6"]);
+      const err = await named(new Request("https://10.0.0.5:5000/v2/")).catch((e: unknown) => e);
+      expect(err, to).toBeInstanceOf(EgressRefusedError);
+      expect(s.seen, to).toEqual(["https://10.0.0.5:5000/v2/"]);
+    }
+    const s = scripted({ "https://10.0.0.5:5000/v2/": redirect("https://10.0.0.6/blob") });
+    const err = (await egressFetch(s.fetch, config).naming!(["10.0.0.5:5000", "10.0.0.6"])(new Request("https://10.0.0.5:5000/v2/")).catch((e: unknown) => e)) as Error;
+    expect(err.message).toBe(
+      "refused to contact 10.0.0.6: redirect from 10.0.0.5:5000: it is a private address, and no configuration names it (EGRESS_ALLOWED_HOSTS; redirects go only where the configuration allows)",
+    );
+  });
+
+  it("a host the rule names may redirect to one the configuration names, and to public storage", async () => {
+    const s = scripted({
+      "https://10.0.0.5:5000/a": redirect("https://192.168.7.7/b"),
+      "https://192.168.7.7/b": redirect("https://storage.example/c"),
+      "https://storage.example/c": () => new Response("blob"),
+    });
+    const named = egressFetch(s.fetch, config).naming!(["10.0.0.5:5000"]);
+    expect(await (await named(new Request("https://10.0.0.5:5000/a"))).text()).toBe("blob");
+    expect(s.seen).toHaveLength(3);
+  });
+});

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { RegistryClient, isLoopbackHost, parseChallenge, registryBaseUrl } from "../../src/adapters/registry-client";
 import { cachedDigestResolver } from "../../src/adapters/cached-digest-resolver";
+import { egressFetch } from "../../src/adapters/egress";
 import { parseReference } from "../../src/reference";
 import { sha256Hex } from "../../src/encoding";
 import type { Cache, HttpFetch } from "../../src/ports";
@@ -216,5 +217,36 @@ describe("tag cache", () => {
     const inner = { resolve: async () => ({ ok: true as const, digest: `sha256:${"1".repeat(64)}`, cached: false }) };
     await cachedDigestResolver(inner, cache, 0, { now: () => new Date() }).resolve(parseReference("127.0.0.1:5000/a/b:v1"));
     expect(cache.store.size).toBe(0);
+  });
+});
+
+describe("a registry the decision's rule names", () => {
+  it("is contacted through the guard for those names only, with one client (and token) per set of names", async () => {
+    const digest = await manifestDigest();
+    let tokens = 0;
+    const reg = scripted((req) => {
+      const url = new URL(req.url);
+      if (url.pathname === "/token") return (tokens++, Response.json({ token: "t" }));
+      if (req.headers.get("authorization") !== "Bearer t") {
+        return new Response(null, { status: 401, headers: { "www-authenticate": 'Bearer realm="https://10.0.0.5:5000/token",service="r"' } });
+      }
+      return new Response(null, { status: 200, headers: { "docker-content-digest": digest } });
+    });
+    const client = new RegistryClient({ fetch: egressFetch(reg.fetch) });
+    const ref = parseReference("10.0.0.5:5000/app/web:v1");
+    const refused = await client.resolve(ref);
+    expect(refused).toMatchObject({ ok: false, transient: false, reason: { code: "REGISTRY_UNREACHABLE" } });
+    expect(refused.ok ? "" : refused.reason.message).toMatch(/^refused to contact 10\.0\.0\.5:5000: it is a private address/);
+    expect(reg.seen).toEqual([]);
+    // Through the resolver in front of it, as the Worker wires it.
+    const store = new Map<string, string>();
+    const cache: Cache = { get: async (k) => store.get(k) ?? null, put: async (k, v) => void store.set(k, v) };
+    const cached = cachedDigestResolver(client, cache, 60, { now: () => new Date() });
+    expect(await cached.resolve(ref, ["10.0.0.5:5000"])).toEqual({ ok: true, digest, cached: false });
+    expect(await client.resolve(parseReference("10.0.0.5:5000/app/web:v2"), ["10.0.0.5:5000"])).toEqual({ ok: true, digest, cached: false });
+    expect(tokens).toBe(1);
+    expect(reg.seen.every((s) => new URL(s.url).host === "10.0.0.5:5000")).toBe(true);
+    // Another port of the same host is not named.
+    expect(await client.resolve(parseReference("10.0.0.5:5001/app/web:v1"), ["10.0.0.5:5000"])).toMatchObject({ ok: false, transient: false });
   });
 });

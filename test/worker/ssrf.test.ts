@@ -1,19 +1,28 @@
 // SSRF through the Worker: references and policies that point at internal addresses are refused
-// before any connection. The global fetch is replaced so that nothing but loopback could ever be
-// contacted from this file, and every attempt is recorded.
+// before any connection, unless the matching rule names the host literally (never a metadata one).
+// The global fetch is replaced so that nothing is ever contacted from this file (loopback requests
+// fail, or get a canned answer; any other address is failed by the test itself), and every attempt
+// that passed the egress guard is recorded.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import PUBLIC_KEY from "../vectors/simple-signing/keys/rsa.asc?raw";
 import { DIGEST_A, decideImage, putPolicy } from "./http";
 
 let attempts: string[] = [];
+/** Answers for loopback URLs, when a test needs one (nothing is ever served from the network). */
+let loopbackAnswer: ((url: URL) => Response | undefined) | undefined;
 
 beforeEach(() => {
   attempts = [];
+  loopbackAnswer = undefined;
   const real = globalThis.fetch;
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     if (url.hostname === "trustgate.test") return real(input, init);
     attempts.push(url.toString());
+    // Reaching this line proves the request passed the egress guard; it never leaves the test.
     if (url.hostname !== "127.0.0.1") throw new Error(`test refused a non-loopback fetch to ${url.host}`);
+    const answer = loopbackAnswer?.(url);
+    if (answer) return answer;
     throw new TypeError("connection refused (loopback not served in this test)");
   });
 });
@@ -34,16 +43,16 @@ describe("egress refusals", () => {
     expect(attempts.filter((u) => u.includes("169.254"))).toEqual([]);
   });
 
-  it("refuses a trust server on a private address even when the image is pinned", async () => {
+  it("refuses a trust server on a metadata address even though the requirement names it", async () => {
     await putPolicy("ssrf-server", {
       mode: "enforce",
-      rules: [{ pattern: "*", require: [{ type: "notary", server: "https://10.9.8.7:4443" }] }],
+      rules: [{ pattern: "*", require: [{ type: "notary", server: "http://169.254.169.254" }] }],
     });
     const res = await decideImage(`127.0.0.1:1/app@${DIGEST_A}`, "ssrf-server");
     expect(res.json.decision).toBe("deny");
     expect(res.json.reasons[0].code).toBe("NOTARY_TRUST_SERVER_UNREACHABLE");
-    expect(res.json.reasons[0].message).toMatch(/refused to contact 10\.9\.8\.7:4443: it is a private address/);
-    expect(attempts.filter((u) => u.includes("10.9.8.7"))).toEqual([]);
+    expect(res.json.reasons[0].message).toMatch(/refused to contact 169\.254\.169\.254: it is a cloud metadata address/);
+    expect(attempts.filter((u) => u.includes("169.254"))).toEqual([]);
   });
 
   it("allows a private registry's image under a static allow, with a note that its digest was not looked up", async () => {
@@ -71,5 +80,91 @@ describe("egress refusals", () => {
     expect(res.json.reasons[0].message).not.toMatch(/refused to contact/);
     expect(attempts.length).toBeGreaterThan(0);
     expect(attempts.every((u) => new URL(u).hostname === "127.0.0.1")).toBe(true);
+  });
+});
+
+describe("hosts the matching rule names literally", () => {
+  const manifestUrl = "https://10.1.2.3:5000/v2/app/web/manifests/v1";
+
+  it("a rule naming 10.1.2.3:5000 in its pattern lets the decision contact it (it reaches the fetch port)", async () => {
+    await putPolicy("ssrf-named", { mode: "enforce", rules: [{ pattern: "10.1.2.3:5000/app/*", require: [notary] }] });
+    const res = await decideImage("10.1.2.3:5000/app/web:v1", "ssrf-named");
+    expect(res.json.decision).toBe("deny");
+    expect(res.json.reasons[0].code).toBe("REGISTRY_UNREACHABLE");
+    // Not refused: the request went out to the (intercepted) fetch, which failed it.
+    expect(res.json.reasons[0].message).not.toMatch(/refused to contact/);
+    expect(res.json.reasons[0].message).toContain("test refused a non-loopback fetch to 10.1.2.3:5000");
+    expect(attempts).toContain(manifestUrl);
+    expect(attempts.every((u) => new URL(u).host === "10.1.2.3:5000")).toBe(true);
+  });
+
+  it("a wildcard in the registry names nothing: refused with the reason, nothing sent", async () => {
+    // A '*' inside a numeric host is not even a valid pattern.
+    const bad = await putPolicy("ssrf-wild-host", { mode: "enforce", rules: [{ pattern: "10.1.2.*:5000/*", require: [notary] }] });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.json)).toMatch(/10\.1\.2\.\*/);
+    for (const [id, pattern] of [
+      ["ssrf-wild-port", "10.1.2.3:*/app/*"],
+      ["ssrf-wild-any-host", "*:5000/*"],
+    ] as const) {
+      expect((await putPolicy(id, { mode: "enforce", rules: [{ pattern, require: [notary] }] })).status, pattern).toBeLessThan(300);
+      const res = await decideImage("10.1.2.3:5000/app/web:v1", id);
+      expect(res.json.decision, pattern).toBe("deny");
+      expect(res.json.reasons[0].code, pattern).toBe("REGISTRY_UNREACHABLE");
+      expect(res.json.reasons[0].message, pattern).toMatch(
+        /^refused to contact 10\.1\.2\.3:5000: it is a private address, and neither the configuration \(EGRESS_ALLOWED_HOSTS\) nor the matching rule names it/,
+      );
+    }
+    expect(attempts).toEqual([]);
+  });
+
+  it("the permission is per decision: the same policy's wildcard rule still refuses the same host", async () => {
+    await putPolicy("ssrf-both", {
+      mode: "enforce",
+      rules: [
+        { pattern: "*:5000/*", require: [notary] },
+        { pattern: "10.1.2.3:5000/app/*", require: [notary] },
+      ],
+    });
+    const other = await decideImage("10.1.2.3:5000/other/web:v1", "ssrf-both");
+    expect(other.json.rule).toBe("*:5000/*");
+    expect(other.json.reasons[0].message).toMatch(/^refused to contact 10\.1\.2\.3:5000: it is a private address/);
+    expect(attempts).toEqual([]);
+    const named = await decideImage("10.1.2.3:5000/app/web:v1", "ssrf-both");
+    expect(named.json.rule).toBe("10.1.2.3:5000/app/*");
+    expect(named.json.reasons[0].message).not.toMatch(/refused to contact/);
+    expect(attempts).toContain(manifestUrl);
+  });
+
+  it("a metadata address stays refused even when the pattern names it", async () => {
+    await putPolicy("ssrf-named-metadata", { mode: "enforce", rules: [{ pattern: "169.254.169.254:80/latest/*", require: [notary] }] });
+    const res = await decideImage("169.254.169.254:80/latest/meta-data:v1", "ssrf-named-metadata");
+    expect(res.json.decision).toBe("deny");
+    expect(res.json.rule).toBe("169.254.169.254:80/latest/*");
+    expect(res.json.reasons[0].message).toMatch(/^refused to contact 169\.254\.169\.254(:80)?: it is a cloud metadata address/);
+    expect(attempts).toEqual([]);
+  });
+
+  it("a trust server and a lookaside the requirements name are contacted on private addresses", async () => {
+    await putPolicy("ssrf-named-server", {
+      mode: "enforce",
+      rules: [{ pattern: "*", require: [{ type: "notary", server: "https://10.9.8.7:4443" }] }],
+    });
+    const notaryRes = await decideImage(`127.0.0.1:1/app@${DIGEST_A}`, "ssrf-named-server");
+    expect(notaryRes.json.reasons[0].code).toBe("NOTARY_TRUST_SERVER_UNREACHABLE");
+    expect(notaryRes.json.reasons[0].message).not.toMatch(/refused to contact/);
+    expect(attempts.some((u) => u.startsWith("https://10.9.8.7:4443/v2/127.0.0.1:1/app/_trust/tuf/"))).toBe(true);
+
+    // signedBy: the loopback registry answers its ping (no signature extension), then the lookaside is asked.
+    loopbackAnswer = (url) => (url.pathname === "/v2/" ? new Response("{}", { status: 401 }) : undefined);
+    attempts = [];
+    await putPolicy("ssrf-named-lookaside", {
+      mode: "enforce",
+      rules: [{ pattern: "*", require: [{ type: "signedBy", keys: [PUBLIC_KEY], lookaside: "http://192.168.50.5:8080/sigs" }] }],
+    });
+    const lookasideRes = await decideImage(`127.0.0.1:1/app@${DIGEST_A}`, "ssrf-named-lookaside");
+    expect(lookasideRes.json.reasons[0]).toMatchObject({ code: "SIMPLE_LOOKASIDE_UNREACHABLE", transient: true });
+    expect(lookasideRes.json.reasons[0].message).toContain("test refused a non-loopback fetch to 192.168.50.5:8080");
+    expect(attempts).toContain(`http://192.168.50.5:8080/sigs/app@sha256=${DIGEST_A.slice(7)}/signature-1`);
   });
 });

@@ -1,5 +1,6 @@
 // The cosign requirement kind through decide(), on the vectors, with a registry served from memory through the fetch port.
 import { describe, expect, it } from "vitest";
+import { egressFetch } from "../../../src/adapters/egress";
 import { decide, type DecideDeps } from "../../../src/decide";
 import { parseDocumentText } from "../../../src/policy/document";
 import { importConnaisseur } from "../../../src/policy/importers/connaisseur";
@@ -244,6 +245,28 @@ describe("cosign requirement: caching and failures", () => {
     work.fetch = 0;
     await run(deps, { keys: keys("alice", "bob"), threshold: 2 }, IMAGE, "partial-3");
     expect(work.fetch).toBeGreaterThan(0);
+  });
+
+  it("a deny resting on an egress refusal stays with its rule: another rule naming the registry still verifies", async () => {
+    const registry = served("legacy-ecdsa");
+    // Loopback turned off, as in production: 127.0.0.1:5000 is reachable only where a rule names it.
+    const guarded = egressFetch(registry.fetch, { allowLoopback: false, namedHosts: [], maxRedirects: 3 });
+    const { deps } = setup({ ...registry, fetch: guarded });
+    const requirement = { type: "cosign", keys: keys("alice") };
+    const under = (pattern: string, rev: string) =>
+      decide(
+        { image: IMAGE, reference: parseReference(IMAGE), context: {} },
+        { id: "p", revision: rev, policy: { mode: "enforce", patternStyle: "native", rules: [{ pattern, require: [requirement] }] } },
+        deps,
+      );
+    const refused = await under("*", "egress-wild");
+    expect(refused.decision).toBe("deny");
+    expect(refused.reasons[0]!.message).toMatch(/refused to contact 127\.0\.0\.1:5000: loopback upstreams are disabled/);
+    // Lasting for its rule: the same decision is answered from the verdict cache.
+    expect(await under("*", "egress-wild")).toMatchObject({ decision: "deny", cached: true });
+    // The trust cache is shared by rules with the same keys: it must not carry that deny to this one.
+    const named = await under("127.0.0.1:5000/demo/*", "egress-named");
+    expect(named).toMatchObject({ decision: "allow", cached: false });
   });
 
   it("denies, and caches, a registry that refuses access", async () => {

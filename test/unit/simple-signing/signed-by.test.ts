@@ -161,23 +161,40 @@ describe("signedBy requirement", () => {
     const w = signedWorld("rsa");
     const { deps, work, trustCache } = setup(w, NOW, D);
     const guarded = { ...deps, verifier: { ...deps.verifier, fetch: egressFetch(w.fetch, DEFAULT_EGRESS_POLICY) } };
+    // A metadata address stays refused even though the requirement names it.
     const policy = {
       mode: "enforce" as const,
       patternStyle: "native" as const,
-      rules: [{ pattern: "*", require: [{ type: "signedBy", keys: RSA.keys, lookaside: "http://192.168.9.9:8080/sigs" }] }],
+      rules: [{ pattern: "*", require: [{ type: "signedBy", keys: RSA.keys, lookaside: "http://169.254.169.254/sigs" }] }],
     };
     const input = { image: V1, reference: parseReference(V1), context: {} };
     const view = { id: "p", revision: "refused-lookaside", policy };
     const refused = await decide(input, view, guarded);
     expect(refused.decision).toBe("deny");
     expect(refused.reasons[0]).toMatchObject({ code: "SIMPLE_LOOKASIDE_UNREACHABLE", transient: false, requirement: "signedBy" });
-    expect(refused.reasons[0]!.message).toMatch(/^refused to contact 192\.168\.9\.9:8080: it is a private address/);
-    expect(w.requests.some((r) => r.includes("192.168.9.9"))).toBe(false);
+    expect(refused.reasons[0]!.message).toMatch(/^refused to contact 169\.254\.169\.254: it is a cloud metadata address/);
+    expect(w.requests.some((r) => r.includes("169.254"))).toBe(false);
     expect((trustCache as ReturnType<typeof memoryCache>).store.size).toBe(0);
     // Lasting: the same decision again is answered from the verdict cache, with no fetch.
     const fetches = work.fetch;
     expect(await decide(input, view, guarded)).toMatchObject({ decision: "deny", cached: true });
     expect(work.fetch).toBe(fetches);
+  });
+
+  it("a lookaside on a private address that the requirement names is contacted", async () => {
+    const w = signedWorld("rsa");
+    const { deps } = setup(w, NOW, D);
+    const guarded = { ...deps, verifier: { ...deps.verifier, fetch: egressFetch(w.fetch, DEFAULT_EGRESS_POLICY) } };
+    const named = await run(guarded, V1, { keys: RSA.keys, lookaside: "http://192.168.9.9:8080/sigs" });
+    // The test world has no such host: the request reached the fetch port, and failed there.
+    expect(named.reasons[0]).toMatchObject({ code: "SIMPLE_LOOKASIDE_UNREACHABLE", transient: true });
+    expect(named.reasons[0]!.message).toMatch(/^lookaside 192\.168\.9\.9:8080 could not be reached \(test world: no host 192\.168\.9\.9:8080\)/);
+    expect(w.requests).toContain(`GET http://192.168.9.9:8080/sigs/demo/app@${D.replace(":", "=")}/signature-1`);
+    // A lookaside written in a scope is named too.
+    const before = w.requests.length;
+    const other = await run(guarded, V1, { keys: RSA.keys, lookaside: { scopes: { [`${R}/demo`]: "http://192.168.9.10/sigs" } } });
+    expect(other.reasons[0]!.message).toMatch(/^lookaside 192\.168\.9\.10 could not be reached/);
+    expect(w.requests.slice(before).some((r) => r.includes("192.168.9.10"))).toBe(true);
   });
 
   it("a registry that cannot be reached denies with the registry's code", async () => {
