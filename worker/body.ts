@@ -13,7 +13,11 @@ export async function readText(c: Context, max = MAX_BODY_BYTES): Promise<string
   if (declared > max) throw tooLarge();
   let bytes: Uint8Array;
   try {
-    bytes = await readCapped(c.req.raw.body, max);
+    // A declared length within the cap is what HTTP framing delivers: read it in one go. Without
+    // one (chunked), the stream is read with a running count.
+    const declaredOk = c.req.header("content-length") !== undefined && Number.isSafeInteger(declared) && declared >= 0;
+    bytes = declaredOk ? new Uint8Array(await c.req.raw.arrayBuffer()) : await readCapped(c.req.raw.body, max);
+    if (bytes.byteLength > max) throw new TooLargeError(`more than ${max} bytes`);
   } catch (err) {
     if (err instanceof TooLargeError) throw tooLarge();
     throw err;
