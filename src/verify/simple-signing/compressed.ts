@@ -55,17 +55,28 @@ function packetsOf(bytes: Uint8Array): Packet[] {
     if (first & 0x40) {
       tag = first & 0x3f;
       for (;;) {
+        // The bytes may end between two partial chunks: what came so far is the (cut) body.
         const l1 = byte();
-        if (l1 === undefined) return out;
+        if (l1 === undefined) {
+          if (parts.length === 0) return out;
+          cut = true;
+          break;
+        }
         if (l1 < 192) {
           take(l1);
         } else if (l1 < 224) {
           const l2 = byte();
-          if (l2 === undefined) return out;
+          if (l2 === undefined) {
+            cut = true;
+            break;
+          }
           take(((l1 - 192) << 8) + l2 + 192);
         } else if (l1 === 255) {
           const length = uint(4);
-          if (length === undefined) return out;
+          if (length === undefined) {
+            cut = true;
+            break;
+          }
           take(length);
         } else {
           take(1 << (l1 & 0x1f)); // a partial body length: more lengths follow
@@ -84,7 +95,7 @@ function packetsOf(bytes: Uint8Array): Packet[] {
         take(length);
       }
     }
-    if (tag === 0) break;
+    if (tag === 0 || (cut && parts.length === 0)) break;
     const body = parts.length === 1 ? parts[0]! : concat(parts);
     out.push({ tag, body });
     if (cut) break;

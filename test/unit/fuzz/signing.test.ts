@@ -1,6 +1,6 @@
 // Property-based fuzzing of simple signing (OpenPGP blobs, payloads, keys) and cosign (manifests, bundles, payloads, keys).
 import fc from "fast-check";
-import { describe, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { parseBundle, parseReferrerManifest, parseStatement } from "../../../src/verify/cosign/bundle";
 import { CosignKeyError, importCosignKey } from "../../../src/verify/cosign/keys";
 import { parseSignatureManifest } from "../../../src/verify/cosign/legacy";
@@ -10,6 +10,7 @@ import { SimpleSigningError } from "../../../src/verify/simple-signing/errors";
 import { importTrustedKeys } from "../../../src/verify/simple-signing/keys";
 import { parseSignaturePayload } from "../../../src/verify/simple-signing/payload";
 import { verifySimpleSignature } from "../../../src/verify/simple-signing/verify";
+import { watchPipes } from "../simple-signing/watch-pipes";
 import { jsonishBytes, mutationOf, mutationOfAny, onlyRejects, onlyThrows, utf8 } from "./mutate";
 
 type RawGlob = (pattern: string, options: { query: "?raw"; import: "default"; eager: true }) => Record<string, string>;
@@ -72,6 +73,10 @@ describe("cosign parsers return a result and never throw", () => {
 });
 
 describe("simple signing", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
   const payload = {
     critical: {
       type: "atomic container signature",
@@ -104,7 +109,8 @@ describe("simple signing", () => {
     );
   });
 
-  it("verifySimpleSignature: any blob is a verdict, never a throw", async () => {
+  it("verifySimpleSignature: any blob is a verdict, never a throw, and no rejection escapes", async () => {
+    const dropped = watchPipes();
     const trusted = await importTrustedKeys(Object.values(gpgKeys).slice(0, 2));
     const sigs = Object.values(gpgSigs).map(fromB64);
     const flipped = fc.tuple(fc.constantFrom(...sigs), fc.nat(), fc.integer({ min: 0, max: 255 })).map(([b, at, v]) => {
@@ -120,5 +126,7 @@ describe("simple signing", () => {
       }),
       { numRuns: 200 },
     );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(dropped.map(String)).toEqual([]);
   });
 });

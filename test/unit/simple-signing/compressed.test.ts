@@ -7,39 +7,15 @@
 // rejection, and the runtime reports it as "Uncaught (in promise)" — while openpgp.js still sees the
 // error and the verdict is right. The promise is the runtime's own: no `unhandledrejection` event is
 // dispatched, and the pipe's own promise (pipeTo) even resolves. So a test cannot hear the escape
-// itself; `watchPipes` makes it observable: pipeThrough() is run by hand (read, write, close), and a
-// close() that fails — the rejection workerd's pipe drops — is recorded.
+// itself; `watchPipes` (./watch-pipes.ts) makes it observable: pipeThrough() is run by hand (read,
+// write, close), and a close() that fails — the rejection workerd's pipe drops — is recorded.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { importTrustedKeys, SimpleSigningError, verifySignedMessage, verifySimpleSignature } from "../../../src/verify/simple-signing";
 import { MAX_DECOMPRESSED_BYTES } from "../../../src/verify/simple-signing/compressed";
 import { parseReference } from "../../../src/reference";
 import { compressedMessage, payloadFor, signPayload, testSigner } from "./generator";
+import { watchPipes } from "./watch-pipes";
 import { armoredKey, NOW, signature, vectors } from "./vectors";
-
-/** Close failures of every pipeThrough() from now on: what workerd reports as uncaught. */
-function watchPipes(): unknown[] {
-  const dropped: unknown[] = [];
-  vi.spyOn(ReadableStream.prototype, "pipeThrough").mockImplementation(function <T>(this: ReadableStream, pair: ReadableWritablePair<T, any>): ReadableStream<T> {
-    const reader = this.getReader();
-    const writer = pair.writable.getWriter();
-    void (async () => {
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          await writer.write(value);
-        }
-      } catch (err) {
-        // A failed write reaches the readable side as well, and workerd's pipe handles it.
-        await reader.cancel(err).catch(() => {});
-        return;
-      }
-      await writer.close().catch((err: unknown) => dropped.push(err));
-    })();
-    return pair.readable;
-  });
-  return dropped;
-}
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -107,7 +83,8 @@ describe("a compressed signed message whose compressed body is broken", () => {
         const whole = await compressedMessage(signed, algorithm, header);
         const what = `${algorithm}, ${header} header`;
         expect(await outcome(whole, [s.armoredPublicKey], later), what).toBe("OK");
-        for (const cut of [8, 30, whole.length - 20, whole.length - 1]) {
+        // 34 and 67: right after a 32-byte partial chunk, before the next length octet.
+        for (const cut of [8, 30, 34, 67, whole.length - 20, whole.length - 1]) {
           expect(await outcome(whole.subarray(0, cut), [s.armoredPublicKey], later), `${what}, cut at ${cut}`).toMatch(
             /^MALFORMED_MESSAGE: Invalid GPG signature: not an OpenPGP message \(/,
           );
