@@ -104,6 +104,10 @@ export async function loadTrustData(options: LoadOptions): Promise<LoadResult> {
   const targetsP = fetcher.fetch("targets.json", MAX_ROLE_SIZE);
   // Unused speculative fetches must not surface as unhandled rejections.
   for (const p of [timestampP, snapshotP, targetsP]) p.catch(() => {});
+  // The delegations' names are in targets.json: asked for as soon as it arrives, while the roles
+  // above are still being verified. Nothing is trusted from it here: each file is checked against
+  // the verified snapshot before it is used, and unlisted ones are never read.
+  const delegationsP = targetsP.then((bytes) => speculateDelegations(fetcher, bytes)).catch(() => new Map<string, Promise<Uint8Array | null>>());
 
   const rootBytes = await rootP;
   if (!rootBytes) throw new NoTrustDataError(gun);
@@ -167,7 +171,8 @@ export async function loadTrustData(options: LoadOptions): Promise<LoadResult> {
     throw new NotaryV1Error("MALFORMED", `targets: ${delegations.length} delegations, more than the ${MAX_DELEGATIONS} allowed`, "targets");
   }
   const listed = delegations.filter((r) => set.snapshot!.meta.has(r.name));
-  const files = await Promise.all(listed.map((r) => fetchListed(fetcher, r.name, set.snapshot!.meta.get(r.name)!)));
+  const speculative = await delegationsP;
+  const files = await Promise.all(listed.map((r) => fetchListed(fetcher, r.name, set.snapshot!.meta.get(r.name)!, speculative.get(r.name))));
   for (const [i, role] of listed.entries()) {
     const bytes = files[i];
     if (!bytes) throw missing(`${role.name}.json`, gun);
@@ -196,6 +201,27 @@ export async function loadTrustData(options: LoadOptions): Promise<LoadResult> {
       versions: set.versions(),
     },
   };
+}
+
+/** Starts fetching the top-level delegations an (unverified) targets.json names, at most MAX_DELEGATIONS. */
+function speculateDelegations(fetcher: RoleFetcher, bytes: Uint8Array | null): Map<string, Promise<Uint8Array | null>> {
+  const out = new Map<string, Promise<Uint8Array | null>>();
+  if (!bytes) return out;
+  let roles: unknown;
+  try {
+    roles = (JSON.parse(new TextDecoder().decode(bytes)) as { signed?: { delegations?: { roles?: unknown } } })?.signed?.delegations?.roles;
+  } catch {
+    return out;
+  }
+  if (!Array.isArray(roles) || roles.length > MAX_DELEGATIONS) return out;
+  for (const role of roles as { name?: unknown }[]) {
+    const name = role?.name;
+    if (typeof name !== "string" || !/^targets\/[^/]+$/.test(name) || out.has(name)) continue;
+    const p = fetcher.fetch(`${name}.json`, MAX_ROLE_SIZE);
+    p.catch(() => {});
+    out.set(name, p);
+  }
+  return out;
 }
 
 function summarise(metadata: TargetsMetadata, paths: readonly string[], keys: string[]): RoleSummary {
