@@ -4,7 +4,7 @@ import { compiledPolicyFor } from "./policy/compile";
 import type { Mode, Policy } from "./policy/model";
 import type { DigestNeed, RequirementKinds, RequirementOutcome, VerifierDeps } from "./policy/requirement-kinds";
 import { ruleUpstreams, verifierNaming } from "./policy/upstreams";
-import type { Cache, Clock, DigestResolver } from "./ports";
+import { writeBehind, type Background, type Cache, type Clock, type DigestResolver } from "./ports";
 import type { Reason } from "./reasons";
 import type { ImageReference } from "./reference";
 
@@ -49,6 +49,8 @@ export interface DecisionInput {
   readonly image: string;
   readonly reference: ImageReference;
   readonly context: Readonly<Record<string, unknown>>;
+  /** Where cache writes go once the verdict is known (Workers: ctx.waitUntil); absent: awaited. */
+  readonly background?: Background;
 }
 
 type CachedVerdict = Pick<Verdict, "decision" | "allowed" | "digest" | "rule" | "reasons">;
@@ -188,7 +190,7 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
   const notes: Reason[] = [];
   if (!digest && need !== "none") {
     progress.step = `resolving the digest of ${reference.canonical} at registry ${reference.registry}`;
-    const resolved = await deps.digests.resolve(reference, upstreams);
+    const resolved = await deps.digests.resolve(reference, upstreams, input.background);
     if (resolved.ok) {
       digest = resolved.digest;
     } else if (need === "required") {
@@ -265,6 +267,7 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
             rule,
             context: input.context,
             deps: verifierNaming(deps.verifier, upstreams),
+            ...(input.background ? { background: input.background } : {}),
           });
         } catch (err) {
           return {
@@ -300,9 +303,8 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
       const until = deps.clock.now().getTime() + ttl * 1000;
       progress.step = "writing the verdict cache";
       // The verdict stands even when the cache cannot take it.
-      await deps.verdictCache
-        .put(key, JSON.stringify({ verdict: entry, until }), { ttlSeconds: Math.ceil(ttl) })
-        .catch((err: unknown) => console.error("verdict cache write failed:", err));
+      const put = deps.verdictCache.put(key, JSON.stringify({ verdict: entry, until }), { ttlSeconds: Math.ceil(ttl) });
+      await writeBehind(put, input.background, "verdict cache write").catch((err: unknown) => console.error("verdict cache write failed:", err));
     }
     return verdict;
   }

@@ -25,6 +25,19 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
+/**
+ * Where work that need not delay the verdict goes: cache writes after a verification (Workers:
+ * `ctx.waitUntil`). Absent, such work is awaited in line.
+ */
+export type Background = (work: Promise<unknown>) => void;
+
+/** Hands a cache write to `background`, logging its failure there; without one, awaits it. */
+export function writeBehind(work: Promise<unknown>, background: Background | undefined, what: string): Promise<void> {
+  if (!background) return work.then(() => {});
+  background(work.catch((err: unknown) => console.error(`${what} failed:`, err)));
+  return Promise.resolve();
+}
+
 /** A string cache with expiry (Workers KV in production; KV's minimum TTL is 60 s). */
 export interface Cache {
   get(key: string): Promise<string | null>;
@@ -56,5 +69,5 @@ export type DigestResolution =
 /** Tag → manifest digest (the registry client, usually behind a short cache). */
 export interface DigestResolver {
   /** `upstreams`: the hosts the decision's matching rule names, which the registry may be one of. */
-  resolve(reference: ImageReference, upstreams?: NamedUpstreams): Promise<DigestResolution>;
+  resolve(reference: ImageReference, upstreams?: NamedUpstreams, background?: Background): Promise<DigestResolution>;
 }

@@ -1,5 +1,5 @@
 // Tag → digest answers kept briefly in a cache, so repeated decisions don't ask the registry.
-import type { Cache, Clock, DigestResolution, DigestResolver, NamedUpstreams } from "../ports";
+import { writeBehind, type Background, type Cache, type Clock, type DigestResolution, type DigestResolver, type NamedUpstreams } from "../ports";
 import type { ImageReference } from "../reference";
 
 // Workers KV refuses expirations under 60 s; shorter TTLs are enforced by the stored timestamp.
@@ -13,7 +13,7 @@ export function cachedDigestResolver(
 ): DigestResolver {
   if (ttlSeconds <= 0) return inner;
   return {
-    async resolve(reference: ImageReference, upstreams?: NamedUpstreams): Promise<DigestResolution> {
+    async resolve(reference: ImageReference, upstreams?: NamedUpstreams, background?: Background): Promise<DigestResolution> {
       if (reference.digest) return inner.resolve(reference, upstreams);
       const key = `tag:v1:${reference.name}:${reference.tag ?? "latest"}`;
       const hit = await cache.get(key);
@@ -23,9 +23,10 @@ export function cachedDigestResolver(
       }
       const fresh = await inner.resolve(reference, upstreams);
       if (fresh.ok) {
-        await cache.put(key, JSON.stringify({ digest: fresh.digest, at: clock.now().getTime() }), {
+        const put = cache.put(key, JSON.stringify({ digest: fresh.digest, at: clock.now().getTime() }), {
           ttlSeconds: Math.max(KV_MIN_TTL, ttlSeconds),
         });
+        await writeBehind(put, background, "tag cache write");
       }
       return fresh;
     },

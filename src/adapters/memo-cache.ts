@@ -3,7 +3,8 @@
 // Only for caches whose values carry their own freshness (the verdict cache's `until`, the tag
 // cache's `at`) and whose keys are content-addressed (policy revision, digest): a remembered value
 // can then never say more than the shared cache said when it was read or written. Misses are not
-// remembered, so an entry another isolate writes is found on the next read.
+// remembered, so an entry another isolate writes is found on the next read; a write the shared
+// cache refuses is forgotten.
 import type { Cache, Clock } from "../ports";
 
 export interface MemoOptions {
@@ -51,9 +52,16 @@ export function memoCache(inner: Cache, options: MemoOptions): MemoCache {
       return value;
     },
     async put(key, value, opts) {
-      await inner.put(key, value, opts);
-      // Remembered only once the shared cache has it: a failed write must not be served from here.
+      // Remembered at once (the value is right whatever becomes of the write, and the write may
+      // finish after the response), forgotten if the shared cache refuses it.
       remember(key, value, opts.ttlSeconds);
+      const entry = memo.get(key);
+      try {
+        await inner.put(key, value, opts);
+      } catch (err) {
+        if (memo.get(key) === entry) memo.delete(key);
+        throw err;
+      }
     },
   };
 }

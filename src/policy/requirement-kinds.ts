@@ -3,7 +3,7 @@
 import type { Schema } from "../schema";
 import type { ImageReference } from "../reference";
 import type { Reason } from "../reasons";
-import type { Clock, Cache, Credentials, HttpFetch, NamedUpstreams, WorkCounter } from "../ports";
+import type { Background, Clock, Cache, Credentials, HttpFetch, NamedUpstreams, WorkCounter } from "../ports";
 import type { Requirement } from "./model";
 
 /** What a kind needs to know about the image's manifest digest before it can evaluate. */
@@ -36,6 +36,8 @@ export interface EvaluationContext {
   readonly rule: string;
   readonly context: Readonly<Record<string, unknown>>;
   readonly deps: VerifierDeps;
+  /** Where cache writes go once the outcome is known (ports.ts `writeBehind`). */
+  readonly background?: Background;
 }
 
 export interface RequirementOutcome {

@@ -13,6 +13,7 @@
 import { HttpClient, UpstreamError } from "../adapters/http-client";
 import { OciArtifactClient, type Repository } from "../adapters/oci-artifacts";
 import { sha256Hex, stableStringify } from "../encoding";
+import { writeBehind } from "../ports";
 import type { EvaluationContext, RequirementKind, RequirementOutcome, VerifierDeps } from "../policy/requirement-kinds";
 import type { Reason } from "../reasons";
 import { parseReference } from "../reference";
@@ -128,7 +129,7 @@ export const cosignKind: RequirementKind<CosignRequirement> = {
     // cache (per rule) keeps it.
     if (outcome.cacheable && (judgement.satisfied || !refused) && recheck > 0) {
       const entry: CachedVerdict = { satisfied: judgement.satisfied, reasons, until: now + recheck * 1000 };
-      await deps.trustCache.put(cacheKey, JSON.stringify(entry), { ttlSeconds: Math.max(60, recheck) });
+      await writeBehind(deps.trustCache.put(cacheKey, JSON.stringify(entry), { ttlSeconds: Math.max(60, recheck) }), ctx.background, "cosign cache write");
     }
     return outcome;
   },

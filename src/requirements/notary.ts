@@ -5,6 +5,7 @@ import { notaryRoleFetcher, trustServerBaseUrl } from "../adapters/notary-fetche
 import { sha256Hex, stableStringify } from "../encoding";
 import type { EvaluationContext, RequirementKind, RequirementOutcome, VerifierDeps } from "../policy/requirement-kinds";
 import { urlUpstream } from "../policy/upstreams";
+import { writeBehind } from "../ports";
 import type { Reason, ReasonCode } from "../reasons";
 import { base64Decode, base64Encode } from "../verify/notary-v1/encoding";
 import { NotaryV1Error, type NotaryV1ErrorCode } from "../verify/notary-v1/errors";
@@ -77,13 +78,15 @@ export const notaryKind: RequirementKind<NotaryRequirement> = {
     const summaryKey = `notary:trust:v1:${await sha256Hex(stableStringify({ server, gun, rootKeys: req.rootKeys ?? null }))}`;
     const stateKey = `notary:state:v1:${server}|${gun}`;
 
-    let summary = parseJson<TrustSummary>(await deps.trustCache.get(summaryKey));
+    // Both reads at once: the state is needed whenever the summary is not fresh.
+    const [summaryText, stateText] = await Promise.all([deps.trustCache.get(summaryKey), deps.trustCache.get(stateKey)]);
+    let summary = parseJson<TrustSummary>(summaryText);
     const notes: Reason[] = [];
     let cacheable = true;
     const fresh = summary && now.getTime() < summary.expiresAt && now.getTime() - summary.checkedAt < recheck * 1000;
     if (!fresh) {
       try {
-        const state = parseJson<RepositoryState>(await deps.trustCache.get(stateKey)) ?? { versions: {} };
+        const state = parseJson<RepositoryState>(stateText) ?? { versions: {} };
         const anchor = await anchorFor(req.rootKeys);
         const trustedRoot = anchor.kind === "tofu" && state.root ? base64Decode(state.root) : undefined;
         const credentials = req.auth ?? deps.settings.credentials[new URL(server).host];
@@ -101,12 +104,14 @@ export const notaryKind: RequirementKind<NotaryRequirement> = {
           versions: result.summary.versions,
           ...(anchor.kind === "tofu" ? { root: base64Encode(result.rootBytes) } : state.root ? { root: state.root } : {}),
         };
-        await Promise.all([
+        // The verdict rests on what was just verified, not on these writes: they need not delay it.
+        const writes = Promise.all([
           deps.trustCache.put(summaryKey, JSON.stringify(summary), {
             ttlSeconds: Math.max(60, Math.ceil((summary.expiresAt - now.getTime()) / 1000)),
           }),
           deps.trustCache.put(stateKey, JSON.stringify(nextState), { ttlSeconds: YEAR }),
         ]);
+        await writeBehind(writes, ctx.background, "notary trust cache write");
       } catch (err) {
         const transient = err instanceof UpstreamError && err.transient;
         if (transient && summary && now.getTime() < summary.expiresAt) {

@@ -3,6 +3,7 @@
 import { SignatureStore, type StoredSignatures } from "../adapters/signature-store";
 import { UpstreamError } from "../adapters/http-client";
 import { sha256Hex, stableStringify } from "../encoding";
+import { writeBehind } from "../ports";
 import type { RequirementKind, RequirementOutcome, VerifierDeps } from "../policy/requirement-kinds";
 import { urlUpstream } from "../policy/upstreams";
 import type { Reason } from "../reasons";
@@ -109,7 +110,7 @@ export const signedByKind: RequirementKind<SignedByRequirement> = {
       const reasons = outcome.reasons.map(({ rule: _rule, requirement: _requirement, ...rest }) => rest as Reason);
       const entry: CachedOutcome = { satisfied: outcome.satisfied, reasons, checkedAt: now.getTime(), until };
       // KV keeps entries at least 60 s; `until` is what bounds their use.
-      await deps.trustCache.put(cacheKey, JSON.stringify(entry), { ttlSeconds: Math.max(60, ttlSeconds) });
+      await writeBehind(deps.trustCache.put(cacheKey, JSON.stringify(entry), { ttlSeconds: Math.max(60, ttlSeconds) }), ctx.background, "simple signing cache write");
     }
     return { ...outcome, cacheable: true, verified: true, ttlSeconds };
   },

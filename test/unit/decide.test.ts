@@ -374,4 +374,30 @@ describe("decide: hosts the matching rule names", () => {
     expect(w.seen.deps).toHaveLength(2);
     expect(w.seen.deps[0]).toBe(w.seen.deps[1]);
   });
+
+  it("hands the verdict cache write to the background and does not wait for it", async () => {
+    const { deps, view, verdictCache } = setup({ mode: "enforce", rules: [{ pattern: "*", require: [{ type: "listed", digests: [D1] }] }] }, ok);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const slowCache: Cache = { get: verdictCache.get, put: async (k, v, o) => (await held, verdictCache.put(k, v, o)) };
+    const background: Promise<unknown>[] = [];
+    const v = await decide({ ...input(`127.0.0.1:5000/a/b@${D1}`), background: (w) => void background.push(w) }, view(), { ...deps, verdictCache: slowCache });
+    // The verdict is out while the write still waits.
+    expect(v.decision).toBe("allow");
+    expect(background).toHaveLength(1);
+    expect(verdictCache.store.size).toBe(0);
+    release();
+    await Promise.all(background);
+    expect(verdictCache.store.size).toBe(1);
+  });
+
+  it("a failed background cache write is logged there and changes no verdict", async () => {
+    const { deps, view } = setup({ mode: "enforce", rules: [{ pattern: "*", require: [{ type: "listed", digests: [D1] }] }] }, ok);
+    const failing: Cache = { get: async () => null, put: async () => Promise.reject(new Error("KV is down")) };
+    const background: Promise<unknown>[] = [];
+    const v = await decide({ ...input(`127.0.0.1:5000/a/b@${D1}`), background: (w) => void background.push(w) }, view(), { ...deps, verdictCache: failing });
+    expect(v.decision).toBe("allow");
+    // The background work settles (its failure handled), never rejects into the runtime.
+    await expect(Promise.all(background)).resolves.toBeDefined();
+  });
 });

@@ -88,4 +88,19 @@ describe("memoCache", () => {
     await expect(memo.put("v", "1", { ttlSeconds: 60 })).rejects.toThrow("KV write failed");
     expect(await memo.get("v")).toBeNull();
   });
+
+  it("serves a written value while the shared cache is still writing it", async () => {
+    const inner = mapCache();
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const slow: Cache = { get: inner.cache.get, put: async (k, v, o) => (await held, inner.cache.put(k, v, o)) };
+    const memo = memoCache(slow, { maxEntries: 10, readTtlSeconds: 60, clock: manualClock().clock });
+    const writing = memo.put("w", "1", { ttlSeconds: 60 });
+    expect(await memo.get("w")).toBe("1");
+    expect(inner.reads).toEqual([]);
+    release();
+    await writing;
+    expect(inner.data.get("w")).toBe("1");
+  });
 });
+

@@ -58,11 +58,13 @@ export async function decideImages(
   const references = images.map((image, i) => parseOrReject(image, images.length > 1 ? `images[${i}]` : "image"));
   const view = { id: stored.id, revision: stored.revision, policy: stored.policy };
   const distinct = new Map<string, Promise<Verdict>>();
+  // Cache writes after a verification finish after the response.
+  const background = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
   const results = await Promise.all(
     images.map((image, i) => {
       let p = distinct.get(image);
       if (!p) {
-        p = decide({ image, reference: references[i]!, context }, view, decideDeps);
+        p = decide({ image, reference: references[i]!, context, background }, view, decideDeps);
         distinct.set(image, p);
       }
       return p;
