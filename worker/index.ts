@@ -2,6 +2,10 @@
 import { createApp } from "./app";
 import type { Bindings } from "./env";
 import { servicesFor } from "./services";
+import { primeNotaryParsers } from "../src/verify/notary-v1/prime";
+
+// At start-up, so the first Notary decision of an isolate does not pay for compiling its parsers.
+primeNotaryParsers();
 
 const app = createApp();
 
