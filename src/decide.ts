@@ -1,8 +1,8 @@
 // The decision: most specific rule → digest → every requirement of that rule → allow or deny,
 // with reasons. Fails closed: no rule, an unknown kind or a verifier error is a deny.
 import { compiledPolicyFor } from "./policy/compile";
-import type { Mode, Policy } from "./policy/model";
-import type { DigestNeed, RequirementKinds, RequirementOutcome, VerifierDeps } from "./policy/requirement-kinds";
+import type { Mode, Policy, Requirement } from "./policy/model";
+import type { DigestNeed, RequirementKind, RequirementKinds, RequirementOutcome, VerifierDeps } from "./policy/requirement-kinds";
 import { ruleUpstreams, verifierNaming } from "./policy/upstreams";
 import { writeBehind, type Background, type Cache, type Clock, type DigestResolver } from "./ports";
 import type { Reason } from "./reasons";
@@ -101,7 +101,7 @@ export async function decide(input: DecisionInput, view: PolicyView, deps: Decid
     if (leading && inFlight.get(leading.key) === leading.promise) inFlight.delete(leading.key);
     const waiting =
       progress.pending.size > 0
-        ? `still waiting for the ${[...progress.pending].join(", ")} requirement${progress.pending.size > 1 ? "s" : ""} (${progress.step})`
+        ? `still waiting for the ${[...progress.pending].join(", ")} (${progress.step})`
         : `still ${progress.step}`;
     return failClosed(input, view, deps, `the decision took longer than ${budgetMs} ms: ${waiting}`);
   } finally {
@@ -258,7 +258,8 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
             ],
           };
         }
-        const label = requirements.length > 1 ? `${requirement.type} (#${i + 1})` : requirement.type;
+        // Named with the upstream it talks to, so a budget overrun says whom it waited for.
+        const label = `${requirements.length > 1 ? `${requirement.type} (#${i + 1})` : requirement.type} requirement at ${upstreamsOf(kind, requirement, reference.registry)}`;
         progress.pending.add(label);
         try {
           return await kind.evaluate(requirement, {
@@ -308,6 +309,17 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
     }
     return verdict;
   }
+}
+
+/** The hosts a requirement talks to: those it names, else the image's registry. */
+function upstreamsOf(kind: RequirementKind, requirement: Requirement, registry: string): string {
+  let named: readonly string[] = [];
+  try {
+    named = kind.upstreams?.(requirement) ?? [];
+  } catch {
+    // Unreadable: the registry is still the best guess.
+  }
+  return named.length > 0 ? named.join(", ") : `registry ${registry}`;
 }
 
 /** Each tool's users know its own words for "nothing matched". */

@@ -225,9 +225,17 @@ describe("decide", () => {
     expect(v).toMatchObject({ decision: "deny", allowed: false, cached: false });
     expect(v.reasons).toHaveLength(1);
     expect(v.reasons[0]).toMatchObject({ code: "VERIFICATION_ERROR" });
-    expect(v.reasons[0]!.message).toMatch(/^the decision took longer than 50 ms: still waiting for the listed requirement/);
+    expect(v.reasons[0]!.message).toBe("the decision took longer than 50 ms: still waiting for the listed requirement at registry 127.0.0.1:5000 (verifying)");
     expect(verdictCache.store.size).toBe(0);
     expect(inFlightVerifications()).toBe(0);
+  });
+
+  it("names the upstream a requirement names when the budget runs out waiting for it", async () => {
+    const slow = listKind({ n: 0 });
+    const hang: typeof slow = { ...slow, evaluate: () => new Promise(() => {}), upstreams: () => ["127.0.0.1:4443"] };
+    const { deps, view } = setup({ mode: "enforce", rules: [{ pattern: "*", require: [{ type: "listed", digests: [D1] }] }] }, ok, hang);
+    const v = await decide(input(`127.0.0.1:5000/a/b@${D1}`), view(), { ...deps, budgetMs: 30 });
+    expect(v.reasons[0]!.message).toBe("the decision took longer than 30 ms: still waiting for the listed requirement at 127.0.0.1:4443 (verifying)");
   });
 
   it("a verification that outlives its budget does not hold later decisions hostage", async () => {
