@@ -45,6 +45,19 @@ describe("PUT /v1/policies/{id}", () => {
     ["unknown requirement field", { rules: [{ pattern: "*:*", require: [{ type: "allow", key: "x" }] }] }, "rules[0].require[0].key", /unknown field/],
     ["deny message wrong type", { rules: [{ pattern: "*:*", require: [{ type: "deny", message: 3 }] }] }, "rules[0].require[0].message", /string/],
     ["not an object", [1, 2], "", /object/],
+    // containers/image refuses these when loading a policy: such a rule could never match.
+    [
+      "an exactReference without tag or digest",
+      { rules: [{ pattern: "*", require: [{ type: "signedBy", keys: ["k"], signedIdentity: { type: "exactReference", dockerReference: "quay.io/org/app" } }] }] },
+      "rules[0].require[0].signedIdentity.dockerReference",
+      /^dockerReference quay.io\/org\/app contains neither a tag nor digest$/,
+    ],
+    [
+      "an exactRepository that is no reference",
+      { rules: [{ pattern: "*", require: [{ type: "signedBy", keys: ["k"], signedIdentity: { type: "exactRepository", dockerRepository: "Not A Repo" } }] }] },
+      "rules[0].require[0].signedIdentity.dockerRepository",
+      /^Invalid format of dockerRepository Not A Repo/,
+    ],
   ];
   for (const [name, doc, path, message] of invalid) {
     it(`rejects ${name} with the path ${path || "(root)"} and stores nothing`, async () => {
