@@ -4,7 +4,6 @@ import type { Env } from "./env";
 import { errorResponse, HttpError } from "./errors";
 import { admissionRoutes } from "./routes/admission";
 import { auditRoutes } from "./routes/audit";
-import { dashboardRoutes } from "./routes/dashboard";
 import { decisionRoutes } from "./routes/decisions";
 import { hookRoutes } from "./routes/hooks";
 import { policyRoutes } from "./routes/policies";
@@ -19,7 +18,6 @@ export function createApp(): Hono<Env> {
   app.route("/v1/admission", admissionRoutes);
   app.route("/v1/hooks", hookRoutes);
   app.route("/v1", decisionRoutes);
-  app.route("/", dashboardRoutes);
   app.notFound((c) => errorResponse(c, new HttpError(404, "NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => errorResponse(c, err));
   return app;
