@@ -1,8 +1,10 @@
 // Measures the Worker bundle as deployed (wrangler's dry run), gzipped, and what takes the room in it.
+// Only the Worker's script counts against the size limit: the static assets (wrangler.toml [assets],
+// the dashboard's files) are uploaded separately and are reported on their own line, not added in.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 
@@ -30,6 +32,20 @@ try {
   }
   for (const [name, bytes] of [...byPackage].sort((a, b) => b[1] - a[1])) {
     console.log(`  ${name.padEnd(28)} ${kib(bytes)} minified`);
+  }
+
+  // [assets] directory = "..." in wrangler.toml; _headers and the like are configuration, not files served.
+  const toml = readFileSync(join(root, "wrangler.toml"), "utf8");
+  const assetsTable = /^\[assets\]\s*$([\s\S]*?)(?=^\[|(?![\s\S]))/m.exec(toml)?.[1] ?? "";
+  const assetsDir = /^directory\s*=\s*"([^"]+)"/m.exec(assetsTable)?.[1];
+  if (assetsDir) {
+    const files = readdirSync(join(root, assetsDir), { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && !["_headers", "_redirects", ".assetsignore"].includes(e.name))
+      .map((e) => readFileSync(join(e.parentPath ?? e.path, e.name))); // parentPath: Node >= 20.12
+    const raw = files.reduce((n, f) => n + f.length, 0);
+    const gz = files.reduce((n, f) => n + gzipSync(f).length, 0);
+    const where = relative(root, join(root, assetsDir));
+    console.log(`static assets (${where}, ${files.length} files): ${kib(raw)} raw, ${kib(gz)} gzipped; uploaded separately, not part of the worker bundle`);
   }
 } finally {
   rmSync(out, { recursive: true, force: true });
