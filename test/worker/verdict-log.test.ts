@@ -80,12 +80,23 @@ describe("VerdictLog.recordAll (group commit)", () => {
     expect(calls).toEqual([40]);
   });
 
-  it("without gathering, the first call writes alone and the ones queued behind it share the next write", async () => {
+  it("without gathering, each call writes its own rows", async () => {
     const { db, calls } = countingDb();
     const log = new VerdictLog(db, 0);
-    await Promise.all(Array.from({ length: 10 }, (_, i) => log.recordAll([entry("group-a0", i)])));
-    expect(await count("group-a0")).toBe(10);
-    expect(calls).toEqual([1, 9]);
+    await Promise.all(Array.from({ length: 5 }, (_, i) => log.recordAll([entry("group-a0", i)])));
+    expect(await count("group-a0")).toBe(5);
+    expect(calls).toEqual([1, 1, 1, 1, 1]);
+  });
+
+  it("a call that only queues rows returns at once; the gathering call writes them", async () => {
+    const { db, calls } = countingDb();
+    const log = new VerdictLog(db, 20);
+    const writer = log.recordAll([entry("group-f", 1)]);
+    await log.recordAll([entry("group-f", 2)]); // returns before anything is written
+    expect(calls).toEqual([]);
+    await writer;
+    expect(calls).toEqual([2]);
+    expect(await count("group-f")).toBe(2);
   });
 
   it("a lone call is written on its own, whole", async () => {
@@ -106,20 +117,33 @@ describe("VerdictLog.recordAll (group commit)", () => {
     expect(calls.reduce((a, b) => a + b, 0)).toBe(3);
   });
 
-  it("when a shared write fails, each group is retried alone and only the failing one reports it", async () => {
-    // Writes of more than two rows fail, as if one group's rows broke the shared transaction.
+  it("when a shared write fails, each group is retried alone; the writer rejects only for its own rows", async () => {
+    // Writes of more than two rows fail, as if one group's rows broke the shared statement.
     const { db, calls } = countingDb((n) => n > 2);
     const log = new VerdictLog(db);
-    const results = await Promise.allSettled([
-      log.recordAll([entry("group-c", 1)]),
-      log.recordAll([entry("group-c", 2)]),
-      log.recordAll([entry("group-c", 3)]),
-      log.recordAll([entry("group-c", 4), entry("group-c", 5), entry("group-c", 6)]),
-    ]);
-    // The three-row group fails on its own too; the single rows are written on retry.
-    expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "fulfilled", "rejected"]);
-    expect(await count("group-c")).toBe(3);
-    expect(calls.filter((n) => n > 2).length).toBeGreaterThan(0);
+    const errors: unknown[][] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void errors.push(args);
+    try {
+      const results = await Promise.allSettled([
+        log.recordAll([entry("group-c", 1)]),
+        log.recordAll([entry("group-c", 2)]),
+        log.recordAll([entry("group-c", 3)]),
+        log.recordAll([entry("group-c", 4), entry("group-c", 5), entry("group-c", 6)]),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "fulfilled", "fulfilled"]);
+      // The single rows are written on retry; the three-row group fails alone too, and is logged.
+      expect(await count("group-c")).toBe(3);
+      expect(calls[0]).toBe(6);
+      expect(errors).toHaveLength(1);
+      expect(String(errors[0]![0])).toMatch(/^recording 3 verdict\(s\) of another request failed:/);
+
+      const own = await log.recordAll([entry("group-c", 7), entry("group-c", 8), entry("group-c", 9)]).catch((e: unknown) => e);
+      expect(own).toBeInstanceOf(Error);
+      expect((own as Error).message).toBe("D1 refused the write");
+    } finally {
+      console.error = original;
+    }
   });
 
   it("never puts more than 200 rows in one write, and splits a long queue", async () => {

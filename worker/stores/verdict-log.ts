@@ -21,10 +21,9 @@ export interface VerdictQuery {
 
 const MAX_CONTEXT_CHARS = 8192;
 /**
- * The wait before a write, for rows of concurrent requests to join it. Each D1 call has a fixed
- * cost (under wrangler dev it was most of a warm decision's CPU; bench/README.md); at a few hundred
- * decisions per second 25 ms gathers several rows per write, and a lone verdict is in the history
- * 25 ms later than it could have been.
+ * The wait before a write, for rows of concurrent requests to join it: at a few hundred decisions
+ * per second 25 ms gathers several rows per write, and a lone verdict is in the history 25 ms
+ * later than it could have been.
  */
 export const GATHER_MS = 25;
 
@@ -45,7 +44,6 @@ interface QueuedRows {
   /** Each row as a JSON array of its column values. */
   readonly rows: readonly string[];
   readonly bytes: number;
-  settled: boolean;
   error?: unknown;
 }
 
@@ -78,14 +76,6 @@ export class VerdictLog {
     private readonly gatherMs = GATHER_MS,
   ) {}
 
-  private commitQueued(): Promise<void> {
-    return this.commit(takeBatch(this.queue));
-  }
-
-  private gather(): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, this.gatherMs));
-  }
-
   /** One row's column values, in COLUMNS order. */
   private row(verdict: RecordedVerdict, reference: ImageReference): Row16 {
     let context = verdict.context ? JSON.stringify(verdict.context) : null;
@@ -112,30 +102,37 @@ export class VerdictLog {
 
   /**
    * Records the verdicts of one request. The rows of concurrent requests are written together
-   * (group commit): while one write gathers (GATHER_MS) or is in flight, the next requests queue
-   * their rows, and the first of them to get its turn writes every queued row in one statement. Each call still
-   * returns only once its own rows are committed (or failed), and every write runs in the context
-   * of a request that waits for it (`waitUntil`), so no write is left to an isolate that may end.
+   * (group commit): the first call gathers for GATHER_MS, then writes every row queued meanwhile
+   * (in statements of at most MAX_GROUP_ROWS). A call that arrives while another gathers leaves
+   * its rows to it and returns at once: the writer runs in the context of a request that waits for
+   * it (`waitUntil`), so the rows are written even though their own request has finished, and the
+   * requests that only queued rows do not hold their contexts open (measured under wrangler dev,
+   * holding every request's context for the write cost ~0.3 ms of CPU per decision). The writer's call rejects when
+   * its own rows could not be written; other requests' failed rows are logged.
    */
   async recordAll(entries: readonly { verdict: RecordedVerdict; reference: ImageReference }[]): Promise<void> {
     if (entries.length === 0) return;
     const rows = entries.map((e) => JSON.stringify(this.row(e.verdict, e.reference)));
-    const mine: QueuedRows = { rows, bytes: rows.reduce((n, r) => n + r.length + 1, 0), settled: false };
+    const mine: QueuedRows = { rows, bytes: rows.reduce((n, r) => n + r.length + 1, 0) };
     this.queue.push(mine);
-    while (!mine.settled) {
-      if (this.inFlight) {
-        await this.inFlight;
-        continue;
+    if (this.gathering) return;
+    if (this.gatherMs > 0) {
+      this.gathering = true;
+      await new Promise((resolve) => setTimeout(resolve, this.gatherMs));
+      this.gathering = false;
+    }
+    // Rows queued from here on start a gathering of their own.
+    const taken = this.queue.splice(0);
+    while (taken.length > 0) {
+      for (const g of await this.commit(takeBatch(taken))) {
+        if (g !== mine) console.error(`recording ${g.rows.length} verdict(s) of another request failed:`, g.error);
       }
-      // The turn starts with a short wait, so rows of requests arriving meanwhile join this write.
-      const write = this.gatherMs > 0 ? this.gather().then(() => this.commitQueued()) : this.commitQueued();
-      this.inFlight = write.finally(() => {
-        this.inFlight = null;
-      });
-      await this.inFlight;
     }
     if (mine.error !== undefined) throw mine.error;
   }
+
+  /** True while a call waits GATHER_MS for more rows. */
+  private gathering = false;
 
   private readonly queue: QueuedRows[] = [];
 
@@ -147,28 +144,28 @@ export class VerdictLog {
   private async insert(rows: readonly string[]): Promise<void> {
     await this.db.prepare(INSERT_ROWS).bind(`[${rows.join(",")}]`).run();
   }
-  private inFlight: Promise<void> | null = null;
 
-  /** Never rejects: each group learns its own outcome. */
-  private async commit(batch: QueuedRows[]): Promise<void> {
+  /** Never rejects: returns the groups whose rows could not be written (each with its error). */
+  private async commit(batch: QueuedRows[]): Promise<QueuedRows[]> {
     try {
       await this.insert(batch.flatMap((g) => g.rows));
-      for (const g of batch) g.settled = true;
+      return [];
     } catch (err) {
       if (batch.length === 1) {
         batch[0]!.error = err;
-        batch[0]!.settled = true;
-        return;
+        return batch;
       }
-      // A D1 batch is one transaction: one bad group must not cost the others their rows.
+      // One statement is one transaction: one bad group must not cost the others their rows.
+      const failed: QueuedRows[] = [];
       for (const g of batch) {
         try {
           await this.insert(g.rows);
         } catch (e) {
           g.error = e;
+          failed.push(g);
         }
-        g.settled = true;
       }
+      return failed;
     }
   }
 
