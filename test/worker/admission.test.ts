@@ -121,19 +121,31 @@ describe("POST /v1/admission: every workload kind", () => {
   });
 
   it("names every denied image, one line each, an unparsable one included (a deny, not a 400)", async () => {
-    await putPolicy("adm-deny", denyLab);
+    await putPolicy("adm-invalid", denyLab);
     const doc = review("pod-create.json");
     doc.request.object.spec.initContainers[0].image = "Registry.Example.com/Team/Migrate:1";
     doc.request.object.spec.containers.push({ name: "miner", image: "quay.io/evil/miner@sha256:" + "e".repeat(64) });
-    const res = await admit("adm-deny", doc);
+    const res = await admit("adm-invalid", doc);
     expect(res.status).toBe(200);
     expect(res.json.response.allowed).toBe(false);
     expect(res.json.response.status.message.split("\n")).toEqual([
       "",
       'Deny "Registry.Example.com/Team/Migrate:1", invalid image name: repository name "Team/Migrate" must be lowercase',
       `Deny "${APP}", images from the lab registry are not signed`,
-      `Deny "quay.io/evil/miner@sha256:${"e".repeat(64)}", no matching rule: no rule of policy adm-deny matches quay.io/evil/miner@sha256:${"e".repeat(64)}`,
+      `Deny "quay.io/evil/miner@sha256:${"e".repeat(64)}", no matching rule: no rule of policy adm-invalid matches quay.io/evil/miner@sha256:${"e".repeat(64)}`,
     ]);
+    // Every image is in the history (three decided, one unparsable).
+    const recorded = await waitForVerdicts("policy=adm-invalid", 4);
+    expect(recorded).toHaveLength(4);
+    const invalid = recorded.find((v: { image: string }) => v.image === "Registry.Example.com/Team/Migrate:1");
+    expect(invalid).toMatchObject({
+      decision: "deny",
+      reference: "Registry.Example.com/Team/Migrate:1",
+      digest: null,
+      rule: null,
+      source: "admission",
+      reasons: [{ code: "INVALID_REFERENCE", message: 'invalid image name: repository name "Team/Migrate" must be lowercase', rule: null }],
+    });
   });
 
   it("keeps a Portieris policy's own `Deny \"<image>\", …` wording without repeating it", async () => {

@@ -2,18 +2,17 @@
 // failing group costs no other group its rows.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { ImageReference } from "../../src/reference";
 import { parseReference } from "../../src/reference";
 import { newVerdictId, VerdictLog, type RecordedVerdict } from "../../worker/stores/verdict-log";
 
 const DIGEST = `sha256:${"ab".repeat(32)}`;
 
-function entry(policyId: string, n: number): { verdict: RecordedVerdict; reference: ImageReference } {
+function entry(policyId: string, n: number): { verdict: RecordedVerdict; repository: string } {
   const image = `example.com/app/n${n}@${DIGEST}`;
   const reference = parseReference(image);
   const evaluatedAt = new Date(1_700_000_000_000 + n).toISOString();
   return {
-    reference,
+    repository: reference.name,
     verdict: {
       decision: "allow",
       allowed: true,

@@ -16,6 +16,8 @@ import { readJson } from "../body";
 import { HttpError } from "../errors";
 import { assertPolicyAllowed, requireRole } from "../middleware/auth";
 import { servicesFor } from "../services";
+import { newVerdictId } from "../stores/verdict-log";
+import type { StoredPolicy } from "../stores/policy-store";
 import { decideImages } from "./decisions";
 import { policyId } from "./policies";
 
@@ -48,7 +50,37 @@ async function admit(c: Context<Env>, id: string | undefined, mutate: boolean): 
     plan.action === "decide" && plan.images.length > 0
       ? await decideImages(c, stored, plan.images, plan.context, "admission")
       : [];
+  if (plan.action === "decide" && plan.invalid.size > 0) recordInvalid(c, stored, plan.invalid, plan.context);
   return c.json(answerAdmission(review, plan, verdicts, { mutate, policy: { id: stored.id, revision: stored.revision } }));
+}
+
+/** Images that are no valid reference are denied without a decision; the history still shows them. */
+function recordInvalid(c: Context<Env>, stored: StoredPolicy, invalid: ReadonlyMap<string, string>, context: Record<string, unknown>): void {
+  const evaluatedAt = new Date().toISOString();
+  const entries = [...invalid].map(([image, problem]) => ({
+    repository: "",
+    verdict: {
+      decision: "deny" as const,
+      allowed: false,
+      image,
+      reference: image,
+      digest: null,
+      policy: { id: stored.id, revision: stored.revision },
+      rule: null,
+      mode: stored.policy.mode,
+      reasons: [{ code: "INVALID_REFERENCE" as const, message: `invalid image name: ${problem}`, rule: null }],
+      cached: false,
+      evaluatedAt,
+      id: newVerdictId(Date.parse(evaluatedAt)),
+      source: "admission",
+      context: Object.keys(context).length ? context : null,
+    },
+  }));
+  c.executionCtx.waitUntil(
+    servicesFor(c.env)
+      .verdicts.recordAll(entries)
+      .catch((err: unknown) => console.error("recording verdicts failed:", err)),
+  );
 }
 
 // Registered ahead of the /v1/* routes, so this router checks the token itself.

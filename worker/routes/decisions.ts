@@ -78,7 +78,7 @@ export async function decideImages(
   }));
   c.executionCtx.waitUntil(
     verdicts
-      .recordAll(recorded.map((verdict, i) => ({ verdict, reference: references[i]! })))
+      .recordAll(recorded.map((verdict, i) => ({ verdict, repository: references[i]!.name })))
       .catch((err: unknown) => console.error("recording verdicts failed:", err)),
   );
   return recorded;

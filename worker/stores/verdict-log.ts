@@ -1,6 +1,5 @@
 // The verdict history in D1: one row per decision, read newest first with an opaque cursor.
 import type { Verdict } from "../../src/decide";
-import type { ImageReference } from "../../src/reference";
 import { pageNewestFirst } from "./paging";
 
 export interface RecordedVerdict extends Verdict {
@@ -77,7 +76,7 @@ export class VerdictLog {
   ) {}
 
   /** One row's column values, in COLUMNS order. */
-  private row(verdict: RecordedVerdict, reference: ImageReference): Row16 {
+  private row(verdict: RecordedVerdict, repository: string): Row16 {
     let context = verdict.context ? JSON.stringify(verdict.context) : null;
     if (context && context.length > MAX_CONTEXT_CHARS) context = JSON.stringify({ truncated: true });
     return [
@@ -86,7 +85,7 @@ export class VerdictLog {
       Date.parse(verdict.evaluatedAt),
       verdict.image.slice(0, 1024),
       verdict.reference,
-      reference.name,
+      repository,
       verdict.digest,
       verdict.policy.id,
       verdict.policy.revision,
@@ -110,9 +109,10 @@ export class VerdictLog {
    * holding every request's context for the write cost ~0.3 ms of CPU per decision). The writer's call rejects when
    * its own rows could not be written; other requests' failed rows are logged.
    */
-  async recordAll(entries: readonly { verdict: RecordedVerdict; reference: ImageReference }[]): Promise<void> {
+  /** `repository`: the reference's name (registry/path), "" for an image that is no valid reference. */
+  async recordAll(entries: readonly { verdict: RecordedVerdict; repository: string }[]): Promise<void> {
     if (entries.length === 0) return;
-    const rows = entries.map((e) => JSON.stringify(this.row(e.verdict, e.reference)));
+    const rows = entries.map((e) => JSON.stringify(this.row(e.verdict, e.repository)));
     const mine: QueuedRows = { rows, bytes: rows.reduce((n, r) => n + r.length + 1, 0) };
     this.queue.push(mine);
     if (this.gathering) return;
