@@ -16,9 +16,8 @@ import { readJson } from "../body";
 import { HttpError } from "../errors";
 import { assertPolicyAllowed, requireRole } from "../middleware/auth";
 import { servicesFor } from "../services";
-import { newVerdictId } from "../stores/verdict-log";
 import type { StoredPolicy } from "../stores/policy-store";
-import { decideImages } from "./decisions";
+import { decideImages, recordVerdicts } from "./decisions";
 import { policyId } from "./policies";
 
 function mutateFlag(value: string | undefined): boolean {
@@ -71,16 +70,9 @@ function recordInvalid(c: Context<Env>, stored: StoredPolicy, invalid: ReadonlyM
       reasons: [{ code: "INVALID_REFERENCE" as const, message: `invalid image name: ${problem}`, rule: null }],
       cached: false,
       evaluatedAt,
-      id: newVerdictId(Date.parse(evaluatedAt)),
-      source: "admission",
-      context: Object.keys(context).length ? context : null,
     },
   }));
-  c.executionCtx.waitUntil(
-    servicesFor(c.env)
-      .verdicts.recordAll(entries)
-      .catch((err: unknown) => console.error("recording verdicts failed:", err)),
-  );
+  recordVerdicts(c, entries, "admission", context);
 }
 
 // Registered ahead of the /v1/* routes, so this router checks the token itself.

@@ -54,7 +54,7 @@ export async function decideImages(
   context: Record<string, unknown>,
   source: string,
 ): Promise<RecordedVerdict[]> {
-  const { decideDeps, verdicts } = servicesFor(c.env);
+  const { decideDeps } = servicesFor(c.env);
   const references = images.map((image, i) => parseOrReject(image, images.length > 1 ? `images[${i}]` : "image"));
   const view = { id: stored.id, revision: stored.revision, policy: stored.policy };
   const distinct = new Map<string, Promise<Verdict>>();
@@ -70,15 +70,33 @@ export async function decideImages(
       return p;
     }),
   );
-  const recorded = results.map((v): RecordedVerdict => ({
-    ...v,
-    id: newVerdictId(Date.parse(v.evaluatedAt)),
+  return recordVerdicts(
+    c,
+    results.map((verdict, i) => ({ verdict, repository: references[i]!.name })),
+    source,
+    context,
+  );
+}
+
+/**
+ * Gives each verdict its history ID, source and context, and has it written after the response.
+ * `repository` is the reference's name ("" for an image that is no valid reference).
+ */
+export function recordVerdicts(
+  c: Context<Env>,
+  entries: readonly { verdict: Verdict; repository: string }[],
+  source: string,
+  context: Readonly<Record<string, unknown>>,
+): RecordedVerdict[] {
+  const recorded = entries.map(({ verdict }): RecordedVerdict => ({
+    ...verdict,
+    id: newVerdictId(Date.parse(verdict.evaluatedAt)),
     source,
     context: Object.keys(context).length ? context : null,
   }));
   c.executionCtx.waitUntil(
-    verdicts
-      .recordAll(recorded.map((verdict, i) => ({ verdict, repository: references[i]!.name })))
+    servicesFor(c.env)
+      .verdicts.recordAll(recorded.map((verdict, i) => ({ verdict, repository: entries[i]!.repository })))
       .catch((err: unknown) => console.error("recording verdicts failed:", err)),
   );
   return recorded;
