@@ -3,7 +3,7 @@
 import { compiledPolicyFor } from "./policy/compile";
 import type { Mode, Policy, Requirement } from "./policy/model";
 import type { DigestNeed, RequirementKind, RequirementKinds, RequirementOutcome, VerifierDeps } from "./policy/requirement-kinds";
-import { ruleUpstreams, verifierNaming } from "./policy/upstreams";
+import { requirementUpstreams, ruleUpstreams, verifierNaming } from "./policy/upstreams";
 import { writeBehind, type Background, type Cache, type Clock, type DigestResolver } from "./ports";
 import type { Reason } from "./reasons";
 import type { ImageReference } from "./reference";
@@ -313,12 +313,7 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
 
 /** The hosts a requirement talks to: those it names, else the image's registry. */
 function upstreamsOf(kind: RequirementKind, requirement: Requirement, registry: string): string {
-  let named: readonly string[] = [];
-  try {
-    named = kind.upstreams?.(requirement) ?? [];
-  } catch {
-    // Unreadable: the registry is still the best guess.
-  }
+  const named = requirementUpstreams(kind, requirement);
   return named.length > 0 ? named.join(", ") : `registry ${registry}`;
 }
 

@@ -6,7 +6,8 @@
 import type { HttpFetch, NamedUpstreams } from "../ports";
 import type { CompiledRule } from "./compile";
 import { literalRegistry } from "./pattern";
-import type { RequirementKinds, VerifierDeps } from "./requirement-kinds";
+import type { Requirement } from "./model";
+import type { RequirementKind, RequirementKinds, VerifierDeps } from "./requirement-kinds";
 
 /** "host:port" of an http(s) URL as written in a policy (the port the scheme implies when none is given). */
 export function urlUpstream(url: string): string | undefined {
@@ -22,6 +23,15 @@ export function urlUpstream(url: string): string | undefined {
 
 const byRule = new WeakMap<CompiledRule, WeakMap<RequirementKinds, NamedUpstreams>>();
 
+/** The hosts one requirement names; none when its kind is unknown or cannot read it (evaluating it then fails on its own). */
+export function requirementUpstreams(kind: RequirementKind | undefined, requirement: Requirement): NamedUpstreams {
+  try {
+    return kind?.upstreams?.(requirement) ?? [];
+  } catch {
+    return [];
+  }
+}
+
 /** The hosts `rule` names literally (computed once per compiled rule). */
 export function ruleUpstreams(rule: CompiledRule, kinds: RequirementKinds): NamedUpstreams {
   let perKinds = byRule.get(rule);
@@ -31,13 +41,7 @@ export function ruleUpstreams(rule: CompiledRule, kinds: RequirementKinds): Name
   const registry = literalRegistry(rule.pattern);
   if (registry !== undefined) named.add(registry.toLowerCase());
   for (const requirement of rule.rule.require) {
-    let hosts: NamedUpstreams = [];
-    try {
-      hosts = kinds.get(requirement.type)?.upstreams?.(requirement) ?? [];
-    } catch {
-      // A requirement its kind cannot read names nothing; evaluating it fails on its own.
-    }
-    for (const host of hosts) named.add(host.toLowerCase());
+    for (const host of requirementUpstreams(kinds.get(requirement.type), requirement)) named.add(host.toLowerCase());
   }
   const upstreams = Object.freeze([...named]);
   if (!perKinds) byRule.set(rule, (perKinds = new WeakMap()));
