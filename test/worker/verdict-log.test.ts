@@ -35,6 +35,8 @@ function entry(policyId: string, n: number): { verdict: RecordedVerdict; reposit
 /** The real D1 binding, with its inserts counted by rows (and, when asked, one write made to fail). */
 function countingDb(failWhen?: (rows: number) => boolean) {
   const calls: number[] = [];
+  /** When each insert was made (Date.now(): in workerd it advances at I/O, such as a timer firing). */
+  const startedAt: number[] = [];
   const db = new Proxy(env.VERDICTS, {
     get(target, prop) {
       if (prop === "prepare") {
@@ -45,6 +47,7 @@ function countingDb(failWhen?: (rows: number) => boolean) {
             bind: (rows: string) => {
               const n = (JSON.parse(rows) as unknown[]).length;
               calls.push(n);
+              startedAt.push(Date.now());
               const bound = statement.bind(rows);
               return {
                 run: async () => {
@@ -60,7 +63,7 @@ function countingDb(failWhen?: (rows: number) => boolean) {
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
-  return { db, calls };
+  return { db, calls, startedAt };
 }
 
 async function count(policyId: string): Promise<number> {
@@ -79,9 +82,9 @@ describe("VerdictLog.recordAll (group commit)", () => {
     expect(calls).toEqual([40]);
   });
 
-  it("without gathering, each call writes its own rows", async () => {
+  it("without gathering or a minimum interval, each call writes its own rows", async () => {
     const { db, calls } = countingDb();
-    const log = new VerdictLog(db, 0);
+    const log = new VerdictLog(db, 0, 0);
     await Promise.all(Array.from({ length: 5 }, (_, i) => log.recordAll([entry("group-a0", i)])));
     expect(await count("group-a0")).toBe(5);
     expect(calls).toEqual([1, 1, 1, 1, 1]);
@@ -96,6 +99,17 @@ describe("VerdictLog.recordAll (group commit)", () => {
     await writer;
     expect(calls).toEqual([2]);
     expect(await count("group-f")).toBe(2);
+  });
+
+  it("a write starts no sooner than the minimum interval after the previous one; rows that arrive meanwhile share it", async () => {
+    const { db, calls, startedAt } = countingDb();
+    const log = new VerdictLog(db, 5, 120);
+    await log.recordAll([entry("group-g", 1)]); // a quiet start: written after the 5 ms gathering
+    const rest = Array.from({ length: 4 }, (_, i) => log.recordAll([entry("group-g", i + 2)]));
+    await Promise.all(rest);
+    expect(calls).toEqual([1, 4]);
+    expect(startedAt[1]! - startedAt[0]!).toBeGreaterThanOrEqual(120);
+    expect(await count("group-g")).toBe(5);
   });
 
   it("a lone call is written on its own, whole", async () => {
