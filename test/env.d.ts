@@ -6,8 +6,6 @@ declare global {
   namespace Cloudflare {
     interface Env extends Bindings {
       TEST_MIGRATIONS: D1Migration[];
-      /** The Worker behind the assets router, as deployed (vitest.config.ts says why SELF is not). */
-      ROUTED_SELF: Fetcher;
     }
   }
 }

@@ -4,6 +4,7 @@ import type { Env } from "./env";
 import { errorResponse, HttpError } from "./errors";
 import { admissionRoutes } from "./routes/admission";
 import { auditRoutes } from "./routes/audit";
+import { dashboardRoutes } from "./routes/dashboard";
 import { decisionRoutes } from "./routes/decisions";
 import { hookRoutes } from "./routes/hooks";
 import { policyRoutes } from "./routes/policies";
@@ -12,6 +13,7 @@ import { verdictRoutes } from "./routes/verdicts";
 export function createApp(): Hono<Env> {
   const app = new Hono<Env>();
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.route("/", dashboardRoutes);
   app.route("/v1/policies", policyRoutes);
   app.route("/v1/verdicts", verdictRoutes);
   app.route("/v1/audit", auditRoutes);

@@ -1,15 +1,12 @@
 // The dashboard at /: public static files with a strict CSP, while every /v1 route still needs a token.
-// The files are Workers Static Assets (wrangler.toml [assets], worker/dashboard/public/ with its
-// _headers), so these requests go through the assets router as deployed ones do: env.ROUTED_SELF.
-import { env, SELF } from "cloudflare:test";
+// The Worker serves the files itself (worker/dashboard/, bundled as text by wrangler.toml [[rules]]).
+import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ADMIN, CLIENT, call, type Call } from "./http";
+import { ADMIN, CLIENT, call } from "./http";
 
 async function get(path: string, headers: Record<string, string> = {}, method = "GET"): Promise<Response> {
-  return env.ROUTED_SELF.fetch(`http://trustgate.test${path}`, { method, headers });
+  return SELF.fetch(`http://trustgate.test${path}`, { method, headers });
 }
-
-const routed = (method: string, path: string, opts: Call = {}) => call(method, path, { ...opts, via: env.ROUTED_SELF });
 
 function cspOf(res: Response): Map<string, string> {
   const directives = new Map<string, string>();
@@ -54,7 +51,7 @@ describe("GET / (dashboard)", () => {
 
   it("serves the script, stylesheet and icon with their types and the same headers", async () => {
     const page = await get("/");
-    // The assets server types files by extension (an SVG gets no charset: XML says UTF-8 itself).
+    // An SVG gets no charset: XML says UTF-8 itself.
     const files: [string, string][] = [
       ["/dashboard/app.js", "text/javascript; charset=utf-8"],
       ["/dashboard/app.css", "text/css; charset=utf-8"],
@@ -118,29 +115,28 @@ describe("GET / (dashboard)", () => {
     expect(res.headers.get("content-security-policy")).toContain("default-src 'none'");
   });
 
-  it("does not catch other paths: they reach the Worker and are still JSON 404s", async () => {
-    // /index.html and /index are sent to the Worker by run_worker_first (the assets server would
-    // redirect them to /); _headers is configuration, never served.
-    for (const path of ["/nope", "/dashboard", "/dashboard/", "/dashboard/missing.js", "/index.html", "/index", "/_headers", "/dashboard/index.html"]) {
-      const res = await routed("GET", path);
+  it("serves the files as they are in worker/dashboard/, byte for byte", async () => {
+    // The text-module rule hands the files over unchanged (no minifying, no newline rewriting).
+    for (const path of ["/", "/dashboard/app.js", "/dashboard/app.css", "/dashboard/icon.svg"]) {
+      const body = await (await get(path)).text();
+      expect(body.length, path).toBeGreaterThan(300);
+      expect(body.endsWith("\n"), path).toBe(true);
+    }
+    expect(await (await get("/dashboard/app.js")).text()).toMatch(/^\/\/ The dashboard's script/);
+  });
+
+  it("does not catch other paths: they are still JSON 404s", async () => {
+    for (const path of ["/nope", "/dashboard", "/dashboard/", "/dashboard/missing.js", "/index.html", "/index", "/_headers", "/dashboard/index.html", "/dashboard/files.d.ts"]) {
+      const res = await call("GET", path);
       expect(res.status, path).toBe(404);
       expect(res.json.error.code, path).toBe("NOT_FOUND");
     }
   });
 
-  it("refuses other methods on the page: the assets server answers 405, with the same headers", async () => {
-    // Before the move the Worker answered POST / with its JSON 404; a file's URL now belongs to
-    // the assets server, which allows GET and HEAD only.
-    const post = await get("/", {}, "POST");
-    expect(post.status).toBe(405);
-    expect(post.headers.get("content-security-policy")).toContain("default-src 'none'");
-    expect(await post.text()).toBe("");
-  });
-
-  it("is no longer in the Worker's script: the Worker itself answers / with its JSON 404", async () => {
-    const res = await SELF.fetch("http://trustgate.test/");
-    expect(res.status).toBe(404);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("NOT_FOUND");
+  it("answers other methods on the page with the API's JSON 404", async () => {
+    const post = await call("POST", "/", { body: {} });
+    expect(post.status).toBe(404);
+    expect(post.json.error.code).toBe("NOT_FOUND");
   });
 });
 
@@ -160,13 +156,12 @@ describe("the API behind the dashboard still needs tokens", () => {
     });
   }
 
-  // Through the assets router, as the dashboard's own requests go: /v1 is the Worker's, never a file's.
   it("GET /v1/verdicts with a wrong token → 401, with the client token → 200", async () => {
-    expect((await routed("GET", "/v1/verdicts")).status).toBe(401);
-    expect((await routed("GET", "/v1/verdicts", { token: "wrong-token" })).status).toBe(401);
-    const ok = await routed("GET", "/v1/verdicts", { token: CLIENT });
+    expect((await call("GET", "/v1/verdicts")).status).toBe(401);
+    expect((await call("GET", "/v1/verdicts", { token: "wrong-token" })).status).toBe(401);
+    const ok = await call("GET", "/v1/verdicts", { token: CLIENT });
     expect(ok.status).toBe(200);
     expect(Array.isArray(ok.json.verdicts)).toBe(true);
-    expect((await routed("GET", "/v1/verdicts", { token: ADMIN })).status).toBe(200);
+    expect((await call("GET", "/v1/verdicts", { token: ADMIN })).status).toBe(200);
   });
 });

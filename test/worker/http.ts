@@ -9,8 +9,6 @@ export interface Call {
   body?: unknown;
   raw?: string | Uint8Array;
   headers?: Record<string, string>;
-  /** SELF (the fetch handler itself) unless given, e.g. env.ROUTED_SELF to pass the assets router first. */
-  via?: Fetcher;
 }
 
 export async function call(method: string, path: string, opts: Call = {}): Promise<{ status: number; json: any; headers: Headers }> {
@@ -22,7 +20,7 @@ export async function call(method: string, path: string, opts: Call = {}): Promi
     body = JSON.stringify(opts.body);
     headers["content-type"] ??= "application/json";
   }
-  const res = await (opts.via ?? SELF).fetch(`http://trustgate.test${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const res = await SELF.fetch(`http://trustgate.test${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
   const text = await res.text();
   let json: unknown = undefined;
   try {
