@@ -23,10 +23,9 @@ function digestsOf(entries: readonly TokenEntry[]): Promise<ArrayBuffer[]> {
   return d;
 }
 
-/** The entry whose secret equals the token; every candidate is compared, in constant time. */
-async function matchAny(given: ArrayBuffer, entries: readonly TokenEntry[]): Promise<TokenEntry | undefined> {
+/** The entry whose secret's digest equals the token's; every candidate is compared, in constant time. */
+function matchAny(given: ArrayBuffer, entries: readonly TokenEntry[], candidates: readonly ArrayBuffer[]): TokenEntry | undefined {
   // Hashing first gives equal-length inputs, so timingSafeEqual never leaks a length.
-  const candidates = await digestsOf(entries);
   let found: TokenEntry | undefined;
   candidates.forEach((candidate, i) => {
     if (crypto.subtle.timingSafeEqual(given, candidate) && !found) found = entries[i];
@@ -35,10 +34,11 @@ async function matchAny(given: ArrayBuffer, entries: readonly TokenEntry[]): Pro
 }
 
 async function identify(token: string, config: Config): Promise<TokenEntry | undefined> {
-  const given = await digest(token);
+  // One wait for the token's digest and the configured ones (computed once per configuration).
+  const [given, admins, clients] = await Promise.all([digest(token), digestsOf(config.adminTokens), digestsOf(config.clientTokens)]);
   // Both lists are always searched, so an admin token takes as long as a client one.
-  const admin = await matchAny(given, config.adminTokens);
-  const client = await matchAny(given, config.clientTokens);
+  const admin = matchAny(given, config.adminTokens, admins);
+  const client = matchAny(given, config.clientTokens, clients);
   return admin ?? client;
 }
 
