@@ -103,6 +103,38 @@ function workerdPids(handle: WorkerHandle): number[] {
   return pids;
 }
 
+/**
+ * Every process of one `wrangler dev`, by role: the workerd serving the dev port (wrangler's proxy,
+ * which also relays the inspector), the workerd running the Worker (with the KV/D1 simulations),
+ * and wrangler's own node processes (the request log of each request passes through it).
+ */
+interface DevProcesses {
+  proxy: number[];
+  runtime: number[];
+  wrangler: number[];
+}
+
+function devProcesses(handle: WorkerHandle): DevProcesses {
+  const marker = `WRANGLER_LOG_PATH=${join(handle.dir, "logs")}`;
+  const entry = `--socket-addr=entry=127.0.0.1:${new URL(handle.url).port}`;
+  const found: DevProcesses = { proxy: [], runtime: [], wrangler: [] };
+  for (const entryName of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entryName)) continue;
+    try {
+      const comm = readFileSync(`/proc/${entryName}/comm`, "utf8").trim();
+      if (comm !== "node" && !comm.startsWith("workerd")) continue;
+      if (!readFileSync(`/proc/${entryName}/environ`, "utf8").split("\0").includes(marker)) continue;
+      const pid = Number(entryName);
+      if (comm === "node") found.wrangler.push(pid);
+      else if (readFileSync(`/proc/${entryName}/cmdline`, "utf8").split("\0").includes(entry)) found.proxy.push(pid);
+      else found.runtime.push(pid);
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return found;
+}
+
 /** Time on CPU (ms, ns resolution) summed over every thread of the given processes. */
 function cpuMs(pids: readonly number[]): number {
   let ns = 0;
@@ -133,16 +165,24 @@ const samePids = (a: readonly number[], b: readonly number[]) => a.join(",") ===
 
 class Reloaded extends Error {}
 
-async function withWorkerdCpu<T>(handle: WorkerHandle, label: string, fn: () => Promise<T>): Promise<{ value: T; cpuMs: number | null; pids: number }> {
+type ByProcess = Record<keyof DevProcesses, number>;
+
+async function withWorkerdCpu<T>(handle: WorkerHandle, label: string, fn: () => Promise<T>): Promise<{ value: T; cpuMs: number | null; pids: number; byProcess: ByProcess | null }> {
   const pids = workerdPids(handle);
+  const dev = devProcesses(handle);
+  const roles = Object.keys(dev) as (keyof DevProcesses)[];
+  const each = () => Object.fromEntries(roles.map((role) => [role, cpuMs(dev[role])])) as ByProcess;
   const before = pids.length ? cpuMs(pids) : 0;
+  const eachBefore = each();
   const value = await fn();
   const after = pids.length ? cpuMs(pids) : 0;
+  const eachAfter = each();
   if (!samePids(pids, workerdPids(handle))) {
     reloads.push(label);
-    return { value, cpuMs: null, pids: pids.length };
+    return { value, cpuMs: null, pids: pids.length, byProcess: null };
   }
-  return { value, cpuMs: pids.length ? after - before : null, pids: pids.length };
+  const byProcess = Object.fromEntries(roles.map((role) => [role, eachAfter[role] - eachBefore[role]])) as ByProcess;
+  return { value, cpuMs: pids.length ? after - before : null, pids: pids.length, byProcess };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -157,6 +197,8 @@ interface LoadResult {
   errors: number;
   workerdCpuMsPerRequest: number | null;
   workerdProcesses: number;
+  /** CPU per request (ms) of each of wrangler dev's processes, node included (devProcesses). */
+  cpuMsPerRequestByProcess: ByProcess | null;
 }
 
 async function load(handle: WorkerHandle, label: string, path: string, token: string, body: string, warmup = true): Promise<LoadResult> {
@@ -168,7 +210,7 @@ async function load(handle: WorkerHandle, label: string, path: string, token: st
     connections: AUTOCANNON.connections,
   };
   if (warmup) await autocannon({ ...opts, duration: AUTOCANNON.warmup });
-  const { value: r, cpuMs: cpu, pids } = await withWorkerdCpu(handle, label, () => autocannon({ ...opts, duration: AUTOCANNON.duration }));
+  const { value: r, cpuMs: cpu, pids, byProcess } = await withWorkerdCpu(handle, label, () => autocannon({ ...opts, duration: AUTOCANNON.duration }));
   const requests = r.requests.total;
   return {
     rps: r2(r.requests.average),
@@ -179,6 +221,7 @@ async function load(handle: WorkerHandle, label: string, path: string, token: st
     errors: r.errors + r.timeouts,
     workerdCpuMsPerRequest: cpu === null || requests === 0 ? null : r3(cpu / requests),
     workerdProcesses: pids,
+    cpuMsPerRequestByProcess: byProcess === null || requests === 0 ? null : perRequest(byProcess, requests),
   };
 }
 
@@ -197,8 +240,22 @@ function combine(rounds: readonly LoadResult[]): LoadResult & { rounds: number }
     errors: rounds.reduce((n, r) => n + r.errors, 0),
     workerdCpuMsPerRequest: cpu === null || requests === 0 ? null : r3(cpu / requests),
     workerdProcesses: Math.max(...rounds.map((r) => r.workerdProcesses)),
+    cpuMsPerRequestByProcess: rounds.every((r) => r.cpuMsPerRequestByProcess !== null) && requests > 0
+      ? perRequest(
+          {
+            proxy: rounds.reduce((t, r) => t + r.cpuMsPerRequestByProcess!.proxy * r.requests, 0),
+            runtime: rounds.reduce((t, r) => t + r.cpuMsPerRequestByProcess!.runtime * r.requests, 0),
+            wrangler: rounds.reduce((t, r) => t + r.cpuMsPerRequestByProcess!.wrangler * r.requests, 0),
+          },
+          requests,
+        )
+      : null,
     rounds: rounds.length,
   };
+}
+
+function perRequest(total: ByProcess, requests: number): ByProcess {
+  return { proxy: r3(total.proxy / requests), runtime: r3(total.runtime / requests), wrangler: r3(total.wrangler / requests) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -622,6 +679,8 @@ function table(r: any): string {
   const w = r.warm;
   if (w) {
     rows.push(["1. warm POST /v1/decisions (notary, verdict cached)", `${w.trustgate.rps} req/s, p50 ${w.trustgate.p50} ms, p99 ${w.trustgate.p99} ms`, `hello-world: ${w.helloWorld.rps} req/s, p50 ${w.helloWorld.p50} ms, p99 ${w.helloWorld.p99} ms`, `ratio ${w.ratio} (rounds ${(w.roundRatios ?? []).join(", ")}; target >= 0.8) ${ok(w.ratio >= 0.8)}`]);
+    const by = (x: ByProcess | null) => (x ? `runtime ${x.runtime}, proxy ${x.proxy}, wrangler ${x.wrangler} ms` : "not measured (reload)");
+    rows.push(["1. warm CPU per request, by wrangler dev process", by(w.trustgate.cpuMsPerRequestByProcess), `hello-world: ${by(w.helloWorld.cpuMsPerRequestByProcess)}`, "workerd runtime, workerd proxy, node"]);
   }
   const c = r.cold;
   if (c) {
