@@ -1,7 +1,7 @@
 // The OpenPGP envelope of a simple signature: a binary signed message (optionally compressed: one-pass
 // signature, literal data, signature), verified against the requirement's keys only, at a given time.
 import { readMessage, verify, type Key, type PublicKey, type SignaturePacket, type Subkey } from "openpgp/lightweight";
-import { compressionProblem } from "./compressed";
+import { compressionProblem, MAX_DECOMPRESSED_BYTES } from "./compressed";
 import { SimpleSigningError } from "./errors";
 import type { TrustedKeys } from "./keys";
 
@@ -21,9 +21,19 @@ const fail = (code: SimpleSigningError["code"], message: string): never => {
   throw new SimpleSigningError(code, message);
 };
 
+/**
+ * BZip2 packets are left to openpgp.js (its own JS decompressor, no DecompressionStream): this bound
+ * makes it stop a compression bomb at the size compressed.ts stops ZIP and ZLIB at.
+ */
+const OPENPGP_CONFIG = { maxDecompressedMessageSize: MAX_DECOMPRESSED_BYTES };
+
 /** Strips openpgp.js's "Error verifying signed message: " and similar wrappers down to the cause. */
 function cause(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
+  // A bound hit is said as compressed.ts says it for ZIP and ZLIB (openpgp.js's words name a minified class).
+  if (/Maximum decompressed (?:message )?size exceeded/.test(text)) {
+    return `compressed data packet: it decompresses to more than ${MAX_DECOMPRESSED_BYTES} bytes`;
+  }
   return text.replace(/^Error (?:verifying signed message|during parsing)[.:]\s*/, "");
 }
 
@@ -38,14 +48,14 @@ export async function verifySignedMessage(blob: Uint8Array, trusted: TrustedKeys
   if (problem) return fail("MALFORMED_MESSAGE", `Invalid GPG signature: not an OpenPGP message (${problem})`);
   let message;
   try {
-    message = await readMessage({ binaryMessage: blob });
+    message = await readMessage({ binaryMessage: blob, config: OPENPGP_CONFIG });
   } catch (err) {
     return fail("MALFORMED_MESSAGE", `Invalid GPG signature: not an OpenPGP message (${cause(err)})`);
   }
   let result;
   try {
     // verify() unwraps one compression layer, enforces the message grammar and wants exactly one literal packet.
-    result = await verify({ message, verificationKeys: [...trusted.keys], date: now, format: "binary" });
+    result = await verify({ message, verificationKeys: [...trusted.keys], date: now, format: "binary", config: OPENPGP_CONFIG });
   } catch (err) {
     return fail("MALFORMED_MESSAGE", `Invalid GPG signature: not a signed message (${cause(err)})`);
   }

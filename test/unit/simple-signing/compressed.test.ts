@@ -142,6 +142,20 @@ describe("a compressed signed message whose compressed body is broken", () => {
     );
   });
 
+  it("a BZip2 compression bomb stops at the same bound (openpgp.js decompresses BZip2 itself)", async () => {
+    const { s } = await alice();
+    // 64 MiB of zero bytes, BZip2-compressed: 79 bytes. Made by Python's bz2 module:
+    //   python3 -c 'import bz2,base64; print(base64.b64encode(bz2.compress(b"\0" * (64 << 20), 9)).decode())'
+    const bz2 = Uint8Array.from(
+      atob("QlpoOTFBWSZTWQ4J4t8BX45AAMAAAAggADCATUZCoCWpCoCXMUFZJlNZvAS1wwCidcAAwAAACCAAIKQINjKKiE0qKiE4u5IpwoSFALuD6A=="),
+      (c) => c.charCodeAt(0),
+    );
+    const bomb = new Uint8Array([0xc8, bz2.length + 1, 3, ...bz2]); // new-format compressed data packet, algorithm 3 (BZip2)
+    expect(await outcome(bomb, [s.armoredPublicKey], later)).toBe(
+      `MALFORMED_MESSAGE: Invalid GPG signature: not an OpenPGP message (compressed data packet: it decompresses to more than ${MAX_DECOMPRESSED_BYTES} bytes)`,
+    );
+  });
+
   it("through the verifier entry point: a verdict, not a throw", async () => {
     const { s, signed } = await alice();
     const trusted = await importTrustedKeys([s.armoredPublicKey]);
