@@ -655,6 +655,14 @@ function readWith(raw: unknown, layout: Layout, path: string, issues: Issues): R
   };
 }
 
+/** A rule naming a trust root its validator lacks: Connaisseur accepts it, then denies every image it matches. */
+function missingTrustRoot(described: string, ref: string, message: string): { require: Requirement[]; description: string } {
+  return {
+    require: [{ type: "deny", message }],
+    description: `${described}, which has no trust root "${ref}": Connaisseur denies every image of this rule`,
+  };
+}
+
 function requirementsFor(
   validator: Validator,
   options: RuleOptions,
@@ -681,13 +689,7 @@ function requirementsFor(
   } else {
     // Connaisseur 2 knows no "*" for notaryv1: it looks for a root of that name like any other.
     const root = validator.roots.find((r) => r.name === ref);
-    if (!root) {
-      // Connaisseur accepts this configuration and then denies every image the rule matches.
-      return {
-        require: [{ type: "deny", message: layout.missingRoot(ref, validator.name) }],
-        description: `${described}, which has no trust root "${ref}": Connaisseur denies every image of this rule`,
-      };
-    }
+    if (!root) return missingTrustRoot(described, ref, layout.missingRoot(ref, validator.name));
     roots = [root];
     which = `trust root ${root.name}`;
   }
@@ -778,13 +780,7 @@ function cosignRequirementFor(
     }
   } else {
     const root = validator.roots.find((r) => r.name === ref);
-    if (!root) {
-      // Connaisseur accepts this configuration and then denies every image the rule matches.
-      return {
-        require: [{ type: "deny", message: layout.missingCosignRoot(ref, validator.name) }],
-        description: `${described}, which has no trust root "${ref}": Connaisseur denies every image of this rule`,
-      };
-    }
+    if (!root) return missingTrustRoot(described, ref, layout.missingCosignRoot(ref, validator.name));
     pinned = [root];
     const others = required.filter((n) => n !== ref);
     if (others.length > 0) {
