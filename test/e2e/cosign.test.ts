@@ -28,23 +28,7 @@ import {
 import { pushImage, registryDigest, writeOciImage, type OciImage } from "./lab/oci-image";
 import { startRegistry, type Registry } from "./lab/registry";
 import { startWorker, type WorkerHandle } from "./lab/worker";
-import { callApi } from "./lab/api";
-
-interface Reason {
-  code: string;
-  message: string;
-  [field: string]: unknown;
-}
-
-interface Verdict {
-  decision: "allow" | "deny";
-  allowed: boolean;
-  image: string;
-  reference: string;
-  digest: string | null;
-  rule: string | null;
-  reasons: Reason[];
-}
+import { callApi, type ApiVerdict as Verdict } from "./lab/api";
 
 /** Each scenario is decided under all three; they say the same thing. */
 const FORMATS = ["native", "connaisseur-v2", "connaisseur-v3"] as const;

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT, startWorker, type WorkerHandle } from "./lab/worker";
-import { callApi } from "./lab/api";
+import { callApi, type ApiVerdict as Verdict } from "./lab/api";
 
 const CHROMIUM_ARGS = [
   "--headless",
@@ -26,15 +26,6 @@ const SCREENSHOT_TO_DOCS = process.env.DASHBOARD_SCREENSHOT === "1";
 const hex = (n: number) => createHash("sha256").update(`dashboard-e2e-${n}`).digest("hex");
 const img = (name: string, n: number) => `${name}@sha256:${hex(n)}`;
 const BUSYBOX_MESSAGE = "busybox is not allowed in production; use the distroless base";
-
-interface Verdict {
-  id: string;
-  image: string;
-  decision: "allow" | "deny";
-  digest: string | null;
-  policy: { id: string };
-  reasons: { code: string; message: string }[];
-}
 
 describe("dashboard in Chromium", () => {
   let worker: WorkerHandle;

@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callApi } from "./lab/api";
+import { callApi, type ApiVerdict as Verdict } from "./lab/api";
 import { LIE_DIGEST, startFaultyRegistry, type FaultSetting, type FaultyRegistry } from "./lab/faulty-registry";
 import { createGpgHome, type GpgHome, type GpgKey } from "./lab/gpg";
 import { startLookaside, type LookasideServer } from "./lab/lookaside";
@@ -14,20 +14,6 @@ import { makeKey, NotaryClient, startNotaryServer, type LabKey, type NotaryServe
 import { pushImage, writeOciImage, type OciImage } from "./lab/oci-image";
 import { startRegistry, type Registry } from "./lab/registry";
 import { startWorker, type WorkerHandle } from "./lab/worker";
-
-interface Reason {
-  code: string;
-  message: string;
-  [field: string]: unknown;
-}
-
-interface Verdict {
-  decision: "allow" | "deny";
-  allowed: boolean;
-  digest: string | null;
-  reasons: Reason[];
-  cached: boolean;
-}
 
 const TIMEOUT_MS = 800;
 const POLICY = { static: "faults-static", signed: "faults-signed", notary: "faults-notary" } as const;

@@ -10,24 +10,7 @@ import { makeKey, NotaryClient, startNotaryServer, type LabKey, type NotaryServe
 import { pushImage, registryDigest, writeOciImage, type OciImage } from "./lab/oci-image";
 import { startRegistry, type Registry } from "./lab/registry";
 import { startWorker, type WorkerHandle } from "./lab/worker";
-import { callApi } from "./lab/api";
-
-interface Reason {
-  code: string;
-  message: string;
-  [field: string]: unknown;
-}
-
-interface Verdict {
-  decision: "allow" | "deny";
-  allowed: boolean;
-  image: string;
-  reference: string;
-  digest: string | null;
-  rule: string | null;
-  reasons: Reason[];
-  cached: boolean;
-}
+import { callApi, type ApiVerdict as Verdict } from "./lab/api";
 
 /** Both tools' policies say the same thing; each scenario is decided under both. */
 const FORMATS = ["connaisseur", "portieris"] as const;

@@ -6,28 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pushImage, registryDigest, writeOciImage } from "./lab/oci-image";
 import { startRegistry, type Registry } from "./lab/registry";
 import { startWorker, type WorkerHandle } from "./lab/worker";
-import { callApi } from "./lab/api";
+import { callApi, type ApiVerdict as Verdict } from "./lab/api";
 
 // "*" stands for the registry's random port; kept in one place while pattern syntax settles.
 const DEMO_PATTERN = "127.0.0.1:*/demo/*";
 const ALLOW_POLICY = "e2e-allow";
 const DENY_POLICY = "e2e-deny";
-
-interface Reason {
-  code: string;
-  message: string;
-}
-
-interface Verdict {
-  decision: "allow" | "deny";
-  allowed: boolean;
-  image: string;
-  reference: string;
-  digest?: string | null;
-  policy: { id: string; revision: string };
-  reasons: Reason[];
-  evaluatedAt: string;
-}
 
 describe("decisions resolve tags to the registry's digest", () => {
   let registry: Registry;

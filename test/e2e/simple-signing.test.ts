@@ -13,23 +13,7 @@ import { writeOciImage, type OciImage } from "./lab/oci-image";
 import { startRegistry, type Registry } from "./lab/registry";
 import { createSkopeoLab, type OracleResult, type SkopeoLab } from "./lab/skopeo-oracle";
 import { startWorker, type WorkerHandle } from "./lab/worker";
-import { callApi } from "./lab/api";
-
-interface Reason {
-  code: string;
-  message: string;
-  [field: string]: unknown;
-}
-
-interface Verdict {
-  decision: "allow" | "deny";
-  allowed: boolean;
-  image: string;
-  reference: string;
-  digest: string | null;
-  rule: string | null;
-  reasons: Reason[];
-}
+import { callApi, type ApiVerdict as Verdict } from "./lab/api";
 
 type KeyName = "rsa" | "ed" | "wrong" | "old" | "past" | "sub";
 type Seed = "one" | "two" | "three";

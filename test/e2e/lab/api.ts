@@ -1,5 +1,28 @@
 // One way for every e2e suite to call the Worker under test: bearer token, JSON in and out.
 
+/** One reason of a verdict, as the API answers it (code and message, then fields of its own). */
+export interface ApiReason {
+  code: string;
+  message: string;
+  [field: string]: unknown;
+}
+
+/** A verdict as POST /v1/decisions answers it and GET /v1/verdicts lists it. */
+export interface ApiVerdict {
+  id: string;
+  decision: "allow" | "deny";
+  allowed: boolean;
+  image: string;
+  reference: string;
+  digest: string | null;
+  policy: { id: string; revision: string };
+  rule: string | null;
+  mode: "enforce" | "audit";
+  reasons: ApiReason[];
+  cached: boolean;
+  evaluatedAt: string;
+}
+
 export interface ApiResponse {
   readonly status: number;
   readonly json: any;
