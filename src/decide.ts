@@ -111,60 +111,56 @@ export async function decide(input: DecisionInput, view: PolicyView, deps: Decid
 
 /** A deny (or, in audit mode, an allow that says so) for a decision that could not finish. */
 function failClosed(input: DecisionInput, view: PolicyView, deps: DecideDeps, message: string): Verdict {
-  const { mode } = view.policy;
-  const reasons: Reason[] = [{ code: "VERIFICATION_ERROR", message, rule: null }];
-  if (mode === "audit") {
+  return concluded(input, view, deps.clock.now().toISOString(), false, null, input.reference.digest ?? null, [
+    { code: "VERIFICATION_ERROR", message, rule: null },
+  ]);
+}
+
+/** The verdict as answered, built field by field so every verdict reads in the documented order. */
+function verdictFor(input: DecisionInput, view: PolicyView, evaluatedAt: string, v: CachedVerdict, cached: boolean): Verdict {
+  return {
+    decision: v.decision,
+    allowed: v.allowed,
+    image: input.image,
+    reference: input.reference.canonical,
+    digest: v.digest,
+    policy: { id: view.id, revision: view.revision },
+    rule: v.rule,
+    mode: view.policy.mode,
+    reasons: v.reasons,
+    cached,
+    evaluatedAt,
+  };
+}
+
+/** A freshly reached verdict: allowed when satisfied, or in audit mode with a reason that says so. */
+function concluded(
+  input: DecisionInput,
+  view: PolicyView,
+  evaluatedAt: string,
+  satisfied: boolean,
+  rule: string | null,
+  digest: string | null,
+  reasons: Reason[],
+): Verdict {
+  const audit = view.policy.mode === "audit";
+  const allowed = satisfied || audit;
+  if (!satisfied && audit) {
     reasons.push({
       code: "AUDIT_MODE",
       message: "audit mode (detection mode active): the image would have been denied, and is allowed",
-      rule: null,
+      rule,
     });
   }
-  const allowed = mode === "audit";
-  return {
-    decision: allowed ? "allow" : "deny",
-    allowed,
-    image: input.image,
-    reference: input.reference.canonical,
-    digest: input.reference.digest ?? null,
-    policy: { id: view.id, revision: view.revision },
-    rule: null,
-    mode,
-    reasons,
-    cached: false,
-    evaluatedAt: deps.clock.now().toISOString(),
-  };
+  return verdictFor(input, view, evaluatedAt, { decision: allowed ? "allow" : "deny", allowed, digest, rule, reasons }, false);
 }
 
 async function decideWithin(input: DecisionInput, view: PolicyView, deps: DecideDeps, progress: Progress): Promise<Verdict> {
   const { reference } = input;
-  const { mode } = view.policy;
   const evaluatedAt = deps.clock.now().toISOString();
-  // Built field by field so every verdict reads in the documented order.
-  const verdictOf = (v: CachedVerdict, cached: boolean): Verdict => ({
-    decision: v.decision,
-    allowed: v.allowed,
-    image: input.image,
-    reference: reference.canonical,
-    digest: v.digest,
-    policy: { id: view.id, revision: view.revision },
-    rule: v.rule,
-    mode,
-    reasons: v.reasons,
-    cached,
-    evaluatedAt,
-  });
-  const finish = (satisfied: boolean, rule: string | null, digest: string | null, reasons: Reason[]): Verdict => {
-    const allowed = satisfied || mode === "audit";
-    if (!satisfied && mode === "audit") {
-      reasons.push({
-        code: "AUDIT_MODE",
-        message: "audit mode (detection mode active): the image would have been denied, and is allowed",
-        rule,
-      });
-    }
-    return verdictOf({ decision: allowed ? "allow" : "deny", allowed, digest, rule, reasons }, false);
-  };
+  const verdictOf = (v: CachedVerdict, cached: boolean): Verdict => verdictFor(input, view, evaluatedAt, v, cached);
+  const finish = (satisfied: boolean, rule: string | null, digest: string | null, reasons: Reason[]): Verdict =>
+    concluded(input, view, evaluatedAt, satisfied, rule, digest, reasons);
 
   const namespace = typeof input.context.namespace === "string" ? input.context.namespace : undefined;
   const compiled = compiledPolicyFor(view.revision, view.policy);
@@ -240,6 +236,7 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
 
   async function verifyAll(key?: string): Promise<Verdict> {
     progress.step = "verifying";
+    const verifierDeps = verifierNaming(deps.verifier, upstreams);
     const outcomes = await Promise.all(
       requirements.map(async (requirement, i): Promise<RequirementOutcome> => {
         const kind = kinds[i];
@@ -267,7 +264,7 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
             digest,
             rule,
             context: input.context,
-            deps: verifierNaming(deps.verifier, upstreams),
+            deps: verifierDeps,
             ...(input.background ? { background: input.background } : {}),
           });
         } catch (err) {
