@@ -1,6 +1,7 @@
 // Worker bindings, and the configuration read from them once into a frozen object.
 import type { RegistryCredentials } from "../src/adapters/registry-client";
 import type { EgressPolicy } from "../src/adapters/egress";
+import { POLICY_ID_RE } from "./stores/policy-store";
 
 export interface Bindings {
   readonly POLICIES: KVNamespace;
@@ -69,7 +70,6 @@ function list(value: string | undefined): string[] {
 const SECRET_RE = /^[A-Za-z0-9._~+/-]+=*$/;
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const NAMED_RE = /^([^=]*)=(?!=*$)(.*)$/s;
-const TOKEN_POLICY_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/; // the same as POLICY_ID_RE in stores/policy-store
 
 /**
  * Parses ADMIN_TOKENS / CLIENT_TOKENS. Error messages name the variable and the entry's position,
@@ -103,7 +103,7 @@ export function parseTokens(variable: string, value: string | undefined, role: "
     if (at !== -1) {
       if (role === "admin") throw new ConfigError(`${where} (${name}): admin tokens cannot be restricted to policies`);
       policies = rest.slice(at + 1).split("|");
-      if (policies.some((p) => !TOKEN_POLICY_RE.test(p))) {
+      if (policies.some((p) => !POLICY_ID_RE.test(p))) {
         throw new ConfigError(`${where} (${name}) has an invalid policy list: use policy IDs separated by "|" after "@"`);
       }
       policies = [...new Set(policies)];

@@ -1,6 +1,8 @@
 // The one HTTP-aware error type, and the mapping of core errors to status codes and bodies.
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { AdmissionReviewError } from "../src/admission/review";
+import { HookPayloadError } from "../src/hooks/common";
 import { InvalidReferenceError } from "../src/reference";
 import { PolicyValidationError } from "../src/policy/model";
 import { UnsupportedFormatError } from "../src/policy/import";
@@ -24,6 +26,12 @@ export function errorResponse(c: Context, err: unknown): Response {
   }
   if (err instanceof InvalidReferenceError) return body(c, 400, "INVALID_REFERENCE", err.message);
   if (err instanceof UnsupportedFormatError) return body(c, 400, "UNSUPPORTED_FORMAT", err.message);
+  if (err instanceof AdmissionReviewError) {
+    return body(c, 400, "INVALID_BODY", `the request body is invalid: ${err.message}`, { issues: [{ path: err.path, message: err.problem }] });
+  }
+  if (err instanceof HookPayloadError) {
+    return body(c, 400, "INVALID_BODY", err.message, { issues: err.issues, ...(err.more > 0 ? { moreIssues: err.more } : {}) });
+  }
   if (err instanceof ConfigError) {
     console.error("configuration error:", err.message);
     return body(c, 503, "SERVICE_MISCONFIGURED", `trustgate is misconfigured: ${err.message}`);

@@ -8,16 +8,15 @@
 //   context.namespaceLabels  the namespace's labels as a map
 // A malformed review is a 400, an unknown policy a 404: the API server then applies the webhook's failurePolicy.
 import { Hono, type Context } from "hono";
-import { planAdmission, type AdmissionPlan } from "../../src/admission/plan";
+import { planAdmission } from "../../src/admission/plan";
 import { answerAdmission } from "../../src/admission/respond";
-import { AdmissionReviewError, admissionReviewSchema, namespaceLabelsOf } from "../../src/admission/review";
+import { admissionReviewSchema, namespaceLabelsOf } from "../../src/admission/review";
 import type { Env } from "../env";
 import { readJson } from "../body";
 import { HttpError } from "../errors";
 import { assertPolicyAllowed, requireRole } from "../middleware/auth";
-import { servicesFor } from "../services";
 import type { StoredPolicy } from "../stores/policy-store";
-import { decideImages, recordVerdicts } from "./decisions";
+import { decideImages, loadPolicy, recordVerdicts } from "./decisions";
 import { policyId } from "./policies";
 
 function mutateFlag(value: string | undefined): boolean {
@@ -33,18 +32,9 @@ async function admit(c: Context<Env>, id: string | undefined, mutate: boolean): 
   policyId(id);
   assertPolicyAllowed(c, id);
   const review = await readJson(c, admissionReviewSchema);
-  const stored = await servicesFor(c.env).policies.forDecision(id);
-  if (!stored) throw new HttpError(404, "POLICY_NOT_FOUND", `no policy with ID "${id}"`);
-
-  let plan: AdmissionPlan;
-  try {
-    plan = planAdmission(review, stored.policy, namespaceLabelsOf(review));
-  } catch (err) {
-    if (!(err instanceof AdmissionReviewError)) throw err;
-    throw new HttpError(400, "INVALID_BODY", `the request body is invalid: ${err.message}`, {
-      issues: [{ path: err.path, message: err.problem }],
-    });
-  }
+  const stored = await loadPolicy(c, id);
+  // An AdmissionReviewError is the caller's 400 (worker/errors.ts).
+  const plan = planAdmission(review, stored.policy, namespaceLabelsOf(review));
   const verdicts =
     plan.action === "decide" && plan.images.length > 0
       ? await decideImages(c, stored, plan.images, plan.context, "admission")

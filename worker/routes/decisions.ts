@@ -28,7 +28,8 @@ const batchBody = z.strictObject({
   context: z.optional(contextSchema),
 });
 
-async function loadPolicy(c: Context<Env>, id: string): Promise<StoredPolicy> {
+/** The policy a decision uses (ID checked, token allowed to use it), or the 404. */
+export async function loadPolicy(c: Context<Env>, id: string): Promise<StoredPolicy> {
   assertPolicyAllowed(c, policyId(id));
   const stored = await servicesFor(c.env).policies.forDecision(id);
   if (!stored) throw new HttpError(404, "POLICY_NOT_FOUND", `no policy with ID "${id}"`);

@@ -35,23 +35,21 @@
 // { hook, tag, eventId, actor }, and read back with GET /v1/verdicts. A body that is not such a payload
 // is a 400 (the registry retries it: fix the sender), an unknown policy a 404, past 1 MiB a 413.
 import { Hono, type Context } from "hono";
-import { HookPayloadError, type HookBatch, type HookImage } from "../../src/hooks/common";
+import type { HookBatch, HookImage } from "../../src/hooks/common";
 import { parseDistributionEnvelope } from "../../src/hooks/distribution";
 import { parseHarborPayload } from "../../src/hooks/harbor";
 import type { Env } from "../env";
 import { readText } from "../body";
 import { HttpError } from "../errors";
 import { assertPolicyAllowed, requireRole } from "../middleware/auth";
-import { servicesFor } from "../services";
 import type { RecordedVerdict } from "../stores/verdict-log";
-import type { StoredPolicy } from "../stores/policy-store";
-import { decideImages } from "./decisions";
+import { decideImages, loadPolicy } from "./decisions";
 import { policyId } from "./policies";
 
 type Hook = "distribution" | "harbor";
 
-export const DEFAULT_WAIT_MS = 400;
-export const MAX_WAIT_MS = 10_000;
+const DEFAULT_WAIT_MS = 400;
+const MAX_WAIT_MS = 10_000;
 
 function policyParam(c: Context<Env>): string {
   const id = c.req.query("policy");
@@ -81,23 +79,8 @@ async function readPayload(c: Context<Env>, parse: (body: unknown) => HookBatch)
     // Also a RangeError from absurd nesting: the message never echoes the body.
     throw new HttpError(400, "INVALID_JSON", `the request body is not valid JSON: ${(err as Error).message.slice(0, 200)}`);
   }
-  try {
-    return parse(value);
-  } catch (err) {
-    if (err instanceof HookPayloadError) {
-      throw new HttpError(400, "INVALID_BODY", err.message, {
-        issues: err.issues,
-        ...(err.more > 0 ? { moreIssues: err.more } : {}),
-      });
-    }
-    throw err;
-  }
-}
-
-async function loadPolicy(c: Context<Env>, id: string): Promise<StoredPolicy> {
-  const stored = await servicesFor(c.env).policies.forDecision(id);
-  if (!stored) throw new HttpError(404, "POLICY_NOT_FOUND", `no policy with ID "${id}"`);
-  return stored;
+  // A HookPayloadError is the caller's 400 (worker/errors.ts).
+  return parse(value);
 }
 
 interface Slot {

@@ -88,9 +88,7 @@ export const policyRoutes = new Hono<Env>()
     await audited(
       c,
       { policyId: id, action: "delete", oldRevision: previous.revision, newRevision: null, format: previous.format },
-      async () => {
-        await policies.delete(id);
-      },
+      () => policies.delete(id),
     );
     return c.json({ id, deleted: true });
   });

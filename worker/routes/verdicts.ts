@@ -5,8 +5,8 @@ import type { Env } from "../env";
 import { HttpError } from "../errors";
 import { allowedPolicies, assertPolicyAllowed, requireRole } from "../middleware/auth";
 import { servicesFor } from "../services";
-import { decodeCursor } from "../stores/paging";
 import type { VerdictQuery } from "../stores/verdict-log";
+import { pageParams } from "./page-params";
 import { policyId } from "./policies";
 
 function imageFilter(image: string): VerdictQuery["image"] {
@@ -23,22 +23,15 @@ function imageFilter(image: string): VerdictQuery["image"] {
 
 export const verdictRoutes = new Hono<Env>().use("*", requireRole("client")).get("/", async (c) => {
   const q = c.req.query();
-  const limitText = q.limit ?? "50";
-  const limit = Number(limitText);
-  if (!/^\d+$/.test(limitText) || limit < 1 || limit > 500) {
-    throw new HttpError(400, "INVALID_QUERY", `limit must be a whole number from 1 to 500, not "${limitText.slice(0, 40)}"`);
-  }
+  const page = pageParams(q);
   if (q.decision !== undefined && q.decision !== "allow" && q.decision !== "deny") {
     throw new HttpError(400, "INVALID_QUERY", `decision must be "allow" or "deny", not "${q.decision.slice(0, 40)}"`);
   }
-  const cursor = q.cursor !== undefined ? decodeCursor(q.cursor) : undefined;
-  if (q.cursor !== undefined && !cursor) throw new HttpError(400, "INVALID_QUERY", "cursor is not one this service gave out");
   const query: VerdictQuery = {
-    limit,
+    ...page,
     ...(q.policy !== undefined ? { policy: policyId(q.policy) } : {}),
     ...(q.decision !== undefined ? { decision: q.decision } : {}),
     ...(q.image !== undefined ? { image: imageFilter(q.image) } : {}),
-    ...(cursor ? { cursor } : {}),
   };
   const log = servicesFor(c.env).verdicts;
   const restricted = allowedPolicies(c);

@@ -72,12 +72,11 @@ export class PolicyStore {
     this.forget(policy.id);
   }
 
-  async delete(id: string): Promise<boolean> {
+  /** Deleting a policy that is not there is no error (the route has read it already, for the audit log). */
+  async delete(id: string): Promise<void> {
     this.forget(id);
-    if ((await this.kv.get(key(id))) === null) return false;
     await this.kv.delete(key(id));
     this.forget(id);
-    return true;
   }
 
   private forget(id: string): void {
