@@ -128,25 +128,6 @@ export function classifyHost(hostname: string): AddressClass {
   return "public";
 }
 
-/** A host or host:port as written in configuration or a policy, normalised as a URL would be. */
-function normaliseHost(entry: string): { hostname: string; host: string } | undefined {
-  try {
-    const u = new URL(`http://${entry.trim()}`);
-    return { hostname: u.hostname, host: u.host };
-  } catch {
-    return undefined;
-  }
-}
-
-function named(url: URL, policy: EgressPolicy): boolean {
-  return policy.namedHosts.some((entry) => {
-    const n = normaliseHost(entry);
-    if (!n) return false;
-    // "host" names every port of the host; "host:port" only that port.
-    return entry.includes(":") && !entry.endsWith("]") && n.host !== n.hostname ? n.host === url.host : n.hostname === url.hostname;
-  });
-}
-
 /** An upstream a policy rule names: its host name as a URL normalises it, and the port it names. */
 interface RuleEndpoint {
   readonly hostname: string;
@@ -172,6 +153,18 @@ const effectivePort = (url: URL): number => (url.port !== "" ? Number(url.port) 
 /** A rule names the URL's host exactly, on the port it names (no port: the scheme's default). */
 function ruleNames(url: URL, endpoints: readonly RuleEndpoint[]): boolean {
   return endpoints.some((e) => e.hostname === url.hostname && (e.port === undefined ? url.port === "" : e.port === effectivePort(url)));
+}
+
+const configured = new WeakMap<EgressPolicy, readonly RuleEndpoint[]>();
+
+/**
+ * The configuration names the URL's host: "host" on every port, "host:port" on that port (the
+ * scheme's default one included: "h:443" names https://h/). Parsed once per policy object.
+ */
+function named(url: URL, policy: EgressPolicy): boolean {
+  let endpoints = configured.get(policy);
+  if (!endpoints) configured.set(policy, (endpoints = endpointsOf(policy.namedHosts)));
+  return endpoints.some((e) => e.hostname === url.hostname && (e.port === undefined || e.port === effectivePort(url)));
 }
 
 export type EgressCheck = { readonly ok: true; readonly addressClass: AddressClass } | { readonly ok: false; readonly error: EgressRefusedError };

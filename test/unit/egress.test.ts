@@ -55,6 +55,16 @@ describe("checkEgress", () => {
     expect(checkEgress(new URL("http://192.168.7.7:8443/"), policy).ok).toBe(true);
   });
 
+  it("reads a configured scheme-default port as that port: h:443 names https://h/ only, h:80 http://h/ only", () => {
+    const ports = { ...policy, namedHosts: ["10.0.0.5:443", "10.0.0.6:80"] };
+    expect(checkEgress(new URL("https://10.0.0.5/v2/"), ports).ok).toBe(true);
+    expect(checkEgress(new URL("https://10.0.0.5:443/v2/"), ports).ok).toBe(true);
+    expect(checkEgress(new URL("http://10.0.0.5/v2/"), ports).ok).toBe(false);
+    expect(checkEgress(new URL("http://10.0.0.6/v2/"), ports).ok).toBe(true);
+    expect(checkEgress(new URL("http://10.0.0.6:8080/v2/"), ports).ok).toBe(false);
+    expect(checkEgress(new URL("https://10.0.0.6/v2/"), ports).ok).toBe(false);
+  });
+
   it("never allows a metadata address, named or not", () => {
     const named = { ...policy, namedHosts: ["169.254.169.254", "metadata.google.internal"] };
     expect(checkEgress(new URL("http://169.254.169.254/"), named).ok).toBe(false);
