@@ -47,6 +47,20 @@ export const REASON_CODES = [
 
 export type ReasonCode = (typeof REASON_CODES)[number];
 
+/**
+ * Codes that say why an image passed, or note something about how it was decided: never a reason
+ * to deny, even inside a deny verdict (e.g. stale trust data next to a missing signer).
+ */
+export const NOT_DENY_REASONS: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
+  "STATIC_ALLOW",
+  "NOTARY_SIGNED",
+  "SIMPLE_SIGNED",
+  "COSIGN_SIGNED",
+  "DIGEST_UNRESOLVED",
+  "AUDIT_MODE",
+  "NOTARY_STALE_TRUST_DATA",
+]);
+
 export interface Reason {
   code: ReasonCode;
   message: string;

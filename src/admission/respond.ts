@@ -1,6 +1,7 @@
 // The AdmissionReview answer: Portieris's deny wording, audit-mode warnings, and the digest-pinning JSONPatch.
 import type { Verdict } from "../decide";
-import type { ReasonCode } from "../reasons";
+import { NOT_DENY_REASONS } from "../reasons";
+import { base64Encode, utf8 } from "../verify/notary-v1/encoding";
 import type { AdmissionPlan } from "./plan";
 import type { AdmissionApiVersion, AdmissionReview } from "./review";
 
@@ -30,7 +31,7 @@ export interface AdmissionReviewAnswer {
   readonly response: AdmissionResponse;
 }
 
-export interface JsonPatchOperation {
+interface JsonPatchOperation {
   readonly op: "replace";
   readonly path: string;
   readonly value: string;
@@ -41,16 +42,6 @@ export interface AnswerOptions {
   readonly mutate: boolean;
   readonly policy: { readonly id: string; readonly revision: string };
 }
-
-/** Reasons that say why an image passed, or note something: not reasons to deny. */
-const NOT_DENY_REASONS: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
-  "STATIC_ALLOW",
-  "NOTARY_SIGNED",
-  "SIMPLE_SIGNED",
-  "COSIGN_SIGNED",
-  "DIGEST_UNRESOLVED",
-  "AUDIT_MODE",
-]);
 
 /**
  * Answers the review. `verdicts` are in the order of `plan.images` (one per image).
@@ -125,7 +116,7 @@ export function answerAdmission(
   return answer({
     allowed: true,
     ...warned,
-    ...(patch.length > 0 ? { patchType: "JSONPatch" as const, patch: base64(JSON.stringify(patch)) } : {}),
+    ...(patch.length > 0 ? { patchType: "JSONPatch" as const, patch: base64Encode(utf8(JSON.stringify(patch))) } : {}),
     auditAnnotations,
   });
 }
@@ -136,7 +127,7 @@ export function answerAdmission(
  * carry a digest already are left as written; only digests a satisfied verdict names are pinned
  * (never one an audit-mode allow reports).
  */
-export function pinDigests(
+function pinDigests(
   plan: Extract<AdmissionPlan, { action: "decide" }>,
   verdictOf: ReadonlyMap<string, Verdict>,
 ): JsonPatchOperation[] {
@@ -174,10 +165,4 @@ function deniedStatus(lines: readonly string[]): AdmissionStatus {
 /** Like Go's %q for the strings that reach here: quotes, backslashes and control characters escaped. */
 function quote(s: string): string {
   return JSON.stringify(s);
-}
-
-function base64(text: string): string {
-  let binary = "";
-  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
-  return btoa(binary);
 }

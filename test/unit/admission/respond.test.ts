@@ -86,6 +86,16 @@ describe("answerAdmission", () => {
     );
   });
 
+  it("leaves a note on stale trust data out of the reasons to deny", () => {
+    const { doc, plan } = setup("pod-create.json");
+    const app = fakeVerdict(APP, false, [
+      { code: "NOTARY_SIGNER_MISSING", message: "no signature found for role alice", rule: "*", requirement: "notary" },
+      { code: "NOTARY_STALE_TRUST_DATA", message: "trust server notary:4443 is unreachable; decided on trust data verified earlier", rule: "*", requirement: "notary" },
+    ]);
+    const answer = answerAdmission(doc, plan, [allow(MIGRATE), app, allow(PROXY)], options);
+    expect(answer.response.status?.message).toBe(`\nDeny "${APP}", no signature found for role alice`);
+  });
+
   it("returns audit-mode denials as warnings and allows", () => {
     const { doc, plan } = setup("pod-create.json");
     const audited = fakeVerdict(APP, true, [
