@@ -1,4 +1,5 @@
 // Reading a whole body with a size cap: more than the cap is an error, never a silent truncation.
+import { concatBytes } from "./encoding";
 
 export class TooLargeError extends Error {
   override readonly name = "TooLargeError";
@@ -19,11 +20,5 @@ export async function readCapped(stream: ReadableStream<Uint8Array> | null, max:
     }
     chunks.push(value);
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
+  return concatBytes(...chunks);
 }

@@ -20,7 +20,7 @@ export function utf8DecodeStrict(bytes: Uint8Array): string | undefined {
 }
 
 
-export { toHex } from "../../encoding";
+export { concatBytes, toHex } from "../../encoding";
 
 const BASE64_BODY = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -65,18 +65,6 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
   return diff === 0;
-}
-
-export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
 }
 
 export interface PemBlock {

@@ -11,6 +11,8 @@
 // and (one level down) of its decompressed content. A signed message has at most one compression
 // layer (openpgp.js's verify() unwraps one and then finds no literal data), so compressed data inside
 // compressed data is refused without being decompressed.
+import { concatBytes } from "../../encoding";
+import { readCapped, TooLargeError } from "../../streams";
 
 /** Far above any simple signature (a few hundred bytes of JSON); a compression bomb stops here. */
 export const MAX_DECOMPRESSED_BYTES = 1024 * 1024;
@@ -96,19 +98,9 @@ function packetsOf(bytes: Uint8Array): Packet[] {
       }
     }
     if (tag === 0 || (cut && parts.length === 0)) break;
-    const body = parts.length === 1 ? parts[0]! : concat(parts);
+    const body = parts.length === 1 ? parts[0]! : concatBytes(...parts);
     out.push({ tag, body });
     if (cut) break;
-  }
-  return out;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
   }
   return out;
 }
@@ -116,38 +108,28 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
 class DecompressionProblem extends Error {}
 
 /**
- * Inflates `data` with a DecompressionStream driven by hand (a writer and a reader, never a pipe), so
- * every failure lands in a promise this function awaits; at most MAX_DECOMPRESSED_BYTES.
+ * Inflates `data` with a DecompressionStream driven by hand (a writer, and readCapped reading; never
+ * a pipe), so every failure lands in a promise this function awaits; at most MAX_DECOMPRESSED_BYTES.
  */
 async function inflate(format: "deflate-raw" | "deflate", data: Uint8Array): Promise<Uint8Array> {
   const stream = new DecompressionStream(format);
   const writer = stream.writable.getWriter();
-  const reader = stream.readable.getReader();
   // Written while being read (the stream applies backpressure); its failure is also the reader's.
   const writing = (async () => {
     await writer.write(data);
     await writer.close();
   })();
   writing.catch(() => {});
-  const chunks: Uint8Array[] = [];
-  let total = 0;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > MAX_DECOMPRESSED_BYTES) throw new DecompressionProblem(`it decompresses to more than ${MAX_DECOMPRESSED_BYTES} bytes`);
-      chunks.push(value);
-    }
+    const out = await readCapped(stream.readable, MAX_DECOMPRESSED_BYTES);
     await writing;
+    return out;
   } catch (err) {
-    await reader.cancel().catch(() => {});
     await writer.abort().catch(() => {});
     await writing.catch(() => {});
-    if (err instanceof DecompressionProblem) throw err;
+    if (err instanceof TooLargeError) throw new DecompressionProblem(`it decompresses to more than ${MAX_DECOMPRESSED_BYTES} bytes`);
     throw new DecompressionProblem(`it does not decompress (${err instanceof Error ? err.message : String(err)})`);
   }
-  return concat(chunks);
 }
 
 /**
