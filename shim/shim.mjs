@@ -265,7 +265,7 @@ function clip(text, max) {
  * @param {FailurePolicy} failurePolicy
  * @param {UpstreamFailure} failure
  */
-export function failureReview(apiVersion, uid, failurePolicy, failure) {
+function failureReview(apiVersion, uid, failurePolicy, failure) {
   const cause = clip(failure.message, MAX_CAUSE_CHARS);
   if (failurePolicy === "Ignore") {
     return {
@@ -391,7 +391,7 @@ function trustgateError(body) {
  * @param {ShimConfig} config
  * @param {{ log?: Logger }} [options]
  */
-export function createHandler(config, options = {}) {
+function createHandler(config, options = {}) {
   const log = options.log ?? jsonLogger(config.logLevel);
   const agent = new (config.trustgateUrl.protocol === "https:" ? https.Agent : http.Agent)({
     keepAlive: true,

@@ -3,19 +3,8 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import net from "node:net";
 import { after, before, describe, it } from "node:test";
-import { answerFor, json, podReview, post, startFakeTrustgate, startTestShim } from "../testing/helpers.mjs";
-
-/** A loopback port with nothing listening (bound, then closed). */
-async function closedPort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(undefined)));
-  const address = server.address();
-  await new Promise((resolve) => server.close(() => resolve(undefined)));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
+import { answerFor, freePort, json, podReview, post, startFakeTrustgate, startTestShim } from "../testing/helpers.mjs";
 
 /** Asserts a Fail answer: HTTP 200, same uid, allowed=false, a message naming trustgate and matching `cause`. */
 function assertDenied(res, uid, cause, code) {
@@ -184,7 +173,7 @@ for (const failurePolicy of ["Fail", "Ignore"]) {
 
   describe(`FAILURE_POLICY=${failurePolicy}, trustgate down`, () => {
     it("unreachable: nothing listens on trustgate's port", async () => {
-      const port = await closedPort();
+      const port = await freePort();
       const shim = await startTestShim({ TRUSTGATE_URL: `http://127.0.0.1:${port}`, FAILURE_POLICY: failurePolicy });
       try {
         const review = podReview();

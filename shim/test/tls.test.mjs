@@ -4,7 +4,6 @@ import { execFile, spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import https from "node:https";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import tls from "node:tls";
@@ -12,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { loadConfig, startShim } from "../shim.mjs";
-import { podReview, startFakeTrustgate } from "../testing/helpers.mjs";
+import { freePort, podReview, startFakeTrustgate } from "../testing/helpers.mjs";
 
 const run = promisify(execFile);
 const SERVER = fileURLToPath(new URL("../server.mjs", import.meta.url));
@@ -43,14 +42,6 @@ function httpsRequest(url, ca, method = "GET", body) {
     req.on("error", reject);
     req.end(body);
   });
-}
-
-async function freePort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(undefined)));
-  const address = server.address();
-  await new Promise((resolve) => server.close(() => resolve(undefined)));
-  return typeof address === "object" && address !== null ? address.port : 0;
 }
 
 describe("TLS", () => {

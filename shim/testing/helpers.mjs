@@ -1,6 +1,7 @@
 // Test helpers for the shim: a fake trustgate on loopback, a shim started in-process, and AdmissionReview builders.
 // @ts-check
 import http from "node:http";
+import net from "node:net";
 import { randomUUID } from "node:crypto";
 import { loadConfig, startShim } from "../shim.mjs";
 
@@ -8,7 +9,7 @@ import { loadConfig, startShim } from "../shim.mjs";
 /** @typedef {(req: http.IncomingMessage, res: http.ServerResponse, body: string) => void} Behaviour */
 
 /** A digest reference per image name (the tests never pull anything). */
-export const DIGEST = `sha256:${"ab".repeat(32)}`;
+const DIGEST = `sha256:${"ab".repeat(32)}`;
 
 /**
  * A Pod AdmissionReview as the API server sends it.
@@ -177,4 +178,14 @@ export function rawRequest(url, method, write) {
     req.on("error", reject);
     write(req);
   });
+}
+
+/** A loopback port nothing listens on (bound, then closed): free to listen on, or to find closed. */
+export async function freePort() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(undefined)));
+  const address = server.address();
+  await new Promise((resolve) => server.close(() => resolve(undefined)));
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
 }

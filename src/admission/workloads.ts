@@ -26,7 +26,7 @@ const WORKLOADS: readonly Workload[] = [
 ];
 
 /** Portieris reads initContainers then containers; ephemeral containers run images too. */
-export const CONTAINER_FIELDS = ["initContainers", "containers", "ephemeralContainers"] as const;
+const CONTAINER_FIELDS = ["initContainers", "containers", "ephemeralContainers"] as const;
 export type ContainerField = (typeof CONTAINER_FIELDS)[number];
 
 export interface ContainerImage {

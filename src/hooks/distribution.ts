@@ -15,14 +15,8 @@ import {
   type HookRejection,
 } from "./common";
 
-/**
- * The media types a registry sets on the request: v1 up to distribution 2.8, v2 from distribution 3.
- * Informational: the body is what counts, so a proxy that rewrites Content-Type doesn't break anything.
- */
-export const DISTRIBUTION_EVENTS_MEDIA_TYPES = [
-  "application/vnd.docker.distribution.events.v1+json",
-  "application/vnd.docker.distribution.events.v2+json",
-] as const;
+// A registry sends application/vnd.docker.distribution.events.v1+json (v2 from distribution 3). Not
+// checked: the body is what counts, so a proxy that rewrites Content-Type doesn't break anything.
 
 const WHAT = "a distribution notification envelope ({ \"events\": [...] })";
 

@@ -14,8 +14,8 @@ import {
 } from "./common";
 
 /** Harbor's event type for a push, in its Default format and in its CloudEvents format. */
-export const HARBOR_PUSH_TYPE = "PUSH_ARTIFACT";
-export const HARBOR_CLOUDEVENTS_PUSH_TYPE = "harbor.artifact.pushed";
+const HARBOR_PUSH_TYPE = "PUSH_ARTIFACT";
+const HARBOR_CLOUDEVENTS_PUSH_TYPE = "harbor.artifact.pushed";
 
 const WHAT = "a Harbor webhook payload ({ \"type\", \"event_data\": { \"resources\", \"repository\" } })";
 
