@@ -15,7 +15,7 @@
 import { decide, type DecideDeps, type PolicyView } from "../../src/decide";
 import { importPolicy } from "../../src/policy/import";
 import type { VerifierDeps } from "../../src/policy/requirement-kinds";
-import type { Cache, Clock, HttpFetch } from "../../src/ports";
+import { noCounter, type Cache, type Clock, type HttpFetch } from "../../src/ports";
 import { parseReference } from "../../src/reference";
 import { defaultRequirementKinds } from "../../src/requirements";
 import { primeNotaryParsers } from "../../src/verify/notary-v1/prime";
@@ -77,7 +77,7 @@ function deps(): DecideDeps {
     fetch: trustServer,
     trustCache: memoryCache(),
     clock,
-    counter: { count: () => {} },
+    counter: noCounter,
     settings: { upstreamTimeoutMs: 3000, trustRecheckSeconds: 60, credentials: {} },
   };
   return {
