@@ -1,11 +1,11 @@
 // The decision: most specific rule → digest → every requirement of that rule → allow or deny,
 // with reasons. Fails closed: no rule, an unknown kind or a verifier error is a deny.
-import { compiledPolicyFor } from "./policy/compile";
+import { compiledPolicyFor, type CompiledPolicy, type CompiledRule } from "./policy/compile";
 import type { Mode, Policy, Requirement } from "./policy/model";
 import type { DigestNeed, RequirementKind, RequirementKinds, RequirementOutcome, VerifierDeps } from "./policy/requirement-kinds";
 import { requirementUpstreams, ruleUpstreams, verifierNaming } from "./policy/upstreams";
 import { writeBehind, type Background, type Cache, type Clock, type DigestResolver } from "./ports";
-import type { Reason } from "./reasons";
+import { REASON_CODES, type Reason } from "./reasons";
 import type { ImageReference } from "./reference";
 
 export interface PolicyView {
@@ -164,10 +164,15 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
 
   const namespace = typeof input.context.namespace === "string" ? input.context.namespace : undefined;
   const compiled = compiledPolicyFor(view.revision, view.policy);
-  const match = compiled.match(reference, namespace);
+  const notes: Reason[] = [];
+  const picked = await pickRule(input, compiled, namespace, deps, progress, notes);
+  if ("verdict" in picked) return finish(false, picked.verdict.rule, reference.digest ?? null, picked.verdict.reasons);
+  // What the rule and its requirements see: the reference, or name@digest when its tag was no evidence.
+  const { decided, match } = picked;
   if (!match) {
     return finish(false, null, reference.digest ?? null, [
       { code: "NO_MATCHING_RULE", message: noMatchMessage(view, input.image, reference.canonical, namespace, compiled), rule: null },
+      ...notes,
     ]);
   }
   const rule = match.rule.pattern;
@@ -183,7 +188,6 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
     "none",
   );
   let digest = reference.digest;
-  const notes: Reason[] = [];
   if (!digest && need !== "none") {
     progress.step = `resolving the digest of ${reference.canonical} at registry ${reference.registry}`;
     const resolved = await deps.digests.resolve(reference, upstreams, input.background);
@@ -203,11 +207,10 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
 
   // Only verified outcomes are worth caching; static rules are cheaper to evaluate than to look up.
   const verifying = kinds.some((k) => k?.digest === "required");
-  // The tag is part of what is decided (Notary signs tags; matchExact compares them): a verdict
-  // for name:v1@d must never answer name:latest@d.
-  const cacheKey = digest
-    ? `verdict:v2:${view.revision}:${match.index}:${reference.name}:${reference.digest ? "" : (reference.tag ?? "")}@${digest}`
-    : undefined;
+  // Every part of the reference the decision saw is in the key (Notary signs tags, identities
+  // compare them, a pinned digest is checked differently from a resolved one): a verdict for
+  // name:v1@d never answers name:latest@d, name@d or name:v1.
+  const cacheKey = digest ? `verdict:v3:${view.revision}:${match.index}:${decided.canonical}#${digest}` : undefined;
   if (!verifying || !cacheKey) return verifyAll();
 
   // Singleflight: registered before any await, so a second identical request always finds it.
@@ -219,10 +222,8 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
     shared = (async (): Promise<SharedOutcome> => {
       progress.step = "reading the verdict cache";
       const hit = await deps.verdictCache.get(key).catch(() => null);
-      if (hit) {
-        const entry = JSON.parse(hit) as { verdict: CachedVerdict; until: number };
-        if (entry.until > deps.clock.now().getTime()) return { verdict: entry.verdict, cached: true };
-      }
+      const entry = hit === null ? undefined : readCachedVerdict(hit);
+      if (entry && entry.until > deps.clock.now().getTime()) return { verdict: entry.verdict, cached: true };
       const verdict = await verifyAll(key);
       return { verdict, cached: false };
     })().finally(() => {
@@ -260,7 +261,7 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
         progress.pending.add(label);
         try {
           return await kind.evaluate(requirement, {
-            reference,
+            reference: decided,
             digest,
             rule,
             context: input.context,
@@ -306,6 +307,95 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
     }
     return verdict;
   }
+}
+
+type Picked =
+  | { readonly decided: ImageReference; readonly match: CompiledRule | undefined }
+  | { readonly verdict: { readonly rule: string; readonly reasons: Reason[] } };
+
+/**
+ * The rule for the reference. A runtime pulls name:tag@digest by its digest, so the tag may pick a
+ * rule (one that names tags) only when the registry says the tag means that digest; a tag that
+ * means another digest is a deny, and one that cannot be resolved is no evidence: name@digest is
+ * matched instead (docs/patterns.md, "Tag and digest").
+ */
+async function pickRule(
+  input: DecisionInput,
+  compiled: CompiledPolicy,
+  namespace: string | undefined,
+  deps: DecideDeps,
+  progress: Progress,
+  notes: Reason[],
+): Promise<Picked> {
+  const { reference } = input;
+  const match = compiled.match(reference, namespace);
+  if (reference.tag === undefined || reference.digest === undefined || !match) return { decided: reference, match };
+  const pinned = withoutTag(reference);
+  const byDigest = compiled.match(pinned, namespace);
+  // The digest alone picks the same rule: the tag chose nothing, and nothing needs resolving.
+  if (byDigest?.index === match.index) return { decided: reference, match };
+
+  const rule = match.rule.pattern;
+  const tagged = `${reference.name}:${reference.tag}`;
+  progress.step = `resolving tag ${tagged} at registry ${reference.registry}, which rule ${rule} names`;
+  const resolved = await deps.digests.resolve(withoutDigest(reference), ruleUpstreams(match, deps.kinds), input.background);
+  if (resolved.ok && resolved.digest === reference.digest) return { decided: reference, match };
+  if (resolved.ok) {
+    const reasons: Reason[] = [
+      {
+        code: "TAG_DIGEST_MISMATCH",
+        message:
+          `the tag and the digest disagree: ${tagged} is ${resolved.digest} at the registry, not ${reference.digest}; ` +
+          `a runtime pulls ${reference.digest}, so rule ${rule}, which names the tag, does not apply to it. ` +
+          `Pin the digest the tag has now, or write ${pinned.canonical}`,
+        rule,
+        tag: reference.tag,
+        tagDigest: resolved.digest,
+      },
+    ];
+    return { verdict: { rule, reasons } };
+  }
+  notes.push({
+    code: "TAG_UNRESOLVED",
+    message:
+      `the tag of ${reference.canonical} could not be checked against its digest (${resolved.reason.message}); ` +
+      `the tag is no evidence, so the image was decided as ${pinned.canonical}`,
+    cause: resolved.reason.code,
+    rule: byDigest?.rule.pattern ?? null,
+  });
+  return { decided: pinned, match: byDigest };
+}
+
+function withoutTag(ref: ImageReference): ImageReference {
+  return { registry: ref.registry, path: ref.path, name: ref.name, ...(ref.digest !== undefined ? { digest: ref.digest } : {}), canonical: `${ref.name}@${ref.digest ?? ""}` };
+}
+
+function withoutDigest(ref: ImageReference): ImageReference {
+  return { registry: ref.registry, path: ref.path, name: ref.name, ...(ref.tag !== undefined ? { tag: ref.tag } : {}), canonical: `${ref.name}:${ref.tag ?? "latest"}` };
+}
+
+/** A verdict cache entry, or undefined when it is not one (corrupt, foreign, older format): a miss. */
+function readCachedVerdict(raw: string): { verdict: CachedVerdict; until: number } | undefined {
+  let entry: unknown;
+  try {
+    entry = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (typeof entry !== "object" || entry === null) return undefined;
+  const { verdict, until } = entry as { verdict?: unknown; until?: unknown };
+  if (typeof until !== "number" || typeof verdict !== "object" || verdict === null) return undefined;
+  const v = verdict as Record<string, unknown>;
+  const decisionOk = (v.decision === "allow" && v.allowed === true) || (v.decision === "deny" && v.allowed === false);
+  if (!decisionOk || !(typeof v.digest === "string" || v.digest === null) || !(typeof v.rule === "string" || v.rule === null)) return undefined;
+  if (!Array.isArray(v.reasons) || !v.reasons.every(isReason)) return undefined;
+  return { verdict: v as unknown as CachedVerdict, until };
+}
+
+function isReason(r: unknown): boolean {
+  if (typeof r !== "object" || r === null) return false;
+  const { code, message } = r as { code?: unknown; message?: unknown };
+  return typeof code === "string" && (REASON_CODES as readonly string[]).includes(code) && typeof message === "string";
 }
 
 /** The hosts a requirement talks to: those it names, else the image's registry. */

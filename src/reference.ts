@@ -1,10 +1,10 @@
 // Image references: parsed and normalised as Docker does (distribution/reference grammar).
-import { splitHostPort } from "./hosts";
+import { isLoopbackHost, splitHostPort } from "./hosts";
 
 export interface ImageReference {
   /**
-   * Registry host with port when given: "docker.io", "127.0.0.1:5000". Kept as written, like Docker:
-   * an upper-case first component ("Foo/bar") is a registry and is not lower-cased.
+   * The registry in its canonical form (canonicalRegistry): "docker.io", "127.0.0.1:5000". One
+   * registry has one spelling, so no rule, cache key or history filter is escaped by another one.
    */
   readonly registry: string;
   /** Repository path inside the registry: "library/nginx". */
@@ -30,7 +30,8 @@ export const MAX_REFERENCE_LENGTH = 1024;
 const MAX_PATH_LENGTH = 255;
 const MAX_TAG_LENGTH = 128;
 const DEFAULT_DOMAIN = "docker.io";
-const LEGACY_DEFAULT_DOMAIN = "index.docker.io";
+/** Other names of Docker Hub's registry: docker pulls from each of them as from docker.io. */
+const DOCKER_HUB_ALIASES: ReadonlySet<string> = new Set(["index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"]);
 const OFFICIAL_REPO_PREFIX = "library/";
 const DEFAULT_TAG = "latest";
 
@@ -137,9 +138,32 @@ function splitRegistry(name: string, fail: Fail): { registry: string; path: stri
 
   validateRegistry(first, fail);
   if (remainder === "") fail(`repository path is missing after registry ${quote(first)}`);
-  const registry = first === LEGACY_DEFAULT_DOMAIN ? DEFAULT_DOMAIN : first;
+  const registry = canonicalRegistry(first);
+  if (!registry.includes(".") && !registry.includes(":") && registry !== "localhost") {
+    // Lower-cased, "Foo" would read as the Docker Hub namespace "foo": one reference, two registries.
+    fail(`registry ${quote(first)} is a single-label host name in upper case; write it in lower case with its domain or port`);
+  }
   const path = registry === DEFAULT_DOMAIN && !remainder.includes("/") ? OFFICIAL_REPO_PREFIX + remainder : remainder;
   return { registry, path };
+}
+
+/**
+ * One spelling per registry (docs/patterns.md, "Canonical form"): the host lower-cased (DNS is
+ * case-insensitive), the scheme's default port dropped (443; 80 for loopback registries, which are
+ * spoken to over plain http), Docker Hub's other names mapped to docker.io. Takes a registry valid
+ * under Docker's grammar, or a pattern's registry part (a '*' passes through unchanged).
+ */
+export function canonicalRegistry(registry: string): string {
+  let r = registry.toLowerCase();
+  const colon = r.lastIndexOf(":");
+  // A ':' inside the brackets of an IPv6 address separates no port.
+  if (colon > r.lastIndexOf("]")) {
+    const host = r.slice(0, colon);
+    const port = r.slice(colon + 1);
+    const defaultPort = isLoopbackHost(host) ? 80 : 443;
+    if (/^[0-9]+$/.test(port) && Number(port) === defaultPort) r = host;
+  }
+  return DOCKER_HUB_ALIASES.has(r) ? DEFAULT_DOMAIN : r;
 }
 
 /**

@@ -1,6 +1,7 @@
 // Worker bindings, and the configuration read from them once into a frozen object.
 import type { RegistryCredentials } from "../src/adapters/registry-client";
 import type { EgressPolicy } from "../src/adapters/egress";
+import { canonicalRegistry } from "../src/reference";
 import { POLICY_ID_RE } from "./stores/policy-store";
 
 export interface Bindings {
@@ -152,7 +153,8 @@ function credentials(value: string | undefined): Record<string, RegistryCredenti
     for (const [k, v] of Object.entries({ username, password, token })) {
       if (v !== undefined && typeof v !== "string") throw new ConfigError(`REGISTRY_CREDENTIALS.${host}.${k} must be a string`);
     }
-    out[host.toLowerCase()] = c as RegistryCredentials;
+    // Keyed like references are (src/reference.ts canonicalRegistry), so any spelling finds them.
+    out[canonicalRegistry(host)] = c as RegistryCredentials;
   }
   return out;
 }
@@ -171,7 +173,7 @@ const configs = new WeakMap<Bindings, Config>();
 export function loadConfig(env: Bindings): Config {
   let config = configs.get(env);
   if (!config) {
-    const insecureRegistries = list(env.INSECURE_REGISTRIES).map((h) => h.toLowerCase());
+    const insecureRegistries = list(env.INSECURE_REGISTRIES).map(canonicalRegistry);
     const registryCredentials = credentials(env.REGISTRY_CREDENTIALS);
     config = Object.freeze({
       ...tokens(env),

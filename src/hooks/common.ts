@@ -1,7 +1,7 @@
 // What registry hooks have in common: the images to decide, the payload error, and the checks both need.
 import * as z from "../schema";
 import { formatPath, joinPath } from "../policy/issues";
-import { parseReference } from "../reference";
+import { canonicalRegistry, parseReference } from "../reference";
 
 /** One manifest push to decide: `<registry host>/<repository>@<digest>`, with what the event said about it. */
 export interface HookImage {
@@ -121,7 +121,7 @@ export function imageFor(host: string, repository: string, digest: string): { im
   } catch (err) {
     return { problem: (err as Error).message };
   }
-  const sameRegistry = ref.registry === registry || (registry === "index.docker.io" && ref.registry === "docker.io");
+  const sameRegistry = ref.registry === canonicalRegistry(registry);
   if (!sameRegistry) {
     return {
       problem:

@@ -1,6 +1,6 @@
 // Rule patterns: anchored globs over normalised references, and "most specific wins".
 import { splitHostPort } from "../hosts";
-import type { ImageReference } from "../reference";
+import { canonicalRegistry, type ImageReference } from "../reference";
 
 /**
  * Which tool's specificity rule ranks matching patterns. Matching itself is the same for every
@@ -33,7 +33,6 @@ export class PatternSyntaxError extends Error {
 export const MAX_PATTERN_LENGTH = 1024;
 
 const DEFAULT_REGISTRY = "docker.io";
-const LEGACY_DEFAULT_REGISTRY = "index.docker.io";
 const OFFICIAL_PREFIX = "library/";
 
 const REGISTRY_CHARS = /^[a-z0-9.\-:[\]*]+$/;
@@ -239,11 +238,11 @@ function parsePattern(source: string): ParsedPattern {
   let registry: string;
   let path: string;
   if (first.includes("*") || looksLikeRegistry(first)) {
-    registry = first.toLowerCase();
     path = rest.slice(cut + 1);
-    validateRegistry(registry, fail);
+    validateRegistry(first.toLowerCase(), fail);
     if (path === "") fail(`repository path is missing after registry ${quote(first)}`);
-    if (registry === LEGACY_DEFAULT_REGISTRY) registry = DEFAULT_REGISTRY;
+    // The canonical form references have, so "Registry-1.Docker.IO:443/x" is docker.io/x here too.
+    registry = canonicalRegistry(first);
     // Docker's "docker.io/nginx" = "docker.io/library/nginx"; a glob like "docker.io/*" stays as written.
     if (registry === DEFAULT_REGISTRY && !path.includes("/") && !path.includes("*")) path = OFFICIAL_PREFIX + path;
   } else {
