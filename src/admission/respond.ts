@@ -84,18 +84,19 @@ export function answerAdmission(
   for (const { image } of plan.containers) {
     if (seen.has(image)) continue;
     seen.add(image);
+    const named = `${quote(image)}${volumesNote(plan, image)}`;
     const problem = plan.invalid.get(image);
     if (problem !== undefined) {
       // Portieris: `Deny %q, invalid image name`; trustgate adds what is wrong with it.
-      denials.push(`Deny ${quote(image)}, invalid image name: ${problem}`);
+      denials.push(`Deny ${named}, invalid image name: ${problem}`);
       continue;
     }
     const verdict = verdictOf.get(image);
     if (!verdict) continue;
     if (!verdict.allowed) {
-      denials.push(`Deny ${quote(image)}, ${denyReasons(image, verdict).join("; ")}`);
+      denials.push(`Deny ${named}, ${denyReasons(image, verdict).join("; ")}`);
     } else if (isAuditAllow(verdict)) {
-      warnings.push(`${quote(image)} would be denied: ${denyReasons(image, verdict).join("; ")} (audit mode: allowed)`);
+      warnings.push(`${named} would be denied: ${denyReasons(image, verdict).join("; ")} (audit mode: allowed)`);
     }
   }
 
@@ -140,6 +141,14 @@ function pinDigests(
     patch.push({ op: "replace", path: pointer, value: `${reference.name}@${verdict.digest}` });
   }
   return patch;
+}
+
+/** " (image volume "data")" when no container runs the image, so the user knows where to look. */
+function volumesNote(plan: Extract<AdmissionPlan, { action: "decide" }>, image: string): string {
+  const uses = plan.containers.filter((c) => c.image === image);
+  if (uses.some((c) => c.field !== "volumes")) return "";
+  const names = uses.map((c) => (c.name !== undefined ? quote(c.name) : `#${c.index}`));
+  return ` (image volume${names.length > 1 ? "s" : ""} ${names.join(", ")})`;
 }
 
 function isAuditAllow(verdict: Verdict): boolean {

@@ -27,16 +27,20 @@ const WORKLOADS: readonly Workload[] = [
 
 /** Portieris reads initContainers then containers; ephemeral containers run images too. */
 const CONTAINER_FIELDS = ["initContainers", "containers", "ephemeralContainers"] as const;
-export type ContainerField = (typeof CONTAINER_FIELDS)[number];
+/** Image volumes (`volumes[].image.reference`) are pulled by the kubelet like container images. */
+export type ContainerField = (typeof CONTAINER_FIELDS)[number] | "volumes";
 
 export interface ContainerImage {
   readonly field: ContainerField;
   readonly index: number;
-  /** The container's name, when it has one. */
+  /** The container's or the volume's name, when it has one. */
   readonly name?: string;
   /** The image exactly as written in the object. */
   readonly image: string;
-  /** RFC 6901 pointer to the container's `image`, e.g. "/spec/template/spec/containers/0/image". */
+  /**
+   * RFC 6901 pointer to where the image is written: "/spec/template/spec/containers/0/image", or
+   * "/spec/volumes/1/image/reference" for an image volume.
+   */
   readonly pointer: string;
 }
 
@@ -91,6 +95,36 @@ export function containerImages(group: string, kind: string, object: unknown): C
       });
     });
   }
+  out.push(...imageVolumes(spec, walked));
+  return out;
+}
+
+/** Kubernetes image volumes (`spec.volumes[].image.reference`); blank references skipped as blank images are. */
+function imageVolumes(spec: Record<string, unknown>, walked: readonly string[]): ContainerImage[] {
+  const list = spec.volumes;
+  if (list === null || list === undefined) return [];
+  const listPath = [...walked, "volumes"];
+  if (!Array.isArray(list)) throw new AdmissionReviewError(objectPath(listPath), `expected a list, got ${typeName(list)}`);
+  const out: ContainerImage[] = [];
+  list.forEach((volume: unknown, index) => {
+    const at = [...listPath, String(index)];
+    if (!isRecord(volume)) throw new AdmissionReviewError(objectPath(at), `expected a volume, got ${typeName(volume)}`);
+    const { image: source, name } = volume;
+    if (source === null || source === undefined) return;
+    if (!isRecord(source)) throw new AdmissionReviewError(`${objectPath(at)}.image`, `expected an image volume source, got ${typeName(source)}`);
+    const { reference } = source;
+    if (reference !== null && reference !== undefined && typeof reference !== "string") {
+      throw new AdmissionReviewError(`${objectPath(at)}.image.reference`, `expected a string, got ${typeName(reference)}`);
+    }
+    if (typeof reference !== "string" || reference.trim() === "") return;
+    out.push({
+      field: "volumes",
+      index,
+      ...(typeof name === "string" && name !== "" ? { name } : {}),
+      image: reference,
+      pointer: `/${[...at, "image", "reference"].join("/")}`,
+    });
+  });
   return out;
 }
 

@@ -178,3 +178,38 @@ describe("answerAdmission with mutate: Portieris's mutateImage", () => {
     expect(patch).toEqual([{ op: "replace", path: "/spec/ephemeralContainers/0/image", value: `docker.io/library/busybox@${DIGEST}` }]);
   });
 });
+
+describe("image volumes are images", () => {
+  const VOLUME = "registry.example.com/ml/weights:v3";
+  const withVolume = (d: any) => {
+    d.request.object.spec.volumes = [{ name: "models", image: { reference: VOLUME } }];
+  };
+
+  it("decides the volume's image with the containers' and names the volume when it denies", () => {
+    const { doc, plan } = setup("pod-create.json", withVolume);
+    expect(plan.images).toContain(VOLUME);
+    const verdicts = plan.images.map((i) => (i === VOLUME ? deny(i, "no signature found for role releases") : allow(i)));
+    const answer = answerAdmission(doc, plan, verdicts, options);
+    expect(answer.response.allowed).toBe(false);
+    expect(answer.response.status?.message).toContain(`Deny "${VOLUME}" (image volume "models"), no signature found for role releases`);
+  });
+
+  it("pins the volume's image in mutate mode, at volumes/<i>/image/reference", () => {
+    const { doc, plan } = setup("pod-create.json", withVolume);
+    const verdicts = plan.images.map((i) => allow(i, i === VOLUME ? DIGEST : i.includes("@") ? i.split("@")[1]! : null));
+    const patch = decodePatch(answerAdmission(doc, plan, verdicts, { ...options, mutate: true }).response);
+    expect(patch).toContainEqual({ op: "replace", path: "/spec/volumes/0/image/reference", value: `registry.example.com/ml/weights@${DIGEST}` });
+    const patched = applyPatch(doc.request.object, patch);
+    expect(getPointer(patched, "/spec/volumes/0/image/reference")).toBe(`registry.example.com/ml/weights@${DIGEST}`);
+  });
+
+  it("an image both a container and a volume use is named as the container's", () => {
+    const { doc, plan } = setup("pod-create.json", (d) => {
+      d.request.object.spec.volumes = [{ name: "models", image: { reference: APP } }];
+    });
+    const verdicts = plan.images.map((i) => (i === APP ? deny(i, "nope") : allow(i)));
+    const message = answerAdmission(doc, plan, verdicts, options).response.status?.message ?? "";
+    expect(message).toContain(`Deny "${APP}", nope`);
+    expect(message).not.toContain("image volume");
+  });
+});

@@ -4,6 +4,8 @@ import { AdmissionReviewError, admissionReviewSchema } from "../../../src/admiss
 import { containerImages, isWorkload } from "../../../src/admission/workloads";
 import { APP, DEBUG, MIGRATE, PROXY, WORKLOAD_VECTORS, getPointer, review } from "./helpers";
 
+const VOLUME = "registry.example.com/ml/weights:v3";
+
 describe("containerImages", () => {
   for (const { file, kind, spec } of WORKLOAD_VECTORS) {
     it(`finds initContainers and containers of a ${kind}, pointing at ${spec}`, () => {
@@ -18,6 +20,32 @@ describe("containerImages", () => {
       for (const c of found) expect(getPointer(doc.request.object, c.pointer)).toBe(c.image);
     });
   }
+
+  // Kubernetes image volumes: the kubelet pulls `volumes[].image.reference` like a container image.
+  for (const { file, kind, spec } of WORKLOAD_VECTORS) {
+    it(`finds the image volumes of a ${kind}, pointing at ${spec}/volumes/<i>/image/reference`, () => {
+      const raw = review(file);
+      const at = spec.split("/").slice(1).reduce((o: any, k) => o[k], raw.request.object);
+      at.volumes = [
+        { name: "config", configMap: { name: "cfg" } },
+        { name: "models", image: { reference: VOLUME, pullPolicy: "IfNotPresent" } },
+        { name: "blank", image: { reference: "" } },
+        { name: "unset", image: {} },
+      ];
+      const doc = admissionReviewSchema.parse(raw);
+      const found = containerImages(doc.request.kind.group, kind, doc.request.object);
+      expect(found.at(-1)).toEqual({ field: "volumes", index: 1, name: "models", image: VOLUME, pointer: `${spec}/volumes/1/image/reference` });
+      expect(found.filter((c) => c.field === "volumes")).toHaveLength(1);
+      expect(getPointer(doc.request.object, found.at(-1)!.pointer)).toBe(VOLUME);
+    });
+  }
+
+  it("refuses image volumes of the wrong shape, naming the field", () => {
+    expect(() => containerImages("", "Pod", { spec: { volumes: {} } })).toThrow(/request\.object\.spec\.volumes: expected a list/);
+    expect(() => containerImages("", "Pod", { spec: { volumes: ["x"] } })).toThrow(/request\.object\.spec\.volumes\[0\]: expected a volume/);
+    expect(() => containerImages("", "Pod", { spec: { volumes: [{ name: "v", image: "nginx" }] } })).toThrow(/volumes\[0\]\.image: expected an image volume source/);
+    expect(() => containerImages("", "Pod", { spec: { volumes: [{ name: "v", image: { reference: 7 } }] } })).toThrow(/volumes\[0\]\.image\.reference: expected a string/);
+  });
 
   it("finds the ephemeral container kubectl debug adds", () => {
     const doc = review("pod-ephemeral-containers.json");
