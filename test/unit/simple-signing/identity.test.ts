@@ -29,7 +29,13 @@ const TABLE: [string, SignedIdentity, string, boolean][] = [
   [`busybox:1@${H}`, exact, `busybox:1@${H}`, true],
   [`busybox:1@${H}`, exact, `busybox@${H}`, false],
   ["quay.io/ns/app:v1", exact, "quay.io/ns/app:v1", true],
-  ["quay.io/ns/app:v1", exact, "QUAY.IO/ns/app:v1", false],
+  // One identity per image (docs/patterns.md, "Canonical form"): both sides are read in canonical form,
+  // so a registry's case or default port is no part of the identity. containers/image compares the
+  // strings as written and refuses these; trustgate, deciding on the canonical image, accepts them.
+  ["quay.io/ns/app:v1", exact, "QUAY.IO/ns/app:v1", true],
+  ["quay.io/ns/app:v1", exact, "quay.io:443/ns/app:v1", true],
+  ["docker.io/library/busybox:1", exact, "registry-1.docker.io/library/busybox:1", true],
+  ["quay.io/ns/app:v1", exact, "quay.io:8443/ns/app:v1", false],
   ["localhost:5000/app:v1", exact, "localhost:5000/app:v1", true],
   ["localhost:5000/app:v1", exact, "localhost/app:v1", false],
   ["busybox:1", exact, "not a reference", false],
@@ -99,7 +105,9 @@ describe("signedIdentity", () => {
     expect(parseNamed(`a@${H}`)).toMatchObject({ string: `docker.io/library/a@${H}`, tagged: false, digested: true });
     expect(parseNamed("1".repeat(64))).toBeUndefined();
     expect(parseNamed("upper/Case")).toBeUndefined();
-    // An upper-case first component is a registry host, as in Docker.
-    expect(parseNamed("UPPER/case:1")).toMatchObject({ name: "UPPER/case" });
+    // Docker reads an upper-case first component as a registry host; lower-cased (its canonical form)
+    // it would read as a Docker Hub namespace, so it is no reference here.
+    expect(parseNamed("UPPER/case:1")).toBeUndefined();
+    expect(parseNamed("UPPER.io/case:1")).toMatchObject({ name: "upper.io/case" });
   });
 });
