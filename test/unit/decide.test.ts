@@ -1,5 +1,5 @@
 // The decision core: rule choice, digest need, fail-closed paths, audit mode, verdict caching.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import * as z from "../../src/schema";
 import { egressFetch } from "../../src/adapters/egress";
 import { decide, inFlightVerifications, type DecideDeps, type PolicyView } from "../../src/decide";
@@ -403,9 +403,17 @@ describe("decide: hosts the matching rule names", () => {
     const { deps, view } = setup({ mode: "enforce", rules: [{ pattern: "*", require: [{ type: "listed", digests: [D1] }] }] }, ok);
     const failing: Cache = { get: async () => null, put: async () => Promise.reject(new Error("KV is down")) };
     const background: Promise<unknown>[] = [];
-    const v = await decide({ ...input(`127.0.0.1:5000/a/b@${D1}`), background: (w) => void background.push(w) }, view(), { ...deps, verdictCache: failing });
-    expect(v.decision).toBe("allow");
-    // The background work settles (its failure handled), never rejects into the runtime.
-    await expect(Promise.all(background)).resolves.toBeDefined();
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const v = await decide({ ...input(`127.0.0.1:5000/a/b@${D1}`), background: (w) => void background.push(w) }, view(), { ...deps, verdictCache: failing });
+      expect(v.decision).toBe("allow");
+      expect(background).toHaveLength(1);
+      // The background work settles (its failure handled), never rejects into the runtime, and says so.
+      await expect(Promise.all(background)).resolves.toBeDefined();
+      const lines = errors.mock.calls.map((args) => args.map(String).join(" "));
+      expect(lines).toEqual([expect.stringMatching(/^verdict cache write failed: .*KV is down/)]);
+    } finally {
+      errors.mockRestore();
+    }
   });
 });

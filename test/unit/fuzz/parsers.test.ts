@@ -37,7 +37,7 @@ const referenceLike = fc.oneof(
   fc.string({ unit: refChars, maxLength: 80 }),
   fc
     .tuple(
-      fc.constantFrom("", "docker.io/", "localhost:5000/", "[::1]:5000/", "reg.example.com/", "a:99999999999/", "LOCALHOST/", "1.2.3.4:0/"),
+      fc.constantFrom("", "docker.io/", "localhost:5000/", "[::1]:5000/", "reg.example.com/", "a:99999999999/", "LOCALHOST/", "1.2.3.4:0/", "Registry-1.Docker.IO/", "reg.example.com:443/", "127.0.0.1:80/", "[::1]:080/", "Reg.Example.Com:0443/"),
       fc.string({ unit: refChars, maxLength: 30 }),
       fc.constantFrom("", ":latest", ":", `@sha256:${"a".repeat(64)}`, "@sha256:abc", `@sha512:${"b".repeat(128)}`, ":t@sha256:", "@"),
     )
@@ -51,8 +51,10 @@ describe("parseReference", () => {
       fc.property(fc.oneof(referenceLike, weirdValue), (input) => {
         const ref = onlyThrows([InvalidReferenceError], input, () => parseReference(input as string));
         if (ref) {
-          // A parsed reference re-parses to itself (its normalised form is a valid reference).
-          expect(typeof ref.name).toBe("string");
+          // A parsed reference re-parses to itself: its canonical form is a valid reference, with
+          // the same registry, path, tag and digest (one spelling per image).
+          expect(parseReference(ref.canonical)).toStrictEqual(ref);
+          expect(ref.canonical).toBe(`${ref.name}${ref.tag !== undefined ? `:${ref.tag}` : ""}${ref.digest !== undefined ? `@${ref.digest}` : ""}`);
         }
       }),
       { numRuns: 500 },
