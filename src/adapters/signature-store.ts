@@ -5,7 +5,7 @@ import type { Credentials, HttpFetch, WorkCounter } from "../ports";
 import { noCounter } from "../ports";
 import type { ImageReference } from "../reference";
 import { readCapped, TooLargeError } from "../streams";
-import { base64Decode } from "../verify/notary-v1/encoding";
+import { base64Decode } from "../verify/shared/encoding";
 import { EgressRefusedError } from "./egress";
 import { HttpClient, UpstreamError } from "./http-client";
 import { registryBaseUrl } from "./registry-client";

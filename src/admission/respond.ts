@@ -1,7 +1,7 @@
 // The AdmissionReview answer: Portieris's deny wording, audit-mode warnings, and the digest-pinning JSONPatch.
 import type { Verdict } from "../decide";
 import { NOT_DENY_REASONS } from "../reasons";
-import { base64Encode, utf8 } from "../verify/notary-v1/encoding";
+import { base64Encode, utf8 } from "../verify/shared/encoding";
 import type { AdmissionPlan } from "./plan";
 import type { AdmissionApiVersion, AdmissionReview } from "./review";
 

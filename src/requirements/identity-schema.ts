@@ -1,6 +1,6 @@
 // signedIdentity rules of containers-policy.json(5), shared by signedBy and cosign requirements.
 import * as z from "../schema";
-import { parseNamed } from "../verify/simple-signing/identity";
+import { parseNamed, type SignedIdentity } from "../verify/shared/identity";
 
 // containers/image refuses these when it loads a policy (newPRMExactReference/-Repository); a rule
 // that could never match is refused at upload, in its words.
@@ -29,4 +29,9 @@ export const signedIdentity = z.discriminatedUnion("type", [
   }),
 ]);
 
-export type SignedIdentity = z.infer<typeof signedIdentity>;
+export type { SignedIdentity } from "../verify/shared/identity";
+
+// The verifiers' type and this schema describe the same rules: each must accept what the other has.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const sameRules: Same<z.infer<typeof signedIdentity>, SignedIdentity> = true;
+void sameRules;

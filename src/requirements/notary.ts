@@ -7,7 +7,7 @@ import type { EvaluationContext, RequirementKind, RequirementOutcome, VerifierDe
 import { urlUpstream } from "../policy/upstreams";
 import { writeBehind } from "../ports";
 import type { Reason, ReasonCode } from "../reasons";
-import { base64Decode, base64Encode } from "../verify/notary-v1/encoding";
+import { base64Decode, base64Encode } from "../verify/shared/encoding";
 import { NotaryV1Error, type NotaryV1ErrorCode } from "../verify/notary-v1/errors";
 import { importPinnedKey } from "../verify/notary-v1/keys";
 import { anchorFor, loadTrustData, NoTrustDataError, type TrustSummary } from "../verify/notary-v1/trust-data";

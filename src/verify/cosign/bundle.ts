@@ -13,8 +13,8 @@
 // (IntotoSubjectClaimVerifier: "no matching subject digest found"). Bundles with a certificate
 // (keyless, Fulcio) are not verified here; transparency-log entries in a bundle are not checked.
 import type { ImageReference } from "../../reference";
-import type { SignedIdentity } from "../../requirements/identity-schema";
-import { utf8DecodeStrict } from "../notary-v1/encoding";
+import type { SignedIdentity } from "../shared/identity";
+import { utf8DecodeStrict } from "../shared/encoding";
 import type { CheckedSignature, KeyResult } from "./checked";
 import { unreadable } from "./checked";
 import { identityProblem } from "./identity";

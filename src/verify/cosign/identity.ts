@@ -1,12 +1,12 @@
 // signedIdentity for a cosign payload's docker-reference: the simple-signing decision (containers/image), with words.
 //
 // The rules are containers/image's signature/policy_reference_match.go, implemented once in
-// src/verify/simple-signing/identity.ts. Note that cosign writes a repository without tag (name
+// src/verify/shared/identity.ts. Note that cosign writes a repository without tag (name
 // only), so matchExact and matchRepoDigestOrExact with a tagged image never accept cosign's own
 // payloads; matchRepository, exactRepository and remapIdentity onto a digest reference can.
 import type { ImageReference } from "../../reference";
-import type { SignedIdentity } from "../../requirements/identity-schema";
-import { matchesDockerReference } from "../simple-signing/identity";
+import type { SignedIdentity } from "../shared/identity";
+import { matchesDockerReference } from "../shared/identity";
 
 /** Why `signedReference` is not accepted for `image` under `rule`, or undefined when it is. */
 export function identityProblem(rule: SignedIdentity, image: ImageReference, signedReference: string): string | undefined {

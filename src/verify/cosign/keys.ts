@@ -2,8 +2,8 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { p256 } from "@noble/curves/nist.js";
 import { sha256Bytes } from "../../encoding";
-import { DerError, parseSpki } from "../notary-v1/der";
-import { base64Encode, parsePem } from "../notary-v1/encoding";
+import { DerError, parseSpki } from "../shared/der";
+import { base64Encode, parsePem } from "../shared/encoding";
 
 export type CosignKeyAlgorithm = "ecdsa-p256" | "ed25519";
 

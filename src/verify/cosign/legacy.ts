@@ -8,8 +8,8 @@
 // as go-containerregistry's verifying reader), the signature, then the claims.
 import { sha256Hex } from "../../encoding";
 import type { ImageReference } from "../../reference";
-import type { SignedIdentity } from "../../requirements/identity-schema";
-import { base64Decode } from "../notary-v1/encoding";
+import type { SignedIdentity } from "../shared/identity";
+import { base64Decode } from "../shared/encoding";
 import type { CheckedSignature, KeyResult } from "./checked";
 import { unreadable } from "./checked";
 import { identityProblem } from "./identity";

@@ -7,7 +7,7 @@
 // unknown keys are ignored, null reads as the zero value, a value of the wrong JSON type is an error.
 // cosign's SimpleClaimVerifier then compares only the digest ("invalid or missing digest in claim");
 // trustgate also requires the cosign type, which every cosign-made payload carries.
-import { utf8DecodeStrict } from "../notary-v1/encoding";
+import { utf8DecodeStrict } from "../shared/encoding";
 
 export const SIMPLE_SIGNING_MEDIA_TYPE = "application/vnd.dev.cosign.simplesigning.v1+json";
 export const COSIGN_SIGNATURE_TYPE = "cosign container image signature";

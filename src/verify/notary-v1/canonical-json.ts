@@ -9,7 +9,7 @@
 //   digits beyond 2^53 were already rounded on both sides, and we match notary bit for bit up to
 //   |n| < 2^63. Beyond that Go's int64 conversion overflows; we refuse instead of emulating it.
 
-import { utf8 } from "./encoding";
+import { utf8 } from "../shared/encoding";
 
 export class CanonicalJsonError extends Error {
   override readonly name = "CanonicalJsonError";

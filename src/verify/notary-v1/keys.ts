@@ -13,8 +13,8 @@ import {
   unsignedInteger,
   type Certificate,
   type SpkiInfo,
-} from "./der";
-import { base64Decode, base64Encode, concatBytes, parsePem, sha256, toHex, toPem, utf8DecodeStrict } from "./encoding";
+} from "../shared/der";
+import { base64Decode, base64Encode, concatBytes, parsePem, sha256, toHex, toPem, utf8DecodeStrict } from "../shared/encoding";
 import { NotaryV1Error, fail } from "./errors";
 
 /** The key types notary knows (`tuf/data/types.go`); others parse but never verify. */

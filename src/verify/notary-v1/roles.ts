@@ -1,6 +1,6 @@
 // Strict parsers for Notary v1 role files (tuf/data/root.go, targets.go, snapshot.go, timestamp.go).
 
-import { base64Decode, utf8DecodeStrict } from "./encoding";
+import { base64Decode, utf8DecodeStrict } from "../shared/encoding";
 import { NotaryV1Error, fail } from "./errors";
 import { isPlainObject, parseTufKey, type TufKey } from "./keys";
 

@@ -1,6 +1,6 @@
 // Which digest a tag means in verified Notary v1 metadata, by Docker's rule, and per-signer checks.
 
-import { toHex } from "./encoding";
+import { toHex } from "../shared/encoding";
 import { fail } from "./errors";
 import type { FileMeta, TargetsMetadata } from "./roles";
 import type { TrustedSet } from "./trusted-set";

@@ -2,7 +2,7 @@
 // (root → timestamp → snapshot → targets → delegations), and reduces it to a small summary that
 // can be cached and decided on without verifying again.
 import { importPinnedKey, spkiOf } from "./keys";
-import { base64Encode, toHex } from "./encoding";
+import { base64Encode, toHex } from "../shared/encoding";
 import { NotaryV1Error } from "./errors";
 import type { FileMeta, TargetsMetadata } from "./roles";
 import { pathAllowed } from "./targets-lookup";

@@ -6,7 +6,7 @@
 // against previously trusted ones (rollback) and expiry against `now`. Any failure throws a
 // NotaryV1Error and leaves the set as it was.
 
-import { bytesEqual, sha256, sha512, toHex } from "./encoding";
+import { bytesEqual, sha256, sha512, toHex } from "../shared/encoding";
 import { NotaryV1Error, fail } from "./errors";
 import { canonicalKeyId, certificateProblem, keyId, keyMaterial, type PinnedKey, type TufKey } from "./keys";
 import {

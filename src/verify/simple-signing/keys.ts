@@ -1,7 +1,7 @@
 // The requirement's OpenPGP public keys (policy.json keyData: armored text or base64 of a key file),
 // read once into the only keyring a signature is ever checked against.
 import { readKeys, type Key, type PublicKey } from "openpgp/lightweight";
-import { base64Decode } from "../notary-v1/encoding";
+import { base64Decode } from "../shared/encoding";
 import { SimpleSigningError } from "./errors";
 
 export interface TrustedKeys {

@@ -1,9 +1,9 @@
 // One simple signature judged as containers/image's prSignedBy does: cryptography first, then the
 // strict payload, then the manifest digest, then the identity rule (signature/simple.go, policy_eval_signedby.go).
-import type { SignedIdentity } from "../../requirements/identity-schema";
+import type { SignedIdentity } from "../shared/identity";
 import type { ImageReference } from "../../reference";
 import { goQuote, SimpleSigningError } from "./errors";
-import { matchesDockerReference } from "./identity";
+import { matchesDockerReference } from "../shared/identity";
 import type { TrustedKeys } from "./keys";
 import { verifySignedMessage } from "./message";
 import { parseSignaturePayload } from "./payload";

@@ -1,7 +1,7 @@
 // Pure cosign verification (src/verify/cosign) on the vectors: legacy signatures, v0.3 bundles, DER, payloads, identity, judgement.
 import { describe, expect, it } from "vitest";
 import { parseReference } from "../../../src/reference";
-import type { SignedIdentity } from "../../../src/requirements/identity-schema";
+import type { SignedIdentity } from "../../../src/verify/shared/identity";
 import {
   checkBundle,
   checkLegacySignature,

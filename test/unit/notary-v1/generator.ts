@@ -1,7 +1,7 @@
 // Test generator: mints keys, certificates and a whole signed Notary v1 repository with Web Crypto.
 import { encodeCanonical } from "../../../src/verify/notary-v1/canonical-json";
-import { ED25519_SPKI_PREFIX, tlv } from "../../../src/verify/notary-v1/der";
-import { base64Encode, concatBytes, sha256, sha512, toHex, toPem, utf8 } from "../../../src/verify/notary-v1/encoding";
+import { ED25519_SPKI_PREFIX, tlv } from "../../../src/verify/shared/der";
+import { base64Encode, concatBytes, sha256, sha512, toHex, toPem, utf8 } from "../../../src/verify/shared/encoding";
 import { importPinnedKey, type PinnedKey } from "../../../src/verify/notary-v1/keys";
 import { TrustedSet, type TrustedSetOptions } from "../../../src/verify/notary-v1/trusted-set";
 

@@ -1,7 +1,7 @@
 // TUF keys: parsing, key IDs, decoded material, certificates and user-supplied pins.
 import { describe, expect, it } from "vitest";
-import { parseCertificate } from "../../../src/verify/notary-v1/der";
-import { base64Encode, toPem, utf8 } from "../../../src/verify/notary-v1/encoding";
+import { parseCertificate } from "../../../src/verify/shared/der";
+import { base64Encode, toPem, utf8 } from "../../../src/verify/shared/encoding";
 import { NotaryV1Error } from "../../../src/verify/notary-v1/errors";
 import {
   canonicalKeyId,

@@ -1,6 +1,6 @@
 // Strict role parsers: envelope, root, targets (delegations), snapshot, timestamp, expiry times, names.
 import { describe, expect, it } from "vitest";
-import { concatBytes, utf8 } from "../../../src/verify/notary-v1/encoding";
+import { concatBytes, utf8 } from "../../../src/verify/shared/encoding";
 import { NotaryV1Error } from "../../../src/verify/notary-v1/errors";
 import {
   isDelegationName,

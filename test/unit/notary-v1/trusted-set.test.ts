@@ -1,7 +1,7 @@
 // TrustedSet end to end on generated repositories: trust anchors, signatures, thresholds, expiry,
 // rollback, hashes, delegations, root rotation and every supported key type.
 import { describe, expect, it } from "vitest";
-import { base64Decode, base64Encode, toPem, utf8 } from "../../../src/verify/notary-v1/encoding";
+import { base64Decode, base64Encode, toPem, utf8 } from "../../../src/verify/shared/encoding";
 import { NotaryV1Error, type NotaryV1ErrorCode } from "../../../src/verify/notary-v1/errors";
 import { canonicalKeyId, importPinnedKey, parseTufKey } from "../../../src/verify/notary-v1/keys";
 import { TrustedSet, matchCnToGun, type TrustedSetOptions } from "../../../src/verify/notary-v1/trusted-set";

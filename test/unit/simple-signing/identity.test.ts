@@ -1,7 +1,7 @@
 // signedIdentity, one table: image × rule × signed docker-reference → accepted or not, as
 // containers/image's policy_reference_match.go decides (its own tests' cases, plus docker.io spelling).
 import { describe, expect, it } from "vitest";
-import type { SignedIdentity } from "../../../src/requirements/identity-schema";
+import type { SignedIdentity } from "../../../src/verify/shared/identity";
 import { parseReference } from "../../../src/reference";
 import { matchesDockerReference, parseNamed } from "../../../src/verify/simple-signing";
 

@@ -1,4 +1,4 @@
-// Byte helpers for Notary v1: strict UTF-8/base64/PEM decoding, hex, and Web Crypto digests.
+// Byte helpers every verifier uses: strict UTF-8/base64/PEM decoding, hex, and Web Crypto digests.
 
 const utf8Encoder = new TextEncoder();
 // fatal: invalid UTF-8 is refused rather than replaced (Go would substitute U+FFFD per byte, which
@@ -20,7 +20,8 @@ export function utf8DecodeStrict(bytes: Uint8Array): string | undefined {
 }
 
 
-export { concatBytes, toHex } from "../../encoding";
+// One sha256 for the whole core (src/encoding.ts).
+export { concatBytes, sha256Bytes as sha256, toHex } from "../../encoding";
 
 const BASE64_BODY = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -51,9 +52,6 @@ export function base64Encode(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-export async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-}
 
 export async function sha512(bytes: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-512", bytes));

@@ -1,7 +1,16 @@
 // signedIdentity rules (containers-policy.json(5)) deciding whether a signature's docker-reference
-// fits the image, exactly as containers/image's signature/policy_reference_match.go decides.
-import type { SignedIdentity } from "../../requirements/identity-schema";
+// fits the image, exactly as containers/image's signature/policy_reference_match.go decides. Shared
+// by the simple-signing and cosign verifiers; the policy schema that reads them is in requirements.
 import { parseReference, type ImageReference } from "../../reference";
+
+/** One signedIdentity rule (containers-policy.json(5)), as the policy schema admits it. */
+export type SignedIdentity =
+  | { readonly type: "matchExact" }
+  | { readonly type: "matchRepoDigestOrExact" }
+  | { readonly type: "matchRepository" }
+  | { readonly type: "exactReference"; readonly dockerReference: string }
+  | { readonly type: "exactRepository"; readonly dockerRepository: string }
+  | { readonly type: "remapIdentity"; readonly prefix: string; readonly signedPrefix: string };
 
 /** A parsed docker reference as distribution/reference's Named sees it. */
 export interface NamedReference {

@@ -1,4 +1,4 @@
-// A small DER reader and the slice of X.509 that notary needs: SPKI, CN, validity, CA flag, issuer.
+// A small DER reader and the slice of X.509 the verifiers need: SPKI, CN, validity, CA flag, issuer.
 
 export class DerError extends Error {
   override readonly name = "DerError";
