@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
+import { ADMISSION_MAX_BODY_BYTES } from "./limits.mjs";
 
 export const VERSION = "0.1.0";
 
@@ -27,8 +28,8 @@ export const ENV_VARS = Object.freeze([
 ]);
 
 export const DEFAULT_TIMEOUT_MS = 9_000;
-/** The API server's own request limit is about 3 MiB, so a bigger AdmissionReview cannot be genuine. */
-export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
+/** The cap trustgate's /v1/admission applies too (shim/limits.mjs): a review the shim accepts, trustgate accepts. */
+export const DEFAULT_MAX_BODY_BYTES = ADMISSION_MAX_BODY_BYTES;
 /** Same rule as trustgate's policy IDs (worker/stores/policy-store.ts). */
 const POLICY_ID_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"];
@@ -131,7 +132,7 @@ export function loadConfig(env = process.env) {
     mutate: flag(env, "TRUSTGATE_MUTATE", false),
     timeoutMs: integer(env, "TRUSTGATE_TIMEOUT_MS", DEFAULT_TIMEOUT_MS, 100, 29_000),
     failurePolicy,
-    maxBodyBytes: integer(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024, 64 * 1024 * 1024),
+    maxBodyBytes: integer(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024, ADMISSION_MAX_BODY_BYTES),
     port: integer(env, "PORT", tlsCertFile !== undefined ? 8443 : 8080, 0, 65535),
     logLevel: /** @type {LogLevel} */ (logLevel),
     shutdownDelayMs: integer(env, "SHUTDOWN_DELAY_MS", 0, 0, 60_000),

@@ -67,6 +67,8 @@ describe("loadConfig", () => {
     [{ TRUSTGATE_TIMEOUT_MS: "9s" }, /TRUSTGATE_TIMEOUT_MS must be an integer/],
     [{ TRUSTGATE_TIMEOUT_MS: "30000" }, /from 100 to 29000/],
     [{ MAX_BODY_BYTES: "-1" }, /MAX_BODY_BYTES/],
+    // Over trustgate's own cap, the shim would forward reviews trustgate refuses.
+    [{ MAX_BODY_BYTES: String(6 * 1024 * 1024 + 1) }, /MAX_BODY_BYTES must be an integer from 1024 to 6291456/],
     [{ TLS_CERT_FILE: "/tls/tls.crt" }, /both TLS_CERT_FILE and TLS_KEY_FILE/],
     [{ LOG_LEVEL: "loud" }, /LOG_LEVEL/],
   ];

@@ -12,6 +12,7 @@ import { planAdmission } from "../../src/admission/plan";
 import { answerAdmission } from "../../src/admission/respond";
 import { admissionReviewSchema, namespaceLabelsOf } from "../../src/admission/review";
 import type { Env } from "../env";
+import { ADMISSION_MAX_BODY_BYTES } from "../../shim/limits.mjs";
 import { readJson } from "../body";
 import { HttpError } from "../errors";
 import { assertPolicyAllowed, requireRole } from "../middleware/auth";
@@ -31,7 +32,8 @@ async function admit(c: Context<Env>, id: string | undefined, mutate: boolean): 
   }
   policyId(id);
   assertPolicyAllowed(c, id);
-  const review = await readJson(c, admissionReviewSchema);
+  // An UPDATE carries the object and its old version: the cap the shim uses too, not the 1 MiB of other routes.
+  const review = await readJson(c, admissionReviewSchema, ADMISSION_MAX_BODY_BYTES);
   const stored = await loadPolicy(c, id);
   // An AdmissionReviewError is the caller's 400 (worker/errors.ts).
   const plan = planAdmission(review, stored.policy, namespaceLabelsOf(review));
