@@ -8,7 +8,7 @@ import { ConfigError, DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT_MS, loadConfig } f
 
 const run = promisify(execFile);
 const SERVER = fileURLToPath(new URL("../server.mjs", import.meta.url));
-const BASE = { TRUSTGATE_URL: "https://trustgate.example.workers.dev", TRUSTGATE_TOKEN: "t", TRUSTGATE_POLICY: "prod" };
+const BASE = { TRUSTGATE_URL: "https://trustgate.example.workers.dev", TRUSTGATE_TOKEN: "t", TRUSTGATE_POLICY: "prod", CALLER_TOKEN: "c" };
 
 describe("loadConfig", () => {
   it("has the documented defaults", () => {
@@ -88,7 +88,7 @@ describe("loadConfig", () => {
 
 describe("node shim/server.mjs", () => {
   it("exits with code 2 and names the variable on a configuration error", async () => {
-    const env = { PATH: process.env.PATH ?? "", TRUSTGATE_URL: "https://x.example", TRUSTGATE_TOKEN: "t" };
+    const env = { PATH: process.env.PATH ?? "", TRUSTGATE_URL: "https://x.example", TRUSTGATE_TOKEN: "t", CALLER_TOKEN: "c" };
     await assert.rejects(run(process.execPath, [SERVER], { env, timeout: 10_000 }), (err) => {
       assert.equal(err.code, 2);
       assert.match(err.stderr, /configuration error: TRUSTGATE_POLICY is required/);

@@ -16,6 +16,8 @@ const POLICY = {
   ],
 };
 const NGINX = `nginx@sha256:${"a1".repeat(32)}`;
+/** The token the API server sends to the shim (CALLER_TOKEN). */
+const CALLER_TOKEN = "e2e-caller-token";
 const BUSYBOX = `busybox@sha256:${"b2".repeat(32)}`;
 
 interface Shim {
@@ -70,7 +72,7 @@ function podReview(images: string[], apiVersion = "admission.k8s.io/v1") {
 async function admit(shim: Shim, path: string, review: unknown): Promise<AdmissionAnswer> {
   const response = await fetch(`${shim.url}${path}`, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${CALLER_TOKEN}` },
     body: JSON.stringify(review),
     signal: AbortSignal.timeout(30_000),
   });
@@ -103,6 +105,7 @@ describe("the cluster shim in front of the Worker", () => {
         TRUSTGATE_TOKEN: worker.clientToken,
         TRUSTGATE_POLICY: POLICY_ID,
         TRUSTGATE_TIMEOUT_MS: "5000",
+        CALLER_TOKEN,
         ...env,
       },
       logFile: join(dir, `${name}.log`),
@@ -162,6 +165,20 @@ describe("the cluster shim in front of the Worker", () => {
     expect(answer.response.status?.message).toContain("no busybox");
     expect(answer.response.status?.message).toContain("busybox");
     expect(answer.response.status?.message).not.toContain("trustgate-shim");
+  });
+
+  it("refuses a caller without the caller token with 401, before asking trustgate", async () => {
+    const { review } = podReview([NGINX]);
+    for (const headers of [{}, { Authorization: `Bearer ${worker.clientToken}` }]) {
+      const response = await fetch(`${failShim.url}/validate`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", ...headers },
+        body: JSON.stringify(review),
+        signal: AbortSignal.timeout(30_000),
+      });
+      expect(response.status).toBe(401);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe("UNAUTHORIZED");
+    }
   });
 
   it("passes a v1beta1 review through with its apiVersion", async () => {
