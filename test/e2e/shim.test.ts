@@ -169,7 +169,8 @@ describe("the cluster shim in front of the Worker", () => {
 
   it("refuses a caller without the caller token with 401, before asking trustgate", async () => {
     const { review } = podReview([NGINX]);
-    for (const headers of [{}, { Authorization: `Bearer ${worker.clientToken}` }]) {
+    const attempts: Record<string, string>[] = [{}, { Authorization: `Bearer ${worker.clientToken}` }];
+    for (const headers of attempts) {
       const response = await fetch(`${failShim.url}/validate`, {
         method: "POST",
         headers: { "Content-Type": "application/json", ...headers },
