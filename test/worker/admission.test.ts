@@ -2,6 +2,8 @@
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ADMISSION_MAX_BODY_BYTES } from "../../shim/limits.mjs";
+import { admissionCallers, recordedContext } from "../../worker/admission-caller";
+import { ConfigError, type Bindings } from "../../worker/env";
 import { ADMIN, CLIENT, call, putPolicy, waitForVerdicts } from "./http";
 import {
   APP,
@@ -428,6 +430,82 @@ describe("POST /v1/admission: body size", () => {
     expect(res.status).toBe(413);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("PAYLOAD_TOO_LARGE");
     expect(pulled()).toBe(bytes.length);
+  });
+});
+
+describe("POST /v1/admission: the review's namespace and user are recorded as fact only from an authenticated caller", () => {
+  // test-client-token is client-1, the one ADMISSION_CALLERS names (vitest.config.ts); second-client-token is client-2.
+  const SECOND = "second-client-token";
+  const claims = { namespace: "payments", user: "alice@example.com", groups: ["team-payments", "system:authenticated"] };
+
+  async function recordedFor(policy: string, token: string, headers: Record<string, string> = {}): Promise<any> {
+    await putPolicy(policy, denyLab);
+    const doc = review("pod-create.json");
+    const res = await call("POST", `/v1/admission?policy=${policy}`, { token, body: doc, headers });
+    expect(res.status).toBe(200);
+    const [verdict] = await waitForVerdicts(`policy=${policy}`, 1);
+    expect(verdict.context.uid).toBe(doc.request.uid);
+    return verdict.context;
+  }
+
+  it("the API server's own token (no shim in between): as sent", async () => {
+    const context = await recordedFor("adm-caller-direct", CLIENT);
+    expect(context).toMatchObject(claims);
+    expect(context).not.toHaveProperty("claimed");
+  });
+
+  it("a shim that authenticated its caller (client certificate or token): as sent", async () => {
+    for (const [i, said] of ["client-certificate", "token"].entries()) {
+      const context = await recordedFor(`adm-caller-shim-${i}`, CLIENT, { "Trustgate-Caller": said });
+      expect(context).toMatchObject(claims);
+      expect(context).not.toHaveProperty("claimed");
+    }
+  });
+
+  it("a shim that did not authenticate its caller: under `claimed`", async () => {
+    const context = await recordedFor("adm-caller-unauth", CLIENT, { "Trustgate-Caller": "unauthenticated" });
+    expect(context.claimed).toEqual(claims);
+    for (const key of Object.keys(claims)) expect(context).not.toHaveProperty(key);
+    expect(context).toMatchObject({ kind: "Pod", operation: "CREATE" });
+  });
+
+  it("a token ADMISSION_CALLERS does not name: under `claimed`, whatever it says about its caller", async () => {
+    const plain = await recordedFor("adm-caller-other", SECOND);
+    expect(plain.claimed).toEqual(claims);
+    expect(plain).not.toHaveProperty("user");
+    const forged = await recordedFor("adm-caller-forged", SECOND, { "Trustgate-Caller": "client-certificate" });
+    expect(forged.claimed).toEqual(claims);
+    expect(forged).not.toHaveProperty("namespace");
+  });
+
+  it("the decision still reads the namespace (namespaced rules): an unauthenticated review is decided the same", async () => {
+    // Unscoped: the lab registry is allowed; in "payments" (the vector's namespace): denied.
+    await putPolicy("adm-caller-ns", {
+      rules: [
+        ...allowAll.rules,
+        { pattern: "127.0.0.1:9/*", namespace: "payments", require: [{ type: "deny", message: "not in payments" }] },
+      ],
+    });
+    const doc = review("pod-create.json");
+    for (const token of [CLIENT, SECOND]) {
+      const res = await call("POST", "/v1/admission?policy=adm-caller-ns", { token, body: doc });
+      expect(res.json.response.allowed).toBe(false);
+      expect(res.json.response.status.message).toContain("not in payments");
+    }
+  });
+
+  it("ADMISSION_CALLERS must name configured tokens (by position in the error, never the text)", () => {
+    expect([...admissionCallers({ ...env, ADMISSION_CALLERS: " client-2 , admin-1" } as Bindings)]).toEqual(["client-2", "admin-1"]);
+    expect([...admissionCallers({ ...env, ADMISSION_CALLERS: undefined } as Bindings)]).toEqual([]);
+    expect(() => admissionCallers({ ...env, ADMISSION_CALLERS: "client-1,s3cret-pasted-here" } as Bindings)).toThrow(
+      new ConfigError("ADMISSION_CALLERS entry 2 is not the name of a configured token"),
+    );
+  });
+
+  it("recordedContext moves only namespace, user and groups", () => {
+    expect(recordedContext({ kind: "Pod", namespace: "a", user: "u", uid: "1" }, false)).toEqual({ kind: "Pod", uid: "1", claimed: { namespace: "a", user: "u" } });
+    expect(recordedContext({ kind: "Pod", uid: "1" }, false)).toEqual({ kind: "Pod", uid: "1" });
+    expect(recordedContext({ kind: "Pod", namespace: "a" }, true)).toEqual({ kind: "Pod", namespace: "a" });
   });
 });
 

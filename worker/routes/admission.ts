@@ -13,6 +13,7 @@ import { answerAdmission } from "../../src/admission/respond";
 import { admissionReviewSchema, namespaceLabelsOf } from "../../src/admission/review";
 import type { Env } from "../env";
 import { ADMISSION_MAX_BODY_BYTES } from "../../shim/limits.mjs";
+import { callerAuthenticated, recordedContext } from "../admission-caller";
 import { readJson } from "../body";
 import { HttpError } from "../errors";
 import { assertPolicyAllowed, requireRole } from "../middleware/auth";
@@ -37,11 +38,14 @@ async function admit(c: Context<Env>, id: string | undefined, mutate: boolean): 
   const stored = await loadPolicy(c, id);
   // An AdmissionReviewError is the caller's 400 (worker/errors.ts).
   const plan = planAdmission(review, stored.policy, namespaceLabelsOf(review));
+  // The decision reads the namespace as sent; the history records it (and the user) as fact only
+  // from an authenticated caller (worker/admission-caller.ts).
+  const recorded = plan.action === "decide" ? recordedContext(plan.context, callerAuthenticated(c)) : {};
   const verdicts =
     plan.action === "decide" && plan.images.length > 0
-      ? await decideImages(c, stored, plan.images, plan.context, "admission")
+      ? await decideImages(c, stored, plan.images, plan.context, "admission", recorded)
       : [];
-  if (plan.action === "decide" && plan.invalid.size > 0) recordInvalid(c, stored, plan.invalid, plan.context);
+  if (plan.action === "decide" && plan.invalid.size > 0) recordInvalid(c, stored, plan.invalid, recorded);
   return c.json(answerAdmission(review, plan, verdicts, { mutate, policy: { id: stored.id, revision: stored.revision } }));
 }
 
