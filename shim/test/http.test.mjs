@@ -59,6 +59,11 @@ describe("HTTP surface", () => {
     assert.equal(res.status, 413);
     assert.match(res.body, /PAYLOAD_TOO_LARGE/);
     assert.equal(upstream.seen.length, before, "nothing forwarded");
+    // The refused body does not linger: the next review is served.
+    const review = podReview();
+    const next = await post(`${shim.url}/validate`, review);
+    assert.equal(next.status, 200);
+    assert.equal(next.json.response.uid, review.request.uid);
   });
 
   it("a review just under the limit is forwarded", async () => {
