@@ -16,6 +16,8 @@ export default defineConfig({
               bindings: {
                 ADMIN_TOKENS: "test-admin-token",
                 CLIENT_TOKENS: "test-client-token,second-client-token",
+                // test-client-token's admission reviews come from the API server (worker/admission-caller.ts).
+                ADMISSION_CALLERS: "client-1",
                 TEST_MIGRATIONS: migrations,
               },
             },

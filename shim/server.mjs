@@ -29,6 +29,14 @@ async function main() {
     failurePolicy: config.failurePolicy,
     maxBodyBytes: config.maxBodyBytes,
   });
+  const callers = [
+    ...(config.clientCaFile !== undefined ? ["client-certificate"] : []),
+    ...(config.callerToken !== undefined || config.callerTokenFile !== undefined ? ["token"] : []),
+  ];
+  log("info", "callers", { authenticatedBy: callers, clientCertNames: config.clientCertNames ?? null });
+  if (config.allowUnauthenticatedCallers) {
+    log("warn", "ALLOW_UNAUTHENTICATED_CALLERS=true: anyone who can reach the port gets decisions; trustgate records their reviews' user and namespace as claimed only");
+  }
   if (!shim.tls) log("warn", "serving plain HTTP: the Kubernetes API server only calls webhooks over HTTPS (set TLS_CERT_FILE and TLS_KEY_FILE)");
 
   let stopping = false;

@@ -4,6 +4,8 @@ import { readFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
+import { CALLER_HEADER, createCallerCheck } from "./callers.mjs";
+import { ADMISSION_MAX_BODY_BYTES } from "./limits.mjs";
 
 export const VERSION = "0.1.0";
 
@@ -22,13 +24,18 @@ export const ENV_VARS = Object.freeze([
   "PORT",
   "TLS_CERT_FILE",
   "TLS_KEY_FILE",
+  "CLIENT_CA_FILE",
+  "CLIENT_CERT_NAMES",
+  "CALLER_TOKEN",
+  "CALLER_TOKEN_FILE",
+  "ALLOW_UNAUTHENTICATED_CALLERS",
   "LOG_LEVEL",
   "SHUTDOWN_DELAY_MS",
 ]);
 
 export const DEFAULT_TIMEOUT_MS = 9_000;
-/** The API server's own request limit is about 3 MiB, so a bigger AdmissionReview cannot be genuine. */
-export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
+/** The cap trustgate's /v1/admission applies too (shim/limits.mjs): a review the shim accepts, trustgate accepts. */
+export const DEFAULT_MAX_BODY_BYTES = ADMISSION_MAX_BODY_BYTES;
 /** Same rule as trustgate's policy IDs (worker/stores/policy-store.ts). */
 const POLICY_ID_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"];
@@ -53,6 +60,11 @@ const MAX_CAUSE_CHARS = 180;
  *   port: number,
  *   tlsCertFile?: string,
  *   tlsKeyFile?: string,
+ *   clientCaFile?: string,
+ *   clientCertNames?: string[],
+ *   callerToken?: string,
+ *   callerTokenFile?: string,
+ *   allowUnauthenticatedCallers: boolean,
  *   logLevel: LogLevel,
  *   shutdownDelayMs: number,
  * }} ShimConfig
@@ -121,6 +133,29 @@ export function loadConfig(env = process.env) {
     throw new ConfigError("set both TLS_CERT_FILE and TLS_KEY_FILE (TLS), or neither (plain HTTP)");
   }
 
+  // Who may call the shim (shim/callers.mjs): the API server's client certificate, a token it sends,
+  // or, only when said explicitly, anyone who can reach the port.
+  const clientCaFile = get("CLIENT_CA_FILE");
+  const clientCertNames = get("CLIENT_CERT_NAMES")?.split(",").map((n) => n.trim()).filter((n) => n !== "");
+  const callerToken = get("CALLER_TOKEN");
+  const callerTokenFile = get("CALLER_TOKEN_FILE");
+  const allowUnauthenticatedCallers = flag(env, "ALLOW_UNAUTHENTICATED_CALLERS", false);
+  if (clientCaFile !== undefined && tlsCertFile === undefined) {
+    throw new ConfigError("CLIENT_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE: client certificates are only seen over TLS");
+  }
+  if (clientCertNames !== undefined && clientCaFile === undefined) throw new ConfigError("CLIENT_CERT_NAMES needs CLIENT_CA_FILE");
+  if (callerToken !== undefined && callerTokenFile !== undefined) {
+    throw new ConfigError("set either CALLER_TOKEN or CALLER_TOKEN_FILE, not both");
+  }
+  if (callerToken !== undefined && /\s/.test(callerToken)) throw new ConfigError("CALLER_TOKEN must not contain whitespace");
+  if (clientCaFile === undefined && callerToken === undefined && callerTokenFile === undefined && !allowUnauthenticatedCallers) {
+    throw new ConfigError(
+      "the shim's callers are not authenticated: set CLIENT_CA_FILE (the API server's client certificate) or " +
+        "CALLER_TOKEN_FILE (a token the API server sends from its webhook kubeconfig), or " +
+        "ALLOW_UNAUTHENTICATED_CALLERS=true to accept anyone who can reach the port (then restrict it with a NetworkPolicy)",
+    );
+  }
+
   const logLevel = get("LOG_LEVEL") ?? "info";
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
 
@@ -131,11 +166,16 @@ export function loadConfig(env = process.env) {
     mutate: flag(env, "TRUSTGATE_MUTATE", false),
     timeoutMs: integer(env, "TRUSTGATE_TIMEOUT_MS", DEFAULT_TIMEOUT_MS, 100, 29_000),
     failurePolicy,
-    maxBodyBytes: integer(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024, 64 * 1024 * 1024),
+    maxBodyBytes: integer(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024, ADMISSION_MAX_BODY_BYTES),
     port: integer(env, "PORT", tlsCertFile !== undefined ? 8443 : 8080, 0, 65535),
     logLevel: /** @type {LogLevel} */ (logLevel),
     shutdownDelayMs: integer(env, "SHUTDOWN_DELAY_MS", 0, 0, 60_000),
+    allowUnauthenticatedCallers,
   };
+  if (clientCaFile !== undefined) config.clientCaFile = clientCaFile;
+  if (clientCertNames !== undefined) config.clientCertNames = clientCertNames;
+  if (callerToken !== undefined) config.callerToken = callerToken;
+  if (callerTokenFile !== undefined) config.callerTokenFile = callerTokenFile;
   if (token !== undefined) config.token = token;
   if (tokenFile !== undefined) config.tokenFile = tokenFile;
   const host = get("HOST");
@@ -306,9 +346,10 @@ function failureReview(apiVersion, uid, failurePolicy, failure) {
  * @param {number} deadline
  * @param {number} maxBytes
  * @param {http.Agent} agent
+ * @param {import("./callers.mjs").CallerMethod} caller
  * @returns {Promise<UpstreamAnswer>}
  */
-function postOnce(url, body, token, deadline, maxBytes, agent) {
+function postOnce(url, body, token, deadline, maxBytes, agent, caller) {
   return new Promise((resolve, reject) => {
     const client = url.protocol === "https:" ? https : http;
     let settled = false;
@@ -332,6 +373,8 @@ function postOnce(url, body, token, deadline, maxBytes, agent) {
         "Content-Length": String(body.length),
         Accept: "application/json",
         "User-Agent": `trustgate-shim/${VERSION}`,
+        // How the shim authenticated the API server: trustgate records the review's user and namespace only when it did.
+        [CALLER_HEADER]: caller,
       },
     });
     request.once("error", fail);
@@ -399,6 +442,7 @@ function createHandler(config, options = {}) {
   });
   // trustgate's answer is the review plus at most a patch; allow the same size as the request with some room.
   const maxAnswerBytes = config.maxBodyBytes + 1024 * 1024;
+  const checkCaller = createCallerCheck(config);
 
   /** @returns {Promise<string>} */
   async function currentToken() {
@@ -428,9 +472,10 @@ function createHandler(config, options = {}) {
    * @param {Buffer} raw
    * @param {string} uid
    * @param {boolean} mutate
+   * @param {import("./callers.mjs").CallerMethod} caller
    * @returns {Promise<{ body: Buffer, allowed: boolean, upstreamStatus: number }>}
    */
-  async function forward(raw, uid, mutate) {
+  async function forward(raw, uid, mutate, caller) {
     const token = await currentToken();
     const url = upstreamUrl(mutate);
     const deadline = Date.now() + config.timeoutMs;
@@ -438,13 +483,13 @@ function createHandler(config, options = {}) {
     let answer;
     try {
       try {
-        answer = await postOnce(url, raw, token, deadline, maxAnswerBytes, agent);
+        answer = await postOnce(url, raw, token, deadline, maxAnswerBytes, agent, caller);
       } catch (err) {
         // A kept-alive socket the other side had already closed: one retry on a fresh one.
         const reused = /** @type {{ reusedSocket?: boolean }} */ (err).reusedSocket === true;
         const code = /** @type {{ code?: unknown }} */ (err).code;
         if (!reused || (code !== "ECONNRESET" && code !== "EPIPE") || Date.now() >= deadline) throw err;
-        answer = await postOnce(url, raw, token, deadline, maxAnswerBytes, agent);
+        answer = await postOnce(url, raw, token, deadline, maxAnswerBytes, agent, caller);
       }
     } catch (err) {
       if (err instanceof TimeoutFailure) {
@@ -542,6 +587,19 @@ function createHandler(config, options = {}) {
       return;
     }
 
+    // Before the body is read: an unknown caller gets nothing, not even a parse of what it sent.
+    const caller = await checkCaller(req);
+    if (!caller.ok) {
+      log("warn", "caller refused", { path, status: caller.status, remoteAddress: req.socket.remoteAddress });
+      const bearer = caller.status === 401 && (config.callerToken !== undefined || config.callerTokenFile !== undefined);
+      sendError(res, caller.status, caller.code, caller.message, {
+        // The body is not read: close rather than leave it on the connection.
+        Connection: "close",
+        ...(bearer ? { "WWW-Authenticate": 'Bearer realm="trustgate-shim"' } : {}),
+      });
+      return;
+    }
+
     const tooLarge = () => {
       log("warn", "request body too large", { path, limit: config.maxBodyBytes });
       // Close the connection: the rest of the body is not read.
@@ -588,8 +646,8 @@ function createHandler(config, options = {}) {
     };
 
     try {
-      const result = await forward(raw, uid, mutate);
-      log("info", "admission", { ...subject, outcome: "forwarded", allowed: result.allowed, ms: Date.now() - started });
+      const result = await forward(raw, uid, mutate, caller.method);
+      log("info", "admission", { ...subject, caller: caller.method, outcome: "forwarded", allowed: result.allowed, ms: Date.now() - started });
       sendJson(res, 200, result.body);
     } catch (err) {
       const failure =
@@ -597,6 +655,7 @@ function createHandler(config, options = {}) {
       const answer = failureReview(apiVersion, uid, config.failurePolicy, failure);
       log(config.failurePolicy === "Fail" ? "error" : "warn", "admission", {
         ...subject,
+        caller: caller.method,
         outcome: "failure",
         failurePolicy: config.failurePolicy,
         allowed: answer.response.allowed,
@@ -625,9 +684,16 @@ function createHandler(config, options = {}) {
 /**
  * @param {string} certFile
  * @param {string} keyFile
+ * @param {string | undefined} caFile  CAs for client certificates (CLIENT_CA_FILE)
+ * @returns {{ cert: Buffer, key: Buffer, ca?: Buffer }}
  */
-function readTls(certFile, keyFile) {
-  return { cert: readFileSync(certFile), key: readFileSync(keyFile) };
+function readTls(certFile, keyFile, caFile) {
+  return { cert: readFileSync(certFile), key: readFileSync(keyFile), ...(caFile !== undefined ? { ca: readFileSync(caFile) } : {}) };
+}
+
+/** @param {{ cert: Buffer, key: Buffer, ca?: Buffer }} a @param {{ cert: Buffer, key: Buffer, ca?: Buffer }} b */
+function sameTls(a, b) {
+  return a.cert.equals(b.cert) && a.key.equals(b.key) && (a.ca === undefined ? b.ca === undefined : b.ca !== undefined && a.ca.equals(b.ca));
 }
 
 /**
@@ -646,13 +712,19 @@ export function createShimServer(config, options = {}) {
   if (config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined) {
     const certFile = config.tlsCertFile;
     const keyFile = config.tlsKeyFile;
-    let current = readTls(certFile, keyFile);
-    const tlsServer = https.createServer({ ...current, minVersion: "TLSv1.2" }, handler);
+    const caFile = config.clientCaFile;
+    let current = readTls(certFile, keyFile, caFile);
+    // A client certificate is asked for, not required: kubelet probes and token callers come without one,
+    // and a refused caller gets a JSON 401/403 rather than a failed handshake (shim/callers.mjs).
+    const tlsServer = https.createServer(
+      { ...current, minVersion: "TLSv1.2", requestCert: caFile !== undefined, rejectUnauthorized: false },
+      handler,
+    );
     server = tlsServer;
     reloadTimer = setInterval(() => {
       try {
-        const next = readTls(certFile, keyFile);
-        if (next.cert.equals(current.cert) && next.key.equals(current.key)) return;
+        const next = readTls(certFile, keyFile, caFile);
+        if (sameTls(next, current)) return;
         tlsServer.setSecureContext({ ...next, minVersion: "TLSv1.2" });
         current = next;
         log("info", "reloaded TLS certificate", { certFile });

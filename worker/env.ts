@@ -27,6 +27,8 @@ export interface Bindings {
   readonly EGRESS_ALLOWED_HOSTS?: string;
   /** "false" refuses loopback upstreams (127/8, ::1, localhost); default true (the test lab uses 127.0.0.1). */
   readonly ALLOW_LOOPBACK_UPSTREAMS?: string;
+  /** Comma-separated token names whose admission reviews come from the API server (worker/admission-caller.ts). */
+  readonly ADMISSION_CALLERS?: string;
 }
 
 /** The token a request authenticated with: its name (never the secret) and policy restriction. */

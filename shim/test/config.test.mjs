@@ -8,7 +8,7 @@ import { ConfigError, DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT_MS, loadConfig } f
 
 const run = promisify(execFile);
 const SERVER = fileURLToPath(new URL("../server.mjs", import.meta.url));
-const BASE = { TRUSTGATE_URL: "https://trustgate.example.workers.dev", TRUSTGATE_TOKEN: "t", TRUSTGATE_POLICY: "prod" };
+const BASE = { TRUSTGATE_URL: "https://trustgate.example.workers.dev", TRUSTGATE_TOKEN: "t", TRUSTGATE_POLICY: "prod", CALLER_TOKEN: "c" };
 
 describe("loadConfig", () => {
   it("has the documented defaults", () => {
@@ -67,6 +67,8 @@ describe("loadConfig", () => {
     [{ TRUSTGATE_TIMEOUT_MS: "9s" }, /TRUSTGATE_TIMEOUT_MS must be an integer/],
     [{ TRUSTGATE_TIMEOUT_MS: "30000" }, /from 100 to 29000/],
     [{ MAX_BODY_BYTES: "-1" }, /MAX_BODY_BYTES/],
+    // Over trustgate's own cap, the shim would forward reviews trustgate refuses.
+    [{ MAX_BODY_BYTES: String(6 * 1024 * 1024 + 1) }, /MAX_BODY_BYTES must be an integer from 1024 to 6291456/],
     [{ TLS_CERT_FILE: "/tls/tls.crt" }, /both TLS_CERT_FILE and TLS_KEY_FILE/],
     [{ LOG_LEVEL: "loud" }, /LOG_LEVEL/],
   ];
@@ -86,7 +88,7 @@ describe("loadConfig", () => {
 
 describe("node shim/server.mjs", () => {
   it("exits with code 2 and names the variable on a configuration error", async () => {
-    const env = { PATH: process.env.PATH ?? "", TRUSTGATE_URL: "https://x.example", TRUSTGATE_TOKEN: "t" };
+    const env = { PATH: process.env.PATH ?? "", TRUSTGATE_URL: "https://x.example", TRUSTGATE_TOKEN: "t", CALLER_TOKEN: "c" };
     await assert.rejects(run(process.execPath, [SERVER], { env, timeout: 10_000 }), (err) => {
       assert.equal(err.code, 2);
       assert.match(err.stderr, /configuration error: TRUSTGATE_POLICY is required/);

@@ -1,6 +1,7 @@
 // The shim's HTTP surface: /healthz, body limits (413), routes and methods, malformed reviews.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { ADMISSION_MAX_BODY_BYTES } from "../limits.mjs";
 import { DEFAULT_MAX_BODY_BYTES } from "../shim.mjs";
 import { podReview, post, rawRequest, startFakeTrustgate, startTestShim } from "../testing/helpers.mjs";
 
@@ -58,6 +59,11 @@ describe("HTTP surface", () => {
     assert.equal(res.status, 413);
     assert.match(res.body, /PAYLOAD_TOO_LARGE/);
     assert.equal(upstream.seen.length, before, "nothing forwarded");
+    // The refused body does not linger: the next review is served.
+    const review = podReview();
+    const next = await post(`${shim.url}/validate`, review);
+    assert.equal(next.status, 200);
+    assert.equal(next.json.response.uid, review.request.uid);
   });
 
   it("a review just under the limit is forwarded", async () => {
@@ -96,8 +102,9 @@ describe("HTTP surface", () => {
 });
 
 describe("default body limit", () => {
-  it("is 3 MiB: one byte more is refused with 413", async () => {
-    assert.equal(DEFAULT_MAX_BODY_BYTES, 3 * 1024 * 1024);
+  it("is trustgate's admission cap (shim/limits.mjs, 6 MiB): one byte more is refused with 413", async () => {
+    assert.equal(DEFAULT_MAX_BODY_BYTES, ADMISSION_MAX_BODY_BYTES);
+    assert.equal(DEFAULT_MAX_BODY_BYTES, 6 * 1024 * 1024);
     const upstream = await startFakeTrustgate();
     const shim = await startTestShim({ TRUSTGATE_URL: upstream.url });
     try {
@@ -105,6 +112,25 @@ describe("default body limit", () => {
       const res = await post(`${shim.url}/validate`, "x".repeat(DEFAULT_MAX_BODY_BYTES + 1));
       assert.equal(res.status, 413);
       assert.equal(upstream.seen.length, 0);
+    } finally {
+      await shim.close();
+      await upstream.close();
+    }
+  });
+
+  it("forwards a 3 MiB UPDATE review (the object and its old version) unchanged", async () => {
+    const upstream = await startFakeTrustgate();
+    const shim = await startTestShim({ TRUSTGATE_URL: upstream.url });
+    try {
+      const review = podReview({ operation: "UPDATE" });
+      review.request.object.metadata.annotations = { pad: "n".repeat(1.5 * 1024 * 1024) };
+      review.request.oldObject = { ...review.request.object, metadata: { name: "web", namespace: "shop", annotations: { pad: "o".repeat(1.5 * 1024 * 1024) } } };
+      const body = JSON.stringify(review);
+      assert.ok(body.length > 3 * 1024 * 1024);
+      const res = await post(`${shim.url}/validate`, body);
+      assert.equal(res.status, 200);
+      assert.equal(res.json.response.uid, review.request.uid);
+      assert.equal(upstream.seen.at(-1).body, body);
     } finally {
       await shim.close();
       await upstream.close();

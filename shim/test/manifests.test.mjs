@@ -130,6 +130,9 @@ describe("deploy/kubernetes manifests", () => {
     assert.ok(deployment, "a Deployment trustgate-shim");
     const env = envOf(deployment);
     const config = loadConfig({ ...env, TRUSTGATE_TOKEN: "t", TRUSTGATE_TOKEN_FILE: undefined, TLS_CERT_FILE: undefined, TLS_KEY_FILE: undefined });
+    // The Deployment authenticates its callers (the API server) and does not open the door to everyone.
+    assert.ok(config.callerTokenFile !== undefined || env.CLIENT_CA_FILE !== undefined, "CALLER_TOKEN_FILE or CLIENT_CA_FILE");
+    assert.equal(config.allowUnauthenticatedCallers, false);
     assert.equal(config.timeoutMs, DEFAULT_TIMEOUT_MS);
     for (const { doc } of webhookConfigs) {
       for (const hook of doc.webhooks) {
@@ -169,6 +172,11 @@ describe("deploy/kubernetes manifests", () => {
     // The Secret template provides the key the env path names.
     const secret = ofKind("Secret").find((m) => m.doc.metadata.name === "trustgate-shim-token")?.doc;
     assert.ok(secret && env.TRUSTGATE_TOKEN_FILE.endsWith(`/${Object.keys(secret.stringData)[0]}`));
+    // The caller token comes from its own Secret, mounted where CALLER_TOKEN_FILE points.
+    assert.ok(env.CALLER_TOKEN_FILE.startsWith(`${mounts.caller}/`));
+    assert.equal(volumes.caller, "trustgate-shim-caller");
+    const caller = ofKind("Secret").find((m) => m.doc.metadata.name === "trustgate-shim-caller")?.doc;
+    assert.ok(caller && env.CALLER_TOKEN_FILE.endsWith(`/${Object.keys(caller.stringData)[0]}`));
   });
 
   it("the Service, Certificate and PodDisruptionBudget point at the shim's pods and port", () => {
@@ -183,5 +191,29 @@ describe("deploy/kubernetes manifests", () => {
     const pdb = ofKind("PodDisruptionBudget")[0]?.doc;
     assert.deepEqual(pdb.spec.selector.matchLabels, deployment.spec.selector.matchLabels);
     assert.ok(pdb.spec.minAvailable < deployment.spec.replicas);
+  });
+
+  it("the NetworkPolicy: the shim's pods, ingress only on the webhook port, egress only DNS and HTTPS to trustgate", () => {
+    const policies = ofKind("NetworkPolicy");
+    assert.equal(policies.length, 1);
+    const { file, doc } = policies[0];
+    assert.equal(file, "shim/networkpolicy.yaml");
+    assert.equal(doc.apiVersion, "networking.k8s.io/v1");
+    assert.equal(doc.metadata.namespace, deployment.metadata.namespace);
+    assert.deepEqual(doc.spec.podSelector.matchLabels, deployment.spec.selector.matchLabels);
+    assert.deepEqual([...doc.spec.policyTypes].sort(), ["Egress", "Ingress"]);
+    // Ingress: one rule, the container's TLS port only (the port the Service targets and the probes use).
+    const container = deployment.spec.template.spec.containers[0];
+    const https = container.ports.find((p) => p.name === "https");
+    const env = envOf(deployment);
+    assert.equal(Number(env.PORT), https.containerPort);
+    assert.equal(doc.spec.ingress.length, 1);
+    assert.deepEqual(doc.spec.ingress[0].ports, [{ protocol: "TCP", port: https.containerPort }]);
+    // Egress: DNS over UDP and TCP, and TCP to trustgate's port; nothing else.
+    const egress = doc.spec.egress.flatMap((rule) => rule.ports.map((p) => `${p.protocol}/${p.port}`)).sort();
+    const trustgate = new URL(env.TRUSTGATE_URL);
+    const trustgatePort = Number(trustgate.port || (trustgate.protocol === "https:" ? 443 : 80));
+    assert.deepEqual(egress, ["TCP/53", `TCP/${trustgatePort}`, "UDP/53"].sort());
+    for (const rule of [...doc.spec.ingress, ...doc.spec.egress]) assert.ok(rule.ports.length > 0, "every rule names its ports");
   });
 });

@@ -57,7 +57,7 @@ describe("TLS", () => {
     const cert = await selfSigned(dir, "serving");
     const upstream = await startFakeTrustgate();
     const config = loadConfig({
-      HOST: "127.0.0.1", PORT: "0", TRUSTGATE_URL: upstream.url, TRUSTGATE_TOKEN: "t", TRUSTGATE_POLICY: "p",
+      HOST: "127.0.0.1", PORT: "0", TRUSTGATE_URL: upstream.url, TRUSTGATE_TOKEN: "t", TRUSTGATE_POLICY: "p", ALLOW_UNAUTHENTICATED_CALLERS: "true",
       TLS_CERT_FILE: cert.crt, TLS_KEY_FILE: cert.key,
     });
     const shim = await startShim(config, { log: () => {} });
@@ -96,7 +96,7 @@ describe("TLS", () => {
     await writeFile(key, await readFile(first.key));
     const upstream = await startFakeTrustgate();
     const config = loadConfig({
-      HOST: "127.0.0.1", PORT: "0", TRUSTGATE_URL: upstream.url, TRUSTGATE_TOKEN: "t", TRUSTGATE_POLICY: "p",
+      HOST: "127.0.0.1", PORT: "0", TRUSTGATE_URL: upstream.url, TRUSTGATE_TOKEN: "t", TRUSTGATE_POLICY: "p", ALLOW_UNAUTHENTICATED_CALLERS: "true",
       TLS_CERT_FILE: crt, TLS_KEY_FILE: key,
     });
     const logs = [];
@@ -136,6 +136,7 @@ describe("TLS", () => {
         TRUSTGATE_POLICY: "prod",
         TLS_CERT_FILE: cert.crt,
         TLS_KEY_FILE: cert.key,
+        ALLOW_UNAUTHENTICATED_CALLERS: "true",
       },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -121,13 +121,21 @@ export function json(res, status, payload) {
 }
 
 /**
- * The shim in-process on 127.0.0.1 (plain HTTP), configured from env-style settings.
+ * The shim in-process on 127.0.0.1 (plain HTTP), configured from env-style settings. Callers are not
+ * authenticated unless `env` says how (shim/test/callers.test.mjs covers that).
  * @param {Record<string, string>} env
  */
 export async function startTestShim(env) {
   /** @type {Array<{ level: string, msg: string, fields: Record<string, unknown> }>} */
   const logs = [];
-  const config = loadConfig({ HOST: "127.0.0.1", PORT: "0", TRUSTGATE_POLICY: "p", TRUSTGATE_TOKEN: "test-token", ...env });
+  const config = loadConfig({
+    HOST: "127.0.0.1",
+    PORT: "0",
+    TRUSTGATE_POLICY: "p",
+    TRUSTGATE_TOKEN: "test-token",
+    ALLOW_UNAUTHENTICATED_CALLERS: "true",
+    ...env,
+  });
   const shim = await startShim(config, {
     log: (level, msg, fields = {}) => {
       logs.push({ level, msg, fields });

@@ -16,6 +16,8 @@ const POLICY = {
   ],
 };
 const NGINX = `nginx@sha256:${"a1".repeat(32)}`;
+/** The token the API server sends to the shim (CALLER_TOKEN). */
+const CALLER_TOKEN = "e2e-caller-token";
 const BUSYBOX = `busybox@sha256:${"b2".repeat(32)}`;
 
 interface Shim {
@@ -70,7 +72,7 @@ function podReview(images: string[], apiVersion = "admission.k8s.io/v1") {
 async function admit(shim: Shim, path: string, review: unknown): Promise<AdmissionAnswer> {
   const response = await fetch(`${shim.url}${path}`, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${CALLER_TOKEN}` },
     body: JSON.stringify(review),
     signal: AbortSignal.timeout(30_000),
   });
@@ -86,6 +88,21 @@ describe("the cluster shim in front of the Worker", () => {
   let failShim: Shim;
   let ignoreShim: Shim;
   let unknownPolicyShim: Shim;
+  let openShim: Shim;
+
+  /** The recorded context of the verdicts for one review's uid (written after the answer: polled). */
+  async function recordedContexts(uid: string): Promise<Record<string, unknown>[]> {
+    for (let i = 0; i < 100; i++) {
+      const res = await fetch(`${worker.url}/v1/verdicts?policy=${POLICY_ID}&limit=100`, {
+        headers: { Authorization: `Bearer ${worker.clientToken}` },
+      });
+      const body = (await res.json()) as { verdicts: { context: Record<string, unknown> | null }[] };
+      const mine = body.verdicts.filter((v) => v.context?.uid === uid).map((v) => v.context!);
+      if (mine.length > 0) return mine;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`no verdict recorded for review ${uid}`);
+  }
 
   async function startShim(name: string, env: Record<string, string>): Promise<Shim> {
     const port = await freePort();
@@ -103,6 +120,7 @@ describe("the cluster shim in front of the Worker", () => {
         TRUSTGATE_TOKEN: worker.clientToken,
         TRUSTGATE_POLICY: POLICY_ID,
         TRUSTGATE_TIMEOUT_MS: "5000",
+        CALLER_TOKEN,
         ...env,
       },
       logFile: join(dir, `${name}.log`),
@@ -127,7 +145,8 @@ describe("the cluster shim in front of the Worker", () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "trustgate-shim-e2e-"));
-    worker = await startWorker();
+    // The lab's one client token (client-1) is the shims' token: its reviews come from the API server.
+    worker = await startWorker({ vars: { ADMISSION_CALLERS: "client-1" } });
     const put = await fetch(`${worker.url}/v1/policies/${POLICY_ID}`, {
       method: "PUT",
       headers: { Authorization: `Bearer ${worker.adminToken}`, "Content-Type": "application/json" },
@@ -137,6 +156,7 @@ describe("the cluster shim in front of the Worker", () => {
     failShim = await startShim("fail", { FAILURE_POLICY: "Fail" });
     ignoreShim = await startShim("ignore", { FAILURE_POLICY: "Ignore" });
     unknownPolicyShim = await startShim("unknown-policy", { TRUSTGATE_POLICY: "no-such-policy", FAILURE_POLICY: "Fail" });
+    openShim = await startShim("open", { CALLER_TOKEN: "", ALLOW_UNAUTHENTICATED_CALLERS: "true" });
   });
 
   afterAll(async () => {
@@ -162,6 +182,54 @@ describe("the cluster shim in front of the Worker", () => {
     expect(answer.response.status?.message).toContain("no busybox");
     expect(answer.response.status?.message).toContain("busybox");
     expect(answer.response.status?.message).not.toContain("trustgate-shim");
+  });
+
+  it("refuses a caller without the caller token with 401, before asking trustgate", async () => {
+    const { review } = podReview([NGINX]);
+    const attempts: Record<string, string>[] = [{}, { Authorization: `Bearer ${worker.clientToken}` }];
+    for (const headers of attempts) {
+      const response = await fetch(`${failShim.url}/validate`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", ...headers },
+        body: JSON.stringify(review),
+        signal: AbortSignal.timeout(30_000),
+      });
+      expect(response.status).toBe(401);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe("UNAUTHORIZED");
+    }
+  });
+
+  it("the history records the namespace and user of a review the shim authenticated; from an open shim, as claimed", async () => {
+    const trusted = podReview([NGINX]);
+    expect((await admit(failShim, "/validate", trusted.review)).response.allowed).toBe(true);
+    const [fact] = await recordedContexts(trusted.uid);
+    expect(fact).toMatchObject({ namespace: "shop", user: "system:serviceaccount:kube-system:replicaset-controller" });
+    expect(fact).not.toHaveProperty("claimed");
+
+    const open = podReview([NGINX]);
+    const response = await fetch(`${openShim.url}/validate`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(open.review),
+      signal: AbortSignal.timeout(30_000),
+    });
+    expect(response.status).toBe(200);
+    const [claimed] = await recordedContexts(open.uid);
+    expect(claimed).not.toHaveProperty("namespace");
+    expect(claimed).not.toHaveProperty("user");
+    expect(claimed?.claimed).toMatchObject({ namespace: "shop", user: "system:serviceaccount:kube-system:replicaset-controller" });
+  });
+
+  it("a 3 MiB UPDATE review (object and old version) goes through the shim and is decided", async () => {
+    const { uid, review } = podReview([NGINX]);
+    const request = review.request as Record<string, any>;
+    request.operation = "UPDATE";
+    request.object.metadata.annotations = { pad: "n".repeat(1.5 * 1024 * 1024) };
+    request.oldObject = { ...request.object, metadata: { name: "web", namespace: "shop", annotations: { pad: "o".repeat(1.5 * 1024 * 1024) } } };
+    expect(JSON.stringify(review).length).toBeGreaterThan(3 * 1024 * 1024);
+    const answer = await admit(failShim, "/validate", review);
+    expect(answer.response.uid).toBe(uid);
+    expect(answer.response.allowed, JSON.stringify(answer)).toBe(true);
   });
 
   it("passes a v1beta1 review through with its apiVersion", async () => {

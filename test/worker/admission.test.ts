@@ -1,6 +1,9 @@
 // POST /v1/admission through the Worker: AdmissionReviews as the API server sends them, for every workload kind.
-import { env } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { ADMISSION_MAX_BODY_BYTES } from "../../shim/limits.mjs";
+import { admissionCallers, recordedContext } from "../../worker/admission-caller";
+import { ConfigError, type Bindings } from "../../worker/env";
 import { ADMIN, CLIENT, call, putPolicy, waitForVerdicts } from "./http";
 import {
   APP,
@@ -364,6 +367,145 @@ describe("POST /v1/admission: bad requests", () => {
     delete doc.request.uid;
     const res = await admit("adm-deny", doc);
     expect(res.json.error.issues).toEqual([{ path: "request.uid", message: expect.any(String) }]);
+  });
+});
+
+/** A Pod UPDATE as the API server sends it: the object and its old version, each padded to `bytes`. */
+function bigUpdate(bytes: number): any {
+  const doc = review("pod-create.json");
+  doc.request.operation = "UPDATE";
+  doc.request.options = { apiVersion: "meta.k8s.io/v1", kind: "UpdateOptions" };
+  doc.request.object.metadata.annotations = { pad: "n".repeat(bytes) };
+  doc.request.oldObject = structuredClone(doc.request.object);
+  doc.request.oldObject.metadata.annotations = { pad: "o".repeat(bytes) };
+  return doc;
+}
+
+/** A body without a length (chunked), pulled in 64 KiB pieces; `pulled()` says how much was read. */
+function countedStream(bytes: Uint8Array): { stream: ReadableStream<Uint8Array>; pulled: () => number } {
+  let offset = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (offset >= bytes.length) return controller.close();
+      controller.enqueue(bytes.slice(offset, offset + 64 * 1024));
+      offset += 64 * 1024;
+    },
+  });
+  return { stream, pulled: () => Math.min(offset, bytes.length) };
+}
+
+describe("POST /v1/admission: body size", () => {
+  it("accepts a 3 MiB UPDATE review (object and old version), as the API server sends it", async () => {
+    await putPolicy("adm-allow", allowAll);
+    const doc = bigUpdate(1.5 * 1024 * 1024);
+    const body = JSON.stringify(doc);
+    expect(body.length).toBeGreaterThan(3 * 1024 * 1024);
+    const res = await call("POST", "/v1/admission?policy=adm-allow", { token: CLIENT, raw: body, headers: { "content-type": "application/json" } });
+    expect(res.status, JSON.stringify(res.json).slice(0, 300)).toBe(200);
+    expect(res.json.response).toMatchObject({ uid: doc.request.uid, allowed: true });
+  });
+
+  it("takes the cap the shim uses: up to ADMISSION_MAX_BODY_BYTES, 413 past it", async () => {
+    await putPolicy("adm-allow", allowAll);
+    const base = JSON.stringify(bigUpdate(0)).length;
+    const fits = JSON.stringify(bigUpdate(Math.floor((ADMISSION_MAX_BODY_BYTES - base) / 2)));
+    expect(fits.length).toBeLessThanOrEqual(ADMISSION_MAX_BODY_BYTES);
+    expect(fits.length).toBeGreaterThan(ADMISSION_MAX_BODY_BYTES - 4);
+    const ok = await call("POST", "/v1/admission?policy=adm-allow", { token: CLIENT, raw: fits, headers: { "content-type": "application/json" } });
+    expect(ok.status).toBe(200);
+    const over = await call("POST", "/v1/admission?policy=adm-allow", { token: CLIENT, raw: `${fits} `.padEnd(ADMISSION_MAX_BODY_BYTES + 1), headers: { "content-type": "application/json" } });
+    expect(over.status).toBe(413);
+    expect(over.json.error.code).toBe("PAYLOAD_TOO_LARGE");
+  });
+
+  it("a chunked body over the cap is read to its end, then refused with 413 (nothing left half-read)", async () => {
+    await putPolicy("adm-allow", allowAll);
+    const bytes = new TextEncoder().encode(JSON.stringify(bigUpdate(ADMISSION_MAX_BODY_BYTES / 2 + 1024)));
+    const { stream, pulled } = countedStream(bytes);
+    const res = await SELF.fetch("http://trustgate.test/v1/admission?policy=adm-allow", {
+      method: "POST",
+      headers: { authorization: `Bearer ${CLIENT}`, "content-type": "application/json" },
+      body: stream,
+    });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("PAYLOAD_TOO_LARGE");
+    expect(pulled()).toBe(bytes.length);
+  });
+});
+
+describe("POST /v1/admission: the review's namespace and user are recorded as fact only from an authenticated caller", () => {
+  // test-client-token is client-1, the one ADMISSION_CALLERS names (vitest.config.ts); second-client-token is client-2.
+  const SECOND = "second-client-token";
+  const claims = { namespace: "payments", user: "alice@example.com", groups: ["team-payments", "system:authenticated"] };
+
+  async function recordedFor(policy: string, token: string, headers: Record<string, string> = {}): Promise<any> {
+    await putPolicy(policy, denyLab);
+    const doc = review("pod-create.json");
+    const res = await call("POST", `/v1/admission?policy=${policy}`, { token, body: doc, headers });
+    expect(res.status).toBe(200);
+    const [verdict] = await waitForVerdicts(`policy=${policy}`, 1);
+    expect(verdict.context.uid).toBe(doc.request.uid);
+    return verdict.context;
+  }
+
+  it("the API server's own token (no shim in between): as sent", async () => {
+    const context = await recordedFor("adm-caller-direct", CLIENT);
+    expect(context).toMatchObject(claims);
+    expect(context).not.toHaveProperty("claimed");
+  });
+
+  it("a shim that authenticated its caller (client certificate or token): as sent", async () => {
+    for (const [i, said] of ["client-certificate", "token"].entries()) {
+      const context = await recordedFor(`adm-caller-shim-${i}`, CLIENT, { "Trustgate-Caller": said });
+      expect(context).toMatchObject(claims);
+      expect(context).not.toHaveProperty("claimed");
+    }
+  });
+
+  it("a shim that did not authenticate its caller: under `claimed`", async () => {
+    const context = await recordedFor("adm-caller-unauth", CLIENT, { "Trustgate-Caller": "unauthenticated" });
+    expect(context.claimed).toEqual(claims);
+    for (const key of Object.keys(claims)) expect(context).not.toHaveProperty(key);
+    expect(context).toMatchObject({ kind: "Pod", operation: "CREATE" });
+  });
+
+  it("a token ADMISSION_CALLERS does not name: under `claimed`, whatever it says about its caller", async () => {
+    const plain = await recordedFor("adm-caller-other", SECOND);
+    expect(plain.claimed).toEqual(claims);
+    expect(plain).not.toHaveProperty("user");
+    const forged = await recordedFor("adm-caller-forged", SECOND, { "Trustgate-Caller": "client-certificate" });
+    expect(forged.claimed).toEqual(claims);
+    expect(forged).not.toHaveProperty("namespace");
+  });
+
+  it("the decision still reads the namespace (namespaced rules): an unauthenticated review is decided the same", async () => {
+    // Unscoped: the lab registry is allowed; in "payments" (the vector's namespace): denied.
+    await putPolicy("adm-caller-ns", {
+      rules: [
+        ...allowAll.rules,
+        { pattern: "127.0.0.1:9/*", namespace: "payments", require: [{ type: "deny", message: "not in payments" }] },
+      ],
+    });
+    const doc = review("pod-create.json");
+    for (const token of [CLIENT, SECOND]) {
+      const res = await call("POST", "/v1/admission?policy=adm-caller-ns", { token, body: doc });
+      expect(res.json.response.allowed).toBe(false);
+      expect(res.json.response.status.message).toContain("not in payments");
+    }
+  });
+
+  it("ADMISSION_CALLERS must name configured tokens (by position in the error, never the text)", () => {
+    expect([...admissionCallers({ ...env, ADMISSION_CALLERS: " client-2 , admin-1" } as Bindings)]).toEqual(["client-2", "admin-1"]);
+    expect([...admissionCallers({ ...env, ADMISSION_CALLERS: undefined } as Bindings)]).toEqual([]);
+    expect(() => admissionCallers({ ...env, ADMISSION_CALLERS: "client-1,s3cret-pasted-here" } as Bindings)).toThrow(
+      new ConfigError("ADMISSION_CALLERS entry 2 is not the name of a configured token"),
+    );
+  });
+
+  it("recordedContext moves only namespace, user and groups", () => {
+    expect(recordedContext({ kind: "Pod", namespace: "a", user: "u", uid: "1" }, false)).toEqual({ kind: "Pod", uid: "1", claimed: { namespace: "a", user: "u" } });
+    expect(recordedContext({ kind: "Pod", uid: "1" }, false)).toEqual({ kind: "Pod", uid: "1" });
+    expect(recordedContext({ kind: "Pod", namespace: "a" }, true)).toEqual({ kind: "Pod", namespace: "a" });
   });
 });
 

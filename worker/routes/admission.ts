@@ -12,6 +12,8 @@ import { planAdmission } from "../../src/admission/plan";
 import { answerAdmission } from "../../src/admission/respond";
 import { admissionReviewSchema, namespaceLabelsOf } from "../../src/admission/review";
 import type { Env } from "../env";
+import { ADMISSION_MAX_BODY_BYTES } from "../../shim/limits.mjs";
+import { callerAuthenticated, recordedContext } from "../admission-caller";
 import { readJson } from "../body";
 import { HttpError } from "../errors";
 import { assertPolicyAllowed, requireRole } from "../middleware/auth";
@@ -31,15 +33,19 @@ async function admit(c: Context<Env>, id: string | undefined, mutate: boolean): 
   }
   policyId(id);
   assertPolicyAllowed(c, id);
-  const review = await readJson(c, admissionReviewSchema);
+  // An UPDATE carries the object and its old version: the cap the shim uses too, not the 1 MiB of other routes.
+  const review = await readJson(c, admissionReviewSchema, ADMISSION_MAX_BODY_BYTES);
   const stored = await loadPolicy(c, id);
   // An AdmissionReviewError is the caller's 400 (worker/errors.ts).
   const plan = planAdmission(review, stored.policy, namespaceLabelsOf(review));
+  // The decision reads the namespace as sent; the history records it (and the user) as fact only
+  // from an authenticated caller (worker/admission-caller.ts).
+  const recorded = plan.action === "decide" ? recordedContext(plan.context, callerAuthenticated(c)) : {};
   const verdicts =
     plan.action === "decide" && plan.images.length > 0
-      ? await decideImages(c, stored, plan.images, plan.context, "admission")
+      ? await decideImages(c, stored, plan.images, plan.context, "admission", recorded)
       : [];
-  if (plan.action === "decide" && plan.invalid.size > 0) recordInvalid(c, stored, plan.invalid, plan.context);
+  if (plan.action === "decide" && plan.invalid.size > 0) recordInvalid(c, stored, plan.invalid, recorded);
   return c.json(answerAdmission(review, plan, verdicts, { mutate, policy: { id: stored.id, revision: stored.revision } }));
 }
 

@@ -47,13 +47,17 @@ function parseOrReject(image: string, path: string): ImageReference {
   }
 }
 
-/** Decides each distinct image once, records every verdict, and answers in input order. */
+/**
+ * Decides each distinct image once, records every verdict, and answers in input order. `recorded` is
+ * the context the history keeps, when it differs from the one the decision reads.
+ */
 export async function decideImages(
   c: Context<Env>,
   stored: StoredPolicy,
   images: readonly string[],
   context: Record<string, unknown>,
   source: string,
+  recorded: Record<string, unknown> = context,
 ): Promise<RecordedVerdict[]> {
   const { decideDeps } = servicesFor(c.env);
   const references = images.map((image, i) => parseOrReject(image, images.length > 1 ? `images[${i}]` : "image"));
@@ -75,7 +79,7 @@ export async function decideImages(
     c,
     results.map((verdict, i) => ({ verdict, repository: references[i]!.name })),
     source,
-    context,
+    recorded,
   );
 }
 
