@@ -18,8 +18,8 @@ import { readJson } from "../body";
 import { HttpError } from "../errors";
 import { assertPolicyAllowed, requireRole } from "../middleware/auth";
 import type { StoredPolicy } from "../stores/policy-store";
-import { decideImages, loadPolicy, recordVerdicts } from "./decisions";
-import { policyId } from "./policies";
+import { decideImages, loadPolicy, recordVerdicts } from "../decision-services";
+import { policyId } from "../policy-id";
 
 function mutateFlag(value: string | undefined): boolean {
   if (value === undefined || value === "false") return false;

@@ -3,8 +3,8 @@ import { Hono } from "hono";
 import type { Env } from "../env";
 import { requireRole } from "../middleware/auth";
 import { PolicyAuditLog, type PolicyAuditQuery } from "../stores/policy-audit";
-import { pageParams } from "./page-params";
-import { policyId } from "./policies";
+import { pageParams } from "../page-params";
+import { policyId } from "../policy-id";
 
 export const auditRoutes = new Hono<Env>().use("*", requireRole("admin")).get("/", async (c) => {
   const q = c.req.query();

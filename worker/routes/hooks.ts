@@ -43,8 +43,8 @@ import { readText } from "../body";
 import { HttpError } from "../errors";
 import { assertPolicyAllowed, requireRole } from "../middleware/auth";
 import type { RecordedVerdict } from "../stores/verdict-log";
-import { decideImages, loadPolicy } from "./decisions";
-import { policyId } from "./policies";
+import { decideImages, loadPolicy } from "../decision-services";
+import { policyId } from "../policy-id";
 
 type Hook = "distribution" | "harbor";
 

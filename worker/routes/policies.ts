@@ -7,20 +7,9 @@ import type { Env } from "../env";
 import { readText } from "../body";
 import { HttpError } from "../errors";
 import { requireRole } from "../middleware/auth";
+import { policyId } from "../policy-id";
 import { servicesFor } from "../services";
 import { PolicyAuditLog, type PolicyAuditEntry } from "../stores/policy-audit";
-import { POLICY_ID_RE } from "../stores/policy-store";
-
-export function policyId(id: string): string {
-  if (!POLICY_ID_RE.test(id)) {
-    throw new HttpError(
-      400,
-      "INVALID_POLICY_ID",
-      `invalid policy ID "${id.slice(0, 80)}": use 1 to 63 characters a-z, 0-9, ".", "_", "-", starting with a letter or digit`,
-    );
-  }
-  return id;
-}
 
 /** Records the change, then makes it; a change that fails withdraws its entry (best effort). */
 async function audited(

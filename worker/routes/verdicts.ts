@@ -6,8 +6,8 @@ import { HttpError } from "../errors";
 import { allowedPolicies, assertPolicyAllowed, requireRole } from "../middleware/auth";
 import { servicesFor } from "../services";
 import type { VerdictQuery } from "../stores/verdict-log";
-import { pageParams } from "./page-params";
-import { policyId } from "./policies";
+import { pageParams } from "../page-params";
+import { policyId } from "../policy-id";
 
 function imageFilter(image: string): VerdictQuery["image"] {
   let ref;

@@ -1,6 +1,6 @@
 // The paging parameters the history routes share: ?limit= (1–500, default 50) and ?cursor=.
-import { HttpError } from "../errors";
-import { decodeCursor, type Cursor } from "../stores/paging";
+import { HttpError } from "./errors";
+import { decodeCursor, type Cursor } from "./stores/paging";
 
 export function pageParams(q: Readonly<Record<string, string | undefined>>): { limit: number; cursor?: Cursor } {
   const limitText = q.limit ?? "50";
