@@ -254,7 +254,8 @@ export class HttpClient {
       if (err instanceof TooLargeError) {
         throw new UpstreamError(this.codes.badResponse, `${host} sent more than the ${max} bytes allowed`, false, url);
       }
-      throw new UpstreamError(this.codes.unreachable, `${host} broke off the response: ${String(err)}`, true, url);
+      // Like noAnswer: the runtime's text (reset, timeout) goes to `cause`, not into the reason.
+      throw Object.assign(new UpstreamError(this.codes.unreachable, `${host} broke off the response`, true, url), { cause: err });
     }
   }
 }

@@ -279,7 +279,7 @@ export class SignatureStore {
             url,
           );
         }
-        throw new UpstreamError("SIMPLE_LOOKASIDE_UNREACHABLE", `reading signature from ${url}: ${String(err)}`, true, url);
+        throw Object.assign(new UpstreamError("SIMPLE_LOOKASIDE_UNREACHABLE", `reading signature from ${url}: the response broke off`, true, url), { cause: err });
       }
       const parsed = simpleSigningFromBlob(blob);
       if (parsed.problem) throw new UpstreamError("SIMPLE_SIGNATURES_REJECTED", `parsing signature ${url}: ${parsed.problem}`, false, url);

@@ -224,6 +224,32 @@ describe("failures without an HTTP answer read the same", () => {
     );
   });
 
+  it("a body broken off after the headers reads the same whatever broke it", async () => {
+    const broken = (why: unknown) =>
+      new Response(
+        new ReadableStream({
+          start(c) {
+            c.enqueue(new Uint8Array([123]));
+            c.error(why);
+          },
+        }),
+      );
+    const http = new HttpClient({ fetch: async () => new Response("") });
+    const read = (why: unknown) => http.readBounded(broken(why), "http://10.1.2.3:5000/v2/x", 1024).catch((e: UpstreamError) => [e.code, e.message, e.transient]);
+    const reset = await read(new TypeError("Network connection lost."));
+    expect(reset).toEqual(["REGISTRY_UNREACHABLE", "10.1.2.3:5000 broke off the response", true]);
+    expect(await read(new DOMException("The operation was aborted due to timeout", "TimeoutError"))).toEqual(reset);
+    // The lookaside's own read says the same thing its own way.
+    const ref = parseReference("10.1.2.3:5000/app:v1");
+    const store = (why: unknown) =>
+      new SignatureStore({ fetch: async (req) => (new URL(req.url).pathname === "/v2/" ? new Response("{}", { status: 401 }) : broken(why)) })
+        .signatures(ref, `sha256:${"a".repeat(64)}`, "http://10.1.2.3:8080/sigs")
+        .catch((e: UpstreamError) => e.message);
+    const lookaside = await store(new TypeError("Network connection lost."));
+    expect(lookaside).toBe(`reading signature from http://10.1.2.3:8080/sigs/app@sha256=${"a".repeat(64)}/signature-1: the response broke off`);
+    expect(await store(new DOMException("The operation was aborted due to timeout", "TimeoutError"))).toBe(lookaside);
+  });
+
   it("keeps the runtime's error as the cause, for logs", async () => {
     const err = (await new HttpClient({ fetch: failures.tls!, timeoutMs: TIMEOUT_MS, retry: { retries: 0 } })
       .send({ url: "https://10.1.2.3:5000/v2/", method: "GET", scope: "s", host: "10.1.2.3:5000" })
