@@ -183,19 +183,21 @@ export function classifyHost(hostname: string): AddressClass {
   return classify(hostname).cls;
 }
 
+const WHAT: Readonly<Record<AddressClass, string>> = {
+  public: "a public address",
+  loopback: "a loopback address",
+  private: "a private address",
+  "link-local": "a link-local address",
+  "unique-local": "a unique-local address",
+  metadata: "a cloud metadata address",
+  unspecified: "an unspecified (0.0.0.0/8, ::) address",
+  reserved: "a multicast or reserved address",
+  "internal-name": "an internal name (single-label, or under .local, .localdomain, .internal or .localhost)",
+};
+
 /** "a private address (6to4 of 10.0.0.1)", "an internal name (...)": what a refusal says the host is. */
 function describe(c: Classification): string {
-  const what =
-    c.cls === "internal-name"
-      ? "an internal name (single-label, or under .local, .localdomain, .internal or .localhost)"
-      : c.cls === "metadata"
-        ? "a cloud metadata address"
-        : c.cls === "unspecified"
-          ? "an unspecified (0.0.0.0/8, ::) address"
-          : c.cls === "reserved"
-            ? "a multicast or reserved address"
-            : `a ${c.cls} address`;
-  return c.note ? `${what} (${c.note})` : what;
+  return c.note ? `${WHAT[c.cls]} (${c.note})` : WHAT[c.cls];
 }
 
 /** An upstream a policy rule names: its host name as a URL normalises it, and the port it names. */
