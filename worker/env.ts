@@ -23,7 +23,7 @@ export interface Bindings {
   readonly VERDICT_RETENTION_DAYS?: string;
   readonly UPSTREAM_TIMEOUT_MS?: string;
   readonly TRUST_RECHECK_SECONDS?: string;
-  /** Comma-separated hosts (host or host:port) on private addresses that upstream requests may reach. */
+  /** Comma-separated hosts (host or host:port), on private addresses or internal names, that upstream requests may reach. */
   readonly EGRESS_ALLOWED_HOSTS?: string;
   /** "false" refuses loopback upstreams (127/8, ::1, localhost); default true (the test lab uses 127.0.0.1). */
   readonly ALLOW_LOOPBACK_UPSTREAMS?: string;

@@ -3,8 +3,10 @@
 // realms, lookaside stores, referrers, blobs) goes through it. See docs/security.md.
 //
 // What it can see: the URL. Host names that are IP literals (any form the WHATWG URL parser
-// normalises: "0x7f.1", "2130706433", "[::ffff:a9fe:a9fe]") are classified directly; DNS names
-// cannot be resolved from a Worker, so only well-known metadata names are refused by name.
+// normalises: "0x7f.1", "2130706433", "[::ffff:a9fe:a9fe]") are classified directly, an IPv4
+// address inside an IPv6 one (mapped, compatible, NAT64, 6to4) by that IPv4 address. DNS names
+// cannot be resolved from a Worker, so names are judged by their spelling: well-known metadata
+// names, and names only an inside resolver answers (single-label, .local, .internal, ...).
 //
 // Named hosts come from two places: the configuration (EgressPolicy.namedHosts, for every request)
 // and, per decision, the matching rule of the policy (the hosts it names literally: its pattern's
@@ -21,14 +23,17 @@ export type AddressClass =
   | "unique-local"
   | "metadata"
   | "unspecified"
-  | "reserved";
+  | "reserved"
+  /** A name only a resolver inside the network answers: single-label, *.local, *.localdomain, *.internal, *.localhost. */
+  | "internal-name";
 
 export interface EgressPolicy {
   /** Loopback upstreams (127/8, ::1, localhost) are allowed: the test lab runs on 127.0.0.1. */
   readonly allowLoopback: boolean;
   /**
    * Hosts ("host" or "host:port") named explicitly by the operator: they may be contacted even when
-   * their address is private, link-local or unique-local. Metadata addresses are never allowed.
+   * their address is private, link-local or unique-local, or their name an internal one. Metadata
+   * addresses are never allowed.
    */
   readonly namedHosts: readonly string[];
   /** Redirect hops followed at most for one request. */
@@ -95,37 +100,104 @@ function classifyV4([a, b, c, d]: number[]): AddressClass {
   if (a === 0) return "unspecified";
   if (a === 10 || (a === 172 && b! >= 16 && b! <= 31) || (a === 192 && b === 168)) return "private";
   if (a === 100 && b! >= 64 && b! <= 127) return "private"; // carrier-grade NAT, 100.64/10
+  if (a === 198 && (b === 18 || b === 19)) return "private"; // benchmarking, 198.18/15: never routed on the Internet
   if (a === 169 && b === 254) return "link-local";
   if (a! >= 224) return "reserved"; // multicast, 240/4, broadcast
   return "public";
 }
 
-function classifyV6(g: number[]): AddressClass {
+/** What a host name points at, as far as its spelling tells, with what messages should add. */
+interface Classification {
+  readonly cls: AddressClass;
+  /** How the address was read, for messages: "NAT64 of 10.0.0.1", "site-local fec0::/10". */
+  readonly note?: string;
+  /**
+   * Reached through a translator or relay (NAT64, 6to4, SIIT): a loopback address there is another
+   * machine's, which ALLOW_LOOPBACK_UPSTREAMS (this machine's lab) does not cover.
+   */
+  readonly translated?: boolean;
+}
+
+const dotted = (v4: readonly number[]) => v4.join(".");
+
+/** An IPv6 address carrying an IPv4 one is judged by the IPv4 address. */
+function embedding(v4: number[], how: string, translated: boolean): Classification {
+  return { cls: classifyV4(v4), note: `${how} ${dotted(v4)}`, translated };
+}
+
+/** The IPv4 address where RFC 6052 puts it for a translation prefix of `length` bits (byte 8 is reserved, zero). */
+function rfc6052(bytes: readonly number[], length: 48 | 56 | 64 | 96): number[] | undefined {
+  const at = { 48: [6, 7, 9, 10], 56: [7, 9, 10, 11], 64: [9, 10, 11, 12], 96: [12, 13, 14, 15] }[length];
+  if (length !== 96 && bytes[8] !== 0) return undefined;
+  return at.map((i) => bytes[i]!);
+}
+
+function classifyV6(g: number[]): Classification {
   const [g0, g1, g2, g3, g4, g5, g6, g7] = g as [number, number, number, number, number, number, number, number];
+  const bytes = g.flatMap((x) => [x >> 8, x & 0xff]);
   const zeroHead = g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0;
-  if (zeroHead && g5 === 0 && g6 === 0 && g7 === 0) return "unspecified";
-  if (zeroHead && g5 === 0 && g6 === 0 && g7 === 1) return "loopback";
-  // IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d) and NAT64 (64:ff9b::a.b.c.d): the IPv4 decides.
-  const embedded = [g6 >> 8, g6 & 0xff, g7 >> 8, g7 & 0xff];
-  if (zeroHead && (g5 === 0xffff || g5 === 0)) return classifyV4(embedded);
-  if (g0 === 0x64 && g1 === 0xff9b && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0) return classifyV4(embedded);
-  if (g0 === 0xfd00 && g1 === 0x0ec2 && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0 && g6 === 0 && g7 === 0x254) return "metadata";
-  if ((g0 & 0xffc0) === 0xfe80) return "link-local";
-  if ((g0 & 0xfe00) === 0xfc00) return "unique-local";
-  if ((g0 & 0xff00) === 0xff00) return "reserved"; // multicast
-  return "public";
+  if (zeroHead && g5 === 0 && g6 === 0 && g7 === 0) return { cls: "unspecified" };
+  if (zeroHead && g5 === 0 && g6 === 0 && g7 === 1) return { cls: "loopback" };
+  const last32 = bytes.slice(12);
+  // ::ffff:a.b.c.d and the deprecated ::a.b.c.d: this host's own IPv4 stack, so loopback is this machine's.
+  if (zeroHead && g5 === 0xffff) return embedding(last32, "IPv4-mapped", false);
+  if (zeroHead && g5 === 0) return embedding(last32, "IPv4-compatible", false);
+  // Through a translator or relay: SIIT ::ffff:0:a.b.c.d, NAT64 64:ff9b::/96 (RFC 6052), 6to4 2002:AABB:CCDD::/48 (RFC 3056).
+  if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0xffff && g5 === 0) return embedding(last32, "IPv4-translated", true);
+  if (g0 === 0x64 && g1 === 0xff9b && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0) return embedding(last32, "NAT64 of", true);
+  if (g0 === 0x2002) return embedding(bytes.slice(2, 6), "6to4 of", true);
+  if (g0 === 0x64 && g1 === 0xff9b && g2 === 1) {
+    // Local-use NAT64 (RFC 8215) leads into the operator's own IPv4 network, with a prefix length
+    // only the operator knows: inside whatever it carries, and metadata where any layout reads metadata.
+    const layouts = ([48, 56, 64, 96] as const).map((l) => rfc6052(bytes, l)).filter((v4) => v4 !== undefined);
+    const note = "local-use NAT64 64:ff9b:1::/48";
+    return { cls: layouts.some((v4) => classifyV4(v4) === "metadata") ? "metadata" : "private", note, translated: true };
+  }
+  if (g0 === 0xfd00 && g1 === 0x0ec2 && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0 && g6 === 0 && g7 === 0x254) return { cls: "metadata" };
+  if ((g0 & 0xffc0) === 0xfe80) return { cls: "link-local" };
+  if ((g0 & 0xffc0) === 0xfec0) return { cls: "private", note: "site-local fec0::/10" }; // deprecated (RFC 3879), still routed inside some sites
+  if ((g0 & 0xfe00) === 0xfc00) return { cls: "unique-local" };
+  if ((g0 & 0xff00) === 0xff00) return { cls: "reserved" }; // multicast
+  return { cls: "public" };
+}
+
+/** Suffixes only resolvers inside a network answer (mDNS, resolver defaults, cloud-internal zones). */
+const INTERNAL_SUFFIXES = [".local", ".localdomain", ".internal", ".localhost"];
+
+function classify(hostname: string): Classification {
+  const host = hostname.toLowerCase().replace(/\.$/, "");
+  const v4 = ipv4(host);
+  if (v4) return { cls: classifyV4(v4) };
+  const v6 = ipv6(host);
+  if (v6) return classifyV6(v6);
+  // "localhost" is loopback by definition (RFC 6761), and what the lab and Docker call it.
+  if (host === "localhost") return { cls: "loopback" };
+  if (METADATA_NAMES.has(host)) return { cls: "metadata" };
+  // A single label ("registry", "svc") is completed by the resolver's search domains: inside.
+  if (!host.includes(".") || INTERNAL_SUFFIXES.some((s) => host.endsWith(s))) return { cls: "internal-name" };
+  return { cls: "public" };
 }
 
 /** What a URL host name (as `new URL().hostname` gives it) points at, as far as the name alone tells. */
 export function classifyHost(hostname: string): AddressClass {
-  const host = hostname.toLowerCase().replace(/\.$/, "");
-  const v4 = ipv4(host);
-  if (v4) return classifyV4(v4);
-  const v6 = ipv6(host);
-  if (v6) return classifyV6(v6);
-  if (host === "localhost" || host.endsWith(".localhost")) return "loopback";
-  if (METADATA_NAMES.has(host)) return "metadata";
-  return "public";
+  return classify(hostname).cls;
+}
+
+const WHAT: Readonly<Record<AddressClass, string>> = {
+  public: "a public address",
+  loopback: "a loopback address",
+  private: "a private address",
+  "link-local": "a link-local address",
+  "unique-local": "a unique-local address",
+  metadata: "a cloud metadata address",
+  unspecified: "an unspecified (0.0.0.0/8, ::) address",
+  reserved: "a multicast or reserved address",
+  "internal-name": "an internal name (single-label, or under .local, .localdomain, .internal or .localhost)",
+};
+
+/** "a private address (6to4 of 10.0.0.1)", "an internal name (...)": what a refusal says the host is. */
+function describe(c: Classification): string {
+  return c.note ? `${WHAT[c.cls]} (${c.note})` : WHAT[c.cls];
 }
 
 /** An upstream a policy rule names: its host name as a URL normalises it, and the port it names. */
@@ -186,32 +258,36 @@ function check(url: URL, policy: EgressPolicy, endpoints: readonly RuleEndpoint[
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     return { ok: false, error: new EgressRefusedError(url.host || url.href, `scheme ${url.protocol} is not http or https`, "scheme") };
   }
-  const cls = classifyHost(url.hostname);
+  const c = classify(url.hostname);
+  const cls = c.cls;
   const refuse = (why: string): EgressCheck => ({ ok: false, error: new EgressRefusedError(url.host, why, cls) });
   const isNamed = () => named(url, policy) || (hop === "first" && ruleNames(url, endpoints));
   switch (cls) {
     case "public":
       return { ok: true, addressClass: cls };
-    case "loopback":
-      return policy.allowLoopback || isNamed() ? { ok: true, addressClass: cls } : refuse("loopback upstreams are disabled (ALLOW_LOOPBACK_UPSTREAMS)");
     case "metadata":
-      return refuse("it is a cloud metadata address, never an upstream");
+      return refuse(`it is ${describe(c)}, never an upstream`);
     case "unspecified":
     case "reserved":
-      return refuse(`it is ${cls === "unspecified" ? "an unspecified (0.0.0.0/8, ::)" : "a multicast or reserved"} address`);
+      return refuse(`it is ${describe(c)}`);
     default:
+      // This machine's loopback is the lab's (ALLOW_LOOPBACK_UPSTREAMS); a translator's loopback is
+      // another machine's: only a name opens it, like a private address.
+      if (cls === "loopback" && !c.translated && policy.allowLoopback) return { ok: true, addressClass: cls };
+      if (cls === "loopback" && !c.translated && !isNamed()) return refuse("loopback upstreams are disabled (ALLOW_LOOPBACK_UPSTREAMS)");
       if (isNamed()) return { ok: true, addressClass: cls };
       return refuse(
         hop === "first"
-          ? `it is a ${cls} address, and neither the configuration (EGRESS_ALLOWED_HOSTS) nor the matching rule names it`
-          : `it is a ${cls} address, and no configuration names it (EGRESS_ALLOWED_HOSTS; redirects go only where the configuration allows)`,
+          ? `it is ${describe(c)}, and neither the configuration (EGRESS_ALLOWED_HOSTS) nor the matching rule names it`
+          : `it is ${describe(c)}, and no configuration names it (EGRESS_ALLOWED_HOSTS; redirects go only where the configuration allows)`,
       );
   }
 }
 
 /** Address classes a name opens: naming a public host changes nothing, naming a metadata one nothing either. */
-function nameable(cls: AddressClass, policy: EgressPolicy): boolean {
-  return cls === "private" || cls === "link-local" || cls === "unique-local" || (cls === "loopback" && !policy.allowLoopback);
+function nameable({ cls, translated }: Classification, policy: EgressPolicy): boolean {
+  if (cls === "loopback") return translated === true || !policy.allowLoopback;
+  return cls === "private" || cls === "link-local" || cls === "unique-local" || cls === "internal-name";
 }
 
 /** Per-decision guards kept per set of rule names, at most this many (policies name few hosts). */
@@ -238,7 +314,7 @@ export function egressFetch(inner: HttpFetch, policy: EgressPolicy = DEFAULT_EGR
   function naming(hosts: NamedUpstreams): HttpFetch {
     const useful = hosts
       .map((h) => ({ h: h.trim().toLowerCase(), e: ruleEndpoint(h) }))
-      .filter(({ e }) => e !== undefined && nameable(classifyHost(e.hostname), policy));
+      .filter(({ e }) => e !== undefined && nameable(classify(e.hostname), policy));
     if (useful.length === 0) return root;
     const key = [...new Set(useful.map(({ h }) => h))].sort().join(" ");
     let g = guards.get(key);
@@ -280,7 +356,7 @@ function guard(inner: HttpFetch, policy: EgressPolicy, endpoints: readonly RuleE
       const hopCheck = check(next, policy, endpoints, "redirect");
       if (!hopCheck.ok) throw new EgressRefusedError(next.host, `redirect from ${url.host}: ${hopCheck.error.why}`, hopCheck.error.addressClass);
       if (hopCheck.addressClass !== "public" && !startedInside) {
-        throw new EgressRefusedError(next.host, `a public upstream (${url.host}) may not redirect to a ${hopCheck.addressClass} address`, "redirect");
+        throw new EgressRefusedError(next.host, `a public upstream (${url.host}) may not redirect to ${describe(classify(next.hostname))}`, "redirect");
       }
       const headers = new Headers(current.headers);
       if (next.origin !== url.origin) headers.delete("authorization");

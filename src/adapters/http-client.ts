@@ -25,6 +25,15 @@ export class UpstreamError extends Error {
   }
 }
 
+/**
+ * A request that got no HTTP answer: a refused or reset connection, a timeout, a TLS failure and a
+ * port speaking another protocol all read the same, so that reasons (which policy authors read)
+ * cannot be used to scan ports behind the guard. The runtime's own error stays on `cause`, for logs.
+ */
+export function noAnswer(code: ReasonCode, what: string, url: string, cause: unknown): UpstreamError {
+  return Object.assign(new UpstreamError(code, `${what} could not be reached (no HTTP answer)`, true, url), { cause });
+}
+
 export interface HttpClientOptions {
   readonly fetch: HttpFetch;
   readonly timeoutMs?: number;
@@ -221,10 +230,7 @@ export class HttpClient {
         }
         const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
         if (!timedOut && (await wait(attempt))) continue;
-        const what = timedOut
-          ? `did not answer within ${this.timeoutMs} ms`
-          : `could not be reached (${err instanceof Error ? err.message : String(err)})`;
-        throw new UpstreamError(this.codes.unreachable, `${host()} ${what}`, true, url);
+        throw noAnswer(this.codes.unreachable, host(), url, err);
       }
       if (RETRY_STATUSES.has(res.status) && (await wait(attempt, retryAfterMs(res.headers.get("retry-after"), now())))) {
         await res.body?.cancel();
@@ -248,7 +254,8 @@ export class HttpClient {
       if (err instanceof TooLargeError) {
         throw new UpstreamError(this.codes.badResponse, `${host} sent more than the ${max} bytes allowed`, false, url);
       }
-      throw new UpstreamError(this.codes.unreachable, `${host} broke off the response: ${String(err)}`, true, url);
+      // Like noAnswer: the runtime's text (reset, timeout) goes to `cause`, not into the reason.
+      throw Object.assign(new UpstreamError(this.codes.unreachable, `${host} broke off the response`, true, url), { cause: err });
     }
   }
 }

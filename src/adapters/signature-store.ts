@@ -7,7 +7,7 @@ import type { ImageReference } from "../reference";
 import { readCapped, TooLargeError } from "../streams";
 import { base64Decode } from "../verify/shared/encoding";
 import { EgressRefusedError } from "./egress";
-import { HttpClient, UpstreamError } from "./http-client";
+import { HttpClient, noAnswer, UpstreamError } from "./http-client";
 import { registryBaseUrl } from "./registry-client";
 
 /** Bounds on what a store may hand us (containers/image allows 128 lookaside signatures of 4 MiB). */
@@ -279,7 +279,7 @@ export class SignatureStore {
             url,
           );
         }
-        throw new UpstreamError("SIMPLE_LOOKASIDE_UNREACHABLE", `reading signature from ${url}: ${String(err)}`, true, url);
+        throw Object.assign(new UpstreamError("SIMPLE_LOOKASIDE_UNREACHABLE", `reading signature from ${url}: the response broke off`, true, url), { cause: err });
       }
       const parsed = simpleSigningFromBlob(blob);
       if (parsed.problem) throw new UpstreamError("SIMPLE_SIGNATURES_REJECTED", `parsing signature ${url}: ${parsed.problem}`, false, url);
@@ -291,8 +291,9 @@ export class SignatureStore {
 
   /**
    * A GET without credentials (the lookaside and the registry ping use none), with a timeout. A
-   * network failure is transient; an egress refusal is not (the configuration or the policy decides
-   * it, not the network), and its message is the refusal's: "refused to contact <host>: <why>".
+   * network failure is transient, worded as every failure without an HTTP answer (`noAnswer`); an
+   * egress refusal is not (the configuration or the policy decides it, not the network), and its
+   * message is the refusal's: "refused to contact <host>: <why>".
    */
   private async plainGet(url: string, code: "REGISTRY_UNREACHABLE" | "SIMPLE_LOOKASIDE_UNREACHABLE", what: string): Promise<Response> {
     this.counter.count("fetch", `GET ${url}`);
@@ -302,11 +303,7 @@ export class SignatureStore {
       if (err instanceof EgressRefusedError) {
         throw new UpstreamError(code, `${err.message} (egress policy, see docs/security.md)`, false, url, true);
       }
-      const why =
-        err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")
-          ? `did not answer within ${this.timeoutMs} ms`
-          : `could not be reached (${err instanceof Error ? err.message : String(err)})`;
-      throw new UpstreamError(code, `${what} ${why}`, true, url);
+      throw noAnswer(code, what, url, err);
     }
   }
 }

@@ -1,7 +1,11 @@
-// HttpClient's retries (bounded, jittered, inside the timeout budget) and its egress refusals.
+// HttpClient's retries (bounded, jittered, inside the timeout budget), its egress refusals, and
+// the one wording of every failure without an HTTP answer.
 import { describe, expect, it } from "vitest";
-import { egressFetch } from "../../src/adapters/egress";
+import { DEFAULT_EGRESS_POLICY, egressFetch } from "../../src/adapters/egress";
 import { HttpClient, retryAfterMs, UpstreamError, type RetryOptions } from "../../src/adapters/http-client";
+import { RegistryClient } from "../../src/adapters/registry-client";
+import { SignatureStore } from "../../src/adapters/signature-store";
+import { parseReference } from "../../src/reference";
 
 type Step = number | "down" | { status: number; headers?: Record<string, string> };
 
@@ -147,5 +151,117 @@ describe("HttpClient egress", () => {
     const s = scripted([200]);
     const c = client(egressFetch(s.fetch));
     expect((await get(c.http, "http://127.0.0.1:5000/v2/")).status).toBe(200);
+  });
+});
+
+describe("failures without an HTTP answer read the same", () => {
+  // What a port behind the guard can do instead of answering HTTP. The runtime's texts differ; the
+  // reasons a policy author reads must not, or reasons would tell closed, slow and other ports apart.
+  const failures: Record<string, (req: Request) => Promise<Response>> = {
+    refused: async () => {
+      throw new TypeError("connect ECONNREFUSED 10.1.2.3:5000");
+    },
+    // Accepts and never answers: the request's own timeout ends it.
+    slow: (req) => new Promise((_, reject) => req.signal.addEventListener("abort", () => reject(req.signal.reason))),
+    tls: async () => {
+      throw new TypeError("TLS handshake failed: wrong version number");
+    },
+    "other protocol": async () => {
+      throw new TypeError("Parse Error: Expected HTTP/ but got SSH-2.0-OpenSSH_9.6");
+    },
+    reset: async () => {
+      throw new TypeError("Network connection lost.");
+    },
+  };
+  const TIMEOUT_MS = 50;
+  const FAST = { sleep: async () => undefined, random: () => 0 };
+
+  async function messages(run: (fetch: (req: Request) => Promise<Response>) => Promise<unknown>) {
+    const out: Record<string, unknown> = {};
+    for (const [kind, fetch] of Object.entries(failures)) {
+      const err = await run(egressFetch(fetch, { ...DEFAULT_EGRESS_POLICY, namedHosts: ["10.1.2.3:5000"] })).catch((e: unknown) => e);
+      expect(err, kind).toBeInstanceOf(UpstreamError);
+      const { code, message, transient } = err as UpstreamError;
+      out[kind] = { code, message, transient };
+    }
+    return out;
+  }
+
+  it("registry reads: refused, slow, TLS, another protocol and a reset connection give one reason", async () => {
+    const got = await messages((fetch) => new HttpClient({ fetch, timeoutMs: TIMEOUT_MS, retry: FAST }).send({ url: "http://10.1.2.3:5000/v2/", method: "GET", scope: "repository:a:pull", host: "10.1.2.3:5000" }));
+    const one = { code: "REGISTRY_UNREACHABLE", message: "10.1.2.3:5000 could not be reached (no HTTP answer)", transient: true };
+    expect(got).toEqual(Object.fromEntries(Object.keys(failures).map((k) => [k, one])));
+  });
+
+  it("the same through the registry client's resolution, as a decision reads it", async () => {
+    const ref = parseReference("10.1.2.3:5000/app:v1");
+    const got: Record<string, unknown> = {};
+    for (const [kind, fetch] of Object.entries(failures)) {
+      const client = new RegistryClient({ fetch: egressFetch(fetch, { ...DEFAULT_EGRESS_POLICY, namedHosts: ["10.1.2.3:5000"] }), timeoutMs: TIMEOUT_MS, insecureRegistries: ["10.1.2.3:5000"] });
+      const r = await client.resolve(ref);
+      got[kind] = r.ok ? "resolved" : r.reason.message;
+    }
+    expect(new Set(Object.values(got))).toEqual(new Set(["10.1.2.3:5000 could not be reached (no HTTP answer)"]));
+  });
+
+  it("lookaside reads and the registry ping: one reason per store", async () => {
+    const ref = parseReference("10.1.2.3:5000/app:v1");
+    const digest = `sha256:${"a".repeat(64)}`;
+    const ping = await messages((fetch) => new SignatureStore({ fetch, timeoutMs: TIMEOUT_MS, insecureRegistries: ["10.1.2.3:5000"] }).signatures(ref, digest, undefined));
+    expect(new Set(Object.values(ping).map((m) => JSON.stringify(m)))).toEqual(
+      new Set([JSON.stringify({ code: "REGISTRY_UNREACHABLE", message: "container registry 10.1.2.3:5000 could not be reached (no HTTP answer)", transient: true })]),
+    );
+    // The registry answers its ping (no signature extension); the lookaside is the port that fails.
+    const lookaside = await messages((failing) =>
+      new SignatureStore({
+        fetch: (req) => (new URL(req.url).pathname === "/v2/" ? Promise.resolve(new Response("{}", { status: 401 })) : failing(req)),
+        timeoutMs: TIMEOUT_MS,
+        insecureRegistries: ["10.1.2.3:5000"],
+      }).signatures(ref, digest, "http://10.1.2.3:5000/sigs"),
+    );
+    expect(new Set(Object.values(lookaside).map((m) => JSON.stringify(m)))).toEqual(
+      new Set([JSON.stringify({ code: "SIMPLE_LOOKASIDE_UNREACHABLE", message: "lookaside 10.1.2.3:5000 could not be reached (no HTTP answer)", transient: true })]),
+    );
+  });
+
+  it("a body broken off after the headers reads the same whatever broke it", async () => {
+    const broken = (why: unknown) =>
+      new Response(
+        new ReadableStream({
+          start(c) {
+            c.enqueue(new Uint8Array([123]));
+            c.error(why);
+          },
+        }),
+      );
+    const http = new HttpClient({ fetch: async () => new Response("") });
+    const read = (why: unknown) => http.readBounded(broken(why), "http://10.1.2.3:5000/v2/x", 1024).catch((e: UpstreamError) => [e.code, e.message, e.transient]);
+    const reset = await read(new TypeError("Network connection lost."));
+    expect(reset).toEqual(["REGISTRY_UNREACHABLE", "10.1.2.3:5000 broke off the response", true]);
+    expect(await read(new DOMException("The operation was aborted due to timeout", "TimeoutError"))).toEqual(reset);
+    // The lookaside's own read says the same thing its own way.
+    const ref = parseReference("10.1.2.3:5000/app:v1");
+    const store = (why: unknown) =>
+      new SignatureStore({ fetch: async (req) => (new URL(req.url).pathname === "/v2/" ? new Response("{}", { status: 401 }) : broken(why)) })
+        .signatures(ref, `sha256:${"a".repeat(64)}`, "http://10.1.2.3:8080/sigs")
+        .catch((e: UpstreamError) => e.message);
+    const lookaside = await store(new TypeError("Network connection lost."));
+    expect(lookaside).toBe(`reading signature from http://10.1.2.3:8080/sigs/app@sha256=${"a".repeat(64)}/signature-1: the response broke off`);
+    expect(await store(new DOMException("The operation was aborted due to timeout", "TimeoutError"))).toBe(lookaside);
+  });
+
+  it("keeps the runtime's error as the cause, for logs", async () => {
+    const err = (await new HttpClient({ fetch: failures.tls!, timeoutMs: TIMEOUT_MS, retry: { retries: 0 } })
+      .send({ url: "https://10.1.2.3:5000/v2/", method: "GET", scope: "s", host: "10.1.2.3:5000" })
+      .catch((e: unknown) => e)) as UpstreamError;
+    expect(String(err.cause)).toContain("wrong version number");
+    expect(err.message).not.toContain("wrong version number");
+  });
+
+  it("HTTP answers keep their wording: a status tells what the server said", async () => {
+    const ref = parseReference("10.1.2.3:5000/app:v1");
+    const answer = (status: number) => new RegistryClient({ fetch: async () => new Response("", { status }), insecureRegistries: ["10.1.2.3:5000"] }).resolve(ref);
+    expect(await answer(404)).toMatchObject({ ok: false, reason: { code: "MANIFEST_NOT_FOUND" } });
+    expect(await answer(401)).toMatchObject({ ok: false, reason: { code: "REGISTRY_AUTH_FAILED", message: expect.stringContaining("HTTP 401") } });
   });
 });

@@ -92,8 +92,7 @@ describe("hosts the matching rule names literally", () => {
     expect(res.json.decision).toBe("deny");
     expect(res.json.reasons[0].code).toBe("REGISTRY_UNREACHABLE");
     // Not refused: the request went out to the (intercepted) fetch, which failed it.
-    expect(res.json.reasons[0].message).not.toMatch(/refused to contact/);
-    expect(res.json.reasons[0].message).toContain("test refused a non-loopback fetch to 10.1.2.3:5000");
+    expect(res.json.reasons[0].message).toBe("10.1.2.3:5000 could not be reached (no HTTP answer)");
     expect(attempts).toContain(manifestUrl);
     expect(attempts.every((u) => new URL(u).host === "10.1.2.3:5000")).toBe(true);
   });
@@ -145,6 +144,33 @@ describe("hosts the matching rule names literally", () => {
     expect(attempts).toEqual([]);
   });
 
+  it("an internal name (single-label, .internal, ...) is refused under a wildcard and contacted where the rule names it", async () => {
+    await putPolicy("ssrf-internal", {
+      mode: "enforce",
+      rules: [
+        { pattern: "*", require: [notary] },
+        { pattern: "registry:5000/app/*", require: [notary] },
+        { pattern: "registry.corp.internal/app/*", require: [{ type: "notary", server: "https://notary.corp.internal:4443" }] },
+      ],
+    });
+    for (const image of ["registry:5000/other/web:v1", "registry.corp.internal/other/web:v1", "mirror.local/app/web:v1", "app.localhost:5000/app/web:v1"]) {
+      const res = await decideImage(image, "ssrf-internal");
+      expect(res.json.rule, image).toBe("*");
+      expect(res.json.reasons[0].code, image).toBe("REGISTRY_UNREACHABLE");
+      expect(res.json.reasons[0].message, image).toMatch(
+        /^refused to contact [^ ]+: it is an internal name \(single-label, or under \.local, \.localdomain, \.internal or \.localhost\), and neither the configuration \(EGRESS_ALLOWED_HOSTS\) nor the matching rule names it/,
+      );
+    }
+    expect(attempts).toEqual([]);
+    const named = await decideImage("registry:5000/app/web:v1", "ssrf-internal");
+    expect(named.json.reasons[0].message).toBe("registry:5000 could not be reached (no HTTP answer)");
+    expect(attempts).toContain("https://registry:5000/v2/app/web/manifests/v1");
+    attempts = [];
+    const server = await decideImage(`registry.corp.internal/app/web@${DIGEST_A}`, "ssrf-internal");
+    expect(server.json.reasons[0]).toMatchObject({ code: "NOTARY_TRUST_SERVER_UNREACHABLE", message: "failed to get content trust information: notary.corp.internal:4443 could not be reached (no HTTP answer)" });
+    expect(attempts.some((u) => u.startsWith("https://notary.corp.internal:4443/v2/registry.corp.internal/app/web/_trust/tuf/"))).toBe(true);
+  });
+
   it("a trust server and a lookaside the requirements name are contacted on private addresses", async () => {
     await putPolicy("ssrf-named-server", {
       mode: "enforce",
@@ -164,7 +190,7 @@ describe("hosts the matching rule names literally", () => {
     });
     const lookasideRes = await decideImage(`127.0.0.1:1/app@${DIGEST_A}`, "ssrf-named-lookaside");
     expect(lookasideRes.json.reasons[0]).toMatchObject({ code: "SIMPLE_LOOKASIDE_UNREACHABLE", transient: true });
-    expect(lookasideRes.json.reasons[0].message).toContain("test refused a non-loopback fetch to 192.168.50.5:8080");
+    expect(lookasideRes.json.reasons[0].message).toBe("lookaside 192.168.50.5:8080 could not be reached (no HTTP answer)");
     expect(attempts).toContain(`http://192.168.50.5:8080/sigs/app@sha256=${DIGEST_A.slice(7)}/signature-1`);
   });
 });
