@@ -85,16 +85,19 @@ export const notaryKind: RequirementKind<NotaryRequirement> = {
         if (anchor.kind === "tofu" && state.root === "unreadable") throw new TrustStateUnreadableError(gun, `${stateKey} is not a state trustgate wrote`);
         const trustedRoot = anchor.kind === "tofu" && state.root instanceof Uint8Array ? state.root : undefined;
         const credentials = req.auth ?? deps.settings.credentials[new URL(server).host];
+        // Role files asked for ahead of need are abandoned with the load (a failed root leaves three
+        // requests and their retries running): none outlives the decision.
+        const done = new AbortController();
         const result = await loadTrustData({
           gun,
-          fetcher: notaryRoleFetcher(httpFor(deps), server, gun, credentials),
+          fetcher: notaryRoleFetcher(httpFor(deps), server, gun, credentials, done.signal),
           anchor,
           now,
           // Versions that do not read: the summary's, verified with them, are the next best floor.
           previous: state.versions ?? summary?.versions ?? {},
           ...(trustedRoot ? { trustedRoot } : {}),
           onVerify: (role) => deps.counter.count("verify", `notary ${gun} ${role}`),
-        });
+        }).finally(() => done.abort());
         summary = result.summary;
         const keptRoot = anchor.kind === "tofu" ? result.rootBytes : state.root;
         const nextState: RepositoryState = {

@@ -341,6 +341,31 @@ describe("notary requirement on real notary trust data", () => {
     });
   });
 
+  it("a load that fails leaves no request behind: role files asked for ahead are abandoned, not retried", async () => {
+    const c = vector("signed-releases").meta;
+    const waiting: Request[] = [];
+    const fetched: string[] = [];
+    const server = {
+      ...trustServer("signed-releases"),
+      fetch: async (req: Request): Promise<Response> => {
+        const file = new URL(req.url).pathname.split("/").pop()!;
+        fetched.push(file);
+        if (file === "root.json") throw new TypeError("connect ECONNREFUSED 127.0.0.1:4443");
+        // The other role files hang until their request is aborted (by the timeout, or by the load).
+        waiting.push(req);
+        return new Promise<Response>((_, reject) => req.signal.addEventListener("abort", () => reject(req.signal.reason)));
+      },
+    };
+    const { deps } = setup(server, c.now, V1("signed-releases"));
+    const v = await run(deps, `${IMAGE}:v1`, { rootKeys: [c.pinnedRoot.publicKeyPem] });
+    expect(v.reasons[0]).toMatchObject({ code: "NOTARY_TRUST_SERVER_UNREACHABLE" });
+    expect(waiting.map((r) => new URL(r.url).pathname.split("/").pop()).sort()).toEqual(["snapshot.json", "targets.json", "timestamp.json"]);
+    expect(waiting.every((r) => r.signal.aborted)).toBe(true);
+    const count = fetched.length;
+    await new Promise((r) => setTimeout(r, 0));
+    expect(fetched).toHaveLength(count);
+  });
+
   it("a warm decision fetches nothing and verifies nothing (counted, not timed)", async () => {
     const c = vector("alice-signed").meta;
     const server = trustServer("alice-signed");
