@@ -4,6 +4,22 @@ import type { ImageReference } from "../reference";
 
 // Workers KV refuses expirations under 60 s; shorter TTLs are enforced by the stored timestamp.
 const KV_MIN_TTL = 60;
+// What the registry client accepts as a manifest digest; a stored digest must look the same.
+const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
+
+/** A stored answer, or undefined for anything that is not one (a miss, never an error or a deny). */
+function readEntry(text: string | null): { digest: string; at: number } | undefined {
+  if (!text) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (value === null || typeof value !== "object") return undefined;
+  const { digest, at } = value as { digest?: unknown; at?: unknown };
+  return typeof digest === "string" && DIGEST_RE.test(digest) && typeof at === "number" && Number.isFinite(at) ? { digest, at } : undefined;
+}
 
 export function cachedDigestResolver(
   inner: DigestResolver,
@@ -16,11 +32,8 @@ export function cachedDigestResolver(
     async resolve(reference: ImageReference, upstreams?: NamedUpstreams, background?: Background): Promise<DigestResolution> {
       if (reference.digest) return inner.resolve(reference, upstreams);
       const key = `tag:v1:${reference.name}:${reference.tag ?? "latest"}`;
-      const hit = await cache.get(key);
-      if (hit) {
-        const { digest, at } = JSON.parse(hit) as { digest: string; at: number };
-        if (clock.now().getTime() - at < ttlSeconds * 1000) return { ok: true, digest, cached: true };
-      }
+      const hit = readEntry(await cache.get(key));
+      if (hit && clock.now().getTime() - hit.at < ttlSeconds * 1000) return { ok: true, digest: hit.digest, cached: true };
       const fresh = await inner.resolve(reference, upstreams);
       if (fresh.ok) {
         const put = cache.put(key, JSON.stringify({ digest: fresh.digest, at: clock.now().getTime() }), {

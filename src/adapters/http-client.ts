@@ -77,6 +77,21 @@ export interface AuthorizedRequest {
   /** Key for cached tokens and credentials: the upstream's host. */
   readonly host: string;
   readonly credentials?: Credentials;
+  /** Aborted when the caller no longer needs the answer: no further attempt is made. */
+  readonly signal?: AbortSignal;
+}
+
+/** How one request goes out, beyond its URL and headers. */
+export interface RequestOptions {
+  readonly redirect?: "follow" | "manual";
+  /** Names the upstream in errors and logs ("lookaside 127.0.0.1:8081"); the URL's host by default. */
+  readonly label?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** One line per upstream that could not be reached, with its reason code: never a stack. */
+function logUnreachable(code: ReasonCode, method: string, url: string, message: string): void {
+  console.warn(`upstream ${code}: ${method} ${url}: ${message}`.replace(/\s*[\r\n]+\s*/g, " "));
 }
 
 interface Challenge {
@@ -132,7 +147,7 @@ export class HttpClient {
         : cached && cached.expiresAt > Date.now()
           ? `Bearer ${cached.value}`
           : undefined;
-    const res = await this.request(req.url, req.method, auth, req.accept);
+    const res = await this.request(req.url, req.method, auth, req.accept, req);
     if (res.status !== 401 || req.credentials?.token !== undefined) return res;
     const challenge = parseChallenge(res.headers.get("www-authenticate"));
     if (challenge?.scheme === "bearer" && challenge.params.realm) {
@@ -144,7 +159,12 @@ export class HttpClient {
     } else {
       return res;
     }
-    return this.request(req.url, req.method, auth, req.accept);
+    return this.request(req.url, req.method, auth, req.accept, req);
+  }
+
+  /** A GET without credentials or the token flow (lookaside stores, the registry ping), retried like every request. */
+  plainGet(url: string, options: RequestOptions = {}): Promise<Response> {
+    return this.request(url, "GET", undefined, undefined, options);
   }
 
   private async fetchToken(req: AuthorizedRequest, params: Readonly<Record<string, string>>, tokenKey: string): Promise<string> {
@@ -197,16 +217,17 @@ export class HttpClient {
    * (Retry-After honoured up to a cap), all inside one budget of `timeoutMs`. Each attempt is
    * counted. Other statuses (4xx included) are returned at once. An egress refusal is final.
    */
-  private async request(url: string, method: "GET" | "HEAD", auth: string | undefined, accept: string | undefined): Promise<Response> {
+  private async request(url: string, method: "GET" | "HEAD", auth: string | undefined, accept: string | undefined, options: RequestOptions = {}): Promise<Response> {
     const headers: Record<string, string> = {};
     if (accept) headers.accept = accept;
     if (auth) headers.authorization = auth;
     const { now, sleep, random, retries } = this.retry;
     const deadline = now() + this.timeoutMs;
-    const host = () => new URL(url).host;
+    const host = () => options.label ?? new URL(url).host;
+    const { signal } = options;
     /** Waits before the next attempt when the budget allows it (leaving the attempt some time). */
     const wait = async (attempt: number, retryAfter?: number): Promise<boolean> => {
-      if (attempt >= retries) return false;
+      if (attempt >= retries || signal?.aborted) return false;
       let delay: number;
       if (retryAfter !== undefined) {
         if (retryAfter > this.retry.retryAfterCapMs) return false;
@@ -218,19 +239,31 @@ export class HttpClient {
       if (delay > 0) await sleep(delay);
       return true;
     };
+    const abandoned = () => new UpstreamError(this.codes.unreachable, `${host()}: the request was abandoned, its answer no longer needed`, true, url);
     for (let attempt = 0; ; attempt++) {
+      if (signal?.aborted) throw abandoned();
       this.counter.count("fetch", `${method} ${url}`);
       const remaining = Math.max(1, deadline - now());
+      const timeout = AbortSignal.timeout(remaining);
       let res: Response;
       try {
-        res = await this.options.fetch(new Request(url, { method, headers, redirect: "manual", signal: AbortSignal.timeout(remaining) }));
+        res = await this.options.fetch(
+          new Request(url, { method, headers, redirect: options.redirect ?? "manual", signal: signal ? AbortSignal.any([timeout, signal]) : timeout }),
+        );
       } catch (err) {
+        if (signal?.aborted) throw abandoned();
         if (err instanceof EgressRefusedError) {
           throw new UpstreamError(this.codes.unreachable, `${err.message} (egress policy, see docs/security.md)`, false, url, true);
         }
         const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
         if (!timedOut && (await wait(attempt))) continue;
-        throw noAnswer(this.codes.unreachable, host(), url, err);
+        const unreachable = noAnswer(this.codes.unreachable, host(), url, err);
+        // The reason reads the same for every failure without an answer; the log keeps the detail.
+        const detail = timedOut
+          ? `did not answer within ${this.timeoutMs} ms`
+          : `could not be reached (${err instanceof Error ? err.message : String(err)})`;
+        logUnreachable(this.codes.unreachable, method, url, `${host()} ${detail}`);
+        throw unreachable;
       }
       if (RETRY_STATUSES.has(res.status) && (await wait(attempt, retryAfterMs(res.headers.get("retry-after"), now())))) {
         await res.body?.cancel();

@@ -10,7 +10,8 @@ export function trustServerBaseUrl(server: string): string {
   return url.toString().replace(/\/+$/, "");
 }
 
-export function notaryRoleFetcher(http: HttpClient, server: string, gun: string, credentials?: Credentials): RoleFetcher {
+/** `signal`: aborted once the caller is done, so that no request (or retry) outlives it. */
+export function notaryRoleFetcher(http: HttpClient, server: string, gun: string, credentials?: Credentials, signal?: AbortSignal): RoleFetcher {
   const base = `${trustServerBaseUrl(server)}/v2/${gun}/_trust/tuf`;
   const host = new URL(base).host;
   return {
@@ -23,6 +24,7 @@ export function notaryRoleFetcher(http: HttpClient, server: string, gun: string,
         scope: `repository:${gun}:pull`,
         host,
         ...(credentials ? { credentials } : {}),
+        ...(signal ? { signal } : {}),
       });
       if (res.status === 404) {
         await res.body?.cancel();

@@ -6,8 +6,7 @@ import { noCounter } from "../ports";
 import type { ImageReference } from "../reference";
 import { readCapped, TooLargeError } from "../streams";
 import { base64Decode } from "../verify/shared/encoding";
-import { EgressRefusedError } from "./egress";
-import { HttpClient, noAnswer, UpstreamError } from "./http-client";
+import { HttpClient, UpstreamError, type RetryOptions } from "./http-client";
 import { registryBaseUrl } from "./registry-client";
 
 /** Bounds on what a store may hand us (containers/image allows 128 lookaside signatures of 4 MiB). */
@@ -44,6 +43,8 @@ export interface SignatureStoreOptions {
   readonly insecureRegistries?: readonly string[];
   readonly maxSignatures?: number;
   readonly maxSignatureBytes?: number;
+  /** The HTTP client's retries (tests make the backoff instant). */
+  readonly retry?: RetryOptions;
 }
 
 /**
@@ -136,6 +137,7 @@ const transientStatus = (status: number) => status >= 500 || status === 429 || s
 
 export class SignatureStore {
   private readonly registryHttp: HttpClient;
+  private readonly lookasideHttp: HttpClient;
   private readonly timeoutMs: number;
   private readonly counter: WorkCounter;
   private readonly maxSignatures: number;
@@ -146,11 +148,14 @@ export class SignatureStore {
     this.counter = options.counter ?? noCounter;
     this.maxSignatures = options.maxSignatures ?? MAX_SIGNATURES;
     this.maxSignatureBytes = options.maxSignatureBytes ?? MAX_SIGNATURE_BYTES;
+    const http = { fetch: options.fetch, timeoutMs: this.timeoutMs, counter: this.counter, ...(options.retry ? { retry: options.retry } : {}) };
     this.registryHttp = new HttpClient({
-      fetch: options.fetch,
-      timeoutMs: this.timeoutMs,
-      counter: this.counter,
+      ...http,
       codes: { unreachable: "REGISTRY_UNREACHABLE", auth: "REGISTRY_AUTH_FAILED", badResponse: "REGISTRY_BAD_RESPONSE" },
+    });
+    this.lookasideHttp = new HttpClient({
+      ...http,
+      codes: { unreachable: "SIMPLE_LOOKASIDE_UNREACHABLE", auth: "SIMPLE_LOOKASIDE_UNREACHABLE", badResponse: "SIMPLE_LOOKASIDE_UNREACHABLE" },
     });
   }
 
@@ -290,20 +295,14 @@ export class SignatureStore {
   }
 
   /**
-   * A GET without credentials (the lookaside and the registry ping use none), with a timeout. A
-   * network failure is transient, worded as every failure without an HTTP answer (`noAnswer`); an
-   * egress refusal is not (the configuration or the policy decides it, not the network), and its
-   * message is the refusal's: "refused to contact <host>: <why>".
+   * A GET without credentials (the lookaside and the registry ping use none), through the HTTP
+   * client: retried on connection failures (a keep-alive connection the server closed, most often),
+   * 429, 502, 503 and 504 like every registry read, inside one timeout. A network failure is
+   * transient; an egress refusal is not (the configuration or the policy decides it, not the
+   * network), and its message is the refusal's: "refused to contact <host>: <why>".
    */
-  private async plainGet(url: string, code: "REGISTRY_UNREACHABLE" | "SIMPLE_LOOKASIDE_UNREACHABLE", what: string): Promise<Response> {
-    this.counter.count("fetch", `GET ${url}`);
-    try {
-      return await this.options.fetch(new Request(url, { method: "GET", redirect: "follow", signal: AbortSignal.timeout(this.timeoutMs) }));
-    } catch (err) {
-      if (err instanceof EgressRefusedError) {
-        throw new UpstreamError(code, `${err.message} (egress policy, see docs/security.md)`, false, url, true);
-      }
-      throw noAnswer(code, what, url, err);
-    }
+  private plainGet(url: string, code: "REGISTRY_UNREACHABLE" | "SIMPLE_LOOKASIDE_UNREACHABLE", what: string): Promise<Response> {
+    const http = code === "SIMPLE_LOOKASIDE_UNREACHABLE" ? this.lookasideHttp : this.registryHttp;
+    return http.plainGet(url, { redirect: "follow", label: what });
   }
 }

@@ -35,6 +35,7 @@ import {
   type Judgement,
 } from "../verify/cosign";
 import { cosignRequirement, type CosignRequirement } from "./cosign-schema";
+import { readStoredOutcome } from "./stored-outcome";
 
 /** More than this many signature layers or bundles are not looked at (cosign has no bound; a registry could send thousands). */
 const MAX_LEGACY_SIGNATURES = 64;
@@ -135,13 +136,9 @@ export const cosignKind: RequirementKind<CosignRequirement> = {
   },
 };
 
+/** A stored verdict; anything else in the entry is a miss. */
 function parseCached(text: string | null): CachedVerdict | undefined {
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text) as CachedVerdict;
-  } catch {
-    return undefined;
-  }
+  return readStoredOutcome(text, "COSIGN_SIGNED");
 }
 
 /** The repository signatures live in: signatureRepository (registry/path, no tag or digest) or the image's own. */

@@ -7,21 +7,14 @@ import type { EvaluationContext, RequirementKind, RequirementOutcome, VerifierDe
 import { urlUpstream } from "../policy/upstreams";
 import { writeBehind } from "../ports";
 import type { Reason, ReasonCode } from "../reasons";
-import { base64Decode, base64Encode } from "../verify/shared/encoding";
+import { base64Encode } from "../verify/shared/encoding";
 import { NotaryV1Error, type NotaryV1ErrorCode } from "../verify/notary-v1/errors";
 import { importPinnedKey } from "../verify/notary-v1/keys";
-import { anchorFor, loadTrustData, NoTrustDataError, type TrustSummary } from "../verify/notary-v1/trust-data";
-import type { TrustedVersions } from "../verify/notary-v1/trusted-set";
+import { anchorFor, loadTrustData, NoTrustDataError, TrustStateUnreadableError, type TrustSummary } from "../verify/notary-v1/trust-data";
 import { notaryRequirement, type NotaryRequirement } from "./notary-schema";
+import { readRepositoryState, readTrustSummary, type RepositoryState } from "./notary-stored";
 
 const YEAR = 365 * 86_400;
-
-/** What is remembered per trust server and GUN across requests: rollback versions, the TOFU root. */
-interface RepositoryState {
-  readonly versions: TrustedVersions;
-  /** base64 of the first trusted root's bytes (or its successor), when trust is on first use. */
-  readonly root?: string;
-}
 
 const httpClients = new WeakMap<VerifierDeps, HttpClient>();
 
@@ -80,36 +73,45 @@ export const notaryKind: RequirementKind<NotaryRequirement> = {
 
     // Both reads at once: the state is needed whenever the summary is not fresh.
     const [summaryText, stateText] = await Promise.all([deps.trustCache.get(summaryKey), deps.trustCache.get(stateKey)]);
-    let summary = parseJson<TrustSummary>(summaryText);
+    // Entries that do not read are misses, never verdicts (see notary-stored.ts for the state's parts).
+    let summary = readTrustSummary(summaryText, gun);
     const notes: Reason[] = [];
     let cacheable = true;
     const fresh = summary && now.getTime() < summary.expiresAt && now.getTime() - summary.checkedAt < recheck * 1000;
     if (!fresh) {
       try {
-        const state = parseJson<RepositoryState>(stateText) ?? { versions: {} };
+        const state = readRepositoryState(stateText);
         const anchor = await anchorFor(req.rootKeys);
-        const trustedRoot = anchor.kind === "tofu" && state.root ? base64Decode(state.root) : undefined;
+        if (anchor.kind === "tofu" && state.root === "unreadable") throw new TrustStateUnreadableError(gun, `${stateKey} is not a state trustgate wrote`);
+        const trustedRoot = anchor.kind === "tofu" && state.root instanceof Uint8Array ? state.root : undefined;
         const credentials = req.auth ?? deps.settings.credentials[new URL(server).host];
+        // Role files asked for ahead of need are abandoned with the load (a failed root leaves three
+        // requests and their retries running): none outlives the decision.
+        const done = new AbortController();
         const result = await loadTrustData({
           gun,
-          fetcher: notaryRoleFetcher(httpFor(deps), server, gun, credentials),
+          fetcher: notaryRoleFetcher(httpFor(deps), server, gun, credentials, done.signal),
           anchor,
           now,
-          previous: state.versions,
+          // Versions that do not read: the summary's, verified with them, are the next best floor.
+          previous: state.versions ?? summary?.versions ?? {},
           ...(trustedRoot ? { trustedRoot } : {}),
           onVerify: (role) => deps.counter.count("verify", `notary ${gun} ${role}`),
-        });
+        }).finally(() => done.abort());
         summary = result.summary;
+        const keptRoot = anchor.kind === "tofu" ? result.rootBytes : state.root;
         const nextState: RepositoryState = {
           versions: result.summary.versions,
-          ...(anchor.kind === "tofu" ? { root: base64Encode(result.rootBytes) } : state.root ? { root: state.root } : {}),
+          ...(keptRoot instanceof Uint8Array ? { root: base64Encode(keptRoot) } : {}),
         };
         // The verdict rests on what was just verified, not on these writes: they need not delay it.
+        // A state whose TOFU root does not read is left as it is (a pinned rule does not need it): it
+        // is the operator's to delete, never silently replaced by one without a root.
         const writes = Promise.all([
           deps.trustCache.put(summaryKey, JSON.stringify(summary), {
             ttlSeconds: Math.max(60, Math.ceil((summary.expiresAt - now.getTime()) / 1000)),
           }),
-          deps.trustCache.put(stateKey, JSON.stringify(nextState), { ttlSeconds: YEAR }),
+          ...(keptRoot === "unreadable" ? [] : [deps.trustCache.put(stateKey, JSON.stringify(nextState), { ttlSeconds: YEAR })]),
         ]);
         await writeBehind(writes, ctx.background, "notary trust cache write");
       } catch (err) {
@@ -138,15 +140,6 @@ export const notaryKind: RequirementKind<NotaryRequirement> = {
   },
 };
 
-function parseJson<T>(text: string | null): T | undefined {
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Trust data could not be had or did not verify: a deny, with the code of what failed. */
 function failure(err: unknown, base: Record<string, string>, recheck: number): RequirementOutcome {
   if (err instanceof UpstreamError) {
@@ -165,6 +158,16 @@ function failure(err: unknown, base: Record<string, string>, recheck: number): R
       verified: true,
       ttlSeconds: recheck,
       reasons: [{ code: "NOTARY_NO_TRUST_DATA", message: `failed to get content trust information: ${err.message}`, ...base }],
+    };
+  }
+  if (err instanceof TrustStateUnreadableError) {
+    // Not remembered: once the entry is deleted, the next decision trusts on first use.
+    return {
+      satisfied: false,
+      cacheable: false,
+      verified: true,
+      ttlSeconds: 0,
+      reasons: [{ code: "NOTARY_TRUST_STATE_UNREADABLE", message: `failed to get content trust information: ${err.message}`, ...base }],
     };
   }
   if (err instanceof NotaryV1Error) {

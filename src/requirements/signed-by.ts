@@ -9,6 +9,7 @@ import { urlUpstream } from "../policy/upstreams";
 import type { Reason } from "../reasons";
 import { DEFAULT_SIGNED_IDENTITY, importTrustedKeys, judgeSignatures, NO_SIGNATURE, type Judgement } from "../verify/simple-signing";
 import { signedByRequirement, type SignedByRequirement } from "./signed-by-schema";
+import { readStoredOutcome } from "./stored-outcome";
 
 /** What is kept in the trust cache per (keys, identity rule, image, digest, store): a verified outcome. */
 interface CachedOutcome {
@@ -167,12 +168,8 @@ function reasonsFor(
   };
 }
 
+/** A stored outcome with its check time; anything else in the entry is a miss. */
 function parseCached(text: string | null): CachedOutcome | undefined {
-  if (!text) return undefined;
-  try {
-    const v = JSON.parse(text) as CachedOutcome;
-    return typeof v.until === "number" && typeof v.checkedAt === "number" && Array.isArray(v.reasons) ? v : undefined;
-  } catch {
-    return undefined;
-  }
+  const entry = readStoredOutcome(text, "SIMPLE_SIGNED");
+  return entry?.checkedAt !== undefined ? { ...entry, checkedAt: entry.checkedAt } : undefined;
 }

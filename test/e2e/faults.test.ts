@@ -231,6 +231,33 @@ describe("upstream faults: fail closed, never a 500", () => {
     expect((await decide(POLICY.signed, ref("app/signed:v1"))).decision).toBe("allow");
   });
 
+  it("lookaside closing a connection: retried, so still allowed; closing every one: a deny and one log line with the code, no stack", async () => {
+    lookaside.dropConnections(1);
+    const once = await decide(POLICY.signed, ref("app/signed:v1"));
+    expect(once, show(once)).toMatchObject({ decision: "allow", digest: image.manifestDigest });
+
+    const unreachable = (logs: string) =>
+      logs
+        .split("\n")
+        .map((l) => l.replace(/\x1b\[[0-9;]*m/g, "")) // wrangler colours warnings
+        .filter((l) => l.includes("upstream SIMPLE_LOOKASIDE_UNREACHABLE: GET "));
+    const before = worker.logs();
+    lookaside.dropConnections(1_000);
+    try {
+      const down = await decide(POLICY.signed, ref("app/signed:v1"));
+      expect(down, show(down)).toMatchObject({ decision: "deny", allowed: false });
+      expect(down.reasons[0], show(down)).toMatchObject({ code: "SIMPLE_LOOKASIDE_UNREACHABLE", transient: true });
+    } finally {
+      lookaside.dropConnections(0);
+    }
+    // The answer is sent after the log line is written; wrangler passes it on as it comes.
+    for (let i = 0; i < 50 && unreachable(worker.logs()).length === unreachable(before).length; i++) await new Promise((r) => setTimeout(r, 100));
+    const added = worker.logs().slice(before.length);
+    expect(unreachable(added), added).toHaveLength(1);
+    expect(unreachable(added)[0], added).toMatch(/signature-1: lookaside 127\.0\.0\.1:\d+ could not be reached \(.+\)$/);
+    expect(added, added).not.toMatch(/uncaught|^\s+at /im);
+  });
+
   it("trust server killed mid-run: cached unexpired trust data decides (NOTARY_STALE_TRUST_DATA), uncached denies", async () => {
     const before = await decide(POLICY.notary, ref("trust/stale:v1"));
     expect(before, show(before)).toMatchObject({ decision: "allow", digest: image.manifestDigest });

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { RegistryClient, isLoopbackHost, parseChallenge, registryBaseUrl } from "../../src/adapters/registry-client";
 import { cachedDigestResolver } from "../../src/adapters/cached-digest-resolver";
+import { memoCache } from "../../src/adapters/memo-cache";
 import { egressFetch } from "../../src/adapters/egress";
 import { parseReference } from "../../src/reference";
 import { sha256Hex } from "../../src/encoding";
@@ -205,6 +206,37 @@ describe("tag cache", () => {
     expect(await resolver.resolve(ref)).toMatchObject({ digest: `sha256:${"1".repeat(64)}`, cached: true });
     now += 2_000;
     expect(await resolver.resolve(ref)).toMatchObject({ digest: `sha256:${"2".repeat(64)}`, cached: false });
+  });
+
+  it("an entry that is not a stored answer is a miss: asked afresh and overwritten, never an error", async () => {
+    const now = 1_000_000;
+    const key = "tag:v1:127.0.0.1:5000/demo/app:v1";
+    const fresh = `sha256:${"a".repeat(64)}`;
+    const garbage = [
+      '{"digest":"sha256:' + "b".repeat(20), // truncated
+      "not json",
+      "null",
+      "[]",
+      '"sha256:' + "b".repeat(64) + '"',
+      JSON.stringify({ digest: 42, at: now }),
+      JSON.stringify({ digest: "latest", at: now }),
+      JSON.stringify({ digest: `sha256:${"b".repeat(64)}` }),
+      JSON.stringify({ digest: `sha256:${"b".repeat(64)}`, at: "now" }),
+    ];
+    for (const entry of garbage) {
+      const cache = memoryCache();
+      cache.store.set(key, entry);
+      // Behind the isolate memory too, as the Worker wires it: the fresh answer replaces the garbage there.
+      const memo = memoCache(cache, { maxEntries: 8, readTtlSeconds: 60, clock: { now: () => new Date(now) } });
+      let calls = 0;
+      const inner = { resolve: async () => (calls++, { ok: true as const, digest: fresh, cached: false }) };
+      const resolver = cachedDigestResolver(inner, memo, 60, { now: () => new Date(now) });
+      const ref = parseReference("127.0.0.1:5000/demo/app:v1");
+      expect(await resolver.resolve(ref), entry).toEqual({ ok: true, digest: fresh, cached: false });
+      expect(JSON.parse(cache.store.get(key)!), entry).toEqual({ digest: fresh, at: now });
+      expect(await resolver.resolve(ref), entry).toEqual({ ok: true, digest: fresh, cached: true });
+      expect(calls, entry).toBe(1);
+    }
   });
 
   it("never caches a failure, and a TTL of 0 turns caching off", async () => {

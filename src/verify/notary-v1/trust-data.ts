@@ -74,6 +74,20 @@ export class NoTrustDataError extends Error {
   }
 }
 
+/**
+ * The root trusted on first use, as remembered, cannot be read: trust cannot be pinned. The notary
+ * client fails the same way on a cached root it cannot load, rather than trusting anew.
+ */
+export class TrustStateUnreadableError extends Error {
+  override readonly name = "TrustStateUnreadableError";
+  constructor(
+    readonly gun: string,
+    why: string,
+  ) {
+    super(`the root trusted on first use for ${gun} cannot be read from trustgate's state (${why})`);
+  }
+}
+
 const missing = (file: string, gun: string): NotaryV1Error =>
   new NotaryV1Error("MALFORMED", `the trust server has no ${file} for ${gun}`, file.replace(/\.json$/, ""));
 
@@ -122,7 +136,11 @@ export async function loadTrustData(options: LoadOptions): Promise<LoadResult> {
     ...(options.anchor.kind !== "public-keys" ? { gun } : {}),
   };
   if (tofu && options.trustedRoot) {
-    set = await TrustedSet.create(options.trustedRoot, setOptions);
+    set = await TrustedSet.create(options.trustedRoot, setOptions).catch((err: unknown) => {
+      // Bytes that are no root at all are a broken state, not the server's doing.
+      if (err instanceof NotaryV1Error && (err.code === "MALFORMED" || err.code === "WRONG_TYPE")) throw new TrustStateUnreadableError(gun, err.message);
+      throw err;
+    });
     verified("root");
     // Only its version is read here; updateRoot below checks it against the trusted keys.
     const servedVersion = (await TrustedSet.create(rootBytes, { ...setOptions, previous: {} })).root.version;

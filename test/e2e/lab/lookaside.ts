@@ -25,6 +25,11 @@ export interface LookasideServer {
   faultUrl(fault: LookasideFault): string;
   /** Global switch: every request answers the fault until set back to null. */
   setFault(fault: LookasideFault | null): void;
+  /**
+   * The next `n` requests get no answer: their connection is closed, as a server closes a
+   * keep-alive connection the client is about to reuse (0 switches it off).
+   */
+  dropConnections(n: number): void;
   /** Paths requested so far (for assertions and debugging). */
   requests(): readonly string[];
   close(): Promise<void>;
@@ -35,12 +40,18 @@ const FAULT_PREFIX = /^\/_fault\/(404|garbage|500)(?=\/|$)/;
 export async function startLookaside(dir: string): Promise<LookasideServer> {
   const root = resolve(dir);
   let globalFault: LookasideFault | null = null;
+  let drops = 0;
   const seen: string[] = [];
 
   const server: Server = createServer((req, res) => {
     void (async () => {
       const path = (req.url ?? "/").split("?")[0]!;
       seen.push(path);
+      if (drops > 0) {
+        drops--;
+        req.socket.destroy();
+        return;
+      }
       if (req.method !== "GET" && req.method !== "HEAD") {
         res.writeHead(405, { Allow: "GET, HEAD" }).end();
         return;
@@ -103,6 +114,9 @@ export async function startLookaside(dir: string): Promise<LookasideServer> {
     faultUrl: (fault) => `${url}/_fault/${fault}`,
     setFault(fault) {
       globalFault = fault;
+    },
+    dropConnections(n) {
+      drops = n;
     },
     requests: () => seen,
     close: () =>

@@ -219,6 +219,35 @@ describe("cosign requirement: caching and failures", () => {
     expect(work.fetch).toBeGreaterThan(0);
   });
 
+  it("a stored verdict that is not one is a miss: verified afresh and overwritten, never a deny", async () => {
+    const far = new Date("2026-11-23T01:00:00Z").getTime();
+    const garbage = [
+      "not json",
+      '{"satisfied":true,"reasons":[{"code":"COSIGN_SIG', // truncated
+      "null",
+      "7",
+      JSON.stringify({ until: far }),
+      JSON.stringify({ satisfied: false, until: far }),
+      JSON.stringify({ satisfied: false, reasons: [{ code: "COSIGN_NO_SIGNATURES" }], until: far }),
+      JSON.stringify({ satisfied: "yes", reasons: [{ code: "COSIGN_SIGNED", message: "x" }], until: far }),
+      JSON.stringify({ satisfied: false, reasons: [{ code: "COSIGN_NO_SIGNATURES", message: "x" }], until: "later" }),
+    ];
+    for (const entry of garbage) {
+      const store = new Map<string, string>();
+      const trustCache: Cache = { get: async (k) => store.get(k) ?? null, put: async (k, v) => void store.set(k, v) };
+      const { deps, work } = setup(served("legacy-ecdsa"), trustCache);
+      expect((await run(deps, { keys: keys("alice") })).decision).toBe("allow");
+      const key = [...store.keys()].find((k) => k.startsWith("cosign:verdict:v1:"))!;
+      store.set(key, entry);
+      work.verify = 0;
+      const v = await run(deps, { keys: keys("alice") });
+      expect(v.decision, entry).toBe("allow");
+      expect(v.reasons[0]!.code, entry).toBe("COSIGN_SIGNED");
+      expect(work.verify, entry).toBeGreaterThan(0);
+      expect(JSON.parse(store.get(key)!), entry).toMatchObject({ satisfied: true });
+    }
+  });
+
   it("never caches a deny caused by an unreachable registry", async () => {
     const registry = served("legacy-ecdsa");
     const { deps } = setup(registry);

@@ -232,6 +232,140 @@ describe("notary requirement on real notary trust data", () => {
     expect(server.fetched).toEqual(expect.arrayContaining(["2.root.json"]));
   });
 
+  describe("trust cache entries that trustgate did not write", () => {
+    function mapCache() {
+      const store = new Map<string, string>();
+      const cache: Cache = { get: async (k) => store.get(k) ?? null, put: async (k, v) => void store.set(k, v) };
+      const key = (prefix: string) => [...store.keys()].find((k) => k.startsWith(prefix))!;
+      return { store, cache, key };
+    }
+
+    it("a summary that does not read is a miss: verified afresh, overwritten, never a deny", async () => {
+      const c = vector("signed-releases").meta;
+      const pin = { rootKeys: [c.pinnedRoot.publicKeyPem] };
+      const at = new Date(c.now).getTime();
+      const garbage = [
+        "not json",
+        '{"gun":"x","checkedAt":1,"roles":{"targ', // truncated
+        "null",
+        JSON.stringify({ gun: c.gun, checkedAt: at, expiresAt: at + 86_400_000, versions: {} }),
+        JSON.stringify({ gun: c.gun, checkedAt: at, expiresAt: at + 86_400_000, versions: {}, roles: {} }),
+        JSON.stringify({ gun: c.gun, checkedAt: at, expiresAt: at + 86_400_000, versions: {}, roles: { targets: { targets: { v1: "zz" }, keys: [] } } }),
+        JSON.stringify({ gun: "another/gun", checkedAt: at, expiresAt: at + 86_400_000, versions: {}, roles: { targets: { targets: {}, keys: [] } } }),
+        JSON.stringify({ gun: c.gun, checkedAt: "now", expiresAt: at + 86_400_000, versions: {}, roles: { targets: { targets: {}, keys: [] } } }),
+      ];
+      for (const entry of garbage) {
+        const m = mapCache();
+        const { deps, work } = setup(trustServer("signed-releases"), c.now, V1("signed-releases"), m.cache);
+        expect((await run(deps, `${IMAGE}:v1`, pin)).decision).toBe("allow");
+        const key = m.key("notary:trust:v1:");
+        m.store.set(key, entry);
+        work.verify = 0;
+        const v = await run(deps, `${IMAGE}:v1`, pin);
+        expect(v.decision, `${entry}: ${JSON.stringify(v.reasons)}`).toBe("allow");
+        expect(work.verify, entry).toBeGreaterThan(0);
+        expect(JSON.parse(m.store.get(key)!), entry).toMatchObject({ gun: c.gun });
+      }
+    });
+
+    it("pinned: state versions that do not read fall back to the summary's, so rollback protection holds", async () => {
+      const c = vector("signed-releases").meta;
+      const pin = { rootKeys: [c.pinnedRoot.publicKeyPem] };
+      const m = mapCache();
+      const { deps, advance } = setup(trustServer("signed-releases"), c.now, V1("signed-releases"), m.cache);
+      expect((await run(deps, `${IMAGE}:v1`, pin)).decision).toBe("allow");
+      const stateKey = m.key("notary:state:v1:");
+      // Unreadable versions alone: the summary's versions decide; here they say targets was newer once.
+      const summaryKey = m.key("notary:trust:v1:");
+      const summary = JSON.parse(m.store.get(summaryKey)!) as { versions: Record<string, number> };
+      m.store.set(summaryKey, JSON.stringify({ ...summary, versions: { ...summary.versions, targets: 1000 } }));
+      m.store.set(stateKey, JSON.stringify({ versions: "garbage" }));
+      advance(120); // past the re-check interval: verified again
+      const v = await run(deps, `${IMAGE}:v1`, pin);
+      expect(v.decision).toBe("deny");
+      expect(v.reasons[0]).toMatchObject({ code: "NOTARY_ROLLBACK", role: "targets" });
+
+      // No summary either: as the notary client does with a corrupt cached role, first use for versions.
+      for (const entry of ["not json", JSON.stringify({ versions: [1] }), JSON.stringify({ versions: { root: -1 } })]) {
+        m.store.delete(summaryKey);
+        m.store.set(stateKey, entry);
+        const again = await run(deps, `${IMAGE}:v1`, pin);
+        expect(again.decision, `${entry}: ${JSON.stringify(again.reasons)}`).toBe("allow");
+      }
+    });
+
+    it("TOFU: a remembered root that does not read denies NOTARY_TRUST_STATE_UNREADABLE, uncached, and is left for the operator", async () => {
+      const c = vector("signed-releases").meta;
+      const garbage = [
+        "not json",
+        '{"versions":{"root":1},"root":"eyJzaWdu', // truncated
+        JSON.stringify({ versions: { root: 1 }, root: 42 }),
+        JSON.stringify({ versions: { root: 1 }, root: "not base64!" }),
+        JSON.stringify({ versions: { root: 1 }, root: btoa('{"signed":{"_type":"Root"') }),
+      ];
+      for (const entry of garbage) {
+        const m = mapCache();
+        const { deps, advance } = setup(trustServer("signed-releases"), c.now, V1("signed-releases"), m.cache);
+        expect((await run(deps, `${IMAGE}:v1`, {})).decision).toBe("allow");
+        const stateKey = m.key("notary:state:v1:");
+        m.store.set(stateKey, entry);
+        advance(120);
+        const policy = { mode: "enforce" as const, patternStyle: "native" as const, rules: [{ pattern: "*", require: [{ type: "notary", server: SERVER }] }] };
+        const input = { image: `${IMAGE}:v1`, reference: parseReference(`${IMAGE}:v1`), context: {} };
+        const view = { id: "p", revision: `tofu-${entry.length}`, policy };
+        const v = await decide(input, view, deps);
+        expect(v.decision, entry).toBe("deny");
+        expect(v.reasons[0], entry).toMatchObject({ code: "NOTARY_TRUST_STATE_UNREADABLE", gun: c.gun });
+        expect(m.store.get(stateKey), entry).toBe(entry);
+        // The operator deletes the entry: trust on first use again, and the deny was not remembered.
+        m.store.delete(stateKey);
+        expect((await decide(input, view, deps)).decision, entry).toBe("allow");
+      }
+    });
+
+    it("TOFU: versions that do not read beside a root that does: the root still pins trust", async () => {
+      const c = vector("signed-releases").meta;
+      const m = mapCache();
+      const server = trustServer("signed-releases");
+      const { deps, advance } = setup(server, c.now, V1("signed-releases"), m.cache);
+      expect((await run(deps, `${IMAGE}:v1`, {})).decision).toBe("allow");
+      const stateKey = m.key("notary:state:v1:");
+      const state = JSON.parse(m.store.get(stateKey)!) as { root: string };
+      m.store.set(stateKey, JSON.stringify({ versions: null, root: state.root }));
+      m.store.delete(m.key("notary:trust:v1:"));
+      server.use("alice-signed"); // another root for the same GUN
+      advance(120);
+      const v = await run(deps, `${IMAGE}:v1`, {});
+      expect(v.decision).toBe("deny");
+      expect(v.reasons[0]!.code).toMatch(/NOTARY_(ROOT_NOT_TRUSTED|THRESHOLD_NOT_MET|BAD_SIGNATURE)/);
+    });
+  });
+
+  it("a load that fails leaves no request behind: role files asked for ahead are abandoned, not retried", async () => {
+    const c = vector("signed-releases").meta;
+    const waiting: Request[] = [];
+    const fetched: string[] = [];
+    const server = {
+      ...trustServer("signed-releases"),
+      fetch: async (req: Request): Promise<Response> => {
+        const file = new URL(req.url).pathname.split("/").pop()!;
+        fetched.push(file);
+        if (file === "root.json") throw new TypeError("connect ECONNREFUSED 127.0.0.1:4443");
+        // The other role files hang until their request is aborted (by the timeout, or by the load).
+        waiting.push(req);
+        return new Promise<Response>((_, reject) => req.signal.addEventListener("abort", () => reject(req.signal.reason)));
+      },
+    };
+    const { deps } = setup(server, c.now, V1("signed-releases"));
+    const v = await run(deps, `${IMAGE}:v1`, { rootKeys: [c.pinnedRoot.publicKeyPem] });
+    expect(v.reasons[0]).toMatchObject({ code: "NOTARY_TRUST_SERVER_UNREACHABLE" });
+    expect(waiting.map((r) => new URL(r.url).pathname.split("/").pop()).sort()).toEqual(["snapshot.json", "targets.json", "timestamp.json"]);
+    expect(waiting.every((r) => r.signal.aborted)).toBe(true);
+    const count = fetched.length;
+    await new Promise((r) => setTimeout(r, 0));
+    expect(fetched).toHaveLength(count);
+  });
+
   it("a warm decision fetches nothing and verifies nothing (counted, not timed)", async () => {
     const c = vector("alice-signed").meta;
     const server = trustServer("alice-signed");

@@ -202,6 +202,32 @@ describe("SignatureStore", () => {
     );
   });
 
+  it("retries a lookaside read whose connection failed (a keep-alive connection the server closed) before giving up", async () => {
+    const w = world(REG);
+    w.lookaside("demo/app", D, [signature("rsa")]);
+    // The first attempt at each lookaside URL fails as workerd fails a reused connection the server closed.
+    const failed = new Set<string>();
+    const flaky = async (req: Request): Promise<Response> => {
+      if (req.url.startsWith(LOOKASIDE) && !failed.has(req.url)) {
+        failed.add(req.url);
+        throw new TypeError("Network connection lost.");
+      }
+      return w.fetch(req);
+    };
+    const counted: string[] = [];
+    const sigs = new SignatureStore({ fetch: flaky, timeoutMs: 500, counter: { count: (_kind, detail) => void counted.push(detail) }, retry: { sleep: async () => {} } });
+    const got = await sigs.signatures(IMAGE, D, LOOKASIDE);
+    expect(got.signatures.map((s) => s.index)).toEqual([1]);
+    const one = `GET ${LOOKASIDE}/demo/app@sha256=${H}/signature-1`;
+    expect(counted.filter((c) => c === one)).toHaveLength(2);
+
+    // A lookaside that stays down is tried three times in all, then a transient deny.
+    w.state.lookasideFault = "down";
+    counted.length = 0;
+    expect(await failure(sigs.signatures(IMAGE, D, LOOKASIDE))).toMatchObject({ code: "SIMPLE_LOOKASIDE_UNREACHABLE", transient: true });
+    expect(counted.filter((c) => c === one)).toHaveLength(3);
+  });
+
   it("a lookaside the egress guard refuses is a lasting SIMPLE_LOOKASIDE_UNREACHABLE that says so, before any connection", async () => {
     const w = world(REG);
     const guarded = new SignatureStore({ fetch: egressFetch(w.fetch, DEFAULT_EGRESS_POLICY), timeoutMs: 500 });

@@ -126,6 +126,35 @@ describe("signedBy requirement", () => {
     expect(work.verify).toBe(4);
   });
 
+  it("a stored outcome that is not one is a miss: verified afresh and overwritten, never a deny", async () => {
+    const far = NOW.getTime() + 3_600_000;
+    const garbage = [
+      "not json",
+      '{"satisfied":true,"reasons":[{"code":"SIMPLE_SIGNED","mess', // truncated
+      "null",
+      "[]",
+      JSON.stringify({ reasons: [], checkedAt: NOW.getTime(), until: far }),
+      JSON.stringify({ satisfied: false, reasons: [{ code: 1 }], checkedAt: NOW.getTime(), until: far }),
+      JSON.stringify({ satisfied: false, reasons: [{ code: "NO_SUCH_CODE", message: "x" }], checkedAt: NOW.getTime(), until: far }),
+      JSON.stringify({ satisfied: "no", reasons: [{ code: "SIMPLE_SIGNATURE_MISSING", message: "x" }], checkedAt: NOW.getTime(), until: far }),
+      JSON.stringify({ satisfied: false, reasons: [{ code: "SIMPLE_SIGNED", message: "x" }], checkedAt: NOW.getTime(), until: far }),
+      JSON.stringify({ satisfied: false, reasons: [{ code: "SIMPLE_SIGNATURE_MISSING", message: "x" }], until: far }),
+    ];
+    for (const entry of garbage) {
+      const trustCache = memoryCache();
+      const { deps, work } = setup(signedWorld("rsa"), NOW, D, { trustCache });
+      expect((await run(deps, V1, RSA)).decision).toBe("allow");
+      const keys = [...trustCache.store.keys()].filter((k) => k.startsWith("simple:verdict:v1:"));
+      expect(keys).toHaveLength(1);
+      trustCache.store.set(keys[0]!, entry);
+      const v = await run(deps, V1, RSA);
+      expect(v.decision, entry).toBe("allow");
+      expect(v.reasons[0]!.code, entry).toBe("SIMPLE_SIGNED");
+      expect(work.verify, entry).toBe(2);
+      expect(JSON.parse(trustCache.store.get(keys[0]!)!), entry).toMatchObject({ satisfied: true });
+    }
+  });
+
   it("an unreachable lookaside denies now and is never remembered", async () => {
     const w = signedWorld("rsa");
     w.state.lookasideFault = "down";

@@ -1,0 +1,73 @@
+// What the notary requirement keeps in the trust cache, read back strictly: the verified trust
+// summary (`notary:trust:v1:…`) and the repository state (`notary:state:v1:…`: rollback versions,
+// the root trusted on first use). An entry that is not what trustgate writes never decides.
+//
+// - A summary that does not read is a miss: the trust data is fetched and verified afresh.
+// - State is security state, read part by part, as the notary client reads its local cache
+//   (client/tufclient.go, repository.go bootstrapClient): versions that do not read are lost, like
+//   a corrupt cached timestamp, snapshot or targets, whose minimum version becomes 1 there (here the
+//   summary's versions stand in when it reads). A TOFU root that does not read is NOT trust on
+//   first use again: notary fails hard on a cached root it cannot load ("that is how we pin trust"),
+//   and trustgate denies with NOTARY_TRUST_STATE_UNREADABLE until the entry is deleted
+//   (docs/security.md). Re-trusting would let whoever broke the entry choose the next root.
+import { base64Decode } from "../verify/shared/encoding";
+import type { TrustSummary } from "../verify/notary-v1/trust-data";
+import type { TrustedVersions } from "../verify/notary-v1/trusted-set";
+
+/** What is remembered per trust server and GUN across requests, as written. */
+export interface RepositoryState {
+  readonly versions: TrustedVersions;
+  /** base64 of the first trusted root's bytes (or its successor), when trust is on first use. */
+  readonly root?: string;
+}
+
+/** A state entry as read: each part, or what could not be read of it. */
+export interface StoredState {
+  /** Rollback floors; undefined when there is no entry or its versions do not read. */
+  readonly versions?: TrustedVersions;
+  /** The TOFU root's bytes; "unreadable" when the entry exists but no root can be read from it. */
+  readonly root?: Uint8Array | "unreadable";
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+const isTime = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+const SHA256_HEX = /^[a-f0-9]{64}$/;
+
+function parse(text: string | null): { value?: unknown; ok: boolean } {
+  if (!text) return { ok: false };
+  try {
+    return { value: JSON.parse(text), ok: true };
+  } catch {
+    return { ok: false };
+  }
+}
+
+function readVersions(v: unknown): TrustedVersions | undefined {
+  if (!isRecord(v)) return undefined;
+  return Object.values(v).every((n) => Number.isSafeInteger(n) && (n as number) >= 0) ? (v as TrustedVersions) : undefined;
+}
+
+/** The summary for `gun`, or undefined when the entry is missing or is not one trustgate wrote. */
+export function readTrustSummary(text: string | null, gun: string): TrustSummary | undefined {
+  const { value } = parse(text);
+  if (!isRecord(value) || value.gun !== gun || !isTime(value.checkedAt) || !isTime(value.expiresAt)) return undefined;
+  if (!readVersions(value.versions) || !isRecord(value.roles) || !isRecord(value.roles.targets)) return undefined;
+  for (const role of Object.values(value.roles)) {
+    if (!isRecord(role) || !isRecord(role.targets) || !Array.isArray(role.keys)) return undefined;
+    if (!Object.values(role.targets).every((h) => typeof h === "string" && SHA256_HEX.test(h))) return undefined;
+    if (!role.keys.every((k) => typeof k === "string")) return undefined;
+  }
+  return value as unknown as TrustSummary;
+}
+
+/** The state entry part by part: no entry is first use; see the header for what an unreadable part means. */
+export function readRepositoryState(text: string | null): StoredState {
+  if (text === null) return {};
+  const { value, ok } = parse(text);
+  // Not even JSON: whether it held a root cannot be told, so it is taken to have held one.
+  if (!ok || !isRecord(value)) return { root: "unreadable" };
+  const versions = readVersions(value.versions);
+  let root: StoredState["root"];
+  if (value.root !== undefined) root = (typeof value.root === "string" && base64Decode(value.root)) || "unreadable";
+  return { ...(versions ? { versions } : {}), ...(root ? { root } : {}) };
+}
