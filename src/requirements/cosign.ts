@@ -34,7 +34,7 @@ import {
   type CosignPublicKey,
   type Judgement,
 } from "../verify/cosign";
-import { cosignRequirement, type CosignRequirement } from "./cosign-schema";
+import { cosignRequirement, reviewCosign, type CosignRequirement } from "./cosign-schema";
 
 /** More than this many signature layers or bundles are not looked at (cosign has no bound; a registry could send thousands). */
 const MAX_LEGACY_SIGNATURES = 64;
@@ -68,6 +68,7 @@ export const cosignKind: RequirementKind<CosignRequirement> = {
   type: "cosign",
   schema: cosignRequirement,
   digest: "required",
+  review: reviewCosign,
   /** The registry of signatureRepository, when signatures live elsewhere than the image. */
   upstreams(req) {
     if (!req.signatureRepository) return [];
