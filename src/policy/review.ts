@@ -1,6 +1,6 @@
 // Policy-wide import warnings: rules that import, but together probably do not do what their
 // author meant. Requirement-level ones belong to each kind (RequirementKind.review).
-import { compilePattern, literalRegistry, PatternSyntaxError, type PatternStyle } from "./pattern";
+import { compilePattern, literalRegistry, normalizedPattern, PatternSyntaxError, type PatternStyle } from "./pattern";
 import type { PolicyIssue, Rule } from "./model";
 import { base64Encode, parsePem } from "../verify/notary-v1/encoding";
 
@@ -13,7 +13,7 @@ export interface LocatedRule {
 const MAX_NAMED = 3;
 
 /**
- * A registry-wildcard rule that only allows ("*", "*:*", or any "*" in the registry) next to rules that deny or
+ * A rule for any registry that only allows ("*", "*:*", "*:5000/*", "*" as the host) next to rules that deny or
  * verify images of named registries: those rules hold for their registries only. Registry names
  * are compared canonically (case, default ports, Docker Hub's other names), so other spellings of
  * one registry no longer slip past them; but the same image served by another registry (a mirror,
@@ -25,8 +25,12 @@ export function reviewRules(rules: readonly LocatedRule[], style: PatternStyle):
   for (const located of rules) {
     const { rule } = located;
     let registry: string | undefined;
+    let anyRegistry: boolean;
     try {
-      registry = literalRegistry(compilePattern(rule.pattern, style));
+      const pattern = compilePattern(rule.pattern, style);
+      registry = literalRegistry(pattern);
+      // "*", "*:*", "*:5000/*", "*/app/*": the host is all wildcard. "*.example.com/*" names a domain.
+      anyRegistry = normalizedPattern(pattern).split("/")[0]!.split(":")[0] === "*";
     } catch (err) {
       if (err instanceof PatternSyntaxError) continue;
       throw err;
@@ -35,7 +39,7 @@ export function reviewRules(rules: readonly LocatedRule[], style: PatternStyle):
     let entry = scopes.get(scope);
     if (!entry) scopes.set(scope, (entry = { allows: [], guarded: new Set() }));
     const onlyAllows = rule.require.length > 0 && rule.require.every((r) => r.type === "allow");
-    if (registry === undefined && onlyAllows) entry.allows.push(located);
+    if (anyRegistry && onlyAllows) entry.allows.push(located);
     else if (registry !== undefined && !onlyAllows) entry.guarded.add(registry.toLowerCase());
   }
   const warnings: PolicyIssue[] = [];

@@ -116,11 +116,13 @@ describe("warnings: a registry-wildcard allow beside rules for named registries"
     expect(warnings[0]!.message).toContain("a mirror, a pull-through cache");
   });
 
-  it("says nothing when the catch-all denies or verifies, or when no rule names a registry to guard", async () => {
+  it("says nothing when the catch-all denies or verifies, when no rule names a registry to guard, or when the allow names a domain", async () => {
     const quiet = [
       native([{ pattern: "*", require: [{ type: "deny" }] }, { pattern: "docker.io/library/*", require: [{ type: "allow" }] }]),
       native([{ pattern: "*", require: [{ type: "allow" }] }, { pattern: "docker.io/library/*", require: [{ type: "allow" }] }]),
       native([{ pattern: "*", require: [{ type: "cosign", keys: [{ name: "alice", key: KEY }] }] }, { pattern: "docker.io/library/busybox", require: [{ type: "deny" }] }]),
+      // A wildcard within one domain allows that domain's registries, not any registry.
+      native([{ pattern: "*.example.com/*", require: [{ type: "allow" }] }, { pattern: "docker.io/library/busybox", require: [{ type: "deny" }] }]),
     ];
     for (const doc of quiet) expect(await warningsOf(doc, "native")).toEqual([]);
   });
