@@ -235,17 +235,19 @@ async function judge(
     const holds = data && (tag !== undefined ? data.targets[tag] === hex : Object.values(data.targets).includes(hex));
     const keyOk = !signer.keys || (data !== undefined && (await keysListed(signer.keys, data.keys)));
     held.set(role, (held.get(role) ?? true) && Boolean(holds && keyOk));
-    if (!(holds && keyOk)) {
+    const why = !data
+      ? `${role} is not a delegation of ${summary.gun}`
+      : !keyOk
+        ? `${role} does not list the signer's key`
+        : `${role} has not signed ${tag ?? digest}`;
+    // One reason per role and cause, however many entries name the role.
+    if (!(holds && keyOk) && !missing.some((m) => m.signer === name && m.why === why)) {
       missing.push({
         code: "NOTARY_SIGNER_MISSING",
         // Portieris's words, which its users know.
         message: `no signature found for role ${name}`,
         signer: name,
-        why: !data
-          ? `${role} is not a delegation of ${summary.gun}`
-          : !keyOk
-            ? `${role} does not list the signer's key`
-            : `${role} has not signed ${tag ?? digest}`,
+        why,
         ...base,
       });
     }

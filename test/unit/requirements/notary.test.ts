@@ -179,6 +179,9 @@ describe("notary requirement on real notary trust data", () => {
     const alone = await run(deps, `${IMAGE}:v1`, { rootKeys, signers: [{ name: "bob" }, { name: "targets/bob" }] });
     expect(alone.decision).toBe("allow");
     expect(alone.reasons[0]!.message).toContain("by 1 of 1 required signers");
+    // Named twice and silent: one reason for the one role.
+    const silent = await run(deps, `${IMAGE}:v1`, { rootKeys, signers: [{ name: "alice" }, { name: "targets/alice" }] });
+    expect(silent.reasons).toEqual([expect.objectContaining({ code: "NOTARY_SIGNER_MISSING", signer: "alice" })]);
   });
 
   it("checks a Portieris signer secret's key against the role's keys", async () => {
