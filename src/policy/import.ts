@@ -4,7 +4,8 @@ import { parseNativePolicy } from "./native";
 import { importConnaisseur } from "./importers/connaisseur";
 import { importContainersPolicy } from "./importers/containers-policy";
 import { importPortieris } from "./importers/portieris";
-import { POLICY_FORMATS, type Policy, type PolicyFormat } from "./model";
+import { distinctWarnings } from "./review";
+import { POLICY_FORMATS, type Policy, type PolicyFormat, type PolicyIssue } from "./model";
 import type { RequirementKinds } from "./requirement-kinds";
 import { stableStringify, sha256Hex } from "../encoding";
 
@@ -26,6 +27,8 @@ export interface ImportedPolicy {
   readonly policy: Policy;
   /** Content hash of the normalised policy: same policy, same revision, whatever the source text. */
   readonly revision: string;
+  /** What imports but probably does not do what its author meant, located like validation issues. */
+  readonly warnings: readonly PolicyIssue[];
 }
 
 export async function importPolicy(
@@ -35,20 +38,21 @@ export async function importPolicy(
 ): Promise<ImportedPolicy> {
   if (!(SUPPORTED_FORMATS as readonly string[]).includes(format)) throw new UnsupportedFormatError(format);
   const { value } = parseDocumentText(text);
-  const policy = parseFormat(value, format as PolicyFormat, kinds);
-  return { format: format as PolicyFormat, policy, revision: await policyRevision(policy) };
+  const warnings: PolicyIssue[] = [];
+  const policy = parseFormat(value, format as PolicyFormat, kinds, warnings);
+  return { format: format as PolicyFormat, policy, revision: await policyRevision(policy), warnings: distinctWarnings(warnings) };
 }
 
-function parseFormat(document: unknown, format: PolicyFormat, kinds: RequirementKinds): Policy {
+function parseFormat(document: unknown, format: PolicyFormat, kinds: RequirementKinds, warnings: PolicyIssue[]): Policy {
   switch (format) {
     case "portieris":
-      return importPortieris(document, kinds);
+      return importPortieris(document, kinds, warnings);
     case "connaisseur":
-      return importConnaisseur(document, kinds);
+      return importConnaisseur(document, kinds, warnings);
     case "containers-policy":
-      return importContainersPolicy(document, kinds);
+      return importContainersPolicy(document, kinds, warnings);
     case "native":
-      return parseNativePolicy(document, kinds);
+      return parseNativePolicy(document, kinds, warnings);
     default:
       throw new UnsupportedFormatError(format);
   }

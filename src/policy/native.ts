@@ -3,7 +3,8 @@ import * as z from "../schema";
 import { compilePattern, PatternSyntaxError } from "./pattern";
 import { NAMESPACED_VALIDATION_MODES, PolicyValidationError, type Policy, type PolicyIssue, type Requirement } from "./model";
 import type { RequirementKinds } from "./requirement-kinds";
-import { zodIssues } from "./issues";
+import { joinPath, zodIssues } from "./issues";
+import { distinctWarnings, reviewRules } from "./review";
 
 const MAX_RULES = 1000;
 const MAX_REQUIREMENTS = 32;
@@ -24,8 +25,12 @@ const nativeShape = z.strictObject({
     .check(z.minLength(1), z.maxLength(MAX_RULES)),
 });
 
-/** Validates a native policy document (already parsed from JSON or YAML). */
-export function parseNativePolicy(document: unknown, kinds: RequirementKinds): Policy {
+/**
+ * Validates a native policy document (already parsed from JSON or YAML); what imports but probably
+ * does not do what its author meant goes to `warnings`.
+ */
+export function parseNativePolicy(document: unknown, kinds: RequirementKinds, out: PolicyIssue[] = []): Policy {
+  const warnings: PolicyIssue[] = [];
   const shape = nativeShape.safeParse(document);
   if (!shape.success) throw new PolicyValidationError(zodIssues(shape.error));
 
@@ -38,7 +43,7 @@ export function parseNativePolicy(document: unknown, kinds: RequirementKinds): P
       issues.push({ path: `rules[${i}].pattern`, message: err.message });
     }
     const require = rule.require.map((raw, j) =>
-      parseRequirement(raw, kinds, `rules[${i}].require[${j}]`, issues),
+      parseRequirement(raw, kinds, `rules[${i}].require[${j}]`, issues, { warnings }),
     );
     return {
       pattern: rule.pattern,
@@ -48,6 +53,8 @@ export function parseNativePolicy(document: unknown, kinds: RequirementKinds): P
     };
   });
   if (issues.length > 0) throw new PolicyValidationError(issues);
+  warnings.push(...reviewRules(rules.map((rule, i) => ({ rule, path: `rules[${i}]` })), "native"));
+  out.push(...distinctWarnings(warnings));
 
   return {
     mode: shape.data.mode,
@@ -58,12 +65,20 @@ export function parseNativePolicy(document: unknown, kinds: RequirementKinds): P
   };
 }
 
+/** Where a valid requirement's review warnings go, and how its paths map into the document. */
+export interface ReviewSink {
+  readonly warnings: PolicyIssue[];
+  /** Default: the requirement's own path prefixed. */
+  readonly where?: (path: string) => string;
+}
+
 /** Validates one requirement against its kind's schema; records problems instead of throwing. */
 export function parseRequirement(
   raw: unknown,
   kinds: RequirementKinds,
   path: string,
   issues: PolicyIssue[],
+  review?: ReviewSink,
 ): Requirement {
   const type = typeof raw === "object" && raw !== null ? (raw as { type?: unknown }).type : undefined;
   if (typeof type !== "string") {
@@ -83,5 +98,6 @@ export function parseRequirement(
     issues.push(...zodIssues(parsed.error, path));
     return { type: "invalid" };
   }
+  if (review && kind.review) review.warnings.push(...kind.review(parsed.data, review.where ?? ((p) => joinPath(path, p))));
   return parsed.data;
 }

@@ -4,7 +4,7 @@ import type { Schema } from "../schema";
 import type { ImageReference } from "../reference";
 import type { Reason } from "../reasons";
 import type { Background, Clock, Cache, Credentials, HttpFetch, NamedUpstreams, WorkCounter } from "../ports";
-import type { Requirement } from "./model";
+import type { PolicyIssue, Requirement } from "./model";
 
 /** What a kind needs to know about the image's manifest digest before it can evaluate. */
 export type DigestNeed = "required" | "optional" | "none";
@@ -63,6 +63,12 @@ export interface RequirementKind<R extends Requirement = Requirement> {
    * private address (docs/security.md). Absent: it names none.
    */
   upstreams?(requirement: R): NamedUpstreams;
+  /**
+   * What a valid requirement says that its author probably did not mean (a key listed twice, a
+   * threshold no signers can meet): import warnings, never refusals. `where` turns a path inside
+   * the requirement ("keys[1]") into its place in the submitted document.
+   */
+  review?(requirement: R, where: (path: string) => string): PolicyIssue[];
 }
 
 export type RequirementKinds = ReadonlyMap<string, RequirementKind>;

@@ -34,7 +34,7 @@ import {
   type CosignPublicKey,
   type Judgement,
 } from "../verify/cosign";
-import { cosignRequirement, type CosignRequirement } from "./cosign-schema";
+import { cosignRequirement, reviewCosign, type CosignRequirement } from "./cosign-schema";
 import { readStoredOutcome } from "./stored-outcome";
 
 /** More than this many signature layers or bundles are not looked at (cosign has no bound; a registry could send thousands). */
@@ -69,6 +69,7 @@ export const cosignKind: RequirementKind<CosignRequirement> = {
   type: "cosign",
   schema: cosignRequirement,
   digest: "required",
+  review: reviewCosign,
   /** The registry of signatureRepository, when signatures live elsewhere than the image. */
   upstreams(req) {
     if (!req.signatureRepository) return [];

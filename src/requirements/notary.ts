@@ -11,7 +11,7 @@ import { base64Encode } from "../verify/shared/encoding";
 import { NotaryV1Error, type NotaryV1ErrorCode } from "../verify/notary-v1/errors";
 import { importPinnedKey } from "../verify/notary-v1/keys";
 import { anchorFor, loadTrustData, NoTrustDataError, TrustStateUnreadableError, type TrustSummary } from "../verify/notary-v1/trust-data";
-import { notaryRequirement, type NotaryRequirement } from "./notary-schema";
+import { notaryRequirement, reviewNotary, signerRole, type NotaryRequirement } from "./notary-schema";
 import { readRepositoryState, readTrustSummary, type RepositoryState } from "./notary-stored";
 
 const YEAR = 365 * 86_400;
@@ -57,6 +57,7 @@ export const notaryKind: RequirementKind<NotaryRequirement> = {
   type: "notary",
   schema: notaryRequirement,
   digest: "required",
+  review: reviewNotary,
   upstreams(req) {
     const server = urlUpstream(trustServerBaseUrl(req.server));
     return server ? [server] : [];
@@ -227,31 +228,35 @@ async function judge(
 
   const signers = req.signers ?? [];
   const missing: Reason[] = [];
-  let satisfied = 0;
+  // One role is one signer, however many entries name it ("bob", "targets/bob"): it counts once,
+  // and only when every entry naming it holds (each may pin its own keys).
+  const held = new Map<string, boolean>();
   for (const signer of signers) {
-    const role = signer.name.startsWith("targets/") ? signer.name : `targets/${signer.name}`;
+    const role = signerRole(signer.name);
     const name = role.slice("targets/".length);
-    const held = summary.roles[role];
-    const holds = held && (tag !== undefined ? held.targets[tag] === hex : Object.values(held.targets).includes(hex));
-    const keyOk = !signer.keys || (held !== undefined && (await keysListed(signer.keys, held.keys)));
-    if (holds && keyOk) {
-      satisfied++;
-    } else {
+    const data = summary.roles[role];
+    const holds = data && (tag !== undefined ? data.targets[tag] === hex : Object.values(data.targets).includes(hex));
+    const keyOk = !signer.keys || (data !== undefined && (await keysListed(signer.keys, data.keys)));
+    held.set(role, (held.get(role) ?? true) && Boolean(holds && keyOk));
+    const why = !data
+      ? `${role} is not a delegation of ${summary.gun}`
+      : !keyOk
+        ? `${role} does not list the signer's key`
+        : `${role} has not signed ${tag ?? digest}`;
+    // One reason per role and cause, however many entries name the role.
+    if (!(holds && keyOk) && !missing.some((m) => m.signer === name && m.why === why)) {
       missing.push({
         code: "NOTARY_SIGNER_MISSING",
         // Portieris's words, which its users know.
         message: `no signature found for role ${name}`,
         signer: name,
-        why: !held
-          ? `${role} is not a delegation of ${summary.gun}`
-          : !keyOk
-            ? `${role} does not list the signer's key`
-            : `${role} has not signed ${tag ?? digest}`,
+        why,
         ...base,
       });
     }
   }
-  const threshold = req.signerThreshold ?? signers.length;
+  const satisfied = [...held.values()].filter(Boolean).length;
+  const threshold = req.signerThreshold ?? held.size;
   if (satisfied < threshold) return { satisfied: false, verified: true, reasons: missing };
   return {
     satisfied: true,
@@ -259,7 +264,7 @@ async function judge(
     reasons: [
       {
         code: "NOTARY_SIGNED",
-        message: `${digest} is signed for ${tag ?? "its digest"} in ${signedBy} of ${summary.gun}${signers.length ? `, by ${satisfied} of ${signers.length} required signers` : ""}`,
+        message: `${digest} is signed for ${tag ?? "its digest"} in ${signedBy} of ${summary.gun}${signers.length ? `, by ${satisfied} of ${held.size} required signers` : ""}`,
         ...base,
       },
     ],

@@ -43,7 +43,7 @@ describe("PUT /v1/policies/{id}?format=containers-policy", () => {
   it("stores policy.json and registries.d, answering the usual id, revision and format", async () => {
     const res = await putPolicy("cp-basic", yamlDocument, "containers-policy");
     expect(res.status, JSON.stringify(res.json)).toBe(200);
-    expect(res.json).toEqual({ id: "cp-basic", revision: expect.stringMatching(/^[a-f0-9]{32}$/), format: "containers-policy" });
+    expect(res.json).toEqual({ id: "cp-basic", revision: expect.stringMatching(/^[a-f0-9]{32}$/), format: "containers-policy", warnings: [] });
 
     const got = await call("GET", "/v1/policies/cp-basic", { token: ADMIN });
     expect(got.json.document).toBe(yamlDocument);

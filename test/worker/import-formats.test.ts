@@ -78,7 +78,7 @@ describe("PUT /v1/policies/{id} with ?format=connaisseur|portieris", () => {
   it("stores Connaisseur 2 values as a connaisseur policy", async () => {
     const res = await putPolicy("imp-conn-v2", connaisseurV2(false), "connaisseur");
     expect(res.status, JSON.stringify(res.json)).toBe(200);
-    expect(res.json).toEqual({ id: "imp-conn-v2", revision: expect.stringMatching(/^[a-f0-9]{32}$/), format: "connaisseur" });
+    expect(res.json).toEqual({ id: "imp-conn-v2", revision: expect.stringMatching(/^[a-f0-9]{32}$/), format: "connaisseur", warnings: [] });
     const got = await call("GET", "/v1/policies/imp-conn-v2", { token: ADMIN });
     expect(got.json.document).toBe(connaisseurV2(false));
     expect(got.json.policy).toMatchObject({ mode: "enforce", patternStyle: "connaisseur" });

@@ -1,4 +1,5 @@
 // Policy administration: validation before storage, formats, paths of offending fields, CRUD.
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ADMIN, call, putPolicy } from "./http";
 
@@ -8,7 +9,7 @@ describe("PUT /v1/policies/{id}", () => {
   it("stores a native JSON policy and returns its revision", async () => {
     const res = await putPolicy("store-json", allowAll);
     expect(res.status).toBe(200);
-    expect(res.json).toEqual({ id: "store-json", revision: expect.stringMatching(/^[a-f0-9]{32}$/), format: "native" });
+    expect(res.json).toEqual({ id: "store-json", revision: expect.stringMatching(/^[a-f0-9]{32}$/), format: "native", warnings: [] });
 
     const got = await call("GET", "/v1/policies/store-json", { token: ADMIN });
     expect(got.status).toBe(200);
@@ -130,6 +131,42 @@ describe("PUT /v1/policies/{id}", () => {
     expect(res.status).toBe(413);
     expect(res.json.error.code).toBe("PAYLOAD_TOO_LARGE");
     expect((await call("GET", "/v1/policies/too-big", { token: ADMIN })).status).toBe(404);
+  });
+});
+
+describe("PUT /v1/policies: warnings", () => {
+  const guarded = {
+    rules: [
+      { pattern: "*", require: [{ type: "allow" }] },
+      { pattern: "docker.io/library/busybox", require: [{ type: "deny" }] },
+    ],
+  };
+
+  it("imports what probably does not do what its author meant, answers the warnings, and GET returns them", async () => {
+    const res = await putPolicy("warned", guarded);
+    expect(res.status).toBe(200);
+    expect(res.json.warnings).toEqual([{ path: "rules[0]", message: expect.stringContaining("allows, from any registry") }]);
+    const got = await call("GET", "/v1/policies/warned", { token: ADMIN });
+    expect(got.json.warnings).toEqual(res.json.warnings);
+    // A clean update clears them.
+    await putPolicy("warned", allowAll);
+    expect((await call("GET", "/v1/policies/warned", { token: ADMIN })).json.warnings).toEqual([]);
+  });
+
+  it("reads a policy stored before there were warnings as having none", async () => {
+    const stored = {
+      id: "old-record",
+      revision: "0".repeat(32),
+      format: "native",
+      policy: { mode: "enforce", patternStyle: "native", rules: allowAll.rules },
+      document: JSON.stringify(allowAll),
+      createdAt: "2026-01-01T00:00:00.000Z",
+      updatedAt: "2026-01-01T00:00:00.000Z",
+    };
+    await env.POLICIES.put("policy:old-record", JSON.stringify(stored));
+    const got = await call("GET", "/v1/policies/old-record", { token: ADMIN });
+    expect(got.status).toBe(200);
+    expect(got.json).toEqual({ ...stored, warnings: [] });
   });
 });
 

@@ -57,17 +57,19 @@ export const policyRoutes = new Hono<Env>()
           format: imported.format,
           policy: imported.policy,
           document: text,
+          warnings: imported.warnings,
           createdAt: previous?.createdAt ?? now,
           updatedAt: now,
         }),
     );
-    return c.json({ id, revision: imported.revision, format: imported.format });
+    // Warnings do not stop the import: they say what it probably does that its author did not mean.
+    return c.json({ id, revision: imported.revision, format: imported.format, warnings: imported.warnings });
   })
   .get("/:id", async (c) => {
     const id = policyId(c.req.param("id"));
     const stored = await servicesFor(c.env).policies.get(id);
     if (!stored) throw new HttpError(404, "POLICY_NOT_FOUND", `no policy with ID "${id}"`);
-    return c.json(stored);
+    return c.json({ ...stored, warnings: stored.warnings ?? [] });
   })
   .delete("/:id", async (c) => {
     const id = policyId(c.req.param("id"));

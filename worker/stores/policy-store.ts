@@ -1,5 +1,5 @@
 // Policies in KV: the original document and the normalised policy, under one key per ID.
-import type { Policy, PolicyFormat } from "../../src/policy/model";
+import type { Policy, PolicyFormat, PolicyIssue } from "../../src/policy/model";
 
 export const POLICY_ID_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
@@ -10,6 +10,8 @@ export interface StoredPolicy {
   readonly policy: Policy;
   /** The document exactly as it was submitted. */
   readonly document: string;
+  /** Import warnings (src/policy/review.ts); absent in policies stored before there were any. */
+  readonly warnings?: readonly PolicyIssue[];
   readonly createdAt: string;
   readonly updatedAt: string;
 }

@@ -1,6 +1,7 @@
 // Imports Connaisseur's Helm values (the 2.x and 3.x layouts) into the normalised policy, deciding as Connaisseur would.
 import { compilePattern, PatternSyntaxError } from "../pattern";
-import { PolicyValidationError, type NamespacedValidation, type Policy, type Requirement, type Rule } from "../model";
+import { PolicyValidationError, type NamespacedValidation, type Policy, type PolicyIssue, type Requirement, type Rule } from "../model";
+import { distinctWarnings, reviewRules, samePem, type LocatedRule } from "../review";
 import type { RequirementKinds } from "../requirement-kinds";
 import {
   at,
@@ -120,20 +121,24 @@ type Validator =
   /** Reported already; rules using it get no requirement of their own. */
   | { readonly kind: "unusable"; readonly name: string };
 
-export function importConnaisseur(document: unknown, kinds: RequirementKinds): Policy {
+export function importConnaisseur(document: unknown, kinds: RequirementKinds, out: PolicyIssue[] = []): Policy {
+  const warnings: PolicyIssue[] = [];
   const issues: Issues = [];
   const located = locate(document, issues);
   if (!located) throw new PolicyValidationError(issues);
   const { layout, values, path, detectionMode, detectionModePath } = located;
 
   const validatorsPath = at(path, "validators");
-  const validators = readValidators(values.validators, layout, validatorsPath, issues);
-  const rules = readRules(values.policy, layout, validators, at(path, "policy"), kinds, issues);
+  const validators = readValidators(values.validators, layout, validatorsPath, issues, warnings);
+  const placed = readRules(values.policy, layout, validators, at(path, "policy"), kinds, issues, warnings);
+  const rules = placed.map((p) => p.rule);
   const detection = optionalBoolean(detectionMode, detectionModePath, issues);
   // Which namespaces are validated at all: /v1/admission reads it from the policy.
   const namespaced = readNamespacedValidation(located.namespacedValidation, layout, located.namespacedValidationPath, issues);
 
   if (issues.length > 0) throw new PolicyValidationError(distinctIssues(issues));
+  warnings.push(...reviewRules(placed, "connaisseur"));
+  out.push(...distinctWarnings(warnings));
   return {
     mode: detection ? "audit" : "enforce",
     patternStyle: "connaisseur",
@@ -253,7 +258,7 @@ function locate(document: unknown, issues: Issues): Located | undefined {
 // ---------------------------------------------------------------------------------------------
 // Validators
 
-function readValidators(raw: unknown, layout: Layout, path: string, issues: Issues): Map<string, Validator> | undefined {
+function readValidators(raw: unknown, layout: Layout, path: string, issues: Issues, warnings: Issues): Map<string, Validator> | undefined {
   const list = optionalList(raw, path, issues);
   if (list === undefined || list.length === 0) {
     if (isAbsent(raw) || list?.length === 0) issues.push({ path, message: "at least one validator is required" });
@@ -267,7 +272,7 @@ function readValidators(raw: unknown, layout: Layout, path: string, issues: Issu
       return;
     }
     const name = requiredString(entry.name, at(vPath, "name"), issues);
-    const validator = readValidator(entry, name ?? "", layout, vPath, issues);
+    const validator = readValidator(entry, name ?? "", layout, vPath, issues, warnings);
     if (name === undefined) return;
     if (byName.has(name)) {
       // Connaisseur would silently take the first; two validators of one name is a mistake to fix.
@@ -285,6 +290,7 @@ function readValidator(
   layout: Layout,
   path: string,
   issues: Issues,
+  warnings: Issues,
 ): Validator {
   const typePath = at(path, "type");
   const type = requiredString(entry.type, typePath, issues);
@@ -299,8 +305,8 @@ function readValidator(
     }
     return { kind: "static", name, approve: approve ?? false };
   }
-  if (type === "notaryv1") return readNotaryV1(entry, name, layout, path, issues);
-  if (type === "cosign") return readCosign(entry, name, layout, path, issues);
+  if (type === "notaryv1") return readNotaryV1(entry, name, layout, path, issues, warnings);
+  if (type === "cosign") return readCosign(entry, name, layout, path, issues, warnings);
   if (UNSUPPORTED_TYPES.includes(type)) {
     issues.push({ path: typePath, message: `validator type ${type} is not supported yet` });
   } else {
@@ -318,6 +324,7 @@ function readNotaryV1(
   layout: Layout,
   path: string,
   issues: Issues,
+  warnings: Issues,
 ): Validator {
   rejectUnknownKeys(entry, layout.validatorKeys.notaryv1, path, issues, (key) =>
     key === (layout.version === 2 ? "trustRoots" : "trust_roots")
@@ -335,7 +342,7 @@ function readNotaryV1(
   const server = trustServerUrl(host ?? DEFAULT_NOTARY_HOST);
 
   const rootsPath = at(path, layout.trustRoots);
-  const { roots, count } = readTrustRoots(entry[layout.trustRoots], rootsPath, ["name", "key"], pemProblem, issues);
+  const { roots, count } = readTrustRoots(entry[layout.trustRoots], rootsPath, ["name", "key"], pemProblem, issues, warnings);
   // Connaisseur 2 starts without roots and denies each image at its rule; Connaisseur 3 refuses to start.
   if (layout.version === 3 && count === 0) {
     issues.push({ path: rootsPath, message: "Connaisseur 3 requires at least one trust root for a notaryv1 validator" });
@@ -370,6 +377,7 @@ function readTrustRoots(
   fields: readonly string[],
   keyProblem: (key: string) => string | undefined,
   issues: Issues,
+  warnings: Issues,
 ): { roots: TrustRoot[]; count: number } {
   const roots: TrustRoot[] = [];
   const list = optionalList(raw, rootsPath, issues) ?? [];
@@ -401,6 +409,14 @@ function readTrustRoots(
       issues.push({ path: at(rPath, "name"), message: `trust root "${rootName}" is defined twice in this validator` });
       return;
     }
+    const twin = roots.find((r) => samePem(r.key, key));
+    if (twin) {
+      // Connaisseur counts a signature once per trust root that verifies it; trustgate counts a key once.
+      warnings.push({
+        path: keyPath,
+        message: `trust roots "${twin.name}" (${twin.keyPath}) and "${rootName}" are the same key: a threshold counts them as one signer`,
+      });
+    }
     roots.push({ name: rootName, key: normalizePem(key), keyPath });
   });
   return { roots, count: list.length };
@@ -422,6 +438,7 @@ function readCosign(
   layout: Layout,
   path: string,
   issues: Issues,
+  warnings: Issues,
 ): Validator {
   rejectUnknownKeys(entry, layout.validatorKeys.cosign, path, issues, (key) =>
     key === (layout.version === 2 ? "trustRoots" : "trust_roots") ? `Connaisseur ${layout.version} calls it ${layout.trustRoots}` : undefined,
@@ -444,7 +461,7 @@ function readCosign(
 
   const rootsPath = at(path, layout.trustRoots);
   const fields = layout.version === 3 ? ["name", "key", "keyless"] : ["name", "key"];
-  const { roots, count } = readTrustRoots(entry[layout.trustRoots], rootsPath, fields, cosignKeyProblem, issues);
+  const { roots, count } = readTrustRoots(entry[layout.trustRoots], rootsPath, fields, cosignKeyProblem, issues, warnings);
   // Connaisseur 3 refuses to start without ("no trust roots provided for validator %s").
   if (layout.version === 3 && count === 0) {
     issues.push({ path: rootsPath, message: "Connaisseur 3 requires at least one trust root for a cosign validator" });
@@ -532,7 +549,8 @@ function readRules(
   path: string,
   kinds: RequirementKinds,
   issues: Issues,
-): Rule[] {
+  warnings: Issues,
+): LocatedRule[] {
   const list = optionalList(raw, path, issues);
   if (list === undefined || list.length === 0) {
     // Connaisseur 2 would deny every image, Connaisseur 3 refuses to start: either way not meant.
@@ -543,7 +561,7 @@ function readRules(
     issues.push({ path, message: `too many rules: ${list.length}, at most ${MAX_RULES}` });
     return [];
   }
-  const rules: Rule[] = [];
+  const rules: LocatedRule[] = [];
   const seen = new Map<string, number>();
   list.forEach((entry, j) => {
     const rPath = at(path, j);
@@ -587,9 +605,10 @@ function readRules(
     const withPath = at(rPath, "with");
     const options = readWith(entry.with, layout, withPath, issues);
     if (pattern === undefined || !validator) return;
-    const built = requirementsFor(validator, options, layout, rPath, kinds, issues);
+    const built = requirementsFor(validator, options, layout, rPath, kinds, issues, warnings);
     if (!built) return;
-    rules.push({ pattern, require: built.require, description: built.description });
+    const rule: Rule = { pattern, require: built.require, description: built.description };
+    rules.push({ rule, path: rPath });
   });
   return rules;
 }
@@ -670,6 +689,7 @@ function requirementsFor(
   rulePath: string,
   kinds: RequirementKinds,
   issues: Issues,
+  warnings: Issues,
 ): { require: Requirement[]; description: string } | undefined {
   const described = `validator ${validator.name}`;
   if (validator.kind === "unusable") return undefined;
@@ -677,7 +697,7 @@ function requirementsFor(
     // Without a message the deny kind uses Connaisseur's own wording.
     return { require: [{ type: validator.approve ? "allow" : "deny" }], description: described };
   }
-  if (validator.kind === "cosign") return cosignRequirementFor(validator, options, layout, rulePath, kinds, issues);
+  if (validator.kind === "cosign") return cosignRequirementFor(validator, options, layout, rulePath, kinds, issues, warnings);
 
   const ref = options.trustRoot ?? "default";
   let roots: readonly TrustRoot[];
@@ -710,7 +730,7 @@ function requirementsFor(
       auth: validator.authPath,
     };
     options.delegations?.forEach((_, k) => (sources[`signers[${k}]`] = at(options.delegationsPath, k)));
-    return checkRequirement(raw, kinds, sources, issues);
+    return checkRequirement(raw, kinds, sources, issues, warnings);
   });
   return { require, description: `${described}, ${which}` };
 }
@@ -732,6 +752,7 @@ function cosignRequirementFor(
   rulePath: string,
   kinds: RequirementKinds,
   issues: Issues,
+  warnings: Issues,
 ): { require: Requirement[]; description: string } | undefined {
   const described = `validator ${validator.name}`;
   const raw = options.raw ?? {};
@@ -773,9 +794,10 @@ function cosignRequirementFor(
         ? validator.roots.filter((r) => required.includes(r.name))
         : validator.roots;
     if (effectiveThreshold !== undefined && pinned.length > 0 && effectiveThreshold > pinned.length) {
-      issues.push({
+      // Connaisseur starts so, and denies each image at its rule: imported as it is, with a warning.
+      warnings.push({
         path: thresholdPath,
-        message: `a threshold of ${effectiveThreshold} cannot be met by the ${pinned.length} trust roots of validator ${validator.name}: Connaisseur would deny every image of this rule`,
+        message: `a threshold of ${effectiveThreshold} cannot be met by the ${pinned.length} trust roots of validator ${validator.name}: every image of this rule is denied (validation threshold not reached), as Connaisseur does`,
       });
     }
   } else {
@@ -790,7 +812,12 @@ function cosignRequirementFor(
       });
     }
     if (layout.version === 2 && threshold !== undefined && threshold > 1) {
-      issues.push({ path: thresholdPath, message: `a threshold of ${threshold} cannot be met by the one trust root ${ref}: set trust_root to "*" or Connaisseur 2 denies every image of this rule` });
+      // Connaisseur 2 applies the threshold to a named trust root too.
+      effectiveThreshold = threshold;
+      warnings.push({
+        path: thresholdPath,
+        message: `a threshold of ${threshold} cannot be met by the one trust root ${ref}: every image of this rule is denied (validation threshold not reached), as Connaisseur 2 does; set trust_root to "*" to count every trust root`,
+      });
     }
   }
 
@@ -815,7 +842,7 @@ function cosignRequirementFor(
   const requirement: Requirement = {
     type: "cosign",
     keys: pinned.map((r) => ({ name: r.name, key: r.key })),
-    ...(effectiveThreshold !== undefined && effectiveThreshold !== 1 && effectiveThreshold <= pinned.length ? { threshold: effectiveThreshold } : {}),
+    ...(effectiveThreshold !== undefined && effectiveThreshold !== 1 ? { threshold: effectiveThreshold } : {}),
     ...(signers.length > 0 ? { required: signers } : {}),
   };
   const sources: Record<string, string> = { "": rulePath, keys: validator.rootsPath, threshold: thresholdPath, required: requiredPath };
@@ -828,5 +855,5 @@ function cosignRequirementFor(
         : `trust roots ${pinned.map((r) => r.name).join(", ")}`;
   const counted = effectiveThreshold !== undefined && ref === "*" ? `, ${effectiveThreshold} of ${pinned.length} must sign` : "";
   const musts = required.length > 0 && ref === "*" ? `, required ${required.join(", ")}` : "";
-  return { require: [checkRequirement(requirement, kinds, sources, issues)], description: `${described}, ${which}${counted}${musts}` };
+  return { require: [checkRequirement(requirement, kinds, sources, issues, warnings)], description: `${described}, ${which}${counted}${musts}` };
 }

@@ -3,7 +3,8 @@ import { splitHostPort } from "../../hosts";
 import { parseDocumentText } from "../document";
 import { joinPath } from "../issues";
 import { compilePattern, PatternSyntaxError } from "../pattern";
-import { PolicyValidationError, type Policy, type Requirement, type Rule } from "../model";
+import { PolicyValidationError, type Policy, type PolicyIssue, type Requirement } from "../model";
+import { distinctWarnings, reviewRules, type LocatedRule } from "../review";
 import type { RequirementKinds } from "../requirement-kinds";
 import {
   at,
@@ -56,7 +57,8 @@ function atKey(path: string, key: string): string {
 // ---------------------------------------------------------------------------------------------
 // Entry point
 
-export function importContainersPolicy(document: unknown, kinds: RequirementKinds): Policy {
+export function importContainersPolicy(document: unknown, kinds: RequirementKinds, out: PolicyIssue[] = []): Policy {
+  const warnings: PolicyIssue[] = [];
   const issues: Issues = [];
   const located = locate(document, issues);
   if (!located) throw new PolicyValidationError(issues);
@@ -65,9 +67,12 @@ export function importContainersPolicy(document: unknown, kinds: RequirementKind
   const policy = readPolicyJson(located.policy, located.policyPath, issues);
   if (!policy) throw new PolicyValidationError(distinctIssues(issues));
 
-  const rules = buildRules(policy, registries, kinds, issues);
+  const placed = buildRules(policy, registries, kinds, issues, warnings);
+  const rules = placed.map((p) => p.rule);
   if (rules.length > MAX_RULES) issues.push({ path: located.policyPath, message: `too many rules: ${rules.length}, at most ${MAX_RULES}` });
   if (issues.length > 0) throw new PolicyValidationError(distinctIssues(issues));
+  warnings.push(...reviewRules(placed, "containers-policy"));
+  out.push(...distinctWarnings(warnings));
 
   const notes = describe(policy, registries);
   return {
@@ -780,11 +785,12 @@ function readIdentity(raw: unknown, path: string, issues: Issues, required: bool
 interface Context {
   readonly kinds: RequirementKinds;
   readonly issues: Issues;
+  readonly warnings: Issues;
   readonly lookaside: Record<string, unknown> | undefined;
   readonly lookasideSources: Readonly<Record<string, string>>;
 }
 
-function buildRules(policy: PolicyJson, registries: RegistriesD, kinds: RequirementKinds, issues: Issues): Rule[] {
+function buildRules(policy: PolicyJson, registries: RegistriesD, kinds: RequirementKinds, issues: Issues, warnings: Issues): LocatedRule[] {
   const catchAll = policy.dockerDefault
     ? { list: policy.dockerDefault, label: 'transports.docker[""]' }
     : policy.defaultList
@@ -793,7 +799,7 @@ function buildRules(policy: PolicyJson, registries: RegistriesD, kinds: Requirem
   const usedLists = [...[...policy.docker.values()].map((s) => s.list), ...(catchAll ? [catchAll.list] : [])];
   const signedBy = usedLists.some((l) => l.signedBy);
   const { lookaside, sources } = signedBy ? lookasideFor(registries, issues) : { lookaside: undefined, sources: {} };
-  const ctx: Context = { kinds, issues, lookaside, lookasideSources: sources };
+  const ctx: Context = { kinds, issues, warnings, lookaside, lookasideSources: sources };
 
   /** containers/image reads sigstore attachments for an image when the first registries.d entry
    * on its lookup list that sets use-sigstore-attachments says true (registries_d.go). */
@@ -813,7 +819,7 @@ function buildRules(policy: PolicyJson, registries: RegistriesD, kinds: Requirem
     return catchAll;
   };
 
-  const rules: Rule[] = [];
+  const rules: LocatedRule[] = [];
   const emit = (patterns: readonly string[], list: RequirementList, label: string, chain: readonly string[], via?: string) => {
     const hasSigstore = list.requirements.some((r) => r?.kind === "sigstore");
     const attachments = hasSigstore ? attachmentsFor(chain) : undefined;
@@ -826,7 +832,7 @@ function buildRules(policy: PolicyJson, registries: RegistriesD, kinds: Requirem
         ? `; sigstore attachments read (use-sigstore-attachments: ${attachments.from})`
         : `; use-sigstore-attachments is not true for these images (${attachments.from}): containers/image finds no sigstore signature`;
     }
-    for (const pattern of patterns) rules.push({ pattern, require, description });
+    for (const pattern of patterns) rules.push({ rule: { pattern, require, description }, path: list.path });
   };
 
   for (const [name, { scope, list }] of policy.docker) {
@@ -902,7 +908,7 @@ function requirementsOf(list: RequirementList, attachments: boolean, ctx: Contex
         ...(parsed.identity ? { signedIdentity: parsed.identity.path } : {}),
         ...ctx.lookasideSources,
       };
-      out.push(checkRequirement(raw, ctx.kinds, sources, ctx.issues));
+      out.push(checkRequirement(raw, ctx.kinds, sources, ctx.issues, ctx.warnings));
       continue;
     }
     if (!attachments) {
@@ -921,7 +927,7 @@ function requirementsOf(list: RequirementList, attachments: boolean, ctx: Contex
       ...(parsed.identity ? { signedIdentity: parsed.identity.path } : {}),
     };
     parsed.keys.forEach((k, i) => (sources[`keys[${i}]`] = k.path));
-    out.push(checkRequirement(raw, ctx.kinds, sources, ctx.issues));
+    out.push(checkRequirement(raw, ctx.kinds, sources, ctx.issues, ctx.warnings));
   }
   // insecureAcceptAnything alone admits; next to other requirements it adds nothing.
   return out.length > 0 ? out : [{ type: "allow" }];

@@ -1,6 +1,7 @@
 // Imports Portieris ImagePolicy / ClusterImagePolicy objects (and the Secrets they name) into the normalised policy.
 import { compilePattern, normalizedPattern, PatternSyntaxError, type CompiledPattern } from "../pattern";
-import { PolicyValidationError, type Policy, type Requirement, type Rule } from "../model";
+import { PolicyValidationError, type Policy, type PolicyIssue, type Requirement, type Rule } from "../model";
+import { distinctWarnings, reviewRules, type LocatedRule } from "../review";
 import type { RequirementKinds } from "../requirement-kinds";
 import {
   at,
@@ -55,7 +56,8 @@ interface Signer {
   readonly keyPath: string;
 }
 
-export function importPortieris(document: unknown, kinds: RequirementKinds): Policy {
+export function importPortieris(document: unknown, kinds: RequirementKinds, out: PolicyIssue[] = []): Policy {
+  const warnings: PolicyIssue[] = [];
   const issues: Issues = [];
   const objects: Located[] = [];
   collect(document, "", 0, objects, issues);
@@ -79,6 +81,7 @@ export function importPortieris(document: unknown, kinds: RequirementKinds): Pol
   );
 
   const rules: Rule[] = [];
+  const placed: LocatedRule[] = [];
   const namespacesWithPolicies = new Map<string, PolicyObject>();
   const namespacesWithRules = new Set<string>();
   const secretReader = new SecretReader(issues);
@@ -86,8 +89,10 @@ export function importPortieris(document: unknown, kinds: RequirementKinds): Pol
     if (policy.namespace !== undefined && !namespacesWithPolicies.has(policy.namespace)) {
       namespacesWithPolicies.set(policy.namespace, policy);
     }
-    for (const rule of readPolicy(policy, secrets, secretReader, kinds, issues)) {
+    for (const located of readPolicy(policy, secrets, secretReader, kinds, issues, warnings)) {
+      const { rule } = located;
       rules.push(rule);
+      placed.push(located);
       if (rule.namespace !== undefined) namespacesWithRules.add(rule.namespace);
     }
   }
@@ -104,6 +109,8 @@ export function importPortieris(document: unknown, kinds: RequirementKinds): Pol
   if (rules.length > MAX_RULES) issues.push({ path: "", message: `too many repositories: ${rules.length}, at most ${MAX_RULES}` });
 
   if (issues.length > 0) throw new PolicyValidationError(distinctIssues(issues));
+  warnings.push(...reviewRules(placed, "portieris"));
+  out.push(...distinctWarnings(warnings));
   return { mode: "enforce", patternStyle: "portieris", rules };
 }
 
@@ -215,7 +222,8 @@ function readPolicy(
   secretReader: SecretReader,
   kinds: RequirementKinds,
   issues: Issues,
-): Rule[] {
+  warnings: Issues,
+): LocatedRule[] {
   const specPath = at(policy.path, "spec");
   const spec = optionalRecord(policy.obj.spec, specPath, issues);
   if (!spec) {
@@ -228,7 +236,7 @@ function readPolicy(
   const description =
     policy.kind === "ImagePolicy" ? `ImagePolicy ${policy.namespace}/${policy.name}` : `ClusterImagePolicy ${policy.name}`;
 
-  const rules: Rule[] = [];
+  const rules: LocatedRule[] = [];
   repositories.forEach((repo, k) => {
     const repoPath = at(reposPath, k);
     if (!isRecord(repo)) {
@@ -255,14 +263,16 @@ function readPolicy(
       secretReader,
       kinds,
       issues,
+      warnings,
     });
     if (name === undefined || !require) return;
-    rules.push({
+    const rule: Rule = {
       pattern: name,
       require,
       description,
       ...(policy.namespace !== undefined ? { namespace: policy.namespace } : {}),
-    });
+    };
+    rules.push({ rule, path: repoPath });
   });
   return rules;
 }
@@ -275,6 +285,7 @@ interface RepositoryContext {
   readonly secretReader: SecretReader;
   readonly kinds: RequirementKinds;
   readonly issues: Issues;
+  readonly warnings: Issues;
 }
 
 /** The requirements of one repository entry, or undefined when it cannot be imported. */
@@ -424,7 +435,7 @@ function readSimple(raw: unknown, path: string, ctx: RepositoryContext): Require
       ...(lookaside ? { lookaside } : {}),
     };
     out.push(
-      checkRequirement(requirement, ctx.kinds, { "": reqPath, keys: key.keyPath, signedIdentity: identityPath, lookaside: storeUrlPath }, issues),
+      checkRequirement(requirement, ctx.kinds, { "": reqPath, keys: key.keyPath, signedIdentity: identityPath, lookaside: storeUrlPath }, issues, ctx.warnings),
     );
   });
   return ok ? out : undefined;
@@ -614,7 +625,7 @@ function readTrust(raw: unknown, path: string, ctx: RepositoryContext): Requirem
     sources[`signers[${i}].name`] = s.namePath;
     sources[`signers[${i}].keys`] = s.keyPath;
   });
-  return checkRequirement(requirement, ctx.kinds, sources, issues);
+  return checkRequirement(requirement, ctx.kinds, sources, issues, ctx.warnings);
 }
 
 /**

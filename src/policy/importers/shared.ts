@@ -167,9 +167,11 @@ export function checkRequirement(
   kinds: RequirementKinds,
   sources: Readonly<Record<string, string>>,
   issues: Issues,
+  warnings?: Issues,
 ): Requirement {
   const local: PolicyIssue[] = [];
-  const parsed = parseRequirement(raw, kinds, "", local);
+  const review = warnings ? { warnings, where: (path: string) => remap(path, sources) } : undefined;
+  const parsed = parseRequirement(raw, kinds, "", local, review);
   for (const issue of local) issues.push({ path: remap(issue.path, sources), message: issue.message });
   return parsed;
 }

@@ -281,7 +281,10 @@ async function verifyRoot(bytes: Uint8Array, options: TrustedSetOptions, previou
     }
   }
 
-  const candidates = rootCandidateKeys(metadata, options, true);
+  // A pinned key is the trust anchor of the first root: the certificate shape notary asks of a root
+  // trusted on first use (one leaf, CN = GUN) does not apply to it, as Connaisseur does not ask it.
+  const anchored = !previous && options.anchor.kind !== "tofu";
+  const candidates = rootCandidateKeys(metadata, options, true, anchored);
   if (candidates.size === 0) {
     fail("ROOT_NOT_TRUSTED", `root version ${metadata.version}: no usable root key (${candidateRule(options)})`, role);
   }
@@ -307,9 +310,10 @@ function candidateRule(options: TrustedSetOptions): string {
 /**
  * The root role keys that may sign a root: x509 keys need exactly one leaf (non-CA) certificate,
  * first in the bundle, with a sane validity window (and, for a new root, currently valid); with
- * a GUN, only certificates whose CN matches it.
+ * a GUN, only certificates whose CN matches it. `anchored` (the first root under a pinned key):
+ * the pin decides, so neither the leaf nor the CN rule applies; the first certificate's validity does.
  */
-function rootCandidateKeys(root: RootMetadata, options: TrustedSetOptions, checkExpiry: boolean): Map<string, TufKey> {
+function rootCandidateKeys(root: RootMetadata, options: TrustedSetOptions, checkExpiry: boolean, anchored = false): Map<string, TufKey> {
   const out = new Map<string, TufKey>();
   for (const [id, key] of roleKeyMap(root.keys, root.roles.root.keyids)) {
     let material;
@@ -321,7 +325,11 @@ function rootCandidateKeys(root: RootMetadata, options: TrustedSetOptions, check
     }
     const certs = material.certificates;
     if (!certs) {
-      if (options.gun === undefined) out.set(id, key);
+      if (options.gun === undefined || anchored) out.set(id, key);
+      continue;
+    }
+    if (anchored) {
+      if (certs[0] && certificateProblem(certs[0], options.now, checkExpiry) === undefined) out.set(id, key);
       continue;
     }
     const leaves = certs.filter((c) => !c.isCA);

@@ -1,6 +1,7 @@
 // The Connaisseur importer: Helm values (2.x and 3.x layouts) in, the policy Connaisseur would enforce out.
 /// <reference types="vite/client" />
 import { describe, expect, it } from "vitest";
+import { decide, type DecideDeps } from "../../../src/decide";
 import { compilePolicy } from "../../../src/policy/compile";
 import { parseDocumentText } from "../../../src/policy/document";
 import { importConnaisseur } from "../../../src/policy/importers/connaisseur";
@@ -16,6 +17,7 @@ import v3DockerhubPub from "./fixtures/keys/v3-dockerhub.pub?raw";
 import v3SsePub from "./fixtures/keys/v3-sse.pub?raw";
 import v3TeamAPub from "./fixtures/keys/v3-team-a.pub?raw";
 import v3TeamBPub from "./fixtures/keys/v3-team-b.pub?raw";
+import { fakeRegistry, publicKey, vector } from "../cosign/vectors";
 
 const fromText = (text: string) => importConnaisseur(parseDocumentText(text).value, kinds);
 
@@ -538,6 +540,37 @@ describe("importConnaisseur: cosign validators", () => {
     ]);
   });
 
+  it("imports a threshold above the trust roots, as Connaisseur accepts it, with a warning; the rule then denies", () => {
+    const warnings: PolicyIssue[] = [];
+    const policy = importConnaisseur(v3Cosign({ trustRoot: "*", threshold: 4 }), kinds, warnings);
+    expect(policy.rules[1]?.require).toEqual([{ type: "cosign", keys: [alice, bob, charlie], threshold: 4 }]);
+    expect(warnings).toEqual([
+      {
+        path: "application.policy[1].with.threshold",
+        message: expect.stringMatching(/^a threshold of 4 cannot be met by the 3 trust roots of validator multicosigner: every image of this rule is denied \(validation threshold not reached\)/),
+      },
+    ]);
+    // Connaisseur 2 applies a threshold to a named trust root too.
+    const v2Warnings: PolicyIssue[] = [];
+    expect(importConnaisseur(v2Cosign({}, { threshold: 2 }), kinds, v2Warnings).rules[0]?.require).toEqual([
+      { type: "cosign", keys: [{ name: "default", key: ALICE }], threshold: 2 },
+    ]);
+    expect(v2Warnings).toEqual([{ path: "policy[0].with.threshold", message: expect.stringContaining("cannot be met by the one trust root default") }]);
+  });
+
+  it("warns, naming both trust roots, when a validator lists one key under two names", () => {
+    const doc = v3Cosign({ trustRoot: "*", threshold: 2 });
+    doc.application.validators[1].trustRoots[2].key = `\n  ${ALICE}\n`;
+    const warnings: PolicyIssue[] = [];
+    importConnaisseur(doc, kinds, warnings);
+    expect(warnings).toEqual([
+      {
+        path: "application.validators[1].trustRoots[2].key",
+        message: 'trust roots "alice" (application.validators[1].trustRoots[0].key) and "charlie" are the same key: a threshold counts them as one signer',
+      },
+    ]);
+  });
+
   it("asks to turn Rekor off: Connaisseur 3 checks the transparency log unless verifyInTransparencyLog is false", () => {
     const doc = v3Cosign({ trustRoot: "*" });
     delete doc.application.policy[1].with.verifyInTransparencyLog;
@@ -569,11 +602,9 @@ describe("importConnaisseur: cosign validators", () => {
       d.application.validators[1].trustRoots[0].key = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----";
       return d;
     }, "application.validators[1].trustRoots[0].key", /expected a PEM PUBLIC KEY \(cosign\.pub\)/],
-    ["a threshold no trust roots can meet", () => v3Cosign({ trustRoot: "*", threshold: 4 }), "application.policy[1].with.threshold", /threshold of 4 cannot be met by the 3 trust roots/],
     ["a threshold that is no number", () => v3Cosign({ trustRoot: "*", threshold: "two" }), "application.policy[1].with.threshold", /whole number/],
     ["a required trust root the validator lacks", () => v3Cosign({ trustRoot: "*", required: ["alice", "dave"] }), "application.policy[1].with.required[1]", /has no trust root "dave"/],
     ["required signers beside a single named trust root", () => v3Cosign({ trustRoot: "alice", required: ["bob"] }), "application.policy[1].with.required", /verifies only trust root alice/],
-    ["a Connaisseur 2 threshold above 1 for one trust root", () => v2Cosign({}, { threshold: 2 }), "policy[0].with.threshold", /cannot be met by the one trust root default/],
     ["delegations on a cosign rule", () => v3Cosign({ delegations: ["alice"] }), "application.policy[1].with.delegations", /delegations are Notary roles/],
     ["auth.secretName", () => {
       const d = v3Cosign();
@@ -604,5 +635,49 @@ describe("importConnaisseur: cosign validators", () => {
     d.application.policy[1].with.verifySCT = false;
     d.application.policy[1].with.trustRoot = "*";
     expect(rule(d)?.require[0]).toMatchObject({ type: "cosign" });
+  });
+});
+
+describe("importConnaisseur: decided as Connaisseur decides", () => {
+  // bundle-fallback-tag: alice and carol signed the image; bob did not.
+  const served = vector("bundle-fallback-tag");
+  const image = `${served.meta.image.repository}:v1`;
+  const deps = (): DecideDeps => {
+    const store = new Map<string, string>();
+    const cache = { get: async (k: string) => store.get(k) ?? null, put: async (k: string, v: string) => void store.set(k, v) };
+    const clock = { now: () => new Date("2026-11-23T00:00:00Z") };
+    return {
+      kinds,
+      digests: { resolve: async () => ({ ok: true as const, digest: served.meta.image.digest, cached: false }) },
+      verdictCache: cache,
+      verdictTtlSeconds: 300,
+      clock,
+      verifier: {
+        fetch: fakeRegistry(served.registry).fetch,
+        trustCache: cache,
+        clock,
+        counter: { count: () => {} },
+        settings: { upstreamTimeoutMs: 1000, trustRecheckSeconds: 120, credentials: {} },
+      },
+    };
+  };
+  const values = (threshold: number) => ({
+    application: {
+      validators: [
+        { name: "cosigners", type: "cosign", trustRoots: [{ name: "alice", key: publicKey("alice") }, { name: "carol", key: publicKey("carol") }] },
+      ],
+      policy: [{ pattern: "127.0.0.1:5000/*:*", validator: "cosigners", with: { trustRoot: "*", threshold, verifyInTransparencyLog: false } }],
+    },
+  });
+
+  it("denies a threshold above the trust roots at decision time, in Connaisseur's words (2/3)", async () => {
+    const policy = importConnaisseur(values(3), kinds);
+    const verdict = await decide({ image, reference: parseReference(image), context: {} }, { id: "c", revision: "r3", policy }, deps());
+    expect(verdict.decision).toBe("deny");
+    expect(verdict.reasons[0]).toMatchObject({ code: "COSIGN_THRESHOLD_UNMET", signers: ["alice", "carol"], threshold: 3 });
+    expect(verdict.reasons[0]!.message).toMatch(/^validation threshold not reached \(2\/3\)/);
+    // The same signatures meet a threshold of 2.
+    const two = importConnaisseur(values(2), kinds);
+    expect((await decide({ image, reference: parseReference(image), context: {} }, { id: "c", revision: "r2", policy: two }, deps())).decision).toBe("allow");
   });
 });

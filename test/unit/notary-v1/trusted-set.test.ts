@@ -140,6 +140,19 @@ describe("trust anchors", () => {
   });
 });
 
+describe("a pinned root key is the anchor (as Connaisseur decides)", () => {
+  it("trusts a pinned CA certificate named for no GUN, which trust on first use refuses", async () => {
+    const ca = await pooledKey("ecdsa-x509", 9, { cn: "securesystems.de", notBefore: past, notAfter: new Date(NOW.getTime() + 30 * DAY), isCA: true });
+    const repo = await buildRepo({ keys: { root: [ca] } });
+    await expectFailure(createSet(repo), "ROOT_NOT_TRUSTED", /CN matching/);
+    await expect(createSet(repo, { anchor: { kind: "public-keys", keys: [await pinFor(ca)] } })).resolves.toBeInstanceOf(TrustedSet);
+    await expect(createSet(repo, { anchor: { kind: "key-ids", keyIds: [ca.id] } })).resolves.toBeInstanceOf(TrustedSet);
+    // The pin must still match, and still sign.
+    const other = await pooledKey("ecdsa-x509", 0);
+    await expectFailure(createSet(repo, { anchor: { kind: "public-keys", keys: [await pinFor(other)] } }), "ROOT_NOT_TRUSTED", /no root key matches the pinned keys/);
+  });
+});
+
 describe("signatures and thresholds", () => {
   it("refuses a root with a broken signature", async () => {
     const repo = await buildRepo({ tamper: (role, env) => role === "root" && flipSignature(env.signatures[0]!) });

@@ -167,6 +167,23 @@ describe("notary requirement on real notary trust data", () => {
     expect(one.decision).toBe("allow");
   });
 
+  it("counts a role once however it is named: bob and targets/bob are one signer", async () => {
+    // alice-missing: targets/bob signed v1, targets/alice did not.
+    const c = vector("alice-missing").meta;
+    const { deps } = setup(trustServer("alice-missing"), c.now, V1("alice-missing"));
+    const rootKeys = [c.pinnedRoot.publicKeyPem];
+    const twice = await run(deps, `${IMAGE}:v1`, { rootKeys, signers: [{ name: "bob" }, { name: "targets/bob" }, { name: "alice" }], signerThreshold: 2 });
+    expect(twice.decision).toBe("deny");
+    expect(twice.reasons).toEqual([expect.objectContaining({ code: "NOTARY_SIGNER_MISSING", signer: "alice" })]);
+    // Named twice and nothing else: one signer, who signed.
+    const alone = await run(deps, `${IMAGE}:v1`, { rootKeys, signers: [{ name: "bob" }, { name: "targets/bob" }] });
+    expect(alone.decision).toBe("allow");
+    expect(alone.reasons[0]!.message).toContain("by 1 of 1 required signers");
+    // Named twice and silent: one reason for the one role.
+    const silent = await run(deps, `${IMAGE}:v1`, { rootKeys, signers: [{ name: "alice" }, { name: "targets/alice" }] });
+    expect(silent.reasons).toEqual([expect.objectContaining({ code: "NOTARY_SIGNER_MISSING", signer: "alice" })]);
+  });
+
   it("checks a Portieris signer secret's key against the role's keys", async () => {
     const c = vector("alice-signed").meta;
     const right = c.signers.alice!.publicKeyPem!;
