@@ -97,6 +97,8 @@ export const notaryKind: RequirementKind<NotaryRequirement> = {
           now,
           previous: state.versions,
           ...(trustedRoot ? { trustedRoot } : {}),
+          // Read by judge(): asked for with root, timestamp, snapshot and targets, not after them.
+          expectedDelegations: ["targets/releases", ...(req.signers ?? []).map((s) => signerRole(s.name))],
           onVerify: (role) => deps.counter.count("verify", `notary ${gun} ${role}`),
         });
         summary = result.summary;
@@ -226,7 +228,7 @@ async function judge(
   const missing: Reason[] = [];
   let satisfied = 0;
   for (const signer of signers) {
-    const role = signer.name.startsWith("targets/") ? signer.name : `targets/${signer.name}`;
+    const role = signerRole(signer.name);
     const name = role.slice("targets/".length);
     const held = summary.roles[role];
     const holds = held && (tag !== undefined ? held.targets[tag] === hex : Object.values(held.targets).includes(hex));
@@ -261,6 +263,11 @@ async function judge(
       },
     ],
   };
+}
+
+/** A signer's delegation role: "ci" and "targets/ci" both name targets/ci. */
+function signerRole(name: string): string {
+  return name.startsWith("targets/") ? name : `targets/${name}`;
 }
 
 async function keysListed(pems: readonly string[], roleKeys: readonly string[]): Promise<boolean> {
