@@ -15,12 +15,16 @@ import type { TrustedVersions } from "../verify/notary-v1/trusted-set";
 import { notaryRequirement, type NotaryRequirement } from "./notary-schema";
 
 const YEAR = 365 * 86_400;
+/** An unchanged state is written again only this long after it was (its KV entry lives a year). */
+const STATE_REFRESH_MS = 30 * 86_400_000;
 
 /** What is remembered per trust server and GUN across requests: rollback versions, the TOFU root. */
 interface RepositoryState {
   readonly versions: TrustedVersions;
   /** base64 of the first trusted root's bytes (or its successor), when trust is on first use. */
   readonly root?: string;
+  /** When it was written (ms); absent in states written before this field existed. */
+  readonly writtenAt?: number;
 }
 
 const httpClients = new WeakMap<VerifierDeps, HttpClient>();
@@ -105,13 +109,18 @@ export const notaryKind: RequirementKind<NotaryRequirement> = {
         const nextState: RepositoryState = {
           versions: result.summary.versions,
           ...(anchor.kind === "tofu" ? { root: base64Encode(result.rootBytes) } : state.root ? { root: state.root } : {}),
+          writtenAt: now.getTime(),
         };
+        // Most re-checks change no version: the state is then left as it is (one KV write less per
+        // cold decision, and KV takes one write per second per key), unless it is getting old.
+        const same = (s: RepositoryState) => stableStringify({ versions: s.versions, root: s.root ?? null });
+        const stateCurrent = state.writtenAt !== undefined && now.getTime() - state.writtenAt < STATE_REFRESH_MS && same(state) === same(nextState);
         // The verdict rests on what was just verified, not on these writes: they need not delay it.
         const writes = Promise.all([
           deps.trustCache.put(summaryKey, JSON.stringify(summary), {
             ttlSeconds: Math.max(60, Math.ceil((summary.expiresAt - now.getTime()) / 1000)),
           }),
-          deps.trustCache.put(stateKey, JSON.stringify(nextState), { ttlSeconds: YEAR }),
+          ...(stateCurrent ? [] : [deps.trustCache.put(stateKey, JSON.stringify(nextState), { ttlSeconds: YEAR })]),
         ]);
         await writeBehind(writes, ctx.background, "notary trust cache write");
       } catch (err) {
