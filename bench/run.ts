@@ -576,8 +576,8 @@ async function main() {
           const runs = await coldRoundTrips({ image, format, document });
           const last = runs[runs.length - 1]!;
           return {
-            sequential: Math.max(...runs.map((r) => r.sequential)),
-            total: Math.max(...runs.map((r) => r.total)),
+            sequential: median(runs.map((r) => r.sequential)),
+            total: median(runs.map((r) => r.total)),
             perDecision: runs.map((r: RoundTrips) => `${r.sequential}/${r.total}`),
             requests: last.requests.map((r) => `${r.depth}: ${r.method} ${r.url} ${r.status}`),
           };
