@@ -17,6 +17,9 @@ await build({
   format: "esm",
   target: "node20",
   packages: "external",
+  // openpgp exports its lightweight build for browsers only; Node (bench/round-trips.ts runs the
+  // simple-signing verifier) takes the package's Node build, the same API.
+  alias: { "openpgp/lightweight": "openpgp" },
   sourcemap: "inline",
   logLevel: "warning",
 });

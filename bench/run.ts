@@ -18,6 +18,7 @@ import { pushImage, writeOciImage } from "../test/e2e/lab/oci-image";
 import { startRegistry } from "../test/e2e/lab/registry";
 import { createSkopeoLab } from "../test/e2e/lab/skopeo-oracle";
 import { REPO_ROOT, startWorker, type WorkerHandle } from "../test/e2e/lab/worker";
+import { coldRoundTrips, TRACE_LATENCY_MS, type RoundTrips } from "./round-trips";
 import { notaryChain, SIGNATURES_PER_CHAIN, VECTOR_FILES, type NotaryVector, type VectorFile } from "./cpu-worker/notary-chain";
 
 const run = promisify(execFile);
@@ -502,7 +503,8 @@ async function main() {
           default: [{ type: "reject" }],
           transports: { docker: { [`${h}/bench/simple`]: [{ type: "signedBy", keyType: "GPGKeys", keyData: rsa.keyData }] } },
         };
-        await putPolicy(cold, "bench-simple", "containers-policy", { policy: simplePolicy, "registries.d": readDocs });
+        const simpleDoc = { policy: simplePolicy, "registries.d": readDocs };
+        await putPolicy(cold, "bench-simple", "containers-policy", simpleDoc);
 
         // cosign: an ECDSA P-256 key as `cosign generate-key-pair` makes, the signature written as
         // `cosign sign --key` writes it (the `sha256-<hex>.sig` tag; test/e2e/lab/cosign.ts).
@@ -512,9 +514,10 @@ async function main() {
         const cosignImage = `${h}/${cosignRepo}:v1`;
         await pushImage(join(work, "img"), cosignImage);
         await signImage(registry, cosignRepo, oci.manifestDigest, [cosignKey]);
-        await putPolicy(cold, "bench-cosign", "native", {
+        const cosignDoc = {
           rules: [{ pattern: `${h}/${cosignRepo}`, require: [{ type: "cosign", keys: [{ name: "ci", key: cosignKey.publicKeyPem }] }] }],
-        });
+        };
+        await putPolicy(cold, "bench-cosign", "native", cosignDoc);
         // No cosign CLI in Debian. The same requirement for skopeo would be containers/image's
         // sigstoreSigned (it reads cosign's `.sig` tags with use-sigstore-attachments), but Debian's
         // skopeo is built with it disabled ("Debian-local change: sigstore disabled"). Probed once:
@@ -566,14 +569,33 @@ async function main() {
           });
         }
 
+        // Round trips one after the other per cold decision (bench/round-trips.ts: decide() in Node
+        // against the same servers, every request traced).
+        log(`2. cold: round trips per decision (traced, ${TRACE_LATENCY_MS} ms added per request)`);
+        const trips = async (image: string, format: string, document: string) => {
+          const runs = await coldRoundTrips({ image, format, document });
+          const last = runs[runs.length - 1]!;
+          return {
+            sequential: median(runs.map((r) => r.sequential)),
+            total: median(runs.map((r) => r.total)),
+            perDecision: runs.map((r: RoundTrips) => `${r.sequential}/${r.total}`),
+            requests: last.requests.map((r) => `${r.depth}: ${r.method} ${r.url} ${r.status}`),
+          };
+        };
+        const notaryTrips = await trips(notaryImage, "connaisseur", notaryPolicy);
+        const simpleTrips = await trips(simpleImage, "containers-policy", JSON.stringify(simpleDoc));
+        const cosignTrips = await trips(cosignImage, "native", JSON.stringify(cosignDoc));
+
         const side = (ms: number[]) => ({ n: ms.length, medianMs: r2(median(ms)), p90Ms: r2(quantile(ms, 0.9)) });
         const ours = (t: { value: number[]; cpuMs: number | null }) => ({ ...side(t.value), workerdCpuMsPerDecision: t.cpuMs === null ? null : r2(t.cpuMs / COLD_N) });
         results.cold = {
           cachedResponses: cachedSeen,
-          notaryV1: { trustgate: ours(tgNotary), reference: { tool: "notary lookup (fresh -d per run)", ...side(notaryCli) } },
-          simpleSigning: { trustgate: ours(tgSimple), reference: { tool: "skopeo copy docker:// dir: (signedBy)", ...side(skopeoCli) } },
+          roundTripLatencyMs: TRACE_LATENCY_MS,
+          notaryV1: { trustgate: ours(tgNotary), roundTrips: notaryTrips, reference: { tool: "notary lookup (fresh -d per run)", ...side(notaryCli) } },
+          simpleSigning: { trustgate: ours(tgSimple), roundTrips: simpleTrips, reference: { tool: "skopeo copy docker:// dir: (signedBy)", ...side(skopeoCli) } },
           cosign: {
             trustgate: ours(tgCosign),
+            roundTrips: cosignTrips,
             reference: skopeoCosign
               ? { tool: "skopeo copy docker:// dir: (sigstoreSigned)", ...side(skopeoCosign) }
               : { tool: null, why: `no cosign CLI in Debian; skopeo copy (sigstoreSigned) refuses: ${probe.message}` },
@@ -693,6 +715,13 @@ function table(r: any): string {
       const why = /sigstore disabled/.test(c.cosign.reference.why) ? "Debian's skopeo: sigstore disabled" : "skopeo sigstoreSigned refused (see JSON)";
       rows.push(["2. cold cosign decision (median)", `${t.medianMs} ms (p90 ${t.p90Ms}, n=${t.n})`, `none: no cosign CLI in Debian; ${why}`, "trustgate only"]);
     }
+    const trips = (x: any) => `${x.roundTrips.sequential} (${x.roundTrips.total} requests)`;
+    rows.push([
+      "2. cold round trips one after the other per decision",
+      `notary ${trips(c.notaryV1)}, simple ${trips(c.simpleSigning)}, cosign ${trips(c.cosign)}`,
+      "traced in Node against the same servers",
+      "critical path, digest included",
+    ]);
   }
   const cpu = r.cpu;
   if (cpu) {

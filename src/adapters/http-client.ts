@@ -42,6 +42,8 @@ export interface HttpClientOptions {
   readonly codes?: { readonly unreachable: ReasonCode; readonly auth: ReasonCode; readonly badResponse: ReasonCode };
   /** Retries of idempotent requests (GET/HEAD) on network errors, 429, 502, 503 and 504. */
   readonly retry?: RetryOptions;
+  /** Where bearer tokens are kept; default: the isolate's (`isolateTokens`), shared by every client. */
+  readonly tokens?: TokenStore;
 }
 
 export interface RetryOptions {
@@ -110,8 +112,76 @@ export function parseChallenge(header: string | null): Challenge | undefined {
 
 const basic = (c: Credentials) => `Basic ${btoa(`${c.username ?? ""}:${c.password ?? ""}`)}`;
 
+/** A bearer challenge as far as it names the token service: where, and for which service. */
+interface TokenService {
+  readonly realm: string;
+  readonly service?: string;
+}
+
+/**
+ * Bearer tokens per (realm, service, scope, credentials) for their lifetime, and the token service
+ * each host's last challenge named. Shared by every client of an isolate: the registry client, the
+ * verifiers' clients and later decisions reuse a token instead of each doing the 401 → token →
+ * retry dance, and a host known to challenge is sent a token with its first request. Concurrent
+ * requests for the same token wait for one token fetch.
+ */
+export class TokenStore {
+  private readonly tokens = new Map<string, { readonly value: string; readonly expiresAt: number }>();
+  private readonly pending = new Map<string, Promise<string>>();
+  private readonly services = new Map<string, TokenService>();
+  private readonly maxEntries: number;
+  private readonly now: () => number;
+
+  constructor(options: { readonly maxEntries?: number; readonly now?: () => number } = {}) {
+    this.maxEntries = options.maxEntries ?? 1024;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The token service `host` last challenged with, if it did. */
+  serviceOf(host: string): TokenService | undefined {
+    return this.services.get(host);
+  }
+
+  rememberService(host: string, service: TokenService): void {
+    this.services.delete(host);
+    bounded(this.services, this.maxEntries).set(host, service);
+  }
+
+  /**
+   * The token for `key`: a live one, the one being fetched, or `fetch()`'s (kept for its `ttlSeconds`
+   * less a 5 s margin). `fresh`: the held one was refused, so ask again.
+   */
+  async token(key: string, fetch: () => Promise<{ value: string; ttlSeconds: number }>, fresh = false): Promise<string> {
+    const held = this.tokens.get(key);
+    if (!fresh && held && held.expiresAt > this.now()) return held.value;
+    if (fresh && held) this.tokens.delete(key);
+    const waiting = this.pending.get(key);
+    if (waiting) return waiting;
+    const fetching = fetch()
+      .then(({ value, ttlSeconds }) => {
+        bounded(this.tokens, this.maxEntries).set(key, { value, expiresAt: this.now() + (ttlSeconds - 5) * 1000 });
+        return value;
+      })
+      .finally(() => this.pending.delete(key));
+    this.pending.set(key, fetching);
+    return fetching;
+  }
+}
+
+/** Drops the oldest entries of a map about to take one more. */
+function bounded<K, V>(map: Map<K, V>, max: number): Map<K, V> {
+  for (const key of map.keys()) {
+    if (map.size < max) break;
+    map.delete(key);
+  }
+  return map;
+}
+
+/** The isolate's tokens: every HttpClient made without its own store uses this one. */
+export const isolateTokens = new TokenStore();
+
 export class HttpClient {
-  private readonly tokens = new Map<string, { value: string; expiresAt: number }>();
+  private readonly tokens: TokenStore;
   readonly timeoutMs: number;
   private readonly counter: WorkCounter;
   private readonly codes: NonNullable<HttpClientOptions["codes"]>;
@@ -130,6 +200,7 @@ export class HttpClient {
       now: r.now ?? Date.now,
     };
     this.counter = options.counter ?? noCounter;
+    this.tokens = options.tokens ?? isolateTokens;
     this.codes = options.codes ?? {
       unreachable: "REGISTRY_UNREACHABLE",
       auth: "REGISTRY_AUTH_FAILED",
@@ -137,22 +208,25 @@ export class HttpClient {
     };
   }
 
-  /** One request with the auth flow: retry once with a token (or Basic) when challenged. */
+  /**
+   * One request with the auth flow: retry once with a token (or Basic) when challenged. A host that
+   * challenged before gets its token (reused while it lives) with the first request.
+   */
   async send(req: AuthorizedRequest): Promise<Response> {
-    const tokenKey = `${req.host} ${req.scope}`;
-    const cached = this.tokens.get(tokenKey);
-    let auth: string | undefined =
-      req.credentials?.token !== undefined
-        ? `Bearer ${req.credentials.token}`
-        : cached && cached.expiresAt > Date.now()
-          ? `Bearer ${cached.value}`
-          : undefined;
+    if (req.credentials?.token !== undefined) return this.request(req.url, req.method, `Bearer ${req.credentials.token}`, req.accept, req);
+    const known = this.tokens.serviceOf(req.host);
+    // Should that token service fail now, the request goes out bare and the challenge decides.
+    let auth = known ? await this.token(req, { ...known, scope: req.scope }).then((t) => `Bearer ${t}`, () => undefined) : undefined;
     const res = await this.request(req.url, req.method, auth, req.accept, req);
-    if (res.status !== 401 || req.credentials?.token !== undefined) return res;
+    if (res.status !== 401) return res;
     const challenge = parseChallenge(res.headers.get("www-authenticate"));
     if (challenge?.scheme === "bearer" && challenge.params.realm) {
       await res.body?.cancel();
-      auth = `Bearer ${await this.fetchToken(req, challenge.params, tokenKey)}`;
+      const { realm, service, scope } = challenge.params;
+      const named: TokenService = { realm, ...(service !== undefined ? { service } : {}) };
+      // A token just sent and refused is not taken from the store again.
+      auth = `Bearer ${await this.token(req, { ...named, scope: scope ?? req.scope }, auth !== undefined)}`;
+      this.tokens.rememberService(req.host, named);
     } else if (challenge?.scheme === "basic" && req.credentials?.username !== undefined) {
       await res.body?.cancel();
       auth = basic(req.credentials);
@@ -167,10 +241,17 @@ export class HttpClient {
     return this.request(url, "GET", undefined, undefined, options);
   }
 
-  private async fetchToken(req: AuthorizedRequest, params: Readonly<Record<string, string>>, tokenKey: string): Promise<string> {
+  /** A token for (realm, service, scope) and the request's credentials, from the store or fetched. */
+  private token(req: AuthorizedRequest, params: TokenService & { readonly scope: string }, fresh = false): Promise<string> {
+    const who = req.credentials?.username !== undefined ? basic(req.credentials) : "anonymous";
+    const key = JSON.stringify([params.realm, params.service ?? null, params.scope, who]);
+    return this.tokens.token(key, () => this.fetchToken(req, params), fresh);
+  }
+
+  private async fetchToken(req: AuthorizedRequest, params: TokenService & { readonly scope: string }): Promise<{ value: string; ttlSeconds: number }> {
     let realm: URL;
     try {
-      realm = new URL(params.realm!);
+      realm = new URL(params.realm);
     } catch {
       throw new UpstreamError(this.codes.auth, `${req.host} sent a token challenge with an invalid realm`, false, req.url);
     }
@@ -184,7 +265,7 @@ export class HttpClient {
       throw new UpstreamError(this.codes.auth, `${req.host} sent a token realm over plain http (${realm.host}); refused`, false, req.url);
     }
     if (params.service) realm.searchParams.set("service", params.service);
-    realm.searchParams.set("scope", params.scope ?? req.scope);
+    realm.searchParams.set("scope", params.scope);
     const creds = req.credentials?.username !== undefined ? basic(req.credentials) : undefined;
     const res = await this.request(realm.toString(), "GET", creds, "application/json");
     if (!res.ok) {
@@ -207,9 +288,8 @@ export class HttpClient {
     if (typeof token !== "string" || token === "") {
       throw new UpstreamError(this.codes.auth, `token service ${realm.host} returned no token`, false);
     }
-    const ttl = typeof body.expires_in === "number" ? body.expires_in : 60;
-    this.tokens.set(tokenKey, { value: token, expiresAt: Date.now() + (ttl - 5) * 1000 });
-    return token;
+    // The distribution token spec's default lifetime is 60 s.
+    return { value: token, ttlSeconds: typeof body.expires_in === "number" ? body.expires_in : 60 };
   }
 
   /**

@@ -132,6 +132,16 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   504: "Gateway Timeout",
 };
 
+/** Lookaside reads started before they are needed: signature-n → its answer. */
+type Ahead = Map<number, Promise<Response>>;
+
+/** Drops the answers read ahead past signature-`after` (no longer needed): their bodies are cancelled. */
+function dropAnswers(ahead: Ahead, after: number): void {
+  for (const [n, answer] of ahead) {
+    if (n > after) void answer.then((res) => res.body?.cancel(), () => {});
+  }
+}
+
 const statusWords = (res: Response) => `received unexpected HTTP status: ${res.status} ${res.statusText || STATUS_TEXT[res.status] || ""}`.trimEnd();
 const transientStatus = (status: number) => status >= 500 || status === 429 || status === 408;
 
@@ -166,11 +176,40 @@ export class SignatureStore {
    * containers/image fails the whole image then).
    */
   async signatures(reference: ImageReference, digest: string, lookaside: LookasideSetting): Promise<StoredSignatures> {
-    // detectProperties: GET /v2/ without credentials; 200 and 401 both tell the header.
-    if (await this.supportsSignatures(reference)) return this.fromExtension(reference, digest);
     const chosen = lookasideBaseFor(lookaside, reference);
-    if (!chosen) return { source: "none", signatures: [], skipped: 0 };
-    return this.fromLookaside(reference, digest, chosen);
+    // The registry ping and the first lookaside reads go out together (one round trip, not two);
+    // the ping then decides which answers count, and the others are dropped unread.
+    const ahead: Ahead = new Map();
+    if (chosen) this.readAhead(ahead, reference, digest, chosen.base, 1);
+    let extension: boolean;
+    try {
+      // detectProperties: GET /v2/ without credentials; 200 and 401 both tell the header.
+      extension = await this.supportsSignatures(reference);
+    } catch (err) {
+      dropAnswers(ahead, 0);
+      throw err;
+    }
+    if (extension || !chosen) {
+      dropAnswers(ahead, 0);
+      return extension ? this.fromExtension(reference, digest) : { source: "none", signatures: [], skipped: 0 };
+    }
+    return this.fromLookaside(reference, digest, chosen, ahead);
+  }
+
+  /**
+   * Starts reading signature-n … signature-2n that are not started yet (1–2, then 3–6, 7–14, …),
+   * never past maxSignatures + 1 (the one that proves there are too many): a store with one
+   * signature answers in one round trip, and each later round trip reads twice as many.
+   */
+  private readAhead(ahead: Ahead, reference: ImageReference, digest: string, base: string, n: number): void {
+    for (let i = n; i <= Math.min(2 * n, this.maxSignatures + 1); i++) {
+      if (ahead.has(i)) continue;
+      const url = lookasideSignatureUrl(base, reference, digest, i);
+      const answer = this.plainGet(url, "SIMPLE_LOOKASIDE_UNREACHABLE", `lookaside ${new URL(url).host}`);
+      // Answers past the first 404 are never looked at: their failures must not surface.
+      answer.catch(() => {});
+      ahead.set(i, answer);
+    }
   }
 
   private async supportsSignatures(reference: ImageReference): Promise<boolean> {
@@ -248,12 +287,36 @@ export class SignatureStore {
     return { source: "extension", signatures, skipped: 0 };
   }
 
-  private async fromLookaside(reference: ImageReference, digest: string, chosen: { base: string; scope: string }): Promise<StoredSignatures> {
+  /** signature-1, -2, … up to the first 404, as containers/image reads them; `ahead`: reads started early. */
+  private async fromLookaside(
+    reference: ImageReference,
+    digest: string,
+    chosen: { base: string; scope: string },
+    ahead: Ahead,
+  ): Promise<StoredSignatures> {
+    const reading = { n: 0 };
+    try {
+      return await this.readLookaside(reference, digest, chosen, ahead, reading);
+    } finally {
+      // However the reading ended, what was read ahead past it is dropped.
+      dropAnswers(ahead, reading.n);
+    }
+  }
+
+  private async readLookaside(
+    reference: ImageReference,
+    digest: string,
+    chosen: { base: string; scope: string },
+    ahead: Ahead,
+    reading: { n: number },
+  ): Promise<StoredSignatures> {
     const signatures: StoredSignature[] = [];
     let skipped = 0;
     for (let n = 1; ; n++) {
+      reading.n = n;
       const url = lookasideSignatureUrl(chosen.base, reference, digest, n);
-      const res = await this.plainGet(url, "SIMPLE_LOOKASIDE_UNREACHABLE", `lookaside ${new URL(url).host}`);
+      if (!ahead.has(n)) this.readAhead(ahead, reference, digest, chosen.base, n);
+      const res = await ahead.get(n)!;
       if (res.status === 404) {
         await res.body?.cancel();
         break;

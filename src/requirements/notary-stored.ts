@@ -19,6 +19,8 @@ export interface RepositoryState {
   readonly versions: TrustedVersions;
   /** base64 of the first trusted root's bytes (or its successor), when trust is on first use. */
   readonly root?: string;
+  /** When it was written (ms); absent in states written before this field existed. */
+  readonly writtenAt?: number;
 }
 
 /** A state entry as read: each part, or what could not be read of it. */
@@ -27,6 +29,8 @@ export interface StoredState {
   readonly versions?: TrustedVersions;
   /** The TOFU root's bytes; "unreadable" when the entry exists but no root can be read from it. */
   readonly root?: Uint8Array | "unreadable";
+  /** When it was written (ms), when that reads. */
+  readonly writtenAt?: number;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
@@ -69,5 +73,6 @@ export function readRepositoryState(text: string | null): StoredState {
   const versions = readVersions(value.versions);
   let root: StoredState["root"];
   if (value.root !== undefined) root = (typeof value.root === "string" && base64Decode(value.root)) || "unreadable";
-  return { ...(versions ? { versions } : {}), ...(root ? { root } : {}) };
+  const writtenAt = typeof value.writtenAt === "number" && Number.isFinite(value.writtenAt) ? value.writtenAt : undefined;
+  return { ...(versions ? { versions } : {}), ...(root ? { root } : {}), ...(writtenAt !== undefined ? { writtenAt } : {}) };
 }

@@ -15,6 +15,8 @@ import { notaryRequirement, reviewNotary, signerRole, type NotaryRequirement } f
 import { readRepositoryState, readTrustSummary, type RepositoryState } from "./notary-stored";
 
 const YEAR = 365 * 86_400;
+/** An unchanged state is written again only this long after it was (its KV entry lives a year). */
+const STATE_REFRESH_MS = 30 * 86_400_000;
 
 const httpClients = new WeakMap<VerifierDeps, HttpClient>();
 
@@ -97,14 +99,27 @@ export const notaryKind: RequirementKind<NotaryRequirement> = {
           // Versions that do not read: the summary's, verified with them, are the next best floor.
           previous: state.versions ?? summary?.versions ?? {},
           ...(trustedRoot ? { trustedRoot } : {}),
+          // Read by judge(): asked for with root, timestamp, snapshot and targets, not after them.
+          expectedDelegations: ["targets/releases", ...(req.signers ?? []).map((s) => signerRole(s.name))],
           onVerify: (role) => deps.counter.count("verify", `notary ${gun} ${role}`),
         }).finally(() => done.abort());
         summary = result.summary;
         const keptRoot = anchor.kind === "tofu" ? result.rootBytes : state.root;
+        const nextRoot = keptRoot instanceof Uint8Array ? base64Encode(keptRoot) : undefined;
         const nextState: RepositoryState = {
           versions: result.summary.versions,
-          ...(keptRoot instanceof Uint8Array ? { root: base64Encode(keptRoot) } : {}),
+          ...(nextRoot !== undefined ? { root: nextRoot } : {}),
+          writtenAt: now.getTime(),
         };
+        // Most re-checks change no version: the state is then left as it is (one KV write less per
+        // cold decision, and KV takes one write per second per key), unless it is getting old.
+        const storedRoot = state.root instanceof Uint8Array ? base64Encode(state.root) : undefined;
+        const stateCurrent =
+          state.writtenAt !== undefined &&
+          now.getTime() - state.writtenAt < STATE_REFRESH_MS &&
+          state.versions !== undefined &&
+          stableStringify(state.versions) === stableStringify(nextState.versions) &&
+          storedRoot === nextRoot;
         // The verdict rests on what was just verified, not on these writes: they need not delay it.
         // A state whose TOFU root does not read is left as it is (a pinned rule does not need it): it
         // is the operator's to delete, never silently replaced by one without a root.
@@ -112,7 +127,7 @@ export const notaryKind: RequirementKind<NotaryRequirement> = {
           deps.trustCache.put(summaryKey, JSON.stringify(summary), {
             ttlSeconds: Math.max(60, Math.ceil((summary.expiresAt - now.getTime()) / 1000)),
           }),
-          ...(keptRoot === "unreadable" ? [] : [deps.trustCache.put(stateKey, JSON.stringify(nextState), { ttlSeconds: YEAR })]),
+          ...(keptRoot === "unreadable" || stateCurrent ? [] : [deps.trustCache.put(stateKey, JSON.stringify(nextState), { ttlSeconds: YEAR })]),
         ]);
         await writeBehind(writes, ctx.background, "notary trust cache write");
       } catch (err) {

@@ -1,8 +1,8 @@
-// HttpClient's retries (bounded, jittered, inside the timeout budget), its egress refusals, and
-// the one wording of every failure without an HTTP answer.
+// HttpClient's retries (bounded, jittered, inside the timeout budget), its egress refusals, its
+// bearer tokens, and the one wording of every failure without an HTTP answer.
 import { describe, expect, it } from "vitest";
 import { DEFAULT_EGRESS_POLICY, egressFetch } from "../../src/adapters/egress";
-import { HttpClient, retryAfterMs, UpstreamError, type RetryOptions } from "../../src/adapters/http-client";
+import { HttpClient, retryAfterMs, TokenStore, UpstreamError, type RetryOptions } from "../../src/adapters/http-client";
 import { RegistryClient } from "../../src/adapters/registry-client";
 import { SignatureStore } from "../../src/adapters/signature-store";
 import { parseReference } from "../../src/reference";
@@ -263,5 +263,131 @@ describe("failures without an HTTP answer read the same", () => {
     const answer = (status: number) => new RegistryClient({ fetch: async () => new Response("", { status }), insecureRegistries: ["10.1.2.3:5000"] }).resolve(ref);
     expect(await answer(404)).toMatchObject({ ok: false, reason: { code: "MANIFEST_NOT_FOUND" } });
     expect(await answer(401)).toMatchObject({ ok: false, reason: { code: "REGISTRY_AUTH_FAILED", message: expect.stringContaining("HTTP 401") } });
+  });
+});
+
+/**
+ * A registry at `host` whose token service (https://auth.<host>/token) issues t<n>:<scope>, valid
+ * for `ttl` seconds (by the test's clock) unless revoked; repositories are /v2/<name>/...
+ */
+function tokenRegistry(host: string, ttl = 300, clock = { now: 0 }) {
+  const seen: string[] = [];
+  const issued = new Map<string, number>();
+  const revoked = new Set<string>();
+  const fetch = async (req: Request) => {
+    const url = new URL(req.url);
+    const auth = req.headers.get("authorization");
+    seen.push(`${req.method} ${url.host}${url.pathname}${url.search ? `?scope=${url.searchParams.get("scope")}` : ""} ${auth ?? "-"}`);
+    if (url.host === `auth.${host}`) {
+      const token = `t${issued.size + 1}:${url.searchParams.get("scope")}`;
+      issued.set(token, clock.now);
+      return Response.json({ token, expires_in: ttl });
+    }
+    const scope = `repository:${url.pathname.split("/")[2]}:pull`;
+    const token = auth?.startsWith("Bearer ") ? auth.slice(7) : "";
+    const at = issued.get(token);
+    if (at !== undefined && token.endsWith(`:${scope}`) && !revoked.has(token) && clock.now < at + ttl * 1000) return new Response("ok");
+    return new Response("denied", {
+      status: 401,
+      headers: { "www-authenticate": `Bearer realm="https://auth.${host}/token",service="${host}",scope="${scope}"` },
+    });
+  };
+  return { fetch, seen, issued, revoked, clock };
+}
+
+const pull = (http: HttpClient, host: string, path: string, credentials?: { username: string; password: string }) =>
+  http.send({
+    url: `https://${host}${path}`,
+    method: "GET",
+    scope: `repository:${path.split("/")[2]}:pull`,
+    host,
+    ...(credentials ? { credentials } : {}),
+  });
+
+describe("HttpClient bearer tokens", () => {
+  it("shares a token between the isolate's clients: a second request for the same scope fetches none", async () => {
+    const reg = tokenRegistry("shared.example");
+    // Two clients as two kinds make them (the digest resolver's, a verifier's), default store.
+    const first = new HttpClient({ fetch: reg.fetch });
+    const second = new HttpClient({ fetch: reg.fetch });
+    expect((await pull(first, "shared.example", "/v2/app/manifests/v1")).status).toBe(200);
+    expect((await pull(second, "shared.example", "/v2/app/blobs/sha256:1")).status).toBe(200);
+    expect(reg.seen).toEqual([
+      "GET shared.example/v2/app/manifests/v1 -",
+      "GET auth.shared.example/token?scope=repository:app:pull -",
+      "GET shared.example/v2/app/manifests/v1 Bearer t1:repository:app:pull",
+      "GET shared.example/v2/app/blobs/sha256:1 Bearer t1:repository:app:pull",
+    ]);
+  });
+
+  it("sends a host that challenged before a token with the first request for a new scope", async () => {
+    const reg = tokenRegistry("known.example");
+    const http = new HttpClient({ fetch: reg.fetch, tokens: new TokenStore() });
+    await pull(http, "known.example", "/v2/app/manifests/v1");
+    reg.seen.length = 0;
+    expect((await pull(http, "known.example", "/v2/other/manifests/v1")).status).toBe(200);
+    expect(reg.seen).toEqual([
+      "GET auth.known.example/token?scope=repository:other:pull -",
+      "GET known.example/v2/other/manifests/v1 Bearer t2:repository:other:pull",
+    ]);
+  });
+
+  it("has concurrent requests for one scope wait for a single token fetch", async () => {
+    const reg = tokenRegistry("busy.example");
+    const http = new HttpClient({ fetch: reg.fetch, tokens: new TokenStore() });
+    await pull(http, "busy.example", "/v2/warmup/manifests/v1");
+    const answers = await Promise.all(["root", "timestamp", "snapshot", "targets"].map((f) => pull(http, "busy.example", `/v2/app/${f}.json`)));
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    expect([...reg.issued.keys()]).toEqual(["t1:repository:warmup:pull", "t2:repository:app:pull"]);
+  });
+
+  it("fetches a token again past its lifetime, and replaces a refused one once", async () => {
+    const clock = { now: 0 };
+    const reg = tokenRegistry("expiring.example", 60, clock);
+    const http = new HttpClient({ fetch: reg.fetch, tokens: new TokenStore({ now: () => clock.now }) });
+    await pull(http, "expiring.example", "/v2/app/manifests/v1");
+    clock.now = 50_000;
+    await pull(http, "expiring.example", "/v2/app/manifests/v1");
+    expect(reg.issued.size).toBe(1);
+    // Kept 5 s less than its lifetime: not sent when the server may already refuse it.
+    clock.now = 56_000;
+    expect((await pull(http, "expiring.example", "/v2/app/manifests/v1")).status).toBe(200);
+    expect(reg.issued.size).toBe(2);
+    reg.revoked.add("t2:repository:app:pull");
+    reg.seen.length = 0;
+    expect((await pull(http, "expiring.example", "/v2/app/manifests/v1")).status).toBe(200);
+    expect(reg.seen).toEqual([
+      "GET expiring.example/v2/app/manifests/v1 Bearer t2:repository:app:pull",
+      "GET auth.expiring.example/token?scope=repository:app:pull -",
+      "GET expiring.example/v2/app/manifests/v1 Bearer t3:repository:app:pull",
+    ]);
+  });
+
+  it("keeps tokens apart by credentials", async () => {
+    const reg = tokenRegistry("creds.example");
+    const http = new HttpClient({ fetch: reg.fetch, tokens: new TokenStore() });
+    await pull(http, "creds.example", "/v2/app/manifests/v1");
+    reg.seen.length = 0;
+    await pull(http, "creds.example", "/v2/app/manifests/v1", { username: "ci", password: "s3cret" });
+    expect(reg.seen).toEqual([
+      `GET auth.creds.example/token?scope=repository:app:pull Basic ${btoa("ci:s3cret")}`,
+      "GET creds.example/v2/app/manifests/v1 Bearer t2:repository:app:pull",
+    ]);
+  });
+
+  it("sends the request bare when the remembered token service fails, and lets the challenge decide", async () => {
+    const reg = tokenRegistry("flaky.example");
+    const shared = new TokenStore();
+    await pull(new HttpClient({ fetch: reg.fetch, tokens: shared }), "flaky.example", "/v2/app/manifests/v1");
+    // Now the token service is down.
+    const flaky = async (req: Request) => {
+      if (new URL(req.url).host === "auth.flaky.example") throw new TypeError("connection refused");
+      return reg.fetch(req);
+    };
+    const b = new HttpClient({ fetch: flaky, tokens: shared, retry: { retries: 0 } });
+    reg.seen.length = 0;
+    const err = await pull(b, "flaky.example", "/v2/other/manifests/v1").catch((e) => e);
+    expect(err).toMatchObject({ code: "REGISTRY_UNREACHABLE" });
+    expect(reg.seen).toEqual(["GET flaky.example/v2/other/manifests/v1 -"]);
   });
 });

@@ -46,6 +46,12 @@ export interface LoadOptions {
   readonly trustedRoot?: Uint8Array;
   /** Called for each role whose signatures were verified (for work counters). */
   readonly onVerify?: (role: string) => void;
+  /**
+   * Top-level delegations the caller expects (docker's targets/releases, required signers' roles):
+   * asked for with the first files instead of after targets.json names them. Only used when the
+   * verified snapshot lists them.
+   */
+  readonly expectedDelegations?: readonly string[];
 }
 
 export interface LoadResult {
@@ -101,7 +107,8 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
  */
 async function fetchListed(fetcher: RoleFetcher, role: string, meta: FileMeta, speculative?: Promise<Uint8Array | null>): Promise<Uint8Array | null> {
   const max = Math.min(meta.length > 0 ? meta.length : MAX_ROLE_SIZE, MAX_ROLE_SIZE);
-  const plain = await (speculative ?? fetcher.fetch(`${role}.json`, max));
+  // A file asked for before the snapshot listed it may have been published since: asked again.
+  const plain = (speculative ? await speculative : null) ?? (await fetcher.fetch(`${role}.json`, max));
   const want = meta.hashes.sha256 ? toHex(meta.hashes.sha256) : undefined;
   if (!plain || !want || (await sha256Hex(plain)) === want) return plain;
   return (await fetcher.fetch(`${role}.${want}.json`, max)) ?? plain;
@@ -116,12 +123,17 @@ export async function loadTrustData(options: LoadOptions): Promise<LoadResult> {
   const timestampP = fetcher.fetch("timestamp.json", MAX_TIMESTAMP_SIZE);
   const snapshotP = fetcher.fetch("snapshot.json", MAX_ROLE_SIZE);
   const targetsP = fetcher.fetch("targets.json", MAX_ROLE_SIZE);
+  // The delegations the caller expects go with them; the others are named in targets.json and
+  // asked for as soon as it arrives, while the roles above are still being verified. Nothing is
+  // trusted from either here: each file is checked against the verified snapshot before it is
+  // used, and unlisted ones are never read.
+  const expected = new Map<string, Promise<Uint8Array | null>>();
+  for (const name of (options.expectedDelegations ?? []).slice(0, MAX_DELEGATIONS)) {
+    if (TOP_LEVEL_DELEGATION.test(name) && !expected.has(name)) expected.set(name, fetcher.fetch(`${name}.json`, MAX_ROLE_SIZE));
+  }
   // Unused speculative fetches must not surface as unhandled rejections.
-  for (const p of [timestampP, snapshotP, targetsP]) p.catch(() => {});
-  // The delegations' names are in targets.json: asked for as soon as it arrives, while the roles
-  // above are still being verified. Nothing is trusted from it here: each file is checked against
-  // the verified snapshot before it is used, and unlisted ones are never read.
-  const delegationsP = targetsP.then((bytes) => speculateDelegations(fetcher, bytes)).catch(() => new Map<string, Promise<Uint8Array | null>>());
+  for (const p of [timestampP, snapshotP, targetsP, ...expected.values()]) p.catch(() => {});
+  const delegationsP = targetsP.then((bytes) => speculateDelegations(fetcher, bytes, expected)).catch(() => expected);
 
   const rootBytes = await rootP;
   if (!rootBytes) throw new NoTrustDataError(gun);
@@ -221,9 +233,18 @@ export async function loadTrustData(options: LoadOptions): Promise<LoadResult> {
   };
 }
 
-/** Starts fetching the top-level delegations an (unverified) targets.json names, at most MAX_DELEGATIONS. */
-function speculateDelegations(fetcher: RoleFetcher, bytes: Uint8Array | null): Map<string, Promise<Uint8Array | null>> {
-  const out = new Map<string, Promise<Uint8Array | null>>();
+const TOP_LEVEL_DELEGATION = /^targets\/[^/]+$/;
+
+/**
+ * Starts fetching the top-level delegations an (unverified) targets.json names, at most
+ * MAX_DELEGATIONS, besides those already asked for (`started`).
+ */
+function speculateDelegations(
+  fetcher: RoleFetcher,
+  bytes: Uint8Array | null,
+  started: ReadonlyMap<string, Promise<Uint8Array | null>>,
+): Map<string, Promise<Uint8Array | null>> {
+  const out = new Map(started);
   if (!bytes) return out;
   let roles: unknown;
   try {
@@ -234,7 +255,7 @@ function speculateDelegations(fetcher: RoleFetcher, bytes: Uint8Array | null): M
   if (!Array.isArray(roles) || roles.length > MAX_DELEGATIONS) return out;
   for (const role of roles as { name?: unknown }[]) {
     const name = role?.name;
-    if (typeof name !== "string" || !/^targets\/[^/]+$/.test(name) || out.has(name)) continue;
+    if (typeof name !== "string" || !TOP_LEVEL_DELEGATION.test(name) || out.has(name)) continue;
     const p = fetcher.fetch(`${name}.json`, MAX_ROLE_SIZE);
     p.catch(() => {});
     out.set(name, p);

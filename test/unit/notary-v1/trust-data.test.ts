@@ -34,12 +34,13 @@ function vectorFetcher(opts: { hold?: string; replace?: Record<string, string> }
   return { fetcher, asked, release };
 }
 
-async function load(fetcher: RoleFetcher) {
+async function load(fetcher: RoleFetcher, expectedDelegations?: string[]) {
   return loadTrustData({
     gun: vector.gun,
     fetcher,
     anchor: { kind: "public-keys", keys: [await importPinnedKey(vector.pinnedRoot.certificatePem)] },
     now: new Date(vector.now),
+    ...(expectedDelegations ? { expectedDelegations } : {}),
   });
 }
 
@@ -66,5 +67,39 @@ describe("loadTrustData", () => {
     expect((err as NotaryV1Error).code).toBe("HASH_MISMATCH");
     // The plain file did not match the snapshot's hash, so the checksum-named one was asked for too.
     expect(asked.some((f) => /^targets\/alice\.[0-9a-f]{64}\.json$/.test(f))).toBe(true);
+  });
+
+  it("asks for the delegations the caller expects with the first files, before targets.json arrives", async () => {
+    const { fetcher, asked, release } = vectorFetcher({ hold: "targets.json" });
+    const loading = load(fetcher, ["targets/releases", "targets/alice", "targets/nobody", "targets/a/b"]);
+    for (let i = 0; i < 50 && !asked.includes("targets/alice.json"); i++) await new Promise((r) => setTimeout(r, 1));
+    expect(asked).toEqual(
+      expect.arrayContaining(["root.json", "timestamp.json", "snapshot.json", "targets.json", "targets/releases.json", "targets/alice.json", "targets/nobody.json"]),
+    );
+    // Only top-level delegations are guessed.
+    expect(asked).not.toContain("targets/a/b.json");
+    release();
+    const { summary } = await loading;
+    expect(Object.keys(summary.roles).sort()).toEqual(["targets", "targets/alice", "targets/releases"]);
+    expect(summary.roles["targets/alice"]!.targets).not.toEqual({});
+    // Each file once: the early answers are the ones used.
+    expect(asked.filter((f) => f === "targets/alice.json")).toHaveLength(1);
+    expect(asked.filter((f) => f === "targets/releases.json")).toHaveLength(1);
+  });
+
+  it("asks again for an expected delegation that was missing then but is listed in the snapshot", async () => {
+    const asked: string[] = [];
+    const fetcher: RoleFetcher = {
+      async fetch(file) {
+        asked.push(file);
+        // The first answer for targets/alice.json comes from before it was published.
+        if (file === "targets/alice.json" && asked.filter((f) => f === file).length === 1) return null;
+        const text = files[`${PREFIX}${file}`];
+        return text === undefined ? null : new TextEncoder().encode(text);
+      },
+    };
+    const { summary } = await load(fetcher, ["targets/alice"]);
+    expect(summary.roles["targets/alice"]!.targets).not.toEqual({});
+    expect(asked.filter((f) => f === "targets/alice.json")).toHaveLength(2);
   });
 });

@@ -376,7 +376,7 @@ describe("notary requirement on real notary trust data", () => {
     const { deps } = setup(server, c.now, V1("signed-releases"));
     const v = await run(deps, `${IMAGE}:v1`, { rootKeys: [c.pinnedRoot.publicKeyPem] });
     expect(v.reasons[0]).toMatchObject({ code: "NOTARY_TRUST_SERVER_UNREACHABLE" });
-    expect(waiting.map((r) => new URL(r.url).pathname.split("/").pop()).sort()).toEqual(["snapshot.json", "targets.json", "timestamp.json"]);
+    expect(waiting.map((r) => new URL(r.url).pathname.split("/").pop()).sort()).toEqual(["releases.json", "snapshot.json", "targets.json", "timestamp.json"]);
     expect(waiting.every((r) => r.signal.aborted)).toBe(true);
     const count = fetched.length;
     await new Promise((r) => setTimeout(r, 0));
@@ -399,6 +399,39 @@ describe("notary requirement on real notary trust data", () => {
     const warm = await decide(input, view, deps);
     expect(warm).toMatchObject({ decision: "allow", cached: true });
     expect(work).toEqual(before);
+  });
+
+  it("writes the repository state again only when it changed or is 30 days old", async () => {
+    const c = vector("signed-releases").meta;
+    const inner = memoryCache();
+    const puts: string[] = [];
+    const trustCache: Cache = { get: (k) => inner.get(k), put: (k, v, o) => (puts.push(k.split(":").slice(0, 2).join(":")), inner.put(k, v, o)) };
+    const stateKey = `notary:state:v1:${SERVER}|${c.gun}`;
+    const { deps, advance } = setup(trustServer("signed-releases"), c.now, V1("signed-releases"), trustCache);
+    const pins = { rootKeys: [c.pinnedRoot.publicKeyPem] };
+    expect((await run(deps, `${IMAGE}:v1`, pins)).decision).toBe("allow");
+    expect(puts.sort()).toEqual(["notary:state", "notary:trust"]);
+    // Past the re-check interval: fetched and verified again, the same versions.
+    puts.length = 0;
+    advance(120);
+    expect((await run(deps, `${IMAGE}:v1`, pins)).decision).toBe("allow");
+    expect(puts).toEqual(["notary:trust"]);
+    // A state from before `writtenAt` existed, or one written 30 days ago, is written again.
+    const state = JSON.parse((await inner.get(stateKey))!) as { writtenAt: number };
+    for (const old of [{ ...state, writtenAt: undefined }, { ...state, writtenAt: state.writtenAt - 30 * 86_400_000 }]) {
+      await inner.put(stateKey, JSON.stringify(old), { ttlSeconds: 60 });
+      puts.length = 0;
+      advance(120);
+      expect((await run(deps, `${IMAGE}:v1`, pins)).decision).toBe("allow");
+      expect(puts.sort()).toEqual(["notary:state", "notary:trust"]);
+    }
+    // New versions are written at once.
+    const rolledBack = { ...state, versions: { ...(state as unknown as { versions: Record<string, number> }).versions, timestamp: 0 } };
+    await inner.put(stateKey, JSON.stringify(rolledBack), { ttlSeconds: 60 });
+    puts.length = 0;
+    advance(120);
+    expect((await run(deps, `${IMAGE}:v1`, pins)).decision).toBe("allow");
+    expect(puts.sort()).toEqual(["notary:state", "notary:trust"]);
   });
 
   it("while the trust server is down, unexpired cached trust data decides; nothing cached → deny", async () => {

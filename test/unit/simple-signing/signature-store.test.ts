@@ -120,7 +120,7 @@ describe("lookaside blobs (signature.FromBlob)", () => {
 });
 
 describe("SignatureStore", () => {
-  it("reads signature-1, -2, ... until a 404, without credentials", async () => {
+  it("reads signature-1, -2, ... until a 404, without credentials, 1–2 with the ping, then 3–6, 7–14, ...", async () => {
     const w = world(REG);
     w.lookaside("demo/app", D, [signature("rsa"), signature("ed25519")]);
     const counted: string[] = [];
@@ -128,13 +128,14 @@ describe("SignatureStore", () => {
     expect(got).toMatchObject({ source: "lookaside", lookaside: { base: LOOKASIDE, scope: "default" }, skipped: 0 });
     expect(got.signatures.map((s) => s.index)).toEqual([1, 2]);
     expect(got.signatures[1]!.bytes).toEqual(signature("ed25519"));
+    // One round trip for the ping and signature-1 and -2; signature-3 is read with 4 to 6.
     expect(w.requests).toEqual([
-      `GET http://${REG}/v2/`,
       `GET ${LOOKASIDE}/demo/app@sha256=${H}/signature-1`,
       `GET ${LOOKASIDE}/demo/app@sha256=${H}/signature-2`,
-      `GET ${LOOKASIDE}/demo/app@sha256=${H}/signature-3`,
+      `GET http://${REG}/v2/`,
+      ...[3, 4, 5, 6].map((n) => `GET ${LOOKASIDE}/demo/app@sha256=${H}/signature-${n}`),
     ]);
-    expect(counted).toHaveLength(4);
+    expect(counted).toHaveLength(7);
     expect(counted.every((c) => c.startsWith("fetch GET "))).toBe(true);
   });
 
@@ -161,7 +162,8 @@ describe("SignatureStore", () => {
     const got = await store(w).signatures(IMAGE, D, LOOKASIDE);
     expect(got.source).toBe("extension");
     expect(got.signatures.map((s) => s.bytes)).toEqual([signature("rsa")]);
-    expect(w.requests).toEqual([`GET http://${REG}/v2/`, `GET http://${REG}/extensions/v2/demo/app/signatures/${D}`]);
+    // The lookaside's signature-1 and -2 went out with the ping, and were dropped unread.
+    expect(w.requests.filter((r) => r.includes(REG))).toEqual([`GET http://${REG}/v2/`, `GET http://${REG}/extensions/v2/demo/app/signatures/${D}`]);
   });
 
   it("treats an extension that fails as the registry failing", async () => {
@@ -250,7 +252,22 @@ describe("SignatureStore", () => {
     const f = await failure(guarded.signatures(parseReference("10.0.0.5:5000/demo/app:v1"), D, LOOKASIDE));
     expect(f).toMatchObject({ code: "REGISTRY_UNREACHABLE", transient: false });
     expect(f.message).toMatch(/^refused to contact 10\.0\.0\.5:5000: it is a private address/);
-    expect(w.requests).toEqual([]);
+    // Nothing reached the registry (the lookaside's first reads went out with the ping, unused).
+    expect(w.requests.filter((r) => r.includes("10.0.0.5"))).toEqual([]);
+  });
+
+  it(`reads ahead no further than signature-${MAX_SIGNATURES + 1}, and drops what was read past the first 404`, async () => {
+    const w = world(REG);
+    w.lookaside("demo/app", D, Array.from({ length: 40 }, () => signature("rsa")));
+    await failure(store(w).signatures(IMAGE, D, LOOKASIDE));
+    const read = w.requests.filter((r) => r.includes("/signature-")).map((r) => Number(r.split("/signature-")[1]));
+    expect(Math.max(...read)).toBe(MAX_SIGNATURES + 1);
+    expect(new Set(read).size).toBe(read.length);
+    // One signature: 1 and 2 with the ping, nothing more; the 404 for 2 ends it.
+    const one = world(REG);
+    one.lookaside("demo/app", D, [signature("rsa")]);
+    expect((await store(one).signatures(IMAGE, D, LOOKASIDE)).signatures).toHaveLength(1);
+    expect(one.requests).toHaveLength(3);
   });
 
   it(`bounds the number (${MAX_SIGNATURES}) and size (${MAX_SIGNATURE_BYTES} bytes) of signatures`, async () => {

@@ -86,8 +86,8 @@ describe("signedBy requirement", () => {
     const { deps, work } = setup(w, NOW, D);
     const cold = await run(deps, V1, RSA);
     expect(cold.decision).toBe("allow");
-    // ping, signature-1, signature-2, signature-3 (404); two signatures verified
-    expect(work).toEqual({ fetch: 4, verify: 2 });
+    // ping, signature-1 and -2, then 3 (404) to 6 read together; two signatures verified
+    expect(work).toEqual({ fetch: 7, verify: 2 });
     const before = { ...work };
     const warm = await run(deps, V1, RSA); // a new policy revision: the verdict cache cannot answer
     expect(warm.decision).toBe("allow");
@@ -96,7 +96,7 @@ describe("signedBy requirement", () => {
     // Past the re-check interval the signatures are fetched and verified again.
     const again = setup(w, new Date(NOW.getTime() + 61_000), D, { trustCache: deps.verifier.trustCache });
     expect((await run(again.deps, V1, RSA)).decision).toBe("allow");
-    expect(again.work).toEqual({ fetch: 4, verify: 2 });
+    expect(again.work).toEqual({ fetch: 7, verify: 2 });
   });
 
   it("a cached outcome carries the rule that asked for it", async () => {
