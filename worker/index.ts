@@ -24,9 +24,10 @@ async function recentTrustKeys(kv: KVNamespace, max: number): Promise<string[]> 
 }
 
 async function refreshTrust(env: Bindings): Promise<void> {
-  const { decideDeps } = servicesFor(env);
+  const { config, decideDeps } = servicesFor(env);
+  if (config.trustRefreshPerRun === 0) return;
   const keys = await recentTrustKeys(env.TRUST_CACHE, DEFAULT_REFRESH_LIMITS.maxRecords);
-  const report = await refreshDueNotaryTrust(decideDeps.verifier, keys);
+  const report = await refreshDueNotaryTrust(decideDeps.verifier, keys, { ...DEFAULT_REFRESH_LIMITS, maxRefreshes: config.trustRefreshPerRun });
   // Failures change nothing: the next decision re-verifies and denies with the reason if it must.
   for (const f of report.failed) console.warn(`trust refresh: ${f.server} ${f.gun}: ${f.error}`);
   console.log(`trust refresh: ${report.considered} recorded, ${report.refreshed.length} refreshed, ${report.failed.length} failed, ${report.deferred} deferred`);

@@ -108,7 +108,9 @@ export interface RefreshLimits {
   readonly maxRecords: number;
 }
 
-export const DEFAULT_REFRESH_LIMITS: RefreshLimits = { aheadMs: 2 * 86_400_000, maxRefreshes: 8, maxRecords: 200 };
+// Four per run keeps a run inside the Free plan's 10 ms of CPU (about 1 to 2 ms per verification,
+// bench/README.md) and 50 subrequests; TRUST_REFRESH_PER_RUN raises it on Paid.
+export const DEFAULT_REFRESH_LIMITS: RefreshLimits = { aheadMs: 2 * 86_400_000, maxRefreshes: 4, maxRecords: 200 };
 
 export interface RefreshReport {
   readonly considered: number;

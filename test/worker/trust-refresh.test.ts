@@ -43,9 +43,9 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-async function cron(): Promise<void> {
+async function cron(bindings: typeof env = env): Promise<void> {
   const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ scheduledTime: new Date(), cron: "17 3 * * *" }), env, ctx);
+  await worker.scheduled(createScheduledController({ scheduledTime: new Date(), cron: "17 3 * * *" }), bindings, ctx);
   await waitOnExecutionContext(ctx);
 }
 
@@ -94,6 +94,15 @@ describe("the cron refreshes Notary trust data", () => {
     expect((await summary())?.checkedAt).toBe(START + 3_600_000);
     expect(await env.TRUST_CACHE.get((await notaryTrustKeys(gone)).summaryKey)).toBeNull();
     expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([expect.stringContaining("127.0.0.1:5000/demo/gone")]);
+  });
+
+  it("TRUST_REFRESH_PER_RUN=0 turns the refresh off", async () => {
+    await env.TRUST_CACHE.put((await notaryTrustKeys(RECORD)).recentKey, JSON.stringify(RECORD));
+    vi.setSystemTime(START + 2 * 3_600_000);
+    await cron({ ...env, TRUST_REFRESH_PER_RUN: "0" });
+    expect(fetched).toEqual([]);
+    await cron();
+    expect(fetched).not.toEqual([]);
   });
 
   it("verdict history is kept 90 days unless VERDICT_RETENTION_DAYS says otherwise", () => {
