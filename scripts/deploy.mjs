@@ -29,6 +29,7 @@ Run it again at any time: it changes only what is missing or different.
 Options:
   --dry-run       list and build only; print what would be created, applied, deployed and set
   --name <name>   Worker name, also the prefix of the resource names (default: wrangler.toml's name)
+  --domain <host> also serve on this hostname (a Custom Domain; its zone must be in the account)
   -h, --help      this text
 
 Tokens: TRUSTGATE_ADMIN_TOKENS / TRUSTGATE_CLIENT_TOKENS when set; otherwise asked for on a
@@ -58,10 +59,15 @@ export function resourcesOf(toml, workerName) {
 }
 
 /** wrangler.toml with the Worker's name and the account's IDs in place of the placeholders. */
-export function renderProductionConfig(toml, { workerName, kvIds, d1 }) {
+export function renderProductionConfig(toml, { workerName, kvIds, d1, domain }) {
   const body = splitSections(toml)
     .map((s) => {
-      if (s.header === null) return s.text.replace(/^name\s*=\s*"[^"]*"/m, `name = ${JSON.stringify(workerName)}`);
+      if (s.header === null) {
+        const top = s.text.replace(/^name\s*=\s*"[^"]*"/m, `name = ${JSON.stringify(workerName)}`);
+        if (!domain) return top;
+        // Top-level keys must come before the first table: at the end of this section.
+        return `${top.trimEnd()}\n# npm run deploy -- --domain: served on this hostname (a zone of the account).\nroutes = [{ pattern = ${JSON.stringify(domain)}, custom_domain = true }]\n\n`;
+      }
       const binding = field(s.text, "binding");
       if (s.header === "[[kv_namespaces]]" && binding) {
         const id = kvIds[binding];
@@ -182,7 +188,7 @@ async function tokenFor(secret) {
 
 // ---------------------------------------------------------------- the run
 
-export async function deploy({ dryRun = false, name, log = (line) => process.stdout.write(`${line}\n`) } = {}) {
+export async function deploy({ dryRun = false, name, domain, log = (line) => process.stdout.write(`${line}\n`) } = {}) {
   const root = process.cwd();
   const baseToml = readFileSync(join(root, "wrangler.toml"), "utf8");
   const workerName = name ?? field(splitSections(baseToml)[0].text, "name") ?? "trustgate";
@@ -220,7 +226,7 @@ export async function deploy({ dryRun = false, name, log = (line) => process.std
   const d1Ids = Object.fromEntries(
     d1.map((db) => [db.binding, { name: db.name, id: databases.find((d) => d.name === db.name)?.uuid ?? "00000000-0000-4000-8000-000000000000" }]),
   );
-  const rendered = renderProductionConfig(baseToml, { workerName, kvIds, d1: d1Ids });
+  const rendered = renderProductionConfig(baseToml, { workerName, kvIds, d1: d1Ids, domain });
   const configPath = join(root, GENERATED_CONFIG);
   const current = existsSync(configPath) ? readFileSync(configPath, "utf8") : null;
   // A dry run writes nothing in the project: it builds from a temporary copy beside the original.
@@ -274,7 +280,7 @@ export async function deploy({ dryRun = false, name, log = (line) => process.std
     }
 
     // 6. Where it runs, and a first request.
-    const base = url ?? `https://${workerName}.<your-subdomain>.workers.dev`;
+    const base = domain ? `https://${domain}` : (url ?? `https://${workerName}.<your-subdomain>.workers.dev`);
     const adminSecret = (generated.ADMIN_TOKENS ?? "<admin token>").replace(/^[^=]*=(?!=*$)/, "");
     const clientSecret = (generated.CLIENT_TOKENS ?? "<client token>").replace(/^[^=]*=(?!=*$)/, "");
     log("");
@@ -312,7 +318,7 @@ async function main() {
   let values;
   try {
     ({ values } = parseArgs({
-      options: { "dry-run": { type: "boolean" }, name: { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: { "dry-run": { type: "boolean" }, name: { type: "string" }, domain: { type: "string" }, help: { type: "boolean", short: "h" } },
       strict: true,
     }));
   } catch (err) {
@@ -327,8 +333,12 @@ async function main() {
     process.stderr.write("deploy: --name: lower-case letters, digits and -, at most 41 characters\n");
     return 2;
   }
+  if (values.domain !== undefined && !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(values.domain)) {
+    process.stderr.write("deploy: --domain: a hostname such as trustgate.example.com\n");
+    return 2;
+  }
   try {
-    await deploy({ dryRun: Boolean(values["dry-run"]), name: values.name });
+    await deploy({ dryRun: Boolean(values["dry-run"]), name: values.name, domain: values.domain });
     return 0;
   } catch (err) {
     if (!(err instanceof DeployError)) throw err;

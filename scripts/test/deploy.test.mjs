@@ -166,13 +166,16 @@ describe("npm run deploy", { concurrency: true }, () => {
     assert.match(generated, /^database_id = "11111111-2222-4333-8444-555555555555"/m);
   });
 
-  it("a changed build is deployed again; --name names the Worker and its resources", async () => {
+  it("a changed build is deployed again; --name names the Worker and its resources, --domain adds a Custom Domain", async () => {
     const dir = project();
-    assert.equal((await run(dir, ["--name", "tg-eu"])).code, 0);
+    const first = await run(dir, ["--name", "tg-eu", "--domain", "trustgate.example.com"]);
+    assert.equal(first.code, 0, show(first));
+    assert.match(first.stdout, /URL: https:\/\/trustgate\.example\.com\n/);
+    assert.match(readFileSync(join(dir, "wrangler.production.toml"), "utf8"), /^routes = \[\{ pattern = "trustgate\.example\.com", custom_domain = true \}\]$/m);
     const account = JSON.parse(readFileSync(join(dir, "account.json"), "utf8"));
     assert.deepEqual(account.kv.map((k) => k.title), ["tg-eu-policies", "tg-eu-trust-cache", "tg-eu-verdict-cache"]);
     writeFileSync(join(dir, "account.json"), JSON.stringify({ ...account, bundle: "export default { changed: true };" }));
-    const r = await run(dir, ["--name", "tg-eu"]);
+    const r = await run(dir, ["--name", "tg-eu", "--domain", "trustgate.example.com"]);
     assert.equal(r.code, 0, show(r));
     assert.deepEqual(words(r), ["deploy"], show(r));
     assert.match(readFileSync(join(dir, "wrangler.production.toml"), "utf8"), /^name = "tg-eu"/m);

@@ -17,6 +17,7 @@ it("the production configuration builds with wrangler deploy --dry-run", async (
   const { kv, d1 } = resourcesOf(toml, "trustgate");
   const config = renderProductionConfig(toml, {
     workerName: "trustgate",
+    domain: "trustgate.example.com",
     kvIds: Object.fromEntries(kv.map((ns, i) => [ns.binding, `${i + 1}`.repeat(32)])),
     d1: Object.fromEntries(d1.map((db) => [db.binding, { name: db.name, id: "5c0a1d2e-3f40-4a5b-8c6d-7e8f9a0b1c2d" }])),
   });
@@ -55,6 +56,7 @@ it("the production configuration builds with wrangler deploy --dry-run", async (
     for (const ns of kv) assert.ok(result.stdout.includes(`env.${ns.binding} (`), show);
     assert.ok(result.stdout.includes("env.VERDICTS (trustgate-verdicts)"), show);
     assert.ok(existsSync(join(dir, "out", "index.js")), show);
+    assert.match(config, /^routes = /m);
   } finally {
     rmSync(configPath, { force: true });
     rmSync(dir, { recursive: true, force: true });
