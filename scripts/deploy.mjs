@@ -240,7 +240,7 @@ export async function deploy({ dryRun = false, name, domain, log = (line) => pro
     for (const db of d1) {
       const listed = await wrangler(["d1", "migrations", "list", db.binding, "--remote", "--config", buildConfig], { allowFailure: dryRun });
       const pending = [...new Set((listed.stdout.match(/\b\d{4}_[\w.-]+\.sql\b/g) ?? []))];
-      if (listed.code !== 0) log(`would apply every migration to ${db.name} (it does not exist yet)`);
+      if (listed.code !== 0) await act(`apply every migration to ${db.name} (it does not exist yet)`, async () => {});
       else if (pending.length === 0) log(`D1 database ${db.name}: migrations up to date`);
       else await act(`apply migrations ${pending.join(", ")} to ${db.name}`, () => wrangler(["d1", "migrations", "apply", db.binding, "--remote", "--config", configPath]));
     }

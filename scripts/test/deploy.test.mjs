@@ -120,7 +120,7 @@ describe("npm run deploy", { concurrency: true }, () => {
       "would deploy Worker trustgate",
       "would set secret ADMIN_TOKENS",
       "would set secret CLIENT_TOKENS",
-      "dry run: 8 change(s) planned, none made",
+      "dry run: 9 change(s) planned, none made",
     ]) {
       assert.ok(r.stdout.includes(line), `${line}\n${show(r)}`);
     }
