@@ -1,5 +1,5 @@
 // Prints one closing line for the whole suite ("tests: N passed, N failed") from vitest's JSON
-// reports and node --test's JUnit report (the cluster shim).
+// reports and node --test's JUnit reports (the cluster shim, scripts/test: deploy and production build).
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 

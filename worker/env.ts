@@ -23,6 +23,8 @@ export interface Bindings {
   readonly VERDICT_RETENTION_DAYS?: string;
   readonly UPSTREAM_TIMEOUT_MS?: string;
   readonly TRUST_RECHECK_SECONDS?: string;
+  /** Notary repositories the daily cron refreshes per run (0: none); docs/deploy.md. */
+  readonly TRUST_REFRESH_PER_RUN?: string;
   /** Comma-separated hosts (host or host:port), on private addresses or internal names, that upstream requests may reach. */
   readonly EGRESS_ALLOWED_HOSTS?: string;
   /** "false" refuses loopback upstreams (127/8, ::1, localhost); default true (the test lab uses 127.0.0.1). */
@@ -56,6 +58,7 @@ export interface Config {
   readonly verdictRetentionDays: number;
   readonly upstreamTimeoutMs: number;
   readonly trustRecheckSeconds: number;
+  readonly trustRefreshPerRun: number;
   /** Which upstream addresses may be contacted (docs/security.md). */
   readonly egress: EgressPolicy;
 }
@@ -183,9 +186,10 @@ export function loadConfig(env: Bindings): Config {
       registryCredentials,
       tagCacheTtlSeconds: integer("TAG_CACHE_TTL_SECONDS", env.TAG_CACHE_TTL_SECONDS, 60, 0, 86_400),
       verdictCacheTtlSeconds: integer("VERDICT_CACHE_TTL_SECONDS", env.VERDICT_CACHE_TTL_SECONDS, 300, 0, 86_400),
-      verdictRetentionDays: integer("VERDICT_RETENTION_DAYS", env.VERDICT_RETENTION_DAYS, 30, 1, 3650),
+      verdictRetentionDays: integer("VERDICT_RETENTION_DAYS", env.VERDICT_RETENTION_DAYS, 90, 1, 3650),
       upstreamTimeoutMs: integer("UPSTREAM_TIMEOUT_MS", env.UPSTREAM_TIMEOUT_MS, 3000, 100, 60_000),
       trustRecheckSeconds: integer("TRUST_RECHECK_SECONDS", env.TRUST_RECHECK_SECONDS, 60, 0, 86_400),
+      trustRefreshPerRun: integer("TRUST_REFRESH_PER_RUN", env.TRUST_REFRESH_PER_RUN, 4, 0, 200),
       // Hosts the operator names in configuration count as named explicitly: EGRESS_ALLOWED_HOSTS,
       // INSECURE_REGISTRIES and the hosts REGISTRY_CREDENTIALS holds credentials for.
       egress: Object.freeze({

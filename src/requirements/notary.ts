@@ -1,8 +1,8 @@
 // The `notary` requirement kind: an image is allowed when Notary v1 trust data, rooted in a key the
 // policy trusts, signs the digest the registry serves, and every required signer signed it too.
 import { HttpClient, UpstreamError } from "../adapters/http-client";
+import { stableStringify } from "../encoding";
 import { notaryRoleFetcher, trustServerBaseUrl } from "../adapters/notary-fetcher";
-import { sha256Hex, stableStringify } from "../encoding";
 import type { EvaluationContext, RequirementKind, RequirementOutcome, VerifierDeps } from "../policy/requirement-kinds";
 import { urlUpstream } from "../policy/upstreams";
 import { writeBehind } from "../ports";
@@ -13,6 +13,7 @@ import { importPinnedKey } from "../verify/notary-v1/keys";
 import { anchorFor, loadTrustData, NoTrustDataError, TrustStateUnreadableError, type TrustSummary } from "../verify/notary-v1/trust-data";
 import { notaryRequirement, reviewNotary, signerRole, type NotaryRequirement } from "./notary-schema";
 import { readRepositoryState, readTrustSummary, type RepositoryState } from "./notary-stored";
+import { notaryTrustKeys, rememberNotaryTrust } from "./notary-refresh";
 
 const YEAR = 365 * 86_400;
 /** An unchanged state is written again only this long after it was (its KV entry lives a year). */
@@ -71,8 +72,8 @@ export const notaryKind: RequirementKind<NotaryRequirement> = {
     const now = deps.clock.now();
     const recheck = deps.settings.trustRecheckSeconds;
     const base = { rule: ctx.rule, requirement: "notary", server, gun };
-    const summaryKey = `notary:trust:v1:${await sha256Hex(stableStringify({ server, gun, rootKeys: req.rootKeys ?? null }))}`;
-    const stateKey = `notary:state:v1:${server}|${gun}`;
+    const recent = { server, gun, rootKeys: req.rootKeys ?? null };
+    const { summaryKey, stateKey } = await notaryTrustKeys(recent);
 
     // Both reads at once: the state is needed whenever the summary is not fresh.
     const [summaryText, stateText] = await Promise.all([deps.trustCache.get(summaryKey), deps.trustCache.get(stateKey)]);
@@ -128,6 +129,8 @@ export const notaryKind: RequirementKind<NotaryRequirement> = {
             ttlSeconds: Math.max(60, Math.ceil((summary.expiresAt - now.getTime()) / 1000)),
           }),
           ...(keptRoot === "unreadable" || stateCurrent ? [] : [deps.trustCache.put(stateKey, JSON.stringify(nextState), { ttlSeconds: YEAR })]),
+          // Listed for the cron's refresh (notary-refresh.ts).
+          rememberNotaryTrust(deps.trustCache, recent, now),
         ]);
         await writeBehind(writes, ctx.background, "notary trust cache write");
       } catch (err) {

@@ -9,7 +9,7 @@ import { withoutProxies } from "./lab/process";
 import { REPO_ROOT, startWorker, type WorkerHandle } from "./lab/worker";
 import { callApi } from "./lab/api";
 
-const CLI = join(REPO_ROOT, "bin", "trustgate.mjs");
+const CLI = join(REPO_ROOT, "cli", "bin", "trustgate.mjs");
 const POLICY = "cli-gate";
 const AUDIT_POLICY = "cli-audit";
 const DENY_MESSAGE = "busybox: 100% banned, use distroless";
@@ -25,7 +25,7 @@ interface Run {
   stderr: string;
 }
 
-/** Runs `node bin/trustgate.mjs ...args` with a clean environment plus `env`. */
+/** Runs `node cli/bin/trustgate.mjs ...args` with a clean environment plus `env`. */
 function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
   const base = withoutProxies(process.env);
   for (const key of Object.keys(base)) {

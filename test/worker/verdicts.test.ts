@@ -100,7 +100,7 @@ describe("GET /v1/verdicts", () => {
 
 describe("retention", () => {
   it("the daily cron deletes verdicts older than VERDICT_RETENTION_DAYS and keeps the rest", async () => {
-    const old = Date.now() - 31 * 86_400_000;
+    const old = Date.now() - 91 * 86_400_000; // VERDICT_RETENTION_DAYS is 90
     await env.VERDICTS.prepare(
       `INSERT INTO verdicts (id, evaluated_at, evaluated_ms, image, reference, repository, digest, policy_id,
          policy_revision, decision, mode, rule, cached, reasons, context, source)

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // trustgate CLI: `trustgate check <image…> --policy <id>` asks the service and gates CI on the verdicts.
-import { readFileSync } from "node:fs";
+// Also a module: the GitHub Action (action/index.mjs) imports its parsing, requests and formatting.
+import { readFileSync, realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
-const EXIT_ALLOWED = 0;
-const EXIT_DENIED = 1;
-const EXIT_ERROR = 2;
+export const EXIT_ALLOWED = 0;
+export const EXIT_DENIED = 1;
+export const EXIT_ERROR = 2;
 const MAX_BATCH = 256; // the service's limit per /v1/decisions:batch request
 const DEFAULT_TIMEOUT_SECONDS = 30;
 
@@ -36,13 +38,13 @@ With GITHUB_ACTIONS=true every denied image (and any error) also becomes an ::er
 
 Example:
   TRUSTGATE_URL=https://trustgate.example.com TRUSTGATE_TOKEN=... \\
-    npx trustgate check ghcr.io/acme/api@sha256:... --policy prod --context pipeline=build
+    npx @trustgate/cli check ghcr.io/acme/api@sha256:... --policy prod --context pipeline=build
 `;
 
-class UsageError extends Error {}
+export class UsageError extends Error {}
 
 /** The service did not give a usable answer. `status`/`code` when it answered with an HTTP error. */
-class ServiceError extends Error {
+export class ServiceError extends Error {
   constructor(message, { status, code } = {}) {
     super(message);
     this.status = status;
@@ -55,7 +57,7 @@ class ServiceError extends Error {
 const github = process.env.GITHUB_ACTIONS === "true";
 
 /** Control characters from the service never reach the terminal as such. */
-function clean(value) {
+export function clean(value) {
   return String(value ?? "").replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) =>
     ch === "\n" || ch === "\r" || ch === "\t" ? " " : `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );
@@ -71,7 +73,7 @@ function escapeProperty(value) {
   return escapeData(value).replace(/:/g, "%3A").replace(/,/g, "%2C");
 }
 
-function annotation(title, message) {
+export function annotation(title, message) {
   return `::error title=${escapeProperty(title)}::${escapeData(message)}\n`;
 }
 
@@ -79,7 +81,7 @@ function useColor(stream) {
   return Boolean(stream.isTTY) && !("NO_COLOR" in process.env) && process.env.TERM !== "dumb";
 }
 
-function painter(stream) {
+export function painter(stream) {
   const on = useColor(stream);
   const wrap = (code) => (text) => (on ? `\u001b[${code}m${text}\u001b[0m` : text);
   return { red: wrap("31;1"), green: wrap("32;1"), yellow: wrap("33"), dim: wrap("2"), bold: wrap("1") };
@@ -87,7 +89,7 @@ function painter(stream) {
 
 // ---------------------------------------------------------------- arguments
 
-function parseCommandLine(argv) {
+export function parseCommandLine(argv) {
   let parsed;
   try {
     parsed = parseArgs({
@@ -225,9 +227,18 @@ async function decideBatch(opts, images) {
   return verdicts;
 }
 
+/** Every image's verdict, in input order, in batches of the service's limit. */
+export async function decideAll(opts) {
+  let verdicts = [];
+  for (let i = 0; i < opts.images.length; i += MAX_BATCH) {
+    verdicts = verdicts.concat(await decideBatch(opts, opts.images.slice(i, i + MAX_BATCH)));
+  }
+  return verdicts;
+}
+
 // ---------------------------------------------------------------- printing
 
-function formatVerdict(v, paint) {
+export function formatVerdict(v, paint) {
   const allowed = v.decision === "allow";
   const label = allowed ? paint.green("ALLOW") : paint.red("DENY ");
   const audit = v.mode === "audit" ? paint.yellow(" (audit mode)") : "";
@@ -241,7 +252,7 @@ function formatVerdict(v, paint) {
   return lines.join("\n");
 }
 
-function summary(opts, verdicts, paint) {
+export function summary(opts, verdicts, paint) {
   const denied = verdicts.filter((v) => v.decision !== "allow").length;
   const allowed = verdicts.length - denied;
   const revision = verdicts[0]?.policy?.revision ? ` (revision ${clean(verdicts[0].policy.revision)})` : "";
@@ -249,7 +260,7 @@ function summary(opts, verdicts, paint) {
   return `policy ${clean(opts.policy)}${revision}: ${verdicts.length} checked, ${allowed} allowed, ${outcome}`;
 }
 
-function denyAnnotation(v) {
+export function denyAnnotation(v) {
   const reasons = v.reasons.map((r) => `${r?.code ?? "?"}: ${r?.message ?? ""}`).join("\n");
   return annotation(`trustgate denied ${v.image}`, `${v.image} is denied by policy ${v.policy?.id ?? "?"}\n${reasons}`);
 }
@@ -283,11 +294,9 @@ async function main(argv) {
   }
 
   const annotations = opts.json ? process.stderr : process.stdout;
-  let verdicts = [];
+  let verdicts;
   try {
-    for (let i = 0; i < opts.images.length; i += MAX_BATCH) {
-      verdicts = verdicts.concat(await decideBatch(opts, opts.images.slice(i, i + MAX_BATCH)));
-    }
+    verdicts = await decideAll(opts);
   } catch (err) {
     if (!(err instanceof ServiceError)) throw err;
     process.stderr.write(`trustgate: error: ${err.message}\ntrustgate: no verdict, so the check fails (exit ${EXIT_ERROR})\n`);
@@ -310,12 +319,23 @@ async function main(argv) {
   return allAllowed ? EXIT_ALLOWED : EXIT_DENIED;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err) => {
-    process.stderr.write(`trustgate: internal error: ${err?.stack ?? err}\n`);
-    process.exitCode = EXIT_ERROR;
-  },
-);
+/** Run as a command (node, npm's bin link, npx), not when imported. */
+function invokedDirectly() {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`trustgate: internal error: ${err?.stack ?? err}\n`);
+      process.exitCode = EXIT_ERROR;
+    },
+  );
+}
