@@ -70,9 +70,11 @@ const configOf = (env) => loadConfig({ ...env, TRUSTGATE_TOKEN: "t", TRUSTGATE_T
 const envOf = (deployment) => Object.fromEntries(deployment.spec.template.spec.containers[0].env.map((e) => [e.name, e.value]));
 
 describe("deploy/kubernetes: the Kustomize bases, components and examples", () => {
-  it("every example is a documented variant with known expectations, and README.md gives its kubectl apply -k", () => {
+  it("every example is a documented variant with known expectations, and README.md lists it and applies it with -k", () => {
     assert.deepEqual(examples, Object.keys(VARIANTS).sort());
-    for (const name of examples) assert.ok(readme.includes(`kubectl apply -k deploy/kubernetes/examples/${name}`), `README.md: apply ${name}`);
+    for (const name of examples) assert.ok(readme.includes(`[\`examples/${name}\`](examples/${name}/kustomization.yaml)`), `README.md lists ${name}`);
+    assert.ok(readme.includes(`kubectl apply -k "deploy/kubernetes/examples/$VARIANT" -l 'app.kubernetes.io/component!=webhook'`));
+    assert.ok(readme.includes(`kubectl apply -k "deploy/kubernetes/examples/$VARIANT"\n`));
   });
 
   it("every component is used by some example (so each one is rendered and checked)", async () => {
@@ -176,6 +178,13 @@ for (const name of examples) {
         assert.equal(hook.matchPolicy, "Equivalent");
       });
     }
+
+    it("only the webhook configurations carry app.kubernetes.io/component=webhook (README.md applies the rest first)", () => {
+      for (const doc of docs) {
+        const isWebhook = webhookConfigs.includes(doc);
+        assert.equal(doc.metadata.labels?.["app.kubernetes.io/component"] === "webhook", isWebhook, `${doc.kind} ${doc.metadata.name}`);
+      }
+    });
 
     if (variant.mode === "direct") {
       it("nothing but the webhooks (no shim, no namespace)", () => {
