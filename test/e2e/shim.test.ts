@@ -1,12 +1,15 @@
 // End to end: the real cluster shim (node shim/server.mjs) in front of the real Worker, then the failure policy once the Worker is gone.
+// Each shim runs with the env of a Deployment rendered from deploy/kubernetes/examples (kubectl kustomize), changed only where
+// loopback must differ: trustgate's URL and policy, the listening address, the Secrets' files, plain HTTP.
 import { randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, waitForHttp } from "./lab/ports";
 import { startProcess, type LabProcess } from "./lab/process";
 import { REPO_ROOT, startWorker, type WorkerHandle } from "./lab/worker";
+import { renderExample, shimEnv } from "../../shim/testing/kustomize.mjs";
 
 const POLICY_ID = "p";
 const POLICY = {
@@ -16,7 +19,7 @@ const POLICY = {
   ],
 };
 const NGINX = `nginx@sha256:${"a1".repeat(32)}`;
-/** The token the API server sends to the shim (CALLER_TOKEN). */
+/** The token the API server sends to the shim (the trustgate-shim-caller Secret's file). */
 const CALLER_TOKEN = "e2e-caller-token";
 const BUSYBOX = `busybox@sha256:${"b2".repeat(32)}`;
 
@@ -104,25 +107,40 @@ describe("the cluster shim in front of the Worker", () => {
     throw new Error(`no verdict recorded for review ${uid}`);
   }
 
-  async function startShim(name: string, env: Record<string, string>): Promise<Shim> {
+  /** The shim container's env of examples/<variant> as kubectl kustomize renders it. */
+  async function renderedEnv(variant: string): Promise<Record<string, string>> {
+    return shimEnv((await renderExample(variant)).docs);
+  }
+
+  /**
+   * Starts the shim with a rendered Deployment's env, replacing only what differs on loopback: the Secrets' mount
+   * paths become temporary files with the same contents' roles, no TLS (the API server's HTTPS is tested in
+   * shim/test/tls.test.mjs), no shutdown delay (no endpoints controller to wait for here).
+   */
+  async function startShim(name: string, rendered: Record<string, string>, overrides: Record<string, string> = {}): Promise<Shim> {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
+    const { TLS_CERT_FILE: _cert, TLS_KEY_FILE: _key, ...env } = rendered;
+    const tokenFile = join(dir, `${name}.token`);
+    await writeFile(tokenFile, worker.clientToken);
+    const loopback: Record<string, string> = {
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      TRUSTGATE_URL: worker.url,
+      TRUSTGATE_POLICY: POLICY_ID,
+      TRUSTGATE_TOKEN_FILE: tokenFile,
+      SHUTDOWN_DELAY_MS: "0",
+    };
+    if (env.CALLER_TOKEN_FILE !== undefined) {
+      loopback.CALLER_TOKEN_FILE = join(dir, `${name}.caller`);
+      await writeFile(loopback.CALLER_TOKEN_FILE, CALLER_TOKEN);
+    }
     const proc = startProcess({
       command: process.execPath,
       args: [join(REPO_ROOT, "shim", "server.mjs")],
       cwd: REPO_ROOT,
       // Only what the shim needs: no proxies, no tokens from the test's environment.
-      env: {
-        PATH: process.env.PATH ?? "",
-        HOST: "127.0.0.1",
-        PORT: String(port),
-        TRUSTGATE_URL: worker.url,
-        TRUSTGATE_TOKEN: worker.clientToken,
-        TRUSTGATE_POLICY: POLICY_ID,
-        TRUSTGATE_TIMEOUT_MS: "5000",
-        CALLER_TOKEN,
-        ...env,
-      },
+      env: { PATH: process.env.PATH ?? "", ...env, ...loopback, ...overrides },
       logFile: join(dir, `${name}.log`),
     });
     const shim = { url, process: proc };
@@ -153,10 +171,14 @@ describe("the cluster shim in front of the Worker", () => {
       body: JSON.stringify(POLICY),
     });
     expect(put.status, await put.text()).toBe(200);
-    failShim = await startShim("fail", { FAILURE_POLICY: "Fail" });
-    ignoreShim = await startShim("ignore", { FAILURE_POLICY: "Ignore" });
-    unknownPolicyShim = await startShim("unknown-policy", { TRUSTGATE_POLICY: "no-such-policy", FAILURE_POLICY: "Fail" });
-    openShim = await startShim("open", { CALLER_TOKEN: "", ALLOW_UNAUTHENTICATED_CALLERS: "true" });
+    // Fail and a caller token; Ignore (components/failure-ignore); no caller credentials (components/unauthenticated-callers).
+    const [failEnv, ignoreEnv, openEnv] = await Promise.all(["shim-cert-manager", "shim-trial", "shim-managed-cluster"].map(renderedEnv));
+    expect([failEnv!.FAILURE_POLICY, ignoreEnv!.FAILURE_POLICY, openEnv!.ALLOW_UNAUTHENTICATED_CALLERS]).toEqual(["Fail", "Ignore", "true"]);
+    expect(openEnv!.CALLER_TOKEN_FILE).toBeUndefined();
+    failShim = await startShim("fail", failEnv!);
+    ignoreShim = await startShim("ignore", ignoreEnv!);
+    unknownPolicyShim = await startShim("unknown-policy", failEnv!, { TRUSTGATE_POLICY: "no-such-policy" });
+    openShim = await startShim("open", openEnv!);
   });
 
   afterAll(async () => {
