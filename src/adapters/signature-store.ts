@@ -138,7 +138,8 @@ type Ahead = Map<number, Promise<Response>>;
 /** Drops the answers read ahead past signature-`after` (no longer needed): their bodies are cancelled. */
 function dropAnswers(ahead: Ahead, after: number): void {
   for (const [n, answer] of ahead) {
-    if (n > after) void answer.then((res) => res.body?.cancel(), () => {});
+    // cancel() on a body that already broke off rejects with its error: that is no news either.
+    if (n > after) void answer.then((res) => res.body?.cancel()).catch(() => {});
   }
 }
 

@@ -31,7 +31,8 @@ function setup() {
   const record = async (t: RecentTrust, summary?: { checkedAt: number; expiresAt: number }) => {
     const keys = await notaryTrustKeys(t);
     store.set(keys.recentKey, JSON.stringify(t));
-    if (summary) store.set(keys.summaryKey, JSON.stringify({ gun: t.gun, roles: {}, versions: {}, ...summary }));
+    // A summary of the shape decisions write (one that does not read would count as missing: due first).
+    if (summary) store.set(keys.summaryKey, JSON.stringify({ gun: t.gun, roles: { targets: { targets: {}, keys: [] } }, versions: {}, ...summary }));
     return keys;
   };
   return { deps, store, fetched, record };
