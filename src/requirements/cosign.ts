@@ -111,7 +111,12 @@ export const cosignKind: RequirementKind<CosignRequirement> = {
 
     const { signatures, problems, refused } = await gather(deps, repo, digest, keys, ctx, req);
     const judgement = judgeSignatures(
-      { keys: keys.map((k) => k.name), threshold: req.threshold ?? 1, required: req.required ?? [] },
+      {
+        keys: keys.map((k) => k.name),
+        threshold: req.threshold ?? 1,
+        required: req.required ?? [],
+        identities: Object.fromEntries(keys.map((k) => [k.name, k.hint])),
+      },
       signatures,
     );
     const transient = problems.some((p) => p.transient);
@@ -254,7 +259,7 @@ function explain(j: Judgement, problems: readonly UpstreamError[], repository: s
     return [
       {
         code: "COSIGN_SIGNED",
-        message: `${repository}@${digest} has valid cosign signatures from ${j.signers.join(", ")} (${j.signers.length}/${j.threshold} needed)`,
+        message: `${repository}@${digest} has valid cosign signatures from ${j.signers.join(", ")} (${j.distinctSigners}/${j.threshold} needed)`,
         ...facts,
       },
     ];

@@ -240,6 +240,15 @@ describe("judgement", () => {
     expect(thresholdMessage(j)).toBe("validation threshold not reached (1/2): valid signatures from a; b: no matching signatures (2 checked): bad");
   });
 
+  it("counts key material, not names: one public key listed under two names is one signer", () => {
+    const identities = { a: "KEY-1", "a-again": "KEY-1", b: "KEY-2" };
+    const j = judgeSignatures({ keys: ["a", "a-again", "b"], threshold: 2, required: [], identities }, [sig({ a: true, "a-again": true, b: false })]);
+    expect(j).toMatchObject({ satisfied: false, thresholdMet: false, signers: ["a", "a-again"], distinctSigners: 1 });
+    expect(thresholdMessage(j)).toMatch(/^validation threshold not reached \(1\/2\): valid signatures from a, a-again \(1 distinct key: some names hold the same public key\); b: /);
+    const two = judgeSignatures({ keys: ["a", "a-again", "b"], threshold: 2, required: [], identities }, [sig({ a: true, "a-again": true, b: true })]);
+    expect(two).toMatchObject({ satisfied: true, distinctSigners: 2 });
+  });
+
   it("says no signatures found when there are none, and names the missing required signers in Go's %+v", () => {
     const none = judgeSignatures({ keys: ["a", "b"], threshold: 1, required: ["a", "b"] }, []);
     expect(none).toMatchObject({ noSignatures: true, missing: ["a", "b"], failures: { a: "no signatures found", b: "no signatures found" } });
