@@ -44,7 +44,7 @@ async function checkCase(name: string, names: KeyName[], signedIdentity?: Signed
   if (sigManifest) {
     const layers = parseSignatureManifest(fromBase64(sigManifest.base64));
     if (!layers.ok) throw new Error(layers.why);
-    for (const layer of layers.value) {
+    for (const layer of layers.value.layers) {
       out.push(await checkLegacySignature({ ...common, layer, payload: fromBase64(registry.blobs[repo]![layer.digest]!) }));
     }
   }
@@ -155,7 +155,7 @@ describe("signatures", () => {
     const { registry } = vector("legacy-ecdsa");
     const manifest = parseSignatureManifest(fromBase64(Object.values(registry.manifests["demo/app"]!)[0]!.base64));
     if (!manifest.ok) throw new Error(manifest.why);
-    const layer = manifest.value[0]!;
+    const layer = manifest.value.layers[0]!;
     const payload = fromBase64(registry.blobs["demo/app"]![layer.digest]!);
     const sig = fromBase64(layer.annotations["dev.cosignproject.cosign/signature"]!);
     const alice = await key("alice");

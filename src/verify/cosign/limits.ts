@@ -1,0 +1,15 @@
+// How much of what a registry serves one cosign requirement looks at: anyone can run a registry,
+// and cosign itself sets no bound on signatures per image. Every cosign cap lives here.
+
+/** Layers of the legacy `sha256-<hex>.sig` manifest checked; cosign appends one per `cosign sign`. */
+export const MAX_SIGNATURE_LAYERS = 20;
+/** Referrers (v3 bundles) of the digest fetched and checked. */
+export const MAX_BUNDLES = 20;
+/** DSSE signatures checked per bundle: cosign writes exactly one. */
+export const MAX_SIGNATURES_PER_BUNDLE = 4;
+/**
+ * Signature checks (one signature against one key) per requirement and decision. A check costs
+ * 0.1 ms with Web Crypto and up to 2.5 ms where noble verifies (Ed25519ph, keys Web Crypto
+ * refuses), so this keeps a hostile registry's share of one decision under ~0.2 s of CPU.
+ */
+export const MAX_VERIFICATIONS = 64;
