@@ -32,6 +32,6 @@ export {
   type Statement,
   type BundleCheck,
 } from "./bundle";
-export { MAX_BUNDLES, MAX_SIGNATURE_LAYERS, MAX_SIGNATURES_PER_BUNDLE, MAX_VERIFICATIONS } from "./limits";
+export { MAX_BUNDLE_BYTES, MAX_PAYLOAD_BYTES, MAX_BUNDLES, MAX_SIGNATURE_LAYERS, MAX_SIGNATURES_PER_BUNDLE, MAX_VERIFICATIONS } from "./limits";
 export { VerificationBudget, checkWithin, yieldToEventLoop } from "./budget";
 export { judgeSignatures, thresholdMessage, requiredMessage, type Judgement, type SignerPolicy } from "./judge";

@@ -5,6 +5,13 @@
 export const MAX_SIGNATURE_LAYERS = 20;
 /** Referrers (v3 bundles) of the digest fetched and checked. */
 export const MAX_BUNDLES = 20;
+/**
+ * Bytes of one bundle blob: a key-based bundle is a few KiB (with its Rekor entry and inclusion
+ * proof under 16 KiB); parsing one of a megabyte, twenty times a decision, stalls the isolate.
+ */
+export const MAX_BUNDLE_BYTES = 64 * 1024;
+/** Bytes of one legacy payload blob: cosign's simple-signing payload is a few hundred bytes. */
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
 /** DSSE signatures checked per bundle: cosign writes exactly one. */
 export const MAX_SIGNATURES_PER_BUNDLE = 4;
 /**

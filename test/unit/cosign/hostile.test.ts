@@ -6,7 +6,7 @@ import { createRequirementKinds } from "../../../src/policy/requirement-kinds";
 import type { Cache, DigestResolution } from "../../../src/ports";
 import { parseReference } from "../../../src/reference";
 import { cosignKind } from "../../../src/requirements/cosign";
-import { MAX_BUNDLES, MAX_SIGNATURE_LAYERS, MAX_SIGNATURES_PER_BUNDLE, MAX_VERIFICATIONS } from "../../../src/verify/cosign";
+import { MAX_BUNDLE_BYTES, MAX_BUNDLES, MAX_SIGNATURE_LAYERS, MAX_SIGNATURES_PER_BUNDLE, MAX_VERIFICATIONS } from "../../../src/verify/cosign";
 import { hostileSignatures, type HostileContent, type HostileOptions } from "../../e2e/lab/hostile-signatures";
 import { publicKey } from "./vectors";
 
@@ -84,7 +84,7 @@ describe("cosign against a registry serving thousands of bogus signatures", () =
 
   beforeAll(async () => {
     legacy = await hostileSignatures({ ...base, layers: 3000, referrers: 0, signaturesPerBundle: 1 });
-    referrers = await hostileSignatures({ ...base, hint: await hintOf(publicKey("alice")), layers: 0, referrers: 4000, signaturesPerBundle: 5000 });
+    referrers = await hostileSignatures({ ...base, hint: await hintOf(publicKey("alice")), layers: 0, referrers: 4000, signaturesPerBundle: 500 });
   });
 
   it("checks only the first signature layers of a .sig manifest, and says so in the deny", async () => {
@@ -106,11 +106,24 @@ describe("cosign against a registry serving thousands of bogus signatures", () =
     const notes = v.reasons.filter((r) => r.code === "COSIGN_LIMIT_REACHED").map((r) => r.message);
     expect(notes).toEqual([
       expect.stringMatching(new RegExp(`^only the first ${MAX_BUNDLES} of 4,000 signature referrers of ${REPO}@sha256:[0-9a-f]{64} were checked`)),
-      `${MAX_BUNDLES} bundles list up to 5,000 DSSE signatures; only the first ${MAX_SIGNATURES_PER_BUNDLE} of each were checked (cosign writes one per bundle)`,
+      `${MAX_BUNDLES} bundles list up to 500 DSSE signatures; only the first ${MAX_SIGNATURES_PER_BUNDLE} of each were checked (cosign writes one per bundle)`,
       expect.stringMatching(new RegExp(`^the budget of ${MAX_VERIFICATIONS} signature checks per decision was spent: ${MAX_BUNDLES * MAX_SIGNATURES_PER_BUNDLE - MAX_VERIFICATIONS} more were not made`)),
     ]);
     expect(work.verify).toBe(MAX_VERIFICATIONS);
     expect(requests.filter((p) => p.includes("/manifests/sha256:")).length).toBe(MAX_BUNDLES);
+  });
+
+  it("does not fetch a bundle blob larger than a bundle can be", async () => {
+    const fat = await hostileSignatures({ ...base, hint: await hintOf(publicKey("alice")), layers: 0, referrers: 1, signaturesPerBundle: 1000 });
+    const { deps, work, requests } = setup(fat);
+    const v = await run(deps, alice());
+    expect(v.decision).toBe("deny");
+    expect(v.reasons[1]).toMatchObject({
+      code: "COSIGN_SIGNATURES_UNREADABLE",
+      message: expect.stringMatching(new RegExp(`: the bundle blob is [\\d,]+ bytes; at most ${String(MAX_BUNDLE_BYTES).replace(/\B(?=(\d{3})+$)/g, ",")} are read`)),
+    });
+    expect(requests.filter((p) => p.includes("/blobs/"))).toEqual([]);
+    expect(work.verify).toBe(0);
   });
 
   it("tries a bundle only against the key its hint names", async () => {
