@@ -81,8 +81,8 @@ describe("cosign against a registry serving thousands of bogus signatures", () =
     ]);
     const notes = bundles.reasons.slice(1).map((r) => r.message);
     expect(notes[0]).toMatch(/^only the first 20 of 4,000 signature referrers of 127\.0\.0\.1:\d+\/hostile\/bundles@sha256:[0-9a-f]{64} were checked/);
-    expect(notes[1]).toBe("20 bundles list up to 500 DSSE signatures; only the first 4 of each were checked (cosign writes one per bundle)");
-    expect(notes[2]).toMatch(/^the budget of 64 signature checks per decision was spent: 16 more were not made/);
+    expect(notes[1]).toBe("20 bundles list up to 500 DSSE signatures; only the first 2 of each were checked (cosign writes one per bundle)");
+    expect(notes[2]).toMatch(/^the budget of 32 signature checks per decision was spent: 8 more were not made/);
     expect(bundles.reasons[0]!.message).toContain("erin: no matching signatures");
 
     // Bundles of half a megabyte are not even fetched.

@@ -13,10 +13,11 @@ export const MAX_BUNDLE_BYTES = 64 * 1024;
 /** Bytes of one legacy payload blob: cosign's simple-signing payload is a few hundred bytes. */
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 /** DSSE signatures checked per bundle: cosign writes exactly one. */
-export const MAX_SIGNATURES_PER_BUNDLE = 4;
+export const MAX_SIGNATURES_PER_BUNDLE = 2;
 /**
  * Signature checks (one signature against one key) per requirement and decision. A check costs
  * 0.1 ms with Web Crypto and up to 2.5 ms where noble verifies (Ed25519ph, keys Web Crypto
- * refuses), so this keeps a hostile registry's share of one decision under ~0.2 s of CPU.
+ * refuses), so this keeps a hostile registry's share of one decision under ~0.1 s of CPU, while
+ * leaving room for a few keys over a few signatures each (a key is tried once per signature).
  */
-export const MAX_VERIFICATIONS = 64;
+export const MAX_VERIFICATIONS = 32;
