@@ -20,6 +20,7 @@ const REPOS = {
   legacy: "hostile/legacy", // 3,000 .sig layers, ECDSA P-256 key
   bundles: "hostile/bundles", // 4,000 referrers × 500 DSSE signatures, Ed25519 key's hint
   fat: "hostile/fat", // 30 referrers of a 0.5 MB bundle (5,000 signatures)
+  benign: "hostile/benign", // one bad signature, no referrers: the floor (only with BENCH_HOSTILE_ONLY)
 } as const;
 
 interface Stats {
@@ -97,6 +98,7 @@ export async function hostilePhase(log: (msg: string) => void): Promise<HostileR
     startHostileRegistry({
       [REPOS.legacy]: { algorithm: "ecdsa-p256", layers: shape.layers, referrers: 0, signaturesPerBundle: 1 },
       [REPOS.bundles]: { algorithm: "ed25519", hint: publicKeyHint(erin), layers: 0, referrers: shape.referrers, signaturesPerBundle: shape.signaturesPerBundle },
+      [REPOS.benign]: { algorithm: "ed25519", layers: 1, referrers: 0, signaturesPerBundle: 1 },
       [REPOS.fat]: { algorithm: "ed25519", hint: publicKeyHint(erin), layers: 0, referrers: 30, signaturesPerBundle: shape.fatBundleSignatures },
     }),
   ]);
@@ -129,7 +131,7 @@ export async function hostilePhase(log: (msg: string) => void): Promise<HostileR
     let overBudget = 0;
     let notes = 0;
     let next = 0;
-    // BENCH_HOSTILE_ONLY=legacy|bundles|fat: one kind of hostile repository instead of all three in turn.
+    // BENCH_HOSTILE_ONLY=legacy|bundles|fat|benign: one kind of repository instead of the three hostile ones in turn.
     const only = process.env.BENCH_HOSTILE_ONLY as keyof typeof REPOS | undefined;
     if (only !== undefined && !(only in REPOS)) throw new Error(`BENCH_HOSTILE_ONLY: one of ${Object.keys(REPOS).join(", ")}`);
     const decideOne = async (): Promise<void> => {

@@ -197,6 +197,13 @@ async function gather(
   };
   let crowdedBundles = 0;
   let mostBundleSignatures = 0;
+  // Blobs by digest, fetched once per decision: cosign's layers of one image share one payload blob.
+  const blobs = new Map<string, Promise<Uint8Array>>();
+  const blob = (d: string, maxBytes: number): Promise<Uint8Array> => {
+    let p = blobs.get(d);
+    if (!p) blobs.set(d, (p = oci.blob(repo, d, maxBytes)));
+    return p;
+  };
   /**
    * Runs one piece of the search. A registry failure is a problem of the whole search when it is
    * transient or concerns the listing itself (no `source`); otherwise it spoils only that signature.
@@ -229,7 +236,7 @@ async function gather(
     await Promise.all(
       layers.map((layer) =>
         collect(`${tag} layer ${layer.index}`, async () =>
-          checkLegacySignature({ ...common, layer, payload: await oci.blob(repo, layer.digest, MAX_PAYLOAD_BYTES) }),
+          checkLegacySignature({ ...common, layer, payload: await blob(layer.digest, MAX_PAYLOAD_BYTES) }),
         ),
       ),
     );
@@ -264,7 +271,7 @@ async function gather(
           if (layer.size > MAX_BUNDLE_BYTES) {
             return unreadable(source, `the bundle blob is ${count(layer.size)} bytes; at most ${count(MAX_BUNDLE_BYTES)} are read (cosign writes a few KiB)`);
           }
-          const bundle = parseBundle(await oci.blob(repo, layer.digest, MAX_BUNDLE_BYTES));
+          const bundle = parseBundle(await blob(layer.digest, MAX_BUNDLE_BYTES));
           if (!bundle.ok) return unreadable(source, bundle.why);
           if (bundle.value.signatureCount > bundle.value.signatures.length) {
             crowdedBundles++;
