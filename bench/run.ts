@@ -1,6 +1,6 @@
 // trustgate benchmark: one run, trustgate next to its baselines, on loopback only.
 // See bench/README.md for what is measured and the caveats. Bundled and run by bench/run.mjs.
-// BENCH_PHASES=warm,cold,cpu,bundle (any subset, comma-separated) runs only those phases.
+// BENCH_PHASES=warm,cold,cpu,bundle,hostile (any subset, comma-separated) runs only those phases.
 import { execFile } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
@@ -19,6 +19,7 @@ import { startRegistry } from "../test/e2e/lab/registry";
 import { createSkopeoLab } from "../test/e2e/lab/skopeo-oracle";
 import { REPO_ROOT, startWorker, type WorkerHandle } from "../test/e2e/lab/worker";
 import { coldRoundTrips, TRACE_LATENCY_MS, type RoundTrips } from "./round-trips";
+import { hostilePhase, hostileRows, type HostileResult } from "./hostile";
 import { notaryChain, SIGNATURES_PER_CHAIN, VECTOR_FILES, type NotaryVector, type VectorFile } from "./cpu-worker/notary-chain";
 
 const run = promisify(execFile);
@@ -41,7 +42,7 @@ const IN_WORKERD = {
   coldDecision: { path: "/decide-cold", lo: 1, hi: 20, requests: 10 },
 } as const;
 
-const PHASES = ["warm", "cold", "cpu", "bundle"] as const;
+const PHASES = ["warm", "cold", "cpu", "bundle", "hostile"] as const;
 type Phase = (typeof PHASES)[number];
 
 /** BENCH_PHASES, e.g. "warm,cpu": the phases to run; unset or empty: all of them. */
@@ -669,6 +670,9 @@ async function main() {
       };
     }
 
+    // --- 5. Hostile registry (bench/hostile.ts): its own Worker, after the timed phases above.
+    if (has("hostile")) results.hostile = await hostilePhase(log);
+
     // --- 4. Bundle.
     if (has("bundle")) {
       log("4. bundle size");
@@ -757,6 +761,7 @@ function table(r: any): string {
   }
   const b = r.bundle;
   if (b) rows.push(["4. bundle (wrangler deploy --dry-run)", `${b.gzipKiB} KiB gzipped (${b.rawKiB} KiB raw)`, b.largest.slice(0, 4).map((d: any) => `${d.name} ${d.minifiedKiB}`).join(", ") + " (KiB min.)", ""]);
+  if (r.hostile) rows.push(...hostileRows(r.hostile as HostileResult));
   const head = ["what", "trustgate", "next to it", "verdict"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((x, i) => x.padEnd(widths[i]!)).join(" | ");

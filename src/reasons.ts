@@ -46,6 +46,7 @@ export const REASON_CODES = [
   "COSIGN_THRESHOLD_UNMET",
   "COSIGN_REQUIRED_SIGNER_MISSING",
   "COSIGN_SIGNATURES_UNREADABLE",
+  "COSIGN_LIMIT_REACHED",
 ] as const;
 
 export type ReasonCode = (typeof REASON_CODES)[number];

@@ -6,8 +6,10 @@
 //    blobs, and the referrers of the digest with artifactType bundle v0.3 (or the fallback tag
 //    sha256-<hex>), their manifests and bundle blobs. <repo> is the image's repository or
 //    signatureRepository (cosign's COSIGN_REPOSITORY).
-// 3. Every signature is checked against every key (src/verify/cosign), then threshold and
-//    required signers are judged. A registry that failed in passing only decides when the signatures
+// 3. Every signature is checked against every key (src/verify/cosign; a bundle naming its key only
+//    against that key), within the caps of src/verify/cosign/limits.ts: so many layers, referrers,
+//    signatures per bundle and checks per decision, with a turn for the event loop between checks.
+//    A cap reached is a COSIGN_LIMIT_REACHED note. Then threshold and required signers are judged. A registry that failed in passing only decides when the signatures
 //    found already suffice (more signatures can only add signers); otherwise the deny names it and
 //    is never cached.
 import { HttpClient, UpstreamError } from "../adapters/http-client";
@@ -23,6 +25,12 @@ import {
   checkLegacySignature,
   importCosignKey,
   judgeSignatures,
+  MAX_BUNDLE_BYTES,
+  MAX_BUNDLES,
+  MAX_PAYLOAD_BYTES,
+  MAX_SIGNATURE_LAYERS,
+  MAX_SIGNATURES_PER_BUNDLE,
+  VerificationBudget,
   parseBundle,
   parseReferrerManifest,
   parseSignatureManifest,
@@ -37,9 +45,6 @@ import {
 import { cosignRequirement, reviewCosign, type CosignRequirement } from "./cosign-schema";
 import { readStoredOutcome } from "./stored-outcome";
 
-/** More than this many signature layers or bundles are not looked at (cosign has no bound; a registry could send thousands). */
-const MAX_LEGACY_SIGNATURES = 64;
-const MAX_BUNDLES = 32;
 const CACHE_PREFIX = "cosign:verdict:v1:";
 
 interface CachedVerdict {
@@ -111,13 +116,18 @@ export const cosignKind: RequirementKind<CosignRequirement> = {
       };
     }
 
-    const { signatures, problems, refused } = await gather(deps, repo, digest, keys, ctx, req);
+    const { signatures, problems, refused, limits } = await gather(deps, repo, digest, keys, ctx, req);
     const judgement = judgeSignatures(
-      { keys: keys.map((k) => k.name), threshold: req.threshold ?? 1, required: req.required ?? [] },
+      {
+        keys: keys.map((k) => k.name),
+        threshold: req.threshold ?? 1,
+        required: req.required ?? [],
+        identities: Object.fromEntries(keys.map((k) => [k.name, k.hint])),
+      },
       signatures,
     );
     const transient = problems.some((p) => p.transient);
-    const reasons = explain(judgement, problems, repository, digest);
+    const reasons = explain(judgement, problems, repository, digest, limits);
     const outcome: RequirementOutcome = {
       satisfied: judgement.satisfied,
       // Signatures found while part of the registry was away still suffice; a deny might not be one.
@@ -160,6 +170,8 @@ interface Evidence {
   readonly problems: UpstreamError[];
   /** The egress guard refused some request: what it saw depends on the rule asking (the hosts it names). */
   refused: boolean;
+  /** The caps reached, in words for the COSIGN_LIMIT_REACHED note. */
+  readonly limits: string[];
 }
 
 async function gather(
@@ -171,13 +183,24 @@ async function gather(
   req: CosignRequirement,
 ): Promise<Evidence> {
   const oci = clientFor(deps);
-  const evidence: Evidence = { signatures: [], problems: [], refused: false };
+  const evidence: Evidence = { signatures: [], problems: [], refused: false, limits: [] };
+  const budget = new VerificationBudget();
   const common = {
     keys,
     digest,
     image: ctx.reference,
     signedIdentity: req.signedIdentity,
     onVerify: (key: CosignPublicKey) => deps.counter.count("verify", `cosign ${repo.path}@${digest} key ${key.name}`),
+    budget,
+  };
+  let crowdedBundles = 0;
+  let mostBundleSignatures = 0;
+  // Blobs by digest, fetched once per decision: cosign's layers of one image share one payload blob.
+  const blobs = new Map<string, Promise<Uint8Array>>();
+  const blob = (d: string, maxBytes: number): Promise<Uint8Array> => {
+    let p = blobs.get(d);
+    if (!p) blobs.set(d, (p = oci.blob(repo, d, maxBytes)));
+    return p;
   };
   /**
    * Runs one piece of the search. A registry failure is a problem of the whole search when it is
@@ -199,12 +222,19 @@ async function gather(
     const tag = signatureTag(digest);
     const manifest = await oci.manifest(repo, tag);
     if (!manifest) return undefined;
-    const layers = parseSignatureManifest(manifest.bytes);
-    if (!layers.ok) return unreadable(`${repoName(repo)}:${tag}`, layers.why);
+    const parsed = parseSignatureManifest(manifest.bytes, MAX_SIGNATURE_LAYERS);
+    if (!parsed.ok) return unreadable(`${repoName(repo)}:${tag}`, parsed.why);
+    const { layers, total } = parsed.value;
+    if (total > layers.length) {
+      evidence.limits.push(
+        `only the first ${count(layers.length)} of ${count(total)} signatures at ${repoName(repo)}:${tag} were checked ` +
+          `(at most ${MAX_SIGNATURE_LAYERS} are read); remove stale signatures from that tag (cosign clean) and sign again`,
+      );
+    }
     await Promise.all(
-      layers.value.slice(0, MAX_LEGACY_SIGNATURES).map((layer) =>
+      layers.map((layer) =>
         collect(`${tag} layer ${layer.index}`, async () =>
-          checkLegacySignature({ ...common, layer, payload: await oci.blob(repo, layer.digest) }),
+          checkLegacySignature({ ...common, layer, payload: await blob(layer.digest, MAX_PAYLOAD_BYTES) }),
         ),
       ),
     );
@@ -213,6 +243,13 @@ async function gather(
 
   const bundles = collect(undefined, async () => {
     const referrers = await oci.referrers(repo, digest, BUNDLE_V03_MEDIA_TYPE);
+    const total = referrers.descriptors.length;
+    if (total > MAX_BUNDLES) {
+      evidence.limits.push(
+        `only the first ${count(MAX_BUNDLES)} of ${count(total)} signature referrers of ${repoName(repo)}@${digest} were checked ` +
+          `(at most ${MAX_BUNDLES} are read); delete stale signature referrers and sign again`,
+      );
+    }
     await Promise.all(
       referrers.descriptors.slice(0, MAX_BUNDLES).map((descriptor) => {
         const source = `bundle ${descriptor.digest}`;
@@ -228,8 +265,16 @@ async function gather(
           // Another kind of referrer (an SBOM, say) listed without its type: not a signature at all.
           if (!layer && referrer.value.artifactType !== BUNDLE_V03_MEDIA_TYPE) return undefined;
           if (!layer) return unreadable(source, `the referrer has no ${BUNDLE_V03_MEDIA_TYPE} layer`);
-          const bundle = parseBundle(await oci.blob(repo, layer.digest));
+          // The descriptor's size first: a blob too large is not even fetched.
+          if (layer.size > MAX_BUNDLE_BYTES) {
+            return unreadable(source, `the bundle blob is ${count(layer.size)} bytes; at most ${count(MAX_BUNDLE_BYTES)} are read (cosign writes a few KiB)`);
+          }
+          const bundle = parseBundle(await blob(layer.digest, MAX_BUNDLE_BYTES));
           if (!bundle.ok) return unreadable(source, bundle.why);
+          if (bundle.value.signatureCount > bundle.value.signatures.length) {
+            crowdedBundles++;
+            mostBundleSignatures = Math.max(mostBundleSignatures, bundle.value.signatureCount);
+          }
           return checkBundle({ ...common, source, bundle: bundle.value });
         });
       }),
@@ -238,6 +283,18 @@ async function gather(
   });
 
   await Promise.all([legacy, bundles]);
+  if (crowdedBundles > 0) {
+    evidence.limits.push(
+      `${crowdedBundles === 1 ? "a bundle lists" : `${crowdedBundles} bundles list`} up to ${count(mostBundleSignatures)} DSSE signatures; ` +
+        `only the first ${MAX_SIGNATURES_PER_BUNDLE} of each were checked (cosign writes one per bundle)`,
+    );
+  }
+  if (budget.skipped > 0) {
+    evidence.limits.push(
+      `the budget of ${budget.limit} signature checks per decision was spent: ${count(budget.skipped)} more were not made, ` +
+        `so some signatures were never tried; keep fewer signatures next to the image, or fewer keys in the rule`,
+    );
+  }
   return evidence;
 }
 
@@ -245,16 +302,23 @@ function repoName(repo: Repository): string {
   return `${repo.registry}/${repo.path}`;
 }
 
+/** 4000 → "4,000" (by hand: toLocaleString costs milliseconds a call). */
+function count(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+$)/g, ",");
+}
+
 /** Reasons for the judgement: why it holds, or every way it fails, then what could not be read. */
-function explain(j: Judgement, problems: readonly UpstreamError[], repository: string, digest: string): Reason[] {
+function explain(j: Judgement, problems: readonly UpstreamError[], repository: string, digest: string, limits: readonly string[]): Reason[] {
   const facts = { repository, digest, signers: j.signers, threshold: j.threshold };
+  const capped: Reason[] = limits.map((message) => ({ code: "COSIGN_LIMIT_REACHED", message, ...facts }));
   if (j.satisfied) {
     return [
       {
         code: "COSIGN_SIGNED",
-        message: `${repository}@${digest} has valid cosign signatures from ${j.signers.join(", ")} (${j.signers.length}/${j.threshold} needed)`,
+        message: `${repository}@${digest} has valid cosign signatures from ${j.signers.join(", ")} (${j.distinctSigners}/${j.threshold} needed)`,
         ...facts,
       },
+      ...capped,
     ];
   }
   const reasons: Reason[] = [];
@@ -281,5 +345,5 @@ function explain(j: Judgement, problems: readonly UpstreamError[], repository: s
       ...(p.url ? { url: p.url } : {}),
     });
   }
-  return reasons;
+  return [...reasons, ...capped];
 }

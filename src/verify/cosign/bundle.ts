@@ -15,11 +15,13 @@
 import type { ImageReference } from "../../reference";
 import type { SignedIdentity } from "../shared/identity";
 import { utf8DecodeStrict } from "../shared/encoding";
+import { checkWithin, type VerificationBudget } from "./budget";
 import type { CheckedSignature, KeyResult } from "./checked";
-import { unreadable } from "./checked";
+import { unchecked, unreadable } from "./checked";
 import { identityProblem } from "./identity";
 import type { CosignPublicKey } from "./keys";
 import { parseDescriptor, type Descriptor } from "./legacy";
+import { MAX_SIGNATURES_PER_BUNDLE } from "./limits";
 import type { Parsed } from "./payload";
 import { verifySignature, type SignatureCheck } from "./signature";
 
@@ -39,7 +41,10 @@ export interface SigstoreBundle {
   readonly publicKeyHint: string | undefined;
   readonly payloadType: string;
   readonly payload: Uint8Array;
+  /** The first MAX_SIGNATURES_PER_BUNDLE DSSE signatures. */
   readonly signatures: readonly DsseSignature[];
+  /** How many signatures the envelope lists (cosign writes one). */
+  readonly signatureCount: number;
 }
 
 /** A referrer manifest: which layer holds the bundle, and what it says it refers to. */
@@ -100,7 +105,8 @@ export function parseBundle(bytes: Uint8Array): Parsed<SigstoreBundle> {
   if (!payload) return { ok: false, why: "the DSSE payload is not base64" };
   if (!Array.isArray(rawSignatures) || rawSignatures.length === 0) return { ok: false, why: "the DSSE envelope has no signatures" };
   const signatures: DsseSignature[] = [];
-  for (const raw of rawSignatures) {
+  // Only the first few are read: an envelope may list thousands, each to be tried against a key.
+  for (const raw of rawSignatures.slice(0, MAX_SIGNATURES_PER_BUNDLE)) {
     const sig = isObject(raw) ? protoBytes(get(raw, "sig")) : undefined;
     if (!sig || sig.length === 0) return { ok: false, why: "a DSSE signature is not base64" };
     const keyid = isObject(raw) ? get(raw, "keyid") : undefined;
@@ -108,7 +114,14 @@ export function parseBundle(bytes: Uint8Array): Parsed<SigstoreBundle> {
   }
   return {
     ok: true,
-    value: { mediaType, publicKeyHint: typeof hint === "string" ? hint : undefined, payloadType, payload, signatures },
+    value: {
+      mediaType,
+      publicKeyHint: typeof hint === "string" && hint !== "" ? hint : undefined,
+      payloadType,
+      payload,
+      signatures,
+      signatureCount: rawSignatures.length,
+    },
   };
 }
 
@@ -163,9 +176,15 @@ export interface BundleCheck {
   readonly image: ImageReference;
   readonly signedIdentity?: SignedIdentity | undefined;
   readonly onVerify?: (key: CosignPublicKey) => void;
+  /** Checks left for the whole requirement; unlimited when absent. */
+  readonly budget?: VerificationBudget;
 }
 
-/** Checks a bundle's DSSE signatures against every key, then the statement it signs. */
+/**
+ * Checks a bundle's DSSE signatures, then the statement it signs. A bundle that names its key
+ * (verificationMaterial.publicKey.hint) is tried only against the policy keys with that hint;
+ * a key listed twice under two names is tried once.
+ */
 export async function checkBundle(check: BundleCheck): Promise<CheckedSignature> {
   const { bundle, source } = check;
   if (bundle.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
@@ -174,19 +193,38 @@ export async function checkBundle(check: BundleCheck): Promise<CheckedSignature>
   const message = pae(bundle.payloadType, bundle.payload);
   let claim: string | null | undefined; // undefined: not read yet; null: accepted
   const keys: Record<string, KeyResult> = {};
+  const byKey = new Map<string, KeyResult>();
+  const hint = bundle.publicKeyHint === undefined ? undefined : normalHint(bundle.publicKeyHint);
   for (const key of check.keys) {
-    let result: SignatureCheck = { ok: false, why: "no DSSE signature" };
-    for (const { sig } of bundle.signatures) {
-      check.onVerify?.(key);
-      result = await verifySignature(key, sig, message);
-      if (result.ok) break;
-    }
-    if (!result.ok) {
-      keys[key.name] = result;
+    const known = byKey.get(key.hint);
+    if (known) {
+      keys[key.name] = known;
       continue;
     }
-    if (claim === undefined) claim = statementProblem(check) ?? null;
-    keys[key.name] = claim === null ? result : { ok: false, why: claim, signed: true };
+    if (hint !== undefined && normalHint(key.hint) !== hint) {
+      keys[key.name] = { ok: false, why: `the bundle names another key (hint ${bundle.publicKeyHint})` };
+      continue;
+    }
+    let result: KeyResult = { ok: false, why: "no DSSE signature" };
+    for (const { sig } of bundle.signatures) {
+      const verified: SignatureCheck | undefined = await checkWithin(check.budget, () => {
+        check.onVerify?.(key);
+        return verifySignature(key, sig, message);
+      });
+      if (!verified) {
+        // Go on: the budget counts each check it refused, for the note.
+        result = unchecked(check.budget!.limit);
+        continue;
+      }
+      result = verified;
+      if (verified.ok) break;
+    }
+    if (result.ok) {
+      if (claim === undefined) claim = statementProblem(check) ?? null;
+      if (claim !== null) result = { ok: false, why: claim, signed: true };
+    }
+    keys[key.name] = result;
+    byKey.set(key.hint, result);
   }
   return { source, keys };
 }
@@ -211,6 +249,11 @@ function statementProblem(check: BundleCheck): string | undefined {
     return identityProblem(check.signedIdentity, check.image, subject.name);
   }
   return undefined;
+}
+
+/** A hint as sigstore writes it, base64 in either alphabet with or without padding, in one spelling. */
+function normalHint(hint: string): string {
+  return hint.replace(/-/g, "+").replace(/_/g, "/").replace(/=+$/, "");
 }
 
 function get(obj: Record<string, unknown>, ...names: string[]): unknown {

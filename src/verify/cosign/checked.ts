@@ -3,8 +3,11 @@ import type { SignatureScheme } from "./signature";
 
 export type KeyResult =
   | { readonly ok: true; readonly scheme: SignatureScheme }
-  /** `signed`: the signature is the key's, but what it signs is refused (another digest, identity). */
-  | { readonly ok: false; readonly why: string; readonly signed?: boolean };
+  /**
+   * `signed`: the signature is the key's, but what it signs is refused (another digest, identity).
+   * `unchecked`: the key was not tried (the verification budget was spent).
+   */
+  | { readonly ok: false; readonly why: string; readonly signed?: boolean; readonly unchecked?: boolean };
 
 export interface CheckedSignature {
   /** Where it came from, for people: "sha256-<hex>.sig layer 0", "bundle sha256:<hex>". */
@@ -17,4 +20,9 @@ export interface CheckedSignature {
 
 export function unreadable(source: string, why: string): CheckedSignature {
   return { source, unreadable: why, keys: {} };
+}
+
+/** What a key gets when the requirement's verification budget is spent before its turn. */
+export function unchecked(limit: number): KeyResult {
+  return { ok: false, why: `not checked: the budget of ${limit} signature checks per decision was spent`, unchecked: true };
 }

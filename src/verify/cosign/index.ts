@@ -14,6 +14,7 @@ export {
   checkLegacySignature,
   type Descriptor,
   type SignatureLayer,
+  type SignatureLayers,
   type LegacyCheck,
 } from "./legacy";
 export {
@@ -31,4 +32,6 @@ export {
   type Statement,
   type BundleCheck,
 } from "./bundle";
+export { MAX_BUNDLE_BYTES, MAX_PAYLOAD_BYTES, MAX_BUNDLES, MAX_SIGNATURE_LAYERS, MAX_SIGNATURES_PER_BUNDLE, MAX_VERIFICATIONS } from "./limits";
+export { VerificationBudget, checkWithin, yieldToEventLoop } from "./budget";
 export { judgeSignatures, thresholdMessage, requiredMessage, type Judgement, type SignerPolicy } from "./judge";

@@ -4,7 +4,8 @@
 // "validation threshold not reached (%d/%d)" and then "missing required signatures from %+v"
 // (Go's %+v of a []string: "[alice bob]"); cosign says "no signatures found" and
 // "no matching signatures". Unlike Connaisseur, which counts valid signatures, the threshold here
-// counts distinct keys: two signatures by one key are one signer.
+// counts distinct keys: two signatures by one key are one signer, and so is one public key the
+// policy lists twice under two names (the threshold counts key material, not names).
 import type { CheckedSignature } from "./checked";
 
 export interface SignerPolicy {
@@ -12,6 +13,11 @@ export interface SignerPolicy {
   readonly keys: readonly string[];
   readonly threshold: number;
   readonly required: readonly string[];
+  /**
+   * Key name → what identifies its key material (base64 sha256 of the SPKI): names sharing one
+   * count as one signer. A name absent here is its own key.
+   */
+  readonly identities?: Readonly<Record<string, string>>;
 }
 
 export interface Judgement {
@@ -20,6 +26,8 @@ export interface Judgement {
   readonly noSignatures: boolean;
   /** Keys with at least one valid signature, in the policy's order. */
   readonly signers: readonly string[];
+  /** Distinct key material among the signers: what the threshold counts. */
+  readonly distinctSigners: number;
   /** Why each other key did not sign, in the policy's order. */
   readonly failures: Readonly<Record<string, string>>;
   readonly threshold: number;
@@ -41,12 +49,14 @@ export function judgeSignatures(policy: SignerPolicy, signatures: readonly Check
     }
     failures[key] = whyNot(key, checkable, signatures.length);
   }
-  const thresholdMet = signers.length >= policy.threshold;
+  const distinctSigners = new Set(signers.map((name) => policy.identities?.[name] ?? `name:${name}`)).size;
+  const thresholdMet = distinctSigners >= policy.threshold;
   const missing = policy.required.filter((name) => !signers.includes(name));
   return {
     satisfied: thresholdMet && missing.length === 0,
     noSignatures: signatures.length === 0,
     signers,
+    distinctSigners,
     failures,
     threshold: policy.threshold,
     thresholdMet,
@@ -69,7 +79,7 @@ function whyNot(key: string, checkable: readonly CheckedSignature[], total: numb
 
 /** Connaisseur's threshold wording, then who signed and why the others did not. */
 export function thresholdMessage(j: Judgement): string {
-  return `validation threshold not reached (${j.signers.length}/${j.threshold}): ${details(j, Object.keys(j.failures))}`;
+  return `validation threshold not reached (${j.distinctSigners}/${j.threshold}): ${details(j, Object.keys(j.failures))}`;
 }
 
 /** Connaisseur's required-signers wording, then why each missing one did not sign. */
@@ -79,6 +89,7 @@ export function requiredMessage(j: Judgement): string {
 
 function details(j: Judgement, failed: readonly string[]): string {
   const parts = [j.signers.length > 0 ? `valid signatures from ${j.signers.join(", ")}` : "no valid signature from any key"];
+  if (j.distinctSigners < j.signers.length) parts[0] += ` (${j.distinctSigners} distinct ${j.distinctSigners === 1 ? "key" : "keys"}: some names hold the same public key)`;
   for (const key of failed) parts.push(`${key}: ${j.failures[key]}`);
   return parts.join("; ");
 }

@@ -10,8 +10,9 @@ import { sha256Hex } from "../../encoding";
 import type { ImageReference } from "../../reference";
 import type { SignedIdentity } from "../shared/identity";
 import { base64Decode } from "../shared/encoding";
+import { checkWithin, type VerificationBudget } from "./budget";
 import type { CheckedSignature, KeyResult } from "./checked";
-import { unreadable } from "./checked";
+import { unchecked, unreadable } from "./checked";
 import { identityProblem } from "./identity";
 import type { CosignPublicKey } from "./keys";
 import { claimProblem, parseSimpleSigningPayload, type Parsed, type SimpleSigningPayload } from "./payload";
@@ -38,8 +39,18 @@ export function signatureTag(digest: string): string {
   return `${digest.replace(":", "-")}.sig`;
 }
 
-/** The layers of a signature manifest (OCI or Docker image manifest). */
-export function parseSignatureManifest(bytes: Uint8Array): Parsed<readonly SignatureLayer[]> {
+export interface SignatureLayers {
+  /** The first `limit` layers, parsed. */
+  readonly layers: readonly SignatureLayer[];
+  /** How many layers the manifest lists. */
+  readonly total: number;
+}
+
+/**
+ * The layers of a signature manifest (OCI or Docker image manifest): the first `limit` parsed, the
+ * rest only counted (a registry may list thousands).
+ */
+export function parseSignatureManifest(bytes: Uint8Array, limit = Infinity): Parsed<SignatureLayers> {
   let manifest: unknown;
   try {
     manifest = JSON.parse(new TextDecoder().decode(bytes));
@@ -50,12 +61,12 @@ export function parseSignatureManifest(bytes: Uint8Array): Parsed<readonly Signa
     return { ok: false, why: "the signature manifest is not an image manifest (schemaVersion 2 with layers)" };
   }
   const layers: SignatureLayer[] = [];
-  for (const [index, raw] of manifest.layers.entries()) {
+  for (const [index, raw] of manifest.layers.slice(0, limit).entries()) {
     const descriptor = parseDescriptor(raw);
     if (typeof descriptor === "string") return { ok: false, why: `signature manifest layer ${index}: ${descriptor}` };
     layers.push({ ...descriptor, index });
   }
-  return { ok: true, value: layers };
+  return { ok: true, value: { layers, total: manifest.layers.length } };
 }
 
 /** An OCI descriptor with a sha256 digest; a string says what is wrong with it. */
@@ -89,9 +100,11 @@ export interface LegacyCheck {
   readonly signedIdentity?: SignedIdentity | undefined;
   /** Called once per signature verification (for the work counter). */
   readonly onVerify?: (key: CosignPublicKey) => void;
+  /** Checks left for the whole requirement; unlimited when absent. */
+  readonly budget?: VerificationBudget;
 }
 
-/** Checks one legacy signature against every key. */
+/** Checks one legacy signature against every key (a key listed twice under two names, once). */
 export async function checkLegacySignature(check: LegacyCheck): Promise<CheckedSignature> {
   const { layer, payload } = check;
   const source = `${signatureTag(check.digest)} layer ${layer.index}`;
@@ -107,11 +120,24 @@ export async function checkLegacySignature(check: LegacyCheck): Promise<CheckedS
 
   let parsed: Parsed<SimpleSigningPayload> | undefined;
   const keys: Record<string, KeyResult> = {};
+  const byKey = new Map<string, KeyResult>();
   for (const key of check.keys) {
-    check.onVerify?.(key);
-    const result = await verifySignature(key, signature, payload);
+    const known = byKey.get(key.hint);
+    if (known) {
+      keys[key.name] = known;
+      continue;
+    }
+    const result = await checkWithin(check.budget, () => {
+      check.onVerify?.(key);
+      return verifySignature(key, signature, payload);
+    });
+    if (!result) {
+      keys[key.name] = unchecked(check.budget!.limit);
+      continue;
+    }
     if (!result.ok) {
       keys[key.name] = result;
+      byKey.set(key.hint, result);
       continue;
     }
     // The cryptography holds; only now is the payload worth reading.
@@ -121,6 +147,7 @@ export async function checkLegacySignature(check: LegacyCheck): Promise<CheckedS
       : (claimProblem(parsed.value, check.digest) ??
         (check.signedIdentity ? identityProblem(check.signedIdentity, check.image, parsed.value.dockerReference) : undefined));
     keys[key.name] = problem === undefined ? result : { ok: false, why: problem, signed: true };
+    byKey.set(key.hint, keys[key.name]!);
   }
   return { source, keys };
 }

@@ -111,8 +111,16 @@ export function signedBytes(envelope: SignedEnvelope): Uint8Array {
 }
 
 /**
+ * Signatures checked per key ID in one role file. The signatures array is not itself signed: a
+ * trust server (which holds the timestamp and snapshot keys anyway) could repeat a role key's ID
+ * thousands of times, each one a signature check. notary itself writes one per key.
+ */
+export const MAX_SIGNATURES_PER_KEY = 2;
+
+/**
  * Verifies a role's signatures (notary VerifySignatures): signatures by key IDs outside `roleKeys`
- * are skipped, distinct valid key IDs are counted against `threshold`. Signatures are checked in
+ * are skipped, distinct valid key IDs are counted against `threshold`, and no key ID is checked
+ * more than MAX_SIGNATURES_PER_KEY times (later ones count as ignored). Signatures are checked in
  * parallel. Returns a result for "not verified"; throws NotaryV1Error KEY_ID_MISMATCH when a
  * listed key hashes to a different ID than the one it signs under, and TypeError on misuse.
  */
@@ -125,13 +133,16 @@ export async function verifyRole(
   const message = signedBytes(envelope);
   const ignored: string[] = [];
   const mismatched: string[] = [];
+  const perKey = new Map<string, number>();
   const checks = await Promise.all(
     envelope.signatures.map(async (sig) => {
       const key = roleKeys.get(sig.keyid);
-      if (!key) {
+      const seen = perKey.get(sig.keyid) ?? 0;
+      if (!key || seen >= MAX_SIGNATURES_PER_KEY) {
         ignored.push(sig.keyid);
         return undefined;
       }
+      perKey.set(sig.keyid, seen + 1);
       const actual = await keyId(key);
       if (actual !== sig.keyid) {
         mismatched.push(`${sig.keyid} (key hashes to ${actual})`);

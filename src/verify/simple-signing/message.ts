@@ -52,6 +52,16 @@ export async function verifySignedMessage(blob: Uint8Array, trusted: TrustedKeys
   } catch (err) {
     return fail("MALFORMED_MESSAGE", `Invalid GPG signature: not an OpenPGP message (${cause(err)})`);
   }
+  // gpgme's rule (exactly one signature), before any is checked: 64 KiB hold hundreds of signature
+  // packets naming a trusted key, and verify() would check every one of them.
+  let declared: number;
+  try {
+    declared = message.getSigningKeyIDs().length;
+  } catch (err) {
+    return fail("MALFORMED_MESSAGE", `Invalid GPG signature: not a signed message (${cause(err)})`);
+  }
+  // None is left to verify(): it tells encrypted or otherwise unsigned data apart.
+  if (declared > 1) return fail("SIGNATURE_COUNT", `Unexpected GPG signature count ${declared}`);
   let result;
   try {
     // verify() unwraps one compression layer, enforces the message grammar and wants exactly one literal packet.

@@ -84,6 +84,23 @@ describe("cosign requirement: legacy signatures", () => {
     ]);
   });
 
+  it("counts one public key listed under two names as one signer, and verifies it once", async () => {
+    const { deps, work } = setup(served("legacy-ecdsa"));
+    const twice = [...keys("alice"), { name: "alice-again", key: publicKey("alice") }];
+    const v = await run(deps, { keys: twice, threshold: 2 });
+    expect(v.decision).toBe("deny");
+    expect(v.reasons).toEqual([
+      expect.objectContaining({
+        code: "COSIGN_THRESHOLD_UNMET",
+        signers: ["alice", "alice-again"],
+        message: expect.stringMatching(/^validation threshold not reached \(1\/2\): valid signatures from alice, alice-again \(1 distinct key/),
+      }),
+    ]);
+    expect(work.verify).toBe(1);
+    // A threshold of 1: either name is enough.
+    expect((await run(deps, { keys: twice, threshold: 1 })).decision).toBe("allow");
+  });
+
   it("denies a signature made for another digest (cosign's claim check)", async () => {
     const { deps } = setup(served("legacy-other-digest"));
     const v = await run(deps, { keys: keys("alice") });

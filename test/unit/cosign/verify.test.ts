@@ -44,7 +44,7 @@ async function checkCase(name: string, names: KeyName[], signedIdentity?: Signed
   if (sigManifest) {
     const layers = parseSignatureManifest(fromBase64(sigManifest.base64));
     if (!layers.ok) throw new Error(layers.why);
-    for (const layer of layers.value) {
+    for (const layer of layers.value.layers) {
       out.push(await checkLegacySignature({ ...common, layer, payload: fromBase64(registry.blobs[repo]![layer.digest]!) }));
     }
   }
@@ -155,7 +155,7 @@ describe("signatures", () => {
     const { registry } = vector("legacy-ecdsa");
     const manifest = parseSignatureManifest(fromBase64(Object.values(registry.manifests["demo/app"]!)[0]!.base64));
     if (!manifest.ok) throw new Error(manifest.why);
-    const layer = manifest.value[0]!;
+    const layer = manifest.value.layers[0]!;
     const payload = fromBase64(registry.blobs["demo/app"]![layer.digest]!);
     const sig = fromBase64(layer.annotations["dev.cosignproject.cosign/signature"]!);
     const alice = await key("alice");
@@ -238,6 +238,15 @@ describe("judgement", () => {
     const j = judgeSignatures({ keys: ["a", "b"], threshold: 2, required: [] }, [sig({ a: true, b: false }), sig({ a: true, b: false })]);
     expect(j).toMatchObject({ satisfied: false, signers: ["a"] });
     expect(thresholdMessage(j)).toBe("validation threshold not reached (1/2): valid signatures from a; b: no matching signatures (2 checked): bad");
+  });
+
+  it("counts key material, not names: one public key listed under two names is one signer", () => {
+    const identities = { a: "KEY-1", "a-again": "KEY-1", b: "KEY-2" };
+    const j = judgeSignatures({ keys: ["a", "a-again", "b"], threshold: 2, required: [], identities }, [sig({ a: true, "a-again": true, b: false })]);
+    expect(j).toMatchObject({ satisfied: false, thresholdMet: false, signers: ["a", "a-again"], distinctSigners: 1 });
+    expect(thresholdMessage(j)).toMatch(/^validation threshold not reached \(1\/2\): valid signatures from a, a-again \(1 distinct key: some names hold the same public key\); b: /);
+    const two = judgeSignatures({ keys: ["a", "a-again", "b"], threshold: 2, required: [], identities }, [sig({ a: true, "a-again": true, b: true })]);
+    expect(two).toMatchObject({ satisfied: true, distinctSigners: 2 });
   });
 
   it("says no signatures found when there are none, and names the missing required signers in Go's %+v", () => {

@@ -5,7 +5,7 @@ import { utf8 } from "../../../src/verify/shared/encoding";
 import { NotaryV1Error } from "../../../src/verify/notary-v1/errors";
 import { parseTufKey, type TufKey } from "../../../src/verify/notary-v1/keys";
 import { parseEnvelope } from "../../../src/verify/notary-v1/roles";
-import { checkSignature, verifyRole, verifySignature } from "../../../src/verify/notary-v1/signatures";
+import { checkSignature, MAX_SIGNATURES_PER_KEY, verifyRole, verifySignature } from "../../../src/verify/notary-v1/signatures";
 import { makeKey, pooledKey, rawToDer, serialize, signBytes, signEnvelope, type KeyKind, type TestKey } from "./generator";
 
 const message = utf8('{"_type":"Targets","version":1}');
@@ -99,6 +99,17 @@ describe("verifyRole", () => {
     expect(result.thresholdMet).toBe(false);
     const twice = await verifyRole(await envelopeOf([a, a]), new Map([[a.id, tuf(a)]]), 2);
     expect([twice.valid.length, twice.thresholdMet]).toEqual([1, false]);
+  });
+
+  it("checks a key ID's signatures no more than MAX_SIGNATURES_PER_KEY times, however often a server repeats it", async () => {
+    const a = await pooledKey("ecdsa", 0);
+    const env = await signEnvelope(signed, [a]);
+    const bogus = { ...env.signatures[0]!, sig: (await signEnvelope({ ...signed, version: 4 }, [a])).signatures[0]!.sig };
+    env.signatures.push(...Array.from({ length: 2000 }, () => ({ ...bogus })));
+    const result = await verifyRole(parseEnvelope(serialize(env), "targets"), new Map([[a.id, tuf(a)]]), 1);
+    expect(result.valid).toEqual([a.id]);
+    expect(result.invalid).toHaveLength(MAX_SIGNATURES_PER_KEY - 1);
+    expect(result.ignored).toHaveLength(2001 - MAX_SIGNATURES_PER_KEY);
   });
 
   it("reports no signatures as not verified rather than throwing", async () => {

@@ -1,5 +1,6 @@
 // The OpenPGP envelope: real gpg signatures (vectors) and our own variants, verified against the
 // requirement's keys only, cryptography before any JSON.
+import { createMessage, sign } from "openpgp/lightweight";
 import { describe, expect, it } from "vitest";
 import {
   importTrustedKeys,
@@ -89,6 +90,24 @@ describe("OpenPGP signed messages made by gpg and skopeo", () => {
   it("wants exactly one signature, as gpgme does", async () => {
     expect(await messageOf(signature("two-signers"), ["rsa", "ed25519"])).toBe("Unexpected GPG signature count 2");
     expect(await messageOf(signature("unsigned-literal"), ["rsa"])).toBe("Unexpected GPG signature count 0");
+  });
+
+  it("counts the signatures before checking any: hundreds by a trusted key cost no verification", async () => {
+    const signer = await testSigner("crowd");
+    const message = await createMessage({ binary: new TextEncoder().encode(payloadFor("127.0.0.1:5000/demo/app", `sha256:${"a".repeat(64)}`)) });
+    const crowd = await sign({ message, signingKeys: Array.from({ length: 200 }, () => signer.privateKey), format: "binary" });
+    const trusted = await importTrustedKeys([signer.armoredPublicKey]);
+    // openpgp.js looks every signature's key up in the keyring it verifies with: count the look-ups.
+    let lookups = 0;
+    for (const key of trusted.keys) {
+      const getKeys = key.getKeys.bind(key);
+      key.getKeys = (...args: Parameters<typeof key.getKeys>) => {
+        lookups++;
+        return getKeys(...args);
+      };
+    }
+    await expect(verifySignedMessage(crowd, trusted, NOW)).rejects.toThrow("Unexpected GPG signature count 200");
+    expect(lookups).toBe(0);
   });
 
   it("refuses what is not a binary signed message", async () => {
