@@ -227,7 +227,7 @@ async function gather(
     const { layers, total } = parsed.value;
     if (total > layers.length) {
       evidence.limits.push(
-        `only the first ${count(layers.length)} of ${count(total)} signatures at ${repoName(repo)}:${tag} were checked ` +
+        `only the newest ${count(layers.length)} of ${count(total)} signatures at ${repoName(repo)}:${tag} were checked ` +
           `(at most ${MAX_SIGNATURE_LAYERS} are read); remove stale signatures from that tag (cosign clean) and sign again`,
       );
     }

@@ -69,7 +69,7 @@ describe("cosign against a registry serving thousands of bogus signatures", () =
     expect(legacy.decision, show(legacy)).toBe("deny");
     expect(legacy.reasons.map((r) => r.code), show(legacy)).toEqual(["COSIGN_THRESHOLD_UNMET", "COSIGN_LIMIT_REACHED"]);
     expect(legacy.reasons[1]!.message).toMatch(
-      /^only the first 10 of 3,000 signatures at 127\.0\.0\.1:\d+\/hostile\/legacy:sha256-[0-9a-f]{64}\.sig were checked \(at most 10 are read\); remove stale signatures/,
+      /^only the newest 10 of 3,000 signatures at 127\.0\.0\.1:\d+\/hostile\/legacy:sha256-[0-9a-f]{64}\.sig were checked \(at most 10 are read\); remove stale signatures/,
     );
 
     expect(bundles.decision, show(bundles)).toBe("deny");

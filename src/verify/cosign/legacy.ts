@@ -47,8 +47,9 @@ export interface SignatureLayers {
 }
 
 /**
- * The layers of a signature manifest (OCI or Docker image manifest): the first `limit` parsed, the
- * rest only counted (a registry may list thousands).
+ * The layers of a signature manifest (OCI or Docker image manifest): the last (newest) `limit`
+ * parsed, the rest only counted (a registry may list thousands). `cosign sign` appends a layer, so
+ * after key rotation and re-signing the newest layers are the ones that hold current keys.
  */
 export function parseSignatureManifest(bytes: Uint8Array, limit = Infinity): Parsed<SignatureLayers> {
   let manifest: unknown;
@@ -61,7 +62,9 @@ export function parseSignatureManifest(bytes: Uint8Array, limit = Infinity): Par
     return { ok: false, why: "the signature manifest is not an image manifest (schemaVersion 2 with layers)" };
   }
   const layers: SignatureLayer[] = [];
-  for (const [index, raw] of manifest.layers.slice(0, limit).entries()) {
+  const first = Math.max(0, manifest.layers.length - limit);
+  for (const [offset, raw] of manifest.layers.slice(first).entries()) {
+    const index = first + offset;
     const descriptor = parseDescriptor(raw);
     if (typeof descriptor === "string") return { ok: false, why: `signature manifest layer ${index}: ${descriptor}` };
     layers.push({ ...descriptor, index });

@@ -6,7 +6,7 @@ import { createRequirementKinds } from "../../../src/policy/requirement-kinds";
 import type { Cache, DigestResolution } from "../../../src/ports";
 import { parseReference } from "../../../src/reference";
 import { cosignKind } from "../../../src/requirements/cosign";
-import { MAX_BUNDLE_BYTES, MAX_BUNDLES, MAX_SIGNATURE_LAYERS, MAX_SIGNATURES_PER_BUNDLE, MAX_VERIFICATIONS } from "../../../src/verify/cosign";
+import { MAX_BUNDLE_BYTES, MAX_BUNDLES, MAX_SIGNATURE_LAYERS, MAX_SIGNATURES_PER_BUNDLE, MAX_VERIFICATIONS, parseSignatureManifest } from "../../../src/verify/cosign";
 import { hostileSignatures, type HostileContent, type HostileOptions } from "../../e2e/lab/hostile-signatures";
 import { publicKey } from "./vectors";
 
@@ -87,13 +87,27 @@ describe("cosign against a registry serving thousands of bogus signatures", () =
     referrers = await hostileSignatures({ ...base, hint: await hintOf(publicKey("alice")), layers: 0, referrers: 4000, signaturesPerBundle: 500 });
   });
 
-  it("checks only the first signature layers of a .sig manifest, and says so in the deny", async () => {
+  it("reads the newest layers of a long .sig manifest: cosign appends, so those hold the current keys", () => {
+    const layer = (i: number) => ({
+      mediaType: "application/vnd.dev.cosign.simplesigning.v1+json",
+      size: 10,
+      digest: `sha256:${i.toString(16).padStart(64, "0")}`,
+      annotations: { "dev.cosignproject.cosign/signature": "AA==" },
+    });
+    const manifest = { schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: layer(0), layers: Array.from({ length: 25 }, (_, i) => layer(i)) };
+    const parsed = parseSignatureManifest(new TextEncoder().encode(JSON.stringify(manifest)), 10);
+    expect(parsed.ok && parsed.value.total).toBe(25);
+    expect(parsed.ok && parsed.value.layers.map((l) => l.index)).toEqual([15, 16, 17, 18, 19, 20, 21, 22, 23, 24]);
+    expect(parsed.ok && parsed.value.layers[0]!.digest).toBe(layer(15).digest);
+  });
+
+  it("checks only the newest signature layers of a .sig manifest, and says so in the deny", async () => {
     const { deps, work, requests } = setup(legacy);
     const v = await run(deps, alice());
     expect(v.decision).toBe("deny");
     expect(v.reasons.map((r) => r.code)).toEqual(["COSIGN_THRESHOLD_UNMET", "COSIGN_LIMIT_REACHED"]);
     expect(v.reasons[1]!.message).toMatch(
-      new RegExp(`^only the first ${MAX_SIGNATURE_LAYERS} of 3,000 signatures at ${REPO}:sha256-[0-9a-f]{64}\\.sig were checked`),
+      new RegExp(`^only the newest ${MAX_SIGNATURE_LAYERS} of 3,000 signatures at ${REPO}:sha256-[0-9a-f]{64}\\.sig were checked`),
     );
     expect(work.verify).toBe(MAX_SIGNATURE_LAYERS);
     // The layers share one payload blob, as cosign's do: fetched once.
