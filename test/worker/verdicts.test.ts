@@ -60,6 +60,25 @@ describe("GET /v1/verdicts", () => {
     expect(exact.json.verdicts.map((v: { digest: string }) => v.digest)).toEqual([DIGEST_B]);
   });
 
+  it("records and filters by the canonical reference: another spelling of a registry is the same image", async () => {
+    await putPolicy("hist-canon", policy);
+    await decideImage(`Registry-1.Docker.IO:443/library/busybox@${DIGEST_A}`, "hist-canon");
+    await decideImage(`index.docker.io/library/busybox@${DIGEST_B}`, "hist-canon");
+    const verdicts = await waitForVerdicts("policy=hist-canon", 2);
+    // The image as it was sent, the reference in canonical form, decided by the busybox rule.
+    expect(verdicts.map((v) => [v.image, v.reference, v.decision])).toEqual([
+      [`index.docker.io/library/busybox@${DIGEST_B}`, `docker.io/library/busybox@${DIGEST_B}`, "deny"],
+      [`Registry-1.Docker.IO:443/library/busybox@${DIGEST_A}`, `docker.io/library/busybox@${DIGEST_A}`, "deny"],
+    ]);
+    // Any spelling of the repository filters the same history.
+    for (const image of ["busybox", "docker.io/library/busybox", "REGISTRY.hub.docker.com/busybox"]) {
+      const res = await call("GET", `/v1/verdicts?policy=hist-canon&image=${encodeURIComponent(image)}`, { token: CLIENT });
+      expect(res.json.verdicts, image).toHaveLength(2);
+    }
+    const exact = await call("GET", `/v1/verdicts?policy=hist-canon&image=${encodeURIComponent(`registry-1.docker.io/busybox@${DIGEST_A}`)}`, { token: CLIENT });
+    expect(exact.json.verdicts.map((v: { digest: string }) => v.digest)).toEqual([DIGEST_A]);
+  });
+
   it("pages with an opaque cursor, without repeats or gaps", async () => {
     await putPolicy("hist-page", policy);
     for (let i = 0; i < 5; i++) await decideImage(`nginx@sha256:${String(i).repeat(64)}`, "hist-page");
