@@ -85,6 +85,8 @@ export interface Limits {
     readonly maxDelayMs: number;
     /** A Retry-After longer than this is not waited for: the answer is returned as it is. */
     readonly retryAfterCapMs: number;
+    /** Redirect hops the egress guard follows for one request, each checked like the first. */
+    readonly redirects: number;
     /** Bytes of a token service's answer: a JWT and its lifetime. */
     readonly tokenBodyBytes: number;
   };
@@ -167,6 +169,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
     baseDelayMs: 100,
     maxDelayMs: 1000,
     retryAfterCapMs: 2000,
+    redirects: 3,
     tokenBodyBytes: 64 * KiB,
   }),
   decision: Object.freeze({

@@ -200,7 +200,7 @@ export function loadConfig(env: Bindings): Config {
           ...insecureRegistries,
           ...Object.keys(registryCredentials),
         ]),
-        maxRedirects: 3,
+        maxRedirects: DEFAULT_LIMITS.http.redirects,
       }),
     });
     configs.set(env, config);

@@ -41,7 +41,7 @@ export interface EgressPolicy {
   readonly maxRedirects: number;
 }
 
-export const DEFAULT_EGRESS_POLICY: EgressPolicy = Object.freeze({ allowLoopback: true, namedHosts: [], maxRedirects: 3 });
+export const DEFAULT_EGRESS_POLICY: EgressPolicy = Object.freeze({ allowLoopback: true, namedHosts: [], maxRedirects: DEFAULT_LIMITS.http.redirects });
 
 export class EgressRefusedError extends Error {
   override readonly name = "EgressRefusedError";
