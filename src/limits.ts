@@ -5,8 +5,10 @@
 // time: a number changes in this file, with its reason.
 //
 // Left where they are: distribution's own name limits (`src/reference.ts`), parser depths, the
-// policy importers' rule counts, the verdict log's batching, and the admission body cap
-// (`shim/limits.mjs`, 6 MiB), which the shim shares with `/v1/admission` and `src/` cannot import.
+// policy documents' rule and requirement counts (their schemas), the Notary refresh's per-run
+// bounds (`notary-refresh.ts`, beside its cron setting), the verdict log's batching and the policy
+// memo (`worker/stores/`), and the admission body cap (`shim/limits.mjs`, 6 MiB), which the shim
+// shares with `/v1/admission` and `src/` cannot import.
 
 export interface Limits {
   /** What one cosign requirement reads: anyone can run a registry, and cosign bounds nothing per image. */
