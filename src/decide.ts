@@ -7,6 +7,7 @@ import { requirementUpstreams, ruleUpstreams, verifierNaming } from "./policy/up
 import { writeBehind, type Background, type Cache, type Clock, type DigestResolver } from "./ports";
 import { REASON_CODES, type Reason } from "./reasons";
 import type { ImageReference } from "./reference";
+import { DEFAULT_LIMITS } from "./limits";
 
 export interface PolicyView {
   readonly id: string;
@@ -43,7 +44,7 @@ export interface DecideDeps {
   readonly budgetMs?: number;
 }
 
-export const DEFAULT_DECISION_BUDGET_MS = 10_000;
+export const DEFAULT_DECISION_BUDGET_MS = DEFAULT_LIMITS.decision.budgetMs;
 
 export interface DecisionInput {
   readonly image: string;

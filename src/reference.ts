@@ -1,5 +1,6 @@
 // Image references: parsed and normalised as Docker does (distribution/reference grammar).
 import { isLoopbackHost, splitHostPort } from "./hosts";
+import { DEFAULT_LIMITS } from "./limits";
 
 export interface ImageReference {
   /**
@@ -24,7 +25,7 @@ export class InvalidReferenceError extends Error {
 }
 
 /** Hostile-input bound, checked before any other work. */
-export const MAX_REFERENCE_LENGTH = 1024;
+export const MAX_REFERENCE_LENGTH = DEFAULT_LIMITS.api.referenceLength;
 
 // distribution/reference limits and defaults (normalize.go, reference.go, regexp.go).
 const MAX_PATH_LENGTH = 255;

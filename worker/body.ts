@@ -5,8 +5,9 @@ import { HttpError } from "./errors";
 import { zodIssues } from "../src/policy/issues";
 import { concatBytes } from "../src/encoding";
 import { TooLargeError } from "../src/streams";
+import { DEFAULT_LIMITS } from "../src/limits";
 
-export const MAX_BODY_BYTES = 1024 * 1024;
+export const MAX_BODY_BYTES = DEFAULT_LIMITS.api.bodyBytes;
 
 /**
  * How much of an over-cap body without a length is still read (and dropped) before giving up on it.

@@ -3,6 +3,7 @@ import type { RegistryCredentials } from "../src/adapters/registry-client";
 import type { EgressPolicy } from "../src/adapters/egress";
 import { canonicalRegistry } from "../src/reference";
 import { POLICY_ID_RE } from "./stores/policy-store";
+import { DEFAULT_LIMITS } from "../src/limits";
 
 export interface Bindings {
   readonly POLICIES: KVNamespace;
@@ -187,7 +188,7 @@ export function loadConfig(env: Bindings): Config {
       tagCacheTtlSeconds: integer("TAG_CACHE_TTL_SECONDS", env.TAG_CACHE_TTL_SECONDS, 60, 0, 86_400),
       verdictCacheTtlSeconds: integer("VERDICT_CACHE_TTL_SECONDS", env.VERDICT_CACHE_TTL_SECONDS, 300, 0, 86_400),
       verdictRetentionDays: integer("VERDICT_RETENTION_DAYS", env.VERDICT_RETENTION_DAYS, 90, 1, 3650),
-      upstreamTimeoutMs: integer("UPSTREAM_TIMEOUT_MS", env.UPSTREAM_TIMEOUT_MS, 3000, 100, 60_000),
+      upstreamTimeoutMs: integer("UPSTREAM_TIMEOUT_MS", env.UPSTREAM_TIMEOUT_MS, DEFAULT_LIMITS.http.timeoutMs, 100, 60_000),
       trustRecheckSeconds: integer("TRUST_RECHECK_SECONDS", env.TRUST_RECHECK_SECONDS, 60, 0, 86_400),
       trustRefreshPerRun: integer("TRUST_REFRESH_PER_RUN", env.TRUST_REFRESH_PER_RUN, 4, 0, 200),
       // Hosts the operator names in configuration count as named explicitly: EGRESS_ALLOWED_HOSTS,
@@ -199,7 +200,7 @@ export function loadConfig(env: Bindings): Config {
           ...insecureRegistries,
           ...Object.keys(registryCredentials),
         ]),
-        maxRedirects: 3,
+        maxRedirects: DEFAULT_LIMITS.http.redirects,
       }),
     });
     configs.set(env, config);

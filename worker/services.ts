@@ -10,6 +10,7 @@ import { loadConfig, type Bindings, type Config } from "./env";
 import { kvCache } from "./stores/kv-cache";
 import { PolicyStore } from "./stores/policy-store";
 import { VerdictLog } from "./stores/verdict-log";
+import { DEFAULT_LIMITS } from "../src/limits";
 
 export interface Services {
   readonly config: Config;
@@ -45,12 +46,12 @@ export function servicesFor(env: Bindings): Services {
         // in TRUST_CACHE (TOFU roots, rollback versions) is always read from KV.
         digests: cachedDigestResolver(
           registry,
-          memoCache(trustCache, { maxEntries: 1024, readTtlSeconds: config.tagCacheTtlSeconds, clock: systemClock }),
+          memoCache(trustCache, { maxEntries: DEFAULT_LIMITS.memory.memoEntries, readTtlSeconds: config.tagCacheTtlSeconds, clock: systemClock }),
           config.tagCacheTtlSeconds,
           systemClock,
         ),
         verdictCache: memoCache(kvCache(env.VERDICT_CACHE), {
-          maxEntries: 1024,
+          maxEntries: DEFAULT_LIMITS.memory.memoEntries,
           readTtlSeconds: config.verdictCacheTtlSeconds,
           clock: systemClock,
         }),

@@ -14,6 +14,7 @@
 // .naming(hosts)` is the same guard for one such decision. A rule's names open the first hop only:
 // redirects go where the configuration allows, never further.
 import type { HttpFetch, NamedUpstreams } from "../ports";
+import { DEFAULT_LIMITS } from "../limits";
 
 export type AddressClass =
   | "public"
@@ -40,7 +41,7 @@ export interface EgressPolicy {
   readonly maxRedirects: number;
 }
 
-export const DEFAULT_EGRESS_POLICY: EgressPolicy = Object.freeze({ allowLoopback: true, namedHosts: [], maxRedirects: 3 });
+export const DEFAULT_EGRESS_POLICY: EgressPolicy = Object.freeze({ allowLoopback: true, namedHosts: [], maxRedirects: DEFAULT_LIMITS.http.redirects });
 
 export class EgressRefusedError extends Error {
   override readonly name = "EgressRefusedError";
@@ -291,7 +292,7 @@ function nameable({ cls, translated }: Classification, policy: EgressPolicy): bo
 }
 
 /** Per-decision guards kept per set of rule names, at most this many (policies name few hosts). */
-const MAX_NAMED_GUARDS = 64;
+const MAX_NAMED_GUARDS = DEFAULT_LIMITS.memory.namedGuards;
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 

@@ -5,6 +5,7 @@ import { noCounter } from "../ports";
 import type { ReasonCode } from "../reasons";
 import { readCapped, TooLargeError } from "../streams";
 import { EgressRefusedError } from "./egress";
+import { DEFAULT_LIMITS } from "../limits";
 
 export type { Credentials };
 
@@ -47,12 +48,12 @@ export interface HttpClientOptions {
 }
 
 export interface RetryOptions {
-  /** Retries after the first attempt (default 2). */
+  /** Retries after the first attempt (default `Limits.http.retries`). */
   readonly retries?: number;
   /** Backoff before retry n (0-based) is random() * min(maxDelayMs, baseDelayMs * 2^n): full jitter. */
   readonly baseDelayMs?: number;
   readonly maxDelayMs?: number;
-  /** A Retry-After longer than this is not waited for: the answer is returned as it is (default 2000 ms). */
+  /** A Retry-After longer than this is not waited for: the answer is returned as it is (default `Limits.http`). */
   readonly retryAfterCapMs?: number;
   readonly random?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -133,7 +134,7 @@ export class TokenStore {
   private readonly now: () => number;
 
   constructor(options: { readonly maxEntries?: number; readonly now?: () => number } = {}) {
-    this.maxEntries = options.maxEntries ?? 1024;
+    this.maxEntries = options.maxEntries ?? DEFAULT_LIMITS.memory.tokenEntries;
     this.now = options.now ?? Date.now;
   }
 
@@ -188,13 +189,14 @@ export class HttpClient {
   private readonly retry: Required<RetryOptions>;
 
   constructor(private readonly options: HttpClientOptions) {
-    this.timeoutMs = options.timeoutMs ?? 3000;
+    const limits = DEFAULT_LIMITS.http;
+    this.timeoutMs = options.timeoutMs ?? limits.timeoutMs;
     const r = options.retry ?? {};
     this.retry = {
-      retries: r.retries ?? 2,
-      baseDelayMs: r.baseDelayMs ?? 100,
-      maxDelayMs: r.maxDelayMs ?? 1000,
-      retryAfterCapMs: r.retryAfterCapMs ?? 2000,
+      retries: r.retries ?? limits.retries,
+      baseDelayMs: r.baseDelayMs ?? limits.baseDelayMs,
+      maxDelayMs: r.maxDelayMs ?? limits.maxDelayMs,
+      retryAfterCapMs: r.retryAfterCapMs ?? limits.retryAfterCapMs,
       random: r.random ?? Math.random,
       sleep: r.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
       now: r.now ?? Date.now,
@@ -279,7 +281,7 @@ export class HttpClient {
     }
     let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
     try {
-      body = JSON.parse(new TextDecoder().decode(await this.readBounded(res, realm.toString(), 64 * 1024)));
+      body = JSON.parse(new TextDecoder().decode(await this.readBounded(res, realm.toString(), DEFAULT_LIMITS.http.tokenBodyBytes)));
     } catch (err) {
       if (err instanceof UpstreamError) throw err;
       throw new UpstreamError(this.codes.auth, `token service ${realm.host} answered something that is not JSON`, false);

@@ -13,6 +13,7 @@ import { sha256Hex } from "../encoding";
 import type { Credentials } from "../ports";
 import { type HttpClient, UpstreamError } from "./http-client";
 import { registryBaseUrl } from "./registry-client";
+import { DEFAULT_LIMITS } from "../limits";
 
 export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 export const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
@@ -68,8 +69,8 @@ export class OciArtifactClient {
   private readonly maxBlobBytes: number;
 
   constructor(private readonly options: OciArtifactOptions) {
-    this.maxManifestBytes = options.maxManifestBytes ?? 1024 * 1024;
-    this.maxBlobBytes = options.maxBlobBytes ?? 1024 * 1024;
+    this.maxManifestBytes = options.maxManifestBytes ?? DEFAULT_LIMITS.registry.artifactManifestBytes;
+    this.maxBlobBytes = options.maxBlobBytes ?? DEFAULT_LIMITS.registry.artifactBlobBytes;
   }
 
   /** A manifest by tag or digest; undefined when the registry has none (404). By digest, the bytes must hash to it. */

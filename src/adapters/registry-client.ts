@@ -5,6 +5,7 @@ import type { ImageReference } from "../reference";
 import { sha256Hex } from "../encoding";
 import { isLoopbackHost } from "../hosts";
 import { HttpClient, UpstreamError, type Credentials } from "./http-client";
+import { DEFAULT_LIMITS } from "../limits";
 
 export { parseChallenge } from "./http-client";
 export type RegistryCredentials = Credentials;
@@ -54,7 +55,7 @@ export class RegistryClient implements DigestResolver {
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.counter ? { counter: options.counter } : {}),
     });
-    this.maxManifestBytes = options.maxManifestBytes ?? 4 * 1024 * 1024;
+    this.maxManifestBytes = options.maxManifestBytes ?? DEFAULT_LIMITS.registry.manifestBytes;
   }
 
   /** `upstreams`: hosts the decision's matching rule names, which the egress guard then lets us contact. */

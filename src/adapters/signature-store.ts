@@ -8,11 +8,12 @@ import { readCapped, TooLargeError } from "../streams";
 import { base64Decode } from "../verify/shared/encoding";
 import { HttpClient, UpstreamError, type RetryOptions } from "./http-client";
 import { registryBaseUrl } from "./registry-client";
+import { DEFAULT_LIMITS } from "../limits";
 
-/** Bounds on what a store may hand us (containers/image allows 128 lookaside signatures of 4 MiB). */
-export const MAX_SIGNATURES = 16;
-export const MAX_SIGNATURE_BYTES = 64 * 1024;
-const MAX_EXTENSION_LIST_BYTES = 2 * 1024 * 1024;
+/** Bounds on what a store may hand us (`Limits.simpleSigning`). */
+export const MAX_SIGNATURES = DEFAULT_LIMITS.simpleSigning.signatures;
+export const MAX_SIGNATURE_BYTES = DEFAULT_LIMITS.simpleSigning.signatureBytes;
+const MAX_EXTENSION_LIST_BYTES = DEFAULT_LIMITS.simpleSigning.extensionListBytes;
 
 /** The requirement's `lookaside`: one base URL, or registries.d-like scopes with a default. */
 export type LookasideSetting = string | { readonly default?: string; readonly scopes?: Readonly<Record<string, string>> } | undefined;
@@ -155,7 +156,7 @@ export class SignatureStore {
   private readonly maxSignatureBytes: number;
 
   constructor(private readonly options: SignatureStoreOptions) {
-    this.timeoutMs = options.timeoutMs ?? 3000;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_LIMITS.http.timeoutMs;
     this.counter = options.counter ?? noCounter;
     this.maxSignatures = options.maxSignatures ?? MAX_SIGNATURES;
     this.maxSignatureBytes = options.maxSignatureBytes ?? MAX_SIGNATURE_BYTES;

@@ -4,9 +4,10 @@ import { InvalidReferenceError, parseReference, type ImageReference } from "../r
 import { namespaceScope } from "./namespaced";
 import { AdmissionReviewError, type AdmissionReview, type Labels } from "./review";
 import { containerImages, isWorkload, type ContainerImage } from "./workloads";
+import { DEFAULT_LIMITS } from "../limits";
 
 /** The most distinct images one request may ask about (the batch API's limit too). */
-export const MAX_ADMISSION_IMAGES = 256;
+export const MAX_ADMISSION_IMAGES = DEFAULT_LIMITS.api.imagesPerRequest;
 
 /** Subresources whose object carries containers that run images; every other one leaves them alone. */
 const IMAGE_SUBRESOURCES = new Set(["", "ephemeralcontainers"]);

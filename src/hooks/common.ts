@@ -2,6 +2,7 @@
 import * as z from "../schema";
 import { formatPath, joinPath } from "../policy/issues";
 import { canonicalRegistry, parseReference } from "../reference";
+import { DEFAULT_LIMITS } from "../limits";
 
 /** One manifest push to decide: `<registry host>/<repository>@<digest>`, with what the event said about it. */
 export interface HookImage {
@@ -49,11 +50,10 @@ export class HookPayloadError extends Error {
   }
 }
 
-/** Hostile-input bounds: a payload may hold this many events, and ask for this many decisions. */
-export const MAX_EVENTS = 10_000;
-export const MAX_IMAGES = 256;
-/** Problems reported per payload; a body of 100,000 bad events gets 20 lines, not 100,000. */
-export const MAX_ISSUES = 20;
+/** Hostile-input bounds (`Limits.api`): events per payload, decisions it asks for, problems reported. */
+export const MAX_EVENTS = DEFAULT_LIMITS.api.hookEvents;
+export const MAX_IMAGES = DEFAULT_LIMITS.api.imagesPerRequest;
+export const MAX_ISSUES = DEFAULT_LIMITS.api.hookIssues;
 
 /**
  * Manifest and index media types: a push of one of these is an image (or an index of images).

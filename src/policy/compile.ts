@@ -2,6 +2,7 @@
 import { compilePattern, pickMostSpecific, type CompiledPattern } from "./pattern";
 import type { Policy, Rule } from "./model";
 import type { ImageReference } from "../reference";
+import { DEFAULT_LIMITS } from "../limits";
 
 export interface CompiledRule {
   readonly index: number;
@@ -38,7 +39,7 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
 }
 
 const compiled = new Map<string, CompiledPolicy>();
-const MAX_COMPILED = 256;
+const MAX_COMPILED = DEFAULT_LIMITS.memory.compiledPolicies;
 
 /** Compiled policies are kept per isolate by revision, so a warm decision compiles nothing. */
 export function compiledPolicyFor(revision: string, policy: Policy): CompiledPolicy {

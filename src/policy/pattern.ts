@@ -1,6 +1,7 @@
 // Rule patterns: anchored globs over normalised references, and "most specific wins".
 import { splitHostPort } from "../hosts";
 import { canonicalRegistry, type ImageReference } from "../reference";
+import { DEFAULT_LIMITS } from "../limits";
 
 /**
  * Which tool's specificity rule ranks matching patterns. Matching itself is the same for every
@@ -30,7 +31,7 @@ export class PatternSyntaxError extends Error {
 }
 
 /** Hostile-input bound; a real pattern is far shorter than a reference may be. */
-export const MAX_PATTERN_LENGTH = 1024;
+export const MAX_PATTERN_LENGTH = DEFAULT_LIMITS.api.patternLength;
 
 const DEFAULT_REGISTRY = "docker.io";
 const OFFICIAL_PREFIX = "library/";

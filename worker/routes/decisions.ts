@@ -6,20 +6,21 @@ import { readJson } from "../body";
 import { decideImages, loadPolicy } from "../decision-services";
 import { requireRole } from "../middleware/auth";
 import type { RecordedVerdict } from "../stores/verdict-log";
+import { DEFAULT_LIMITS } from "../../src/limits";
 
-const MAX_BATCH = 256;
+const MAX_BATCH = DEFAULT_LIMITS.api.imagesPerRequest;
 
 const contextSchema = z.record(z.string(), z.unknown());
 
 const decisionBody = z.strictObject({
-  image: z.string().check(z.minLength(1), z.maxLength(1024)),
+  image: z.string().check(z.minLength(1), z.maxLength(DEFAULT_LIMITS.api.referenceLength)),
   policy: z.string().check(z.minLength(1), z.maxLength(256)),
   context: z.optional(contextSchema),
 });
 
 const batchBody = z.strictObject({
   policy: z.string().check(z.minLength(1), z.maxLength(256)),
-  images: z.array(z.string().check(z.minLength(1), z.maxLength(1024))).check(z.minLength(1), z.maxLength(MAX_BATCH)),
+  images: z.array(z.string().check(z.minLength(1), z.maxLength(DEFAULT_LIMITS.api.referenceLength))).check(z.minLength(1), z.maxLength(MAX_BATCH)),
   context: z.optional(contextSchema),
 });
 

@@ -45,11 +45,12 @@ import { assertPolicyAllowed, requireRole } from "../middleware/auth";
 import type { RecordedVerdict } from "../stores/verdict-log";
 import { decideImages, loadPolicy } from "../decision-services";
 import { policyId } from "../policy-id";
+import { DEFAULT_LIMITS } from "../../src/limits";
 
 type Hook = "distribution" | "harbor";
 
 const DEFAULT_WAIT_MS = 400;
-const MAX_WAIT_MS = 10_000;
+const MAX_WAIT_MS = DEFAULT_LIMITS.api.hookWaitMs;
 
 function policyParam(c: Context<Env>): string {
   const id = c.req.query("policy");

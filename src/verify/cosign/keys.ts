@@ -4,6 +4,7 @@ import { p256 } from "@noble/curves/nist.js";
 import { sha256Bytes } from "../../encoding";
 import { DerError, parseSpki } from "../shared/der";
 import { base64Encode, parsePem } from "../shared/encoding";
+import { DEFAULT_LIMITS } from "../../limits";
 
 export type CosignKeyAlgorithm = "ecdsa-p256" | "ed25519";
 
@@ -28,7 +29,7 @@ export class CosignKeyError extends Error {
 
 // Imported keys by SPKI; a small bound keeps an isolate's memory flat.
 const imported = new Map<string, Promise<CryptoKey | undefined>>();
-const IMPORT_LIMIT = 256;
+const IMPORT_LIMIT = DEFAULT_LIMITS.memory.cosignKeys;
 
 /**
  * Parses a PEM `PUBLIC KEY` (the first PEM block, as Go's pem.Decode reads it) and imports it.

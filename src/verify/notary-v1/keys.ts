@@ -16,6 +16,7 @@ import {
 } from "../shared/der";
 import { base64Decode, base64Encode, concatBytes, parsePem, sha256, toHex, toPem, utf8DecodeStrict } from "../shared/encoding";
 import { NotaryV1Error, fail } from "./errors";
+import { DEFAULT_LIMITS } from "../../limits";
 
 /** The key types notary knows (`tuf/data/types.go`); others parse but never verify. */
 export const KEY_TYPES = ["ecdsa", "ecdsa-x509", "rsa", "rsa-x509", "ed25519"] as const;
@@ -145,7 +146,7 @@ const IMPORT_PARAMS: Record<VerifyAlgorithm, SubtleCryptoImportKeyAlgorithm> = {
 // Imported keys per (key ID, algorithm). Key IDs are content hashes, so an entry can never be
 // served for a different key. Bounded, oldest first out.
 const importCache = new Map<string, Promise<CryptoKey>>();
-const IMPORT_CACHE_LIMIT = 512;
+const IMPORT_CACHE_LIMIT = DEFAULT_LIMITS.memory.notaryKeys;
 
 /** A Web Crypto verify key for this TUF key, imported once per key ID and algorithm. */
 export function importVerifyKey(key: TufKey, id: string, algorithm: VerifyAlgorithm): Promise<CryptoKey> {

@@ -4,6 +4,7 @@ import { CanonicalJsonError, encodeCanonical } from "./canonical-json";
 import { NotaryV1Error, fail } from "./errors";
 import { MIN_RSA_BITS, importVerifyKey, keyId, keyMaterial, type TufKey, type VerifyAlgorithm } from "./keys";
 import type { SignedEnvelope } from "./roles";
+import { DEFAULT_LIMITS } from "../../limits";
 
 /** Signature methods notary verifies (`tuf/data/types.go`); compared lower-cased. */
 export type SignatureMethod = "ecdsa" | "eddsa" | "rsapss" | "rsapkcs1v15";
@@ -110,12 +111,8 @@ export function signedBytes(envelope: SignedEnvelope): Uint8Array {
   return bytes;
 }
 
-/**
- * Signatures checked per key ID in one role file. The signatures array is not itself signed: a
- * trust server (which holds the timestamp and snapshot keys anyway) could repeat a role key's ID
- * thousands of times, each one a signature check. notary itself writes one per key.
- */
-export const MAX_SIGNATURES_PER_KEY = 2;
+/** Signatures checked per key ID in one role file (`Limits.notary.signaturesPerKey` says why). */
+export const MAX_SIGNATURES_PER_KEY = DEFAULT_LIMITS.notary.signaturesPerKey;
 
 /**
  * Verifies a role's signatures (notary VerifySignatures): signatures by key IDs outside `roleKeys`

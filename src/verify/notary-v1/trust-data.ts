@@ -7,16 +7,17 @@ import { NotaryV1Error } from "./errors";
 import type { FileMeta, TargetsMetadata } from "./roles";
 import { pathAllowed } from "./targets-lookup";
 import { MAX_ROOT_SIZE, MAX_TIMESTAMP_SIZE, TrustedSet, type TrustAnchor, type TrustedVersions } from "./trusted-set";
+import { DEFAULT_LIMITS } from "../../limits";
 
 /** Where role files come from: the trust server (`null` = the server has no such file). */
 export interface RoleFetcher {
   fetch(file: string, maxBytes: number): Promise<Uint8Array | null>;
 }
 
-/** Caps on what one verification may fetch (hostile servers). */
-export const MAX_ROLE_SIZE = 16 << 20;
-export const MAX_DELEGATIONS = 64;
-export const MAX_ROOT_WALK = 16;
+/** Caps on what one verification may fetch (hostile servers; `Limits.notary`). */
+export const MAX_ROLE_SIZE = DEFAULT_LIMITS.notary.roleBytes;
+export const MAX_DELEGATIONS = DEFAULT_LIMITS.notary.delegations;
+export const MAX_ROOT_WALK = DEFAULT_LIMITS.notary.rootWalk;
 
 export interface RoleSummary {
   /** Target name → sha256 hex, only names this role may sign (its paths). */

@@ -28,6 +28,7 @@ import {
   type TimestampMetadata,
 } from "./roles";
 import { verifyRole, type RoleVerification } from "./signatures";
+import { DEFAULT_LIMITS } from "../../limits";
 
 /** How the first root is trusted; later roots are trusted through the rotation chain. */
 export type TrustAnchor =
@@ -66,10 +67,9 @@ interface Loaded<M> {
   readonly verification: RoleVerification;
 }
 
-/** notary.MaxTimestampSize: the timestamp is fetched without a known length. */
-export const MAX_TIMESTAMP_SIZE = 1 << 20;
-/** notary.MaxDownloadSize, for roots (fetched before anything lists their length). */
-export const MAX_ROOT_SIZE = 100 << 20;
+/** notary.MaxTimestampSize and MaxDownloadSize (`Limits.notary`). */
+export const MAX_TIMESTAMP_SIZE = DEFAULT_LIMITS.notary.timestampBytes;
+export const MAX_ROOT_SIZE = DEFAULT_LIMITS.notary.rootBytes;
 
 export class TrustedSet {
   private rootState: Loaded<RootMetadata>;

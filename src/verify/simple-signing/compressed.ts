@@ -13,9 +13,10 @@
 // compressed data is refused without being decompressed.
 import { concatBytes } from "../../encoding";
 import { readCapped, TooLargeError } from "../../streams";
+import { DEFAULT_LIMITS } from "../../limits";
 
-/** Far above any simple signature (a few hundred bytes of JSON); a compression bomb stops here. */
-export const MAX_DECOMPRESSED_BYTES = 1024 * 1024;
+/** Where a compression bomb stops (`Limits.simpleSigning.decompressedBytes`). */
+export const MAX_DECOMPRESSED_BYTES = DEFAULT_LIMITS.simpleSigning.decompressedBytes;
 
 const COMPRESSED_DATA = 8;
 /** RFC 4880 §9.3: the algorithms a DecompressionStream speaks. 0 is "uncompressed"; 3 (BZip2) is openpgp.js's own JS code. */
