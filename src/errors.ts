@@ -1,8 +1,9 @@
 // The one error base: a closed union of codes the compiler checks at every `new` and every mapping
 // table (verifier code → ReasonCode, core error → HTTP code), and the error it wraps on `cause`.
 
+// Subclasses name themselves (`override readonly name = "..."`); the base sets none, so an error
+// that had none before keeps "Error".
 export class TrustgateError<C extends string> extends Error {
-  override readonly name: string = "TrustgateError";
   constructor(
     readonly code: C,
     message: string,
