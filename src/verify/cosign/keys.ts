@@ -3,11 +3,11 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { p256 } from "@noble/curves/nist.js";
 import { sha256Bytes } from "../../encoding";
 import { DerError, parseSpki } from "../shared/der";
+import { base64Encode, parsePem } from "../shared/encoding";
 import { CosignKeyError } from "./errors";
 
 // Where importCosignKey's callers have always found it.
 export { CosignKeyError };
-import { base64Encode, parsePem } from "../shared/encoding";
 
 export type CosignKeyAlgorithm = "ecdsa-p256" | "ed25519";
 
@@ -24,7 +24,6 @@ export interface CosignPublicKey {
   /** Web Crypto verify key; undefined where the runtime could not import it (noble verifies then). */
   readonly cryptoKey: CryptoKey | undefined;
 }
-
 
 // Imported keys by SPKI; a small bound keeps an isolate's memory flat.
 const imported = new Map<string, Promise<CryptoKey | undefined>>();
