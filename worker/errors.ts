@@ -2,20 +2,41 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { AdmissionReviewError } from "../src/admission/review";
+import { TrustgateError } from "../src/errors";
 import { HookPayloadError } from "../src/hooks/common";
 import { InvalidReferenceError } from "../src/reference";
 import { PolicyValidationError } from "../src/policy/model";
 import { UnsupportedFormatError } from "../src/policy/import";
 import { ConfigError } from "./env";
 
-export class HttpError extends Error {
+/** The API's error codes (docs/reasons.md, "Error codes"): the `code` of every 4xx/5xx body. */
+export const HTTP_ERROR_CODES = [
+  "INVALID_JSON",
+  "INVALID_BODY",
+  "INVALID_POLICY",
+  "INVALID_POLICY_ID",
+  "INVALID_REFERENCE",
+  "INVALID_QUERY",
+  "UNSUPPORTED_FORMAT",
+  "UNAUTHORIZED",
+  "FORBIDDEN",
+  "POLICY_NOT_FOUND",
+  "NOT_FOUND",
+  "PAYLOAD_TOO_LARGE",
+  "SERVICE_MISCONFIGURED",
+  "INTERNAL_ERROR",
+] as const;
+
+export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number];
+
+export class HttpError extends TrustgateError<HttpErrorCode> {
   constructor(
     readonly status: ContentfulStatusCode,
-    readonly code: string,
+    code: HttpErrorCode,
     message: string,
     readonly details: Record<string, unknown> = {},
   ) {
-    super(message);
+    super(code, message);
   }
 }
 
@@ -44,7 +65,7 @@ export function errorResponse(c: Context, err: unknown): Response {
 function body(
   c: Context,
   status: ContentfulStatusCode,
-  code: string,
+  code: HttpErrorCode,
   message: string,
   details: Record<string, unknown> = {},
 ): Response {

@@ -1,5 +1,6 @@
 // GET/HEAD with timeouts, size caps and the registry bearer-token flow (also used by Notary
 // servers). Shared by the registry client and the trust-server client.
+import { TrustgateError } from "../errors";
 import type { Credentials, HttpFetch, WorkCounter } from "../ports";
 import { noCounter } from "../ports";
 import type { ReasonCode } from "../reasons";
@@ -9,10 +10,24 @@ import { DEFAULT_LIMITS } from "../limits";
 
 export type { Credentials };
 
-export class UpstreamError extends Error {
+/** The reason codes an upstream failure may carry: each goes into a reason as it is. */
+export type UpstreamReasonCode = Extract<
+  ReasonCode,
+  | "MANIFEST_NOT_FOUND"
+  | "REGISTRY_UNREACHABLE"
+  | "REGISTRY_AUTH_FAILED"
+  | "REGISTRY_DIGEST_MISMATCH"
+  | "REGISTRY_BAD_RESPONSE"
+  | "NOTARY_TRUST_SERVER_UNREACHABLE"
+  | "NOTARY_TRUST_SERVER_AUTH_FAILED"
+  | "SIMPLE_LOOKASIDE_UNREACHABLE"
+  | "SIMPLE_SIGNATURES_REJECTED"
+>;
+
+export class UpstreamError extends TrustgateError<UpstreamReasonCode> {
   override readonly name = "UpstreamError";
   constructor(
-    readonly code: ReasonCode,
+    code: UpstreamReasonCode,
     message: string,
     readonly transient: boolean,
     readonly url?: string,
@@ -21,8 +36,9 @@ export class UpstreamError extends Error {
      * (the hosts it names), so it is not remembered where another rule could read it back.
      */
     readonly refused: boolean = false,
+    options?: { readonly cause?: unknown },
   ) {
-    super(message);
+    super(code, message, options);
   }
 }
 
@@ -31,8 +47,8 @@ export class UpstreamError extends Error {
  * port speaking another protocol all read the same, so that reasons (which policy authors read)
  * cannot be used to scan ports behind the guard. The runtime's own error stays on `cause`, for logs.
  */
-export function noAnswer(code: ReasonCode, what: string, url: string, cause: unknown): UpstreamError {
-  return Object.assign(new UpstreamError(code, `${what} could not be reached (no HTTP answer)`, true, url), { cause });
+export function noAnswer(code: UpstreamReasonCode, what: string, url: string, cause: unknown): UpstreamError {
+  return new UpstreamError(code, `${what} could not be reached (no HTTP answer)`, true, url, false, { cause });
 }
 
 export interface HttpClientOptions {
@@ -40,7 +56,7 @@ export interface HttpClientOptions {
   readonly timeoutMs?: number;
   readonly counter?: WorkCounter;
   /** Which reason code stands for "could not reach" and "refused access" in this client's errors. */
-  readonly codes?: { readonly unreachable: ReasonCode; readonly auth: ReasonCode; readonly badResponse: ReasonCode };
+  readonly codes?: { readonly unreachable: UpstreamReasonCode; readonly auth: UpstreamReasonCode; readonly badResponse: UpstreamReasonCode };
   /** Retries of idempotent requests (GET/HEAD) on network errors, 429, 502, 503 and 504. */
   readonly retry?: RetryOptions;
   /** Where bearer tokens are kept; default: the isolate's (`isolateTokens`), shared by every client. */
@@ -93,7 +109,7 @@ export interface RequestOptions {
 }
 
 /** One line per upstream that could not be reached, with its reason code: never a stack. */
-function logUnreachable(code: ReasonCode, method: string, url: string, message: string): void {
+function logUnreachable(code: UpstreamReasonCode, method: string, url: string, message: string): void {
   console.warn(`upstream ${code}: ${method} ${url}: ${message}`.replace(/\s*[\r\n]+\s*/g, " "));
 }
 
@@ -284,7 +300,7 @@ export class HttpClient {
       body = JSON.parse(new TextDecoder().decode(await this.readBounded(res, realm.toString(), DEFAULT_LIMITS.http.tokenBodyBytes)));
     } catch (err) {
       if (err instanceof UpstreamError) throw err;
-      throw new UpstreamError(this.codes.auth, `token service ${realm.host} answered something that is not JSON`, false);
+      throw new UpstreamError(this.codes.auth, `token service ${realm.host} answered something that is not JSON`, false, undefined, false, { cause: err });
     }
     const token = typeof body.token === "string" ? body.token : body.access_token;
     if (typeof token !== "string" || token === "") {
@@ -335,7 +351,7 @@ export class HttpClient {
       } catch (err) {
         if (signal?.aborted) throw abandoned();
         if (err instanceof EgressRefusedError) {
-          throw new UpstreamError(this.codes.unreachable, `${err.message} (egress policy, see docs/security.md)`, false, url, true);
+          throw new UpstreamError(this.codes.unreachable, `${err.message} (egress policy, see docs/security.md)`, false, url, true, { cause: err });
         }
         const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
         if (!timedOut && (await wait(attempt))) continue;
@@ -367,10 +383,10 @@ export class HttpClient {
       return await readCapped(res.body, max);
     } catch (err) {
       if (err instanceof TooLargeError) {
-        throw new UpstreamError(this.codes.badResponse, `${host} sent more than the ${max} bytes allowed`, false, url);
+        throw new UpstreamError(this.codes.badResponse, `${host} sent more than the ${max} bytes allowed`, false, url, false, { cause: err });
       }
       // Like noAnswer: the runtime's text (reset, timeout) goes to `cause`, not into the reason.
-      throw Object.assign(new UpstreamError(this.codes.unreachable, `${host} broke off the response`, true, url), { cause: err });
+      throw new UpstreamError(this.codes.unreachable, `${host} broke off the response`, true, url, false, { cause: err });
     }
   }
 }

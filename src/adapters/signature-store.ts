@@ -347,9 +347,11 @@ export class SignatureStore {
             `reading signature from ${url}: more than the ${this.maxSignatureBytes} bytes allowed`,
             false,
             url,
+            false,
+            { cause: err },
           );
         }
-        throw Object.assign(new UpstreamError("SIMPLE_LOOKASIDE_UNREACHABLE", `reading signature from ${url}: the response broke off`, true, url), { cause: err });
+        throw new UpstreamError("SIMPLE_LOOKASIDE_UNREACHABLE", `reading signature from ${url}: the response broke off`, true, url, false, { cause: err });
       }
       const parsed = simpleSigningFromBlob(blob);
       if (parsed.problem) throw new UpstreamError("SIMPLE_SIGNATURES_REJECTED", `parsing signature ${url}: ${parsed.problem}`, false, url);

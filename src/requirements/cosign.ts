@@ -17,7 +17,7 @@ import { OciArtifactClient, type Repository } from "../adapters/oci-artifacts";
 import { sha256Hex, stableStringify } from "../encoding";
 import { writeBehind } from "../ports";
 import type { EvaluationContext, RequirementKind, RequirementOutcome, VerifierDeps } from "../policy/requirement-kinds";
-import type { Reason } from "../reasons";
+import type { Reason, ReasonCode } from "../reasons";
 import { parseReference } from "../reference";
 import {
   BUNDLE_V03_MEDIA_TYPE,
@@ -40,12 +40,24 @@ import {
   unreadable,
   type CheckedSignature,
   type CosignPublicKey,
+  type CosignUnreadableCode,
   type Judgement,
 } from "../verify/cosign";
 import { cosignRequirement, reviewCosign, type CosignRequirement } from "./cosign-schema";
 import { readStoredOutcome } from "./stored-outcome";
 
 const CACHE_PREFIX = "cosign:verdict:v1:";
+
+/** The reason each kind of unreadable signature source gives: one code today, the message tells them apart. */
+const UNREADABLE_REASONS: Record<CosignUnreadableCode, ReasonCode> = {
+  MANIFEST_UNREADABLE: "COSIGN_SIGNATURES_UNREADABLE",
+  PAYLOAD_MISMATCH: "COSIGN_SIGNATURES_UNREADABLE",
+  SIGNATURE_UNREADABLE: "COSIGN_SIGNATURES_UNREADABLE",
+  REFERRER_UNREADABLE: "COSIGN_SIGNATURES_UNREADABLE",
+  BUNDLE_TOO_LARGE: "COSIGN_SIGNATURES_UNREADABLE",
+  BUNDLE_UNREADABLE: "COSIGN_SIGNATURES_UNREADABLE",
+  SOURCE_UNAVAILABLE: "COSIGN_SIGNATURES_UNREADABLE",
+};
 
 interface CachedVerdict {
   readonly satisfied: boolean;
@@ -214,7 +226,7 @@ async function gather(
       if (!(err instanceof UpstreamError)) throw err;
       if (err.refused) evidence.refused = true;
       if (err.transient || source === undefined) evidence.problems.push(err);
-      else evidence.signatures.push(unreadable(source, err.message));
+      else evidence.signatures.push(unreadable(source, "SOURCE_UNAVAILABLE", err.message));
     }
   };
 
@@ -223,7 +235,7 @@ async function gather(
     const manifest = await oci.manifest(repo, tag);
     if (!manifest) return undefined;
     const parsed = parseSignatureManifest(manifest.bytes, MAX_SIGNATURE_LAYERS);
-    if (!parsed.ok) return unreadable(`${repoName(repo)}:${tag}`, parsed.why);
+    if (!parsed.ok) return unreadable(`${repoName(repo)}:${tag}`, "MANIFEST_UNREADABLE", parsed.why);
     const { layers, total } = parsed.value;
     if (total > layers.length) {
       evidence.limits.push(
@@ -255,22 +267,22 @@ async function gather(
         const source = `bundle ${descriptor.digest}`;
         return collect(source, async () => {
           const manifest = await oci.manifest(repo, descriptor.digest);
-          if (!manifest) return unreadable(source, `the referrer manifest ${descriptor.digest} is missing`);
+          if (!manifest) return unreadable(source, "REFERRER_UNREADABLE", `the referrer manifest ${descriptor.digest} is missing`);
           const referrer = parseReferrerManifest(manifest.bytes);
-          if (!referrer.ok) return unreadable(source, referrer.why);
+          if (!referrer.ok) return unreadable(source, "REFERRER_UNREADABLE", referrer.why);
           if (referrer.value.subject !== undefined && referrer.value.subject !== digest) {
-            return unreadable(source, `the referrer's subject is ${referrer.value.subject}, not ${digest}`);
+            return unreadable(source, "REFERRER_UNREADABLE", `the referrer's subject is ${referrer.value.subject}, not ${digest}`);
           }
           const layer = referrer.value.layers.find((l) => l.mediaType === BUNDLE_V03_MEDIA_TYPE);
           // Another kind of referrer (an SBOM, say) listed without its type: not a signature at all.
           if (!layer && referrer.value.artifactType !== BUNDLE_V03_MEDIA_TYPE) return undefined;
-          if (!layer) return unreadable(source, `the referrer has no ${BUNDLE_V03_MEDIA_TYPE} layer`);
+          if (!layer) return unreadable(source, "REFERRER_UNREADABLE", `the referrer has no ${BUNDLE_V03_MEDIA_TYPE} layer`);
           // The descriptor's size first: a blob too large is not even fetched.
           if (layer.size > MAX_BUNDLE_BYTES) {
-            return unreadable(source, `the bundle blob is ${count(layer.size)} bytes; at most ${count(MAX_BUNDLE_BYTES)} are read (cosign writes a few KiB)`);
+            return unreadable(source, "BUNDLE_TOO_LARGE", `the bundle blob is ${count(layer.size)} bytes; at most ${count(MAX_BUNDLE_BYTES)} are read (cosign writes a few KiB)`);
           }
           const bundle = parseBundle(await blob(layer.digest, MAX_BUNDLE_BYTES));
-          if (!bundle.ok) return unreadable(source, bundle.why);
+          if (!bundle.ok) return unreadable(source, "BUNDLE_UNREADABLE", bundle.why);
           if (bundle.value.signatureCount > bundle.value.signatures.length) {
             crowdedBundles++;
             mostBundleSignatures = Math.max(mostBundleSignatures, bundle.value.signatureCount);
@@ -335,7 +347,7 @@ function explain(j: Judgement, problems: readonly UpstreamError[], repository: s
       reasons.push({ code: "COSIGN_REQUIRED_SIGNER_MISSING", message: requiredMessage(j), missing: j.missing, failures: j.failures, ...facts });
     }
     for (const u of j.unreadable) {
-      reasons.push({ code: "COSIGN_SIGNATURES_UNREADABLE", message: `${u.source} of ${repository}: ${u.why}`, source: u.source, ...facts });
+      reasons.push({ code: UNREADABLE_REASONS[u.code], message: `${u.source} of ${repository}: ${u.why}`, source: u.source, ...facts });
     }
   }
   for (const p of problems) {

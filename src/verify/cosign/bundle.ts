@@ -188,7 +188,7 @@ export interface BundleCheck {
 export async function checkBundle(check: BundleCheck): Promise<CheckedSignature> {
   const { bundle, source } = check;
   if (bundle.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
-    return unreadable(source, `the DSSE payloadType is ${JSON.stringify(bundle.payloadType)}, not ${IN_TOTO_PAYLOAD_TYPE}`);
+    return unreadable(source, "BUNDLE_UNREADABLE", `the DSSE payloadType is ${JSON.stringify(bundle.payloadType)}, not ${IN_TOTO_PAYLOAD_TYPE}`);
   }
   const message = pae(bundle.payloadType, bundle.payload);
   let claim: string | null | undefined; // undefined: not read yet; null: accepted

@@ -1,4 +1,5 @@
 // What checking one signature found, per key: the common currency of legacy signatures, bundles and the judgement.
+import type { CosignUnreadableCode } from "./errors";
 import type { SignatureScheme } from "./signature";
 
 export type KeyResult =
@@ -9,17 +10,23 @@ export type KeyResult =
    */
   | { readonly ok: false; readonly why: string; readonly signed?: boolean; readonly unchecked?: boolean };
 
-export interface CheckedSignature {
+export type CheckedSignature = {
   /** Where it came from, for people: "sha256-<hex>.sig layer 0", "bundle sha256:<hex>". */
   readonly source: string;
-  /** Set when the signature could not be checked against any key (unreadable, keyless, damaged blob). */
-  readonly unreadable?: string;
   /** Key name → result; empty when unreadable. */
   readonly keys: Readonly<Record<string, KeyResult>>;
-}
+} & (
+  | { readonly unreadable?: undefined; readonly problem?: undefined }
+  | {
+      /** Why the signature could not be checked against any key (unreadable, keyless, damaged blob). */
+      readonly unreadable: string;
+      /** Which kind of unreadable: the code the requirement maps to a reason code. */
+      readonly problem: CosignUnreadableCode;
+    }
+);
 
-export function unreadable(source: string, why: string): CheckedSignature {
-  return { source, unreadable: why, keys: {} };
+export function unreadable(source: string, problem: CosignUnreadableCode, why: string): CheckedSignature {
+  return { source, unreadable: why, problem, keys: {} };
 }
 
 /** What a key gets when the requirement's verification budget is spent before its turn. */

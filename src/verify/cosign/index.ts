@@ -1,6 +1,7 @@
 // cosign signature verification, pure: keys, legacy `.sig` signatures, v0.3 bundles, identity and the judgement.
 export { SIMPLE_SIGNING_MEDIA_TYPE, COSIGN_SIGNATURE_TYPE, parseSimpleSigningPayload, claimProblem, type SimpleSigningPayload, type Parsed } from "./payload";
-export { importCosignKey, CosignKeyError, type CosignPublicKey, type CosignKeyAlgorithm } from "./keys";
+export { importCosignKey, type CosignPublicKey, type CosignKeyAlgorithm } from "./keys";
+export { CosignError, CosignKeyError, type CosignErrorCode, type CosignUnreadableCode } from "./errors";
 export { verifySignature, type SignatureCheck, type SignatureScheme } from "./signature";
 export { ecdsaDerToRaw } from "./ecdsa-der";
 export { identityProblem } from "./identity";

@@ -7,6 +7,7 @@
 // counts distinct keys: two signatures by one key are one signer, and so is one public key the
 // policy lists twice under two names (the threshold counts key material, not names).
 import type { CheckedSignature } from "./checked";
+import type { CosignUnreadableCode } from "./errors";
 
 export interface SignerPolicy {
   /** Key names, in the policy's order. */
@@ -35,7 +36,7 @@ export interface Judgement {
   /** Required keys without a valid signature. */
   readonly missing: readonly string[];
   /** Signatures nothing could be checked against, with why. */
-  readonly unreadable: readonly { readonly source: string; readonly why: string }[];
+  readonly unreadable: readonly { readonly source: string; readonly why: string; readonly code: CosignUnreadableCode }[];
 }
 
 export function judgeSignatures(policy: SignerPolicy, signatures: readonly CheckedSignature[]): Judgement {
@@ -61,7 +62,7 @@ export function judgeSignatures(policy: SignerPolicy, signatures: readonly Check
     threshold: policy.threshold,
     thresholdMet,
     missing,
-    unreadable: signatures.flatMap((s) => (s.unreadable ? [{ source: s.source, why: s.unreadable }] : [])),
+    unreadable: signatures.flatMap((s) => (s.unreadable ? [{ source: s.source, why: s.unreadable, code: s.problem }] : [])),
   };
 }
 

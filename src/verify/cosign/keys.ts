@@ -5,6 +5,10 @@ import { sha256Bytes } from "../../encoding";
 import { DerError, parseSpki } from "../shared/der";
 import { base64Encode, parsePem } from "../shared/encoding";
 import { DEFAULT_LIMITS } from "../../limits";
+import { CosignKeyError } from "./errors";
+
+// Where importCosignKey's callers have always found it.
+export { CosignKeyError };
 
 export type CosignKeyAlgorithm = "ecdsa-p256" | "ed25519";
 
@@ -20,11 +24,6 @@ export interface CosignPublicKey {
   readonly hint: string;
   /** Web Crypto verify key; undefined where the runtime could not import it (noble verifies then). */
   readonly cryptoKey: CryptoKey | undefined;
-}
-
-/** A key the policy names cannot be used: a configuration error, not a verification result. */
-export class CosignKeyError extends Error {
-  override readonly name = "CosignKeyError";
 }
 
 // Imported keys by SPKI; a small bound keeps an isolate's memory flat.
@@ -43,7 +42,7 @@ export async function importCosignKey(name: string, pem: string): Promise<Cosign
   try {
     spki = parseSpki(block.der);
   } catch (err) {
-    if (err instanceof DerError) throw new CosignKeyError(`key ${name}: ${err.message}`);
+    if (err instanceof DerError) throw new CosignKeyError(`key ${name}: ${err.message}`, { cause: err });
     throw err;
   }
   if (spki.algorithm !== "ecdsa-p256" && spki.algorithm !== "ed25519") {
@@ -60,7 +59,7 @@ export async function importCosignKey(name: string, pem: string): Promise<Cosign
       if (spki.algorithm === "ed25519") ed25519.Point.fromBytes(spki.publicKey);
       else p256.Point.fromBytes(spki.publicKey);
     } catch (err) {
-      throw new CosignKeyError(`key ${name}: not a valid ${spki.algorithm} public key (${err instanceof Error ? err.message : String(err)})`);
+      throw new CosignKeyError(`key ${name}: not a valid ${spki.algorithm} public key (${err instanceof Error ? err.message : String(err)})`, { cause: err });
     }
   }
   return {

@@ -112,14 +112,14 @@ export async function checkLegacySignature(check: LegacyCheck): Promise<CheckedS
   const { layer, payload } = check;
   const source = `${signatureTag(check.digest)} layer ${layer.index}`;
   const actual = `sha256:${await sha256Hex(payload)}`;
-  if (actual !== layer.digest) return unreadable(source, `the payload blob hashes to ${actual}, not ${layer.digest} as its descriptor says`);
+  if (actual !== layer.digest) return unreadable(source, "PAYLOAD_MISMATCH", `the payload blob hashes to ${actual}, not ${layer.digest} as its descriptor says`);
   if (payload.length !== layer.size) {
-    return unreadable(source, `the payload blob has ${payload.length} bytes, its descriptor says ${layer.size}`);
+    return unreadable(source, "PAYLOAD_MISMATCH", `the payload blob has ${payload.length} bytes, its descriptor says ${layer.size}`);
   }
   const b64 = layer.annotations[SIGNATURE_ANNOTATION];
-  if (b64 === undefined) return unreadable(source, `the layer has no ${SIGNATURE_ANNOTATION} annotation`);
+  if (b64 === undefined) return unreadable(source, "SIGNATURE_UNREADABLE", `the layer has no ${SIGNATURE_ANNOTATION} annotation`);
   const signature = base64Decode(b64);
-  if (!signature) return unreadable(source, `the ${SIGNATURE_ANNOTATION} annotation is not base64`);
+  if (!signature) return unreadable(source, "SIGNATURE_UNREADABLE", `the ${SIGNATURE_ANNOTATION} annotation is not base64`);
 
   let parsed: Parsed<SimpleSigningPayload> | undefined;
   const keys: Record<string, KeyResult> = {};

@@ -1,4 +1,5 @@
 // Typed errors for Notary v1 verification: one class, a closed set of codes callers can switch on.
+import { TrustgateError } from "../../errors";
 
 /** Every way Notary v1 verification can fail. Stable: callers map these to reasons. */
 export type NotaryV1ErrorCode =
@@ -31,18 +32,20 @@ export type NotaryV1ErrorCode =
   /** A key or certificate cannot be used (unsupported type, bad encoding, weak RSA, bad cert). */
   | "UNSUPPORTED_KEY";
 
-export class NotaryV1Error extends Error {
+export class NotaryV1Error extends TrustgateError<NotaryV1ErrorCode> {
   override readonly name = "NotaryV1Error";
   constructor(
-    readonly code: NotaryV1ErrorCode,
+    code: NotaryV1ErrorCode,
     message: string,
     /** The role the error is about, when there is one (`root`, `targets/releases`, ...). */
     readonly role?: string,
+    options?: { readonly cause?: unknown },
   ) {
-    super(message);
+    super(code, message, options);
   }
 }
 
-export function fail(code: NotaryV1ErrorCode, message: string, role?: string): never {
-  throw new NotaryV1Error(code, message, role);
+/** Throws; `cause` is the error this one wraps (a DER or JSON problem), kept for logs. */
+export function fail(code: NotaryV1ErrorCode, message: string, role?: string, cause?: unknown): never {
+  throw new NotaryV1Error(code, message, role, cause === undefined ? undefined : { cause });
 }

@@ -113,7 +113,7 @@ function decodeMaterial(key: TufKey): KeyMaterial {
         return fail("UNSUPPORTED_KEY", `unsupported key type ${JSON.stringify(key.keytype)}`);
     }
   } catch (e) {
-    if (e instanceof DerError) fail("UNSUPPORTED_KEY", `${key.keytype} key: ${e.message}`);
+    if (e instanceof DerError) fail("UNSUPPORTED_KEY", `${key.keytype} key: ${e.message}`, undefined, e);
     throw e;
   }
 }
@@ -274,7 +274,7 @@ export async function importPinnedKey(pem: string): Promise<PinnedKey> {
       return { source: "CERTIFICATE", spki: certificate.spki.der, keyIds: ids, certificate };
     }
   } catch (e) {
-    if (e instanceof DerError) fail("UNSUPPORTED_KEY", `pinned key: ${e.message}`);
+    if (e instanceof DerError) fail("UNSUPPORTED_KEY", `pinned key: ${e.message}`, undefined, e);
     throw e;
   }
   return fail("UNSUPPORTED_KEY", `pinned key: unsupported PEM block ${block.type}, expected PUBLIC KEY or CERTIFICATE`);

@@ -92,7 +92,7 @@ export function parseEnvelope(bytes: Uint8Array, role: string): SignedEnvelope {
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    fail("MALFORMED", `${role}: not valid JSON (${e instanceof Error ? e.message : String(e)})`, role);
+    fail("MALFORMED", `${role}: not valid JSON (${e instanceof Error ? e.message : String(e)})`, role, e);
   }
   const top = object(doc, role, role, ["signed", "signatures"]);
   const signed = object(top.signed, `${role}: signed`, role);
@@ -273,7 +273,7 @@ function parseKeyMap(value: unknown, where: string, role: string): Map<string, T
     try {
       keys.set(id, parseTufKey(k, `${where}[${id}]`));
     } catch (e) {
-      if (e instanceof NotaryV1Error) fail("MALFORMED", e.message, role);
+      if (e instanceof NotaryV1Error) fail("MALFORMED", e.message, role, e);
       throw e;
     }
   }

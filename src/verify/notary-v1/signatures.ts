@@ -103,7 +103,7 @@ export function signedBytes(envelope: SignedEnvelope): Uint8Array {
       bytes = encodeCanonical(envelope.signed);
     } catch (err) {
       // A value canonical JSON cannot encode (a fraction, a number past int64) is malformed metadata.
-      if (err instanceof CanonicalJsonError) fail("MALFORMED", `signed: ${err.message}`);
+      if (err instanceof CanonicalJsonError) fail("MALFORMED", `signed: ${err.message}`, undefined, err);
       throw err;
     }
     canonicalCache.set(envelope, bytes);

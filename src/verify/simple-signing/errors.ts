@@ -1,4 +1,5 @@
 // Why a simple-signing signature was not accepted: a typed code for machines, containers/image's words for people.
+import { TrustgateError } from "../../errors";
 
 export type SimpleSigningErrorCode =
   /** The policy's key material could not be read (a policy problem, not a signature problem). */
@@ -21,14 +22,8 @@ export type SimpleSigningErrorCode =
   | "DIGEST_MISMATCH"
   | "IDENTITY_NOT_ACCEPTED";
 
-export class SimpleSigningError extends Error {
+export class SimpleSigningError extends TrustgateError<SimpleSigningErrorCode> {
   override readonly name = "SimpleSigningError";
-  constructor(
-    readonly code: SimpleSigningErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** Go's %q for the strings these messages quote: printable text kept, the rest escaped. */

@@ -42,6 +42,7 @@ async function readAll(entries: readonly string[]): Promise<TrustedKeys> {
       throw new SimpleSigningError(
         "INVALID_KEYS",
         `keys[${i}] is not an OpenPGP public key (armored, or base64 of one): ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
       );
     }
     if (read.length === 0) throw new SimpleSigningError("INVALID_KEYS", `keys[${i}] holds no OpenPGP public key`);

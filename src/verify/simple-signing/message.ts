@@ -17,8 +17,8 @@ export interface VerifiedMessage {
   readonly validUntil?: Date;
 }
 
-const fail = (code: SimpleSigningError["code"], message: string): never => {
-  throw new SimpleSigningError(code, message);
+const fail = (code: SimpleSigningError["code"], message: string, cause?: unknown): never => {
+  throw new SimpleSigningError(code, message, cause === undefined ? undefined : { cause });
 };
 
 /**
@@ -50,7 +50,7 @@ export async function verifySignedMessage(blob: Uint8Array, trusted: TrustedKeys
   try {
     message = await readMessage({ binaryMessage: blob, config: OPENPGP_CONFIG });
   } catch (err) {
-    return fail("MALFORMED_MESSAGE", `Invalid GPG signature: not an OpenPGP message (${cause(err)})`);
+    return fail("MALFORMED_MESSAGE", `Invalid GPG signature: not an OpenPGP message (${cause(err)})`, err);
   }
   // gpgme's rule (exactly one signature), before any is checked: 64 KiB hold hundreds of signature
   // packets naming a trusted key, and verify() would check every one of them.
@@ -58,7 +58,7 @@ export async function verifySignedMessage(blob: Uint8Array, trusted: TrustedKeys
   try {
     declared = message.getSigningKeyIDs().length;
   } catch (err) {
-    return fail("MALFORMED_MESSAGE", `Invalid GPG signature: not a signed message (${cause(err)})`);
+    return fail("MALFORMED_MESSAGE", `Invalid GPG signature: not a signed message (${cause(err)})`, err);
   }
   // None is left to verify(): it tells encrypted or otherwise unsigned data apart.
   if (declared > 1) return fail("SIGNATURE_COUNT", `Unexpected GPG signature count ${declared}`);
@@ -67,7 +67,7 @@ export async function verifySignedMessage(blob: Uint8Array, trusted: TrustedKeys
     // verify() unwraps one compression layer, enforces the message grammar and wants exactly one literal packet.
     result = await verify({ message, verificationKeys: [...trusted.keys], date: now, format: "binary", config: OPENPGP_CONFIG });
   } catch (err) {
-    return fail("MALFORMED_MESSAGE", `Invalid GPG signature: not a signed message (${cause(err)})`);
+    return fail("MALFORMED_MESSAGE", `Invalid GPG signature: not a signed message (${cause(err)})`, err);
   }
   // gpgme's rule (mechanism_gpgme.go): exactly one signature.
   if (result.signatures.length !== 1) return fail("SIGNATURE_COUNT", `Unexpected GPG signature count ${result.signatures.length}`);
@@ -106,7 +106,7 @@ export async function verifySignedMessage(blob: Uint8Array, trusted: TrustedKeys
     }
     if (/revoked/i.test(why)) return fail("KEY_REVOKED", `Invalid GPG signature: ${who} is revoked`);
     if (/expired/i.test(why)) return fail("KEY_EXPIRED", `Invalid GPG signature: ${who} had expired when it signed`);
-    return fail("BAD_SIGNATURE", `Invalid GPG signature: the signature by ${who} does not verify (${why})`);
+    return fail("BAD_SIGNATURE", `Invalid GPG signature: the signature by ${who} does not verify (${why})`, err);
   }
   if (!packet?.created) return fail("BAD_SIGNATURE", `Invalid GPG signature: the signature by ${who} has no creation time`);
 
