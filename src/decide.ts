@@ -245,7 +245,6 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
           return {
             satisfied: false,
             cacheable: false,
-            verified: false,
             reasons: [
               {
                 code: "REQUIREMENT_UNAVAILABLE",
@@ -272,7 +271,6 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
           return {
             satisfied: false,
             cacheable: false,
-            verified: false,
             reasons: [
               {
                 code: "VERIFICATION_ERROR",

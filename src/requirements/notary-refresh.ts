@@ -94,7 +94,7 @@ export async function refreshNotaryTrust(deps: VerifierDeps, t: RecentTrust): Pr
     writtenAt: now.getTime(),
   };
   await Promise.all([
-    deps.trustCache.put(summaryKey, JSON.stringify(summary), { ttlSeconds: Math.max(60, Math.ceil((summary.expiresAt - now.getTime()) / 1000)) }),
+    deps.trustCache.put(summaryKey, JSON.stringify(summary), { ttlSeconds: Math.ceil((summary.expiresAt - now.getTime()) / 1000) }),
     // A state whose TOFU root does not read stays as it is: the operator's to delete.
     ...(keptRoot === "unreadable" ? [] : [deps.trustCache.put(stateKey, JSON.stringify(nextState), { ttlSeconds: YEAR })]),
   ]);
