@@ -59,7 +59,7 @@ function parse<T>(text: string | null): T | undefined {
  * Fetches and verifies one repository's trust data as a decision would, and writes the summary and
  * the repository state back. Throws what the workflow throws (unreachable, bad signature, ...).
  */
-export async function refreshNotaryTrust(deps: VerifierDeps, t: RecentTrust): Promise<TrustSummary> {
+async function refreshNotaryTrust(deps: VerifierDeps, t: RecentTrust): Promise<TrustSummary> {
   const { summaryKey, stateKey } = await notaryTrustKeys(t);
   const now = deps.clock.now();
   // The same reading rules as a decision's (notary-stored.ts): a TOFU root that does not read is

@@ -5,6 +5,9 @@
 // An entry that is not one, whatever made it so (a truncated write, another version's shape, a hand
 // edit), is a miss: the requirement verifies afresh. It never decides, neither allow nor deny.
 //
+// Notary does not keep outcomes: it keeps trust data (a summary per server, GUN and pins that each rule
+// judges on its own, reused stale while the server is away, and rollback state): notary-stored.ts.
+//
 // The TTL asked of the cache is the one meant; the KV adapter (worker/stores/kv-cache.ts) raises it
 // to KV's minimum. `until` is what bounds reuse either way.
 import { sha256Hex, stableStringify } from "../encoding";
@@ -13,7 +16,7 @@ import { writeBehind } from "../ports";
 import { REASON_CODES, type Reason, type ReasonCode } from "../reasons";
 
 /** One entry, as written. */
-export interface StoredOutcome {
+interface StoredOutcome {
   readonly satisfied: boolean;
   /** Without the per-rule fields (rule, requirement), put back when read. */
   readonly reasons: readonly Reason[];
