@@ -246,7 +246,6 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
           return {
             satisfied: false,
             cacheable: false,
-            verified: false,
             reasons: [
               {
                 code: "REQUIREMENT_UNAVAILABLE",
@@ -273,7 +272,6 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
           return {
             satisfied: false,
             cacheable: false,
-            verified: false,
             reasons: [
               {
                 code: "VERIFICATION_ERROR",

@@ -38,9 +38,10 @@ export function writeBehind(work: Promise<unknown>, background: Background | und
   return Promise.resolve();
 }
 
-/** A string cache with expiry (Workers KV in production; KV's minimum TTL is 60 s). */
+/** A string cache with expiry (Workers KV in production, maps in tests). */
 export interface Cache {
   get(key: string): Promise<string | null>;
+  /** `ttlSeconds` is the TTL meant; an adapter whose store has a minimum (KV: 60 s) raises it there. */
   put(key: string, value: string, options: { ttlSeconds: number }): Promise<void>;
 }
 

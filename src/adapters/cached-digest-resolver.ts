@@ -2,8 +2,6 @@
 import { writeBehind, type Background, type Cache, type Clock, type DigestResolution, type DigestResolver, type NamedUpstreams } from "../ports";
 import type { ImageReference } from "../reference";
 
-// Workers KV refuses expirations under 60 s; shorter TTLs are enforced by the stored timestamp.
-const KV_MIN_TTL = 60;
 // What the registry client accepts as a manifest digest; a stored digest must look the same.
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 
@@ -36,9 +34,7 @@ export function cachedDigestResolver(
       if (hit && clock.now().getTime() - hit.at < ttlSeconds * 1000) return { ok: true, digest: hit.digest, cached: true };
       const fresh = await inner.resolve(reference, upstreams);
       if (fresh.ok) {
-        const put = cache.put(key, JSON.stringify({ digest: fresh.digest, at: clock.now().getTime() }), {
-          ttlSeconds: Math.max(KV_MIN_TTL, ttlSeconds),
-        });
+        const put = cache.put(key, JSON.stringify({ digest: fresh.digest, at: clock.now().getTime() }), { ttlSeconds });
         await writeBehind(put, background, "tag cache write");
       }
       return fresh;

@@ -45,8 +45,6 @@ export interface RequirementOutcome {
   readonly reasons: readonly Reason[];
   /** False when the outcome came from a passing failure (an upstream down): never cache it. */
   readonly cacheable: boolean;
-  /** Verification did real work whose result is worth caching (static kinds say false). */
-  readonly verified: boolean;
   /** The longest a verdict resting on this outcome may be reused (trust data re-check, expiry). */
   readonly ttlSeconds?: number;
 }

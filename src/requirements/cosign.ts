@@ -14,8 +14,6 @@
 //    is never cached.
 import { HttpClient, UpstreamError } from "../adapters/http-client";
 import { OciArtifactClient, type Repository } from "../adapters/oci-artifacts";
-import { sha256Hex, stableStringify } from "../encoding";
-import { writeBehind } from "../ports";
 import type { EvaluationContext, RequirementKind, RequirementOutcome, VerifierDeps } from "../policy/requirement-kinds";
 import type { Reason, ReasonCode } from "../reasons";
 import { parseReference } from "../reference";
@@ -44,9 +42,17 @@ import {
   type Judgement,
 } from "../verify/cosign";
 import { cosignRequirement, reviewCosign, type CosignRequirement } from "./cosign-schema";
-import { readStoredOutcome } from "./stored-outcome";
+import { outcomeCache } from "./outcome-cache";
 
-const CACHE_PREFIX = "cosign:verdict:v1:";
+/** Verdicts per (keys, threshold, required, signedIdentity, signature repository, image digest). */
+const outcomes = outcomeCache({
+  prefix: "cosign:verdict:v1:",
+  requirement: "cosign",
+  signed: "COSIGN_SIGNED",
+  what: "cosign cache write",
+  // Written without a check time until the outcome cache was shared.
+  checkedAtOptional: true,
+});
 
 /** The reason each kind of unreadable signature source gives: one code today, the message tells them apart. */
 const UNREADABLE_REASONS: Record<CosignUnreadableCode, ReasonCode> = {
@@ -58,13 +64,6 @@ const UNREADABLE_REASONS: Record<CosignUnreadableCode, ReasonCode> = {
   BUNDLE_UNREADABLE: "COSIGN_SIGNATURES_UNREADABLE",
   SOURCE_UNAVAILABLE: "COSIGN_SIGNATURES_UNREADABLE",
 };
-
-interface CachedVerdict {
-  readonly satisfied: boolean;
-  /** Reasons without the per-rule fields (rule, requirement), added back when read. */
-  readonly reasons: readonly Reason[];
-  readonly until: number;
-}
 
 const clients = new WeakMap<VerifierDeps, OciArtifactClient>();
 
@@ -107,7 +106,7 @@ export const cosignKind: RequirementKind<CosignRequirement> = {
     const recheck = deps.settings.trustRecheckSeconds;
     const now = deps.clock.now().getTime();
 
-    const cacheKey = CACHE_PREFIX + (await sha256Hex(stableStringify({
+    const cacheKey = await outcomes.key({
       keys: keys.map((k) => [k.name, k.hint]),
       threshold: req.threshold ?? 1,
       required: [...(req.required ?? [])].sort(),
@@ -116,17 +115,9 @@ export const cosignKind: RequirementKind<CosignRequirement> = {
       image: req.signedIdentity ? ctx.reference.canonical : ctx.reference.name,
       repository,
       digest,
-    })));
-    const cached = parseCached(await deps.trustCache.get(cacheKey));
-    if (cached && cached.until > now) {
-      return {
-        satisfied: cached.satisfied,
-        cacheable: true,
-        verified: true,
-        ttlSeconds: Math.max(0, Math.floor((cached.until - now) / 1000)),
-        reasons: cached.reasons.map((r) => ({ ...r, ...base })),
-      };
-    }
+    });
+    const cached = await outcomes.read(ctx, cacheKey, now);
+    if (cached) return cached;
 
     const { signatures, problems, refused, limits } = await gather(deps, repo, digest, keys, ctx, req);
     const judgement = judgeSignatures(
@@ -144,25 +135,16 @@ export const cosignKind: RequirementKind<CosignRequirement> = {
       satisfied: judgement.satisfied,
       // Signatures found while part of the registry was away still suffice; a deny might not be one.
       cacheable: judgement.satisfied || !transient,
-      verified: true,
       ttlSeconds: recheck,
       reasons: reasons.map((r) => ({ ...r, ...base })),
     };
     // The trust cache is shared by every rule with these keys: a deny that rests on an egress
     // refusal belongs to the rule that met it (another may name the host), so only the verdict
     // cache (per rule) keeps it.
-    if (outcome.cacheable && (judgement.satisfied || !refused) && recheck > 0) {
-      const entry: CachedVerdict = { satisfied: judgement.satisfied, reasons, until: now + recheck * 1000 };
-      await writeBehind(deps.trustCache.put(cacheKey, JSON.stringify(entry), { ttlSeconds: Math.max(60, recheck) }), ctx.background, "cosign cache write");
-    }
+    if (outcome.cacheable && (judgement.satisfied || !refused)) await outcomes.write(ctx, cacheKey, outcome, now, now + recheck * 1000);
     return outcome;
   },
 };
-
-/** A stored verdict; anything else in the entry is a miss. */
-function parseCached(text: string | null): CachedVerdict | undefined {
-  return readStoredOutcome(text, "COSIGN_SIGNED");
-}
 
 /** The repository signatures live in: signatureRepository (registry/path, no tag or digest) or the image's own. */
 function signatureRepository(req: CosignRequirement, ctx: EvaluationContext): Repository {

@@ -59,7 +59,7 @@ function parse<T>(text: string | null): T | undefined {
  * Fetches and verifies one repository's trust data as a decision would, and writes the summary and
  * the repository state back. Throws what the workflow throws (unreachable, bad signature, ...).
  */
-export async function refreshNotaryTrust(deps: VerifierDeps, t: RecentTrust): Promise<TrustSummary> {
+async function refreshNotaryTrust(deps: VerifierDeps, t: RecentTrust): Promise<TrustSummary> {
   const { summaryKey, stateKey } = await notaryTrustKeys(t);
   const now = deps.clock.now();
   // The same reading rules as a decision's (notary-stored.ts): a TOFU root that does not read is
@@ -94,7 +94,7 @@ export async function refreshNotaryTrust(deps: VerifierDeps, t: RecentTrust): Pr
     writtenAt: now.getTime(),
   };
   await Promise.all([
-    deps.trustCache.put(summaryKey, JSON.stringify(summary), { ttlSeconds: Math.max(60, Math.ceil((summary.expiresAt - now.getTime()) / 1000)) }),
+    deps.trustCache.put(summaryKey, JSON.stringify(summary), { ttlSeconds: Math.ceil((summary.expiresAt - now.getTime()) / 1000) }),
     // A state whose TOFU root does not read stays as it is: the operator's to delete.
     ...(keptRoot === "unreadable" ? [] : [deps.trustCache.put(stateKey, JSON.stringify(nextState), { ttlSeconds: YEAR })]),
   ]);

@@ -4,7 +4,7 @@ import type { PolicyIssue } from "../policy/model";
 
 const pem = z.string().check(z.minLength(1), z.maxLength(16_384));
 
-export const notarySigner = z.strictObject({
+const notarySigner = z.strictObject({
   /** Delegation name: "alice" means role targets/alice ("targets/alice" is accepted too). */
   name: z.string().check(z.regex(/^(targets\/)?[a-z0-9_-][a-z0-9_/-]{0,254}$/, "a delegation name like alice or targets/alice")),
   /** Portieris signerSecrets: the role must list one of these keys (PEM public keys or certificates). */

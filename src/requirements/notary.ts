@@ -125,9 +125,7 @@ export const notaryKind: RequirementKind<NotaryRequirement> = {
         // A state whose TOFU root does not read is left as it is (a pinned rule does not need it): it
         // is the operator's to delete, never silently replaced by one without a root.
         const writes = Promise.all([
-          deps.trustCache.put(summaryKey, JSON.stringify(summary), {
-            ttlSeconds: Math.max(60, Math.ceil((summary.expiresAt - now.getTime()) / 1000)),
-          }),
+          deps.trustCache.put(summaryKey, JSON.stringify(summary), { ttlSeconds: Math.ceil((summary.expiresAt - now.getTime()) / 1000) }),
           ...(keptRoot === "unreadable" || stateCurrent ? [] : [deps.trustCache.put(stateKey, JSON.stringify(nextState), { ttlSeconds: YEAR })]),
           // Listed for the cron's refresh (notary-refresh.ts).
           rememberNotaryTrust(deps.trustCache, recent, now),
@@ -165,7 +163,6 @@ function failure(err: unknown, base: Record<string, string>, recheck: number): R
     return {
       satisfied: false,
       cacheable: !err.transient,
-      verified: true,
       ttlSeconds: recheck,
       reasons: [{ code: err.code, message: `failed to get content trust information: ${err.message}`, ...base }],
     };
@@ -174,7 +171,6 @@ function failure(err: unknown, base: Record<string, string>, recheck: number): R
     return {
       satisfied: false,
       cacheable: true,
-      verified: true,
       ttlSeconds: recheck,
       reasons: [{ code: "NOTARY_NO_TRUST_DATA", message: `failed to get content trust information: ${err.message}`, ...base }],
     };
@@ -184,7 +180,6 @@ function failure(err: unknown, base: Record<string, string>, recheck: number): R
     return {
       satisfied: false,
       cacheable: false,
-      verified: true,
       ttlSeconds: 0,
       reasons: [{ code: "NOTARY_TRUST_STATE_UNREADABLE", message: `failed to get content trust information: ${err.message}`, ...base }],
     };
@@ -193,7 +188,6 @@ function failure(err: unknown, base: Record<string, string>, recheck: number): R
     return {
       satisfied: false,
       cacheable: true,
-      verified: true,
       ttlSeconds: recheck,
       reasons: [
         {
@@ -220,7 +214,6 @@ async function judge(
   const tag = ctx.reference.digest ? undefined : ctx.reference.tag;
   const deny = (code: ReasonCode, message: string, extra: Record<string, unknown> = {}) => ({
     satisfied: false,
-    verified: true,
     reasons: [{ code, message, ...extra, ...base }],
   });
 
@@ -275,10 +268,9 @@ async function judge(
   }
   const satisfied = [...held.values()].filter(Boolean).length;
   const threshold = req.signerThreshold ?? held.size;
-  if (satisfied < threshold) return { satisfied: false, verified: true, reasons: missing };
+  if (satisfied < threshold) return { satisfied: false, reasons: missing };
   return {
     satisfied: true,
-    verified: true,
     reasons: [
       {
         code: "NOTARY_SIGNED",

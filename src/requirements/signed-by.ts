@@ -2,23 +2,15 @@
 // store or the registry's signature extension), decided as containers/image's prSignedBy decides.
 import { SignatureStore, type StoredSignatures } from "../adapters/signature-store";
 import { UpstreamError } from "../adapters/http-client";
-import { sha256Hex, stableStringify } from "../encoding";
-import { writeBehind } from "../ports";
+import { sha256Hex } from "../encoding";
 import type { RequirementKind, RequirementOutcome, VerifierDeps } from "../policy/requirement-kinds";
 import { urlUpstream } from "../policy/upstreams";
-import type { Reason } from "../reasons";
 import { DEFAULT_SIGNED_IDENTITY, importTrustedKeys, judgeSignatures, NO_SIGNATURE, type Judgement } from "../verify/simple-signing";
 import { signedByRequirement, type SignedByRequirement } from "./signed-by-schema";
-import { readStoredOutcome } from "./stored-outcome";
+import { outcomeCache, secondsUntil } from "./outcome-cache";
 
-/** What is kept in the trust cache per (keys, identity rule, image, digest, store): a verified outcome. */
-interface CachedOutcome {
-  readonly satisfied: boolean;
-  readonly reasons: readonly Reason[];
-  readonly checkedAt: number;
-  /** Reuse ends here: the re-check interval, or earlier when the accepted signature or key expires. */
-  readonly until: number;
-}
+/** Verified outcomes per (keys, identity rule, lookaside, image, digest), each stored with its check time. */
+const outcomes = outcomeCache({ prefix: "simple:verdict:v1:", requirement: "signedBy", signed: "SIMPLE_SIGNED", what: "simple signing cache write" });
 
 const stores = new WeakMap<VerifierDeps, SignatureStore>();
 
@@ -60,27 +52,16 @@ export const signedByKind: RequirementKind<SignedByRequirement> = {
 
     // Keyed by everything the outcome depends on; the key material itself, not only fingerprints,
     // so a re-exported key (now revoked or expired) is not answered from the cache.
-    const cacheKey = `simple:verdict:v1:${await sha256Hex(
-      stableStringify({
-        keys: await sha256Hex(JSON.stringify(req.keys)),
-        fingerprints: [...trusted.fingerprints].sort(),
-        identity,
-        lookaside: req.lookaside ?? null,
-        image: reference.canonical,
-        digest,
-      }),
-    )}`;
-    const cached = parseCached(await deps.trustCache.get(cacheKey));
-    if (cached && now.getTime() >= cached.checkedAt && now.getTime() < cached.until) {
-      return {
-        satisfied: cached.satisfied,
-        // Another rule may share this requirement: the rule's own pattern goes on the reasons.
-        reasons: cached.reasons.map((r) => ({ ...r, ...base })),
-        cacheable: true,
-        verified: true,
-        ttlSeconds: Math.max(0, Math.floor((cached.until - now.getTime()) / 1000)),
-      };
-    }
+    const cacheKey = await outcomes.key({
+      keys: await sha256Hex(JSON.stringify(req.keys)),
+      fingerprints: [...trusted.fingerprints].sort(),
+      identity,
+      lookaside: req.lookaside ?? null,
+      image: reference.canonical,
+      digest,
+    });
+    const cached = await outcomes.read(ctx, cacheKey, now.getTime());
+    if (cached) return cached;
 
     let stored: StoredSignatures;
     try {
@@ -91,7 +72,6 @@ export const signedByKind: RequirementKind<SignedByRequirement> = {
       return {
         satisfied: false,
         cacheable: !err.transient,
-        verified: true,
         ttlSeconds: recheck,
         reasons: [{ code: err.code, message: err.message, ...(err.url ? { url: err.url } : {}), transient: err.transient, ...base }],
       };
@@ -104,16 +84,11 @@ export const signedByKind: RequirementKind<SignedByRequirement> = {
     );
     const where = source(stored);
     const outcome = reasonsFor(judgement, stored, digest, reference.canonical, where, base);
+    // Reuse ends at the re-check interval, or earlier when the accepted signature or key expires.
     let until = now.getTime() + recheck * 1000;
     if (judgement.satisfied && judgement.signature.validUntil) until = Math.min(until, judgement.signature.validUntil.getTime());
-    const ttlSeconds = Math.max(0, Math.floor((until - now.getTime()) / 1000));
-    if (ttlSeconds > 0) {
-      const reasons = outcome.reasons.map(({ rule: _rule, requirement: _requirement, ...rest }) => rest as Reason);
-      const entry: CachedOutcome = { satisfied: outcome.satisfied, reasons, checkedAt: now.getTime(), until };
-      // KV keeps entries at least 60 s; `until` is what bounds their use.
-      await writeBehind(deps.trustCache.put(cacheKey, JSON.stringify(entry), { ttlSeconds: Math.max(60, ttlSeconds) }), ctx.background, "simple signing cache write");
-    }
-    return { ...outcome, cacheable: true, verified: true, ttlSeconds };
+    await outcomes.write(ctx, cacheKey, outcome, now.getTime(), until);
+    return { ...outcome, cacheable: true, ttlSeconds: secondsUntil(until, now.getTime()) };
   },
 };
 
@@ -166,10 +141,4 @@ function reasonsFor(
     satisfied: false,
     reasons: [{ code: "SIMPLE_SIGNATURES_REJECTED", message: judgement.message, image, rejected: rejections, ...where, ...base }],
   };
-}
-
-/** A stored outcome with its check time; anything else in the entry is a miss. */
-function parseCached(text: string | null): CachedOutcome | undefined {
-  const entry = readStoredOutcome(text, "SIMPLE_SIGNED");
-  return entry?.checkedAt !== undefined ? { ...entry, checkedAt: entry.checkedAt } : undefined;
 }

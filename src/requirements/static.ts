@@ -21,7 +21,6 @@ export const allowKind: RequirementKind<AllowRequirement> = {
     return {
       satisfied: true,
       cacheable: true,
-      verified: false,
       reasons: [
         {
           code: "STATIC_ALLOW",
@@ -45,7 +44,6 @@ export const denyKind: RequirementKind<DenyRequirement> = {
     return {
       satisfied: false,
       cacheable: true,
-      verified: false,
       reasons: [
         {
           code: "STATIC_DENY",

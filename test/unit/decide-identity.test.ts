@@ -25,7 +25,6 @@ function listKind(seen: string[]): RequirementKind<{ type: "listed"; digests: st
       return {
         satisfied: ok,
         cacheable: true,
-        verified: true,
         reasons: ok
           ? [{ code: "STATIC_ALLOW", message: `${ctx.reference.canonical} listed`, rule: ctx.rule, requirement: "listed" }]
           : [{ code: "STATIC_DENY", message: `${ctx.digest} is not listed`, rule: ctx.rule, requirement: "listed" }],

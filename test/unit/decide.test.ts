@@ -24,7 +24,6 @@ function listKind(calls: { n: number }, opts: { throws?: boolean; transient?: bo
       return {
         satisfied: ok && !opts.transient,
         cacheable: !opts.transient,
-        verified: true,
         reasons: ok ? [] : [{ code: "STATIC_DENY", message: `${ctx.digest} is not listed`, rule: ctx.rule, requirement: "listed" }],
       };
     },
@@ -316,9 +315,9 @@ describe("decide: hosts the matching rule names", () => {
         seen.deps.push(ctx.deps);
         try {
           await ctx.deps.fetch(new Request(req.upstream));
-          return { satisfied: true, cacheable: true, verified: true, reasons: [] };
+          return { satisfied: true, cacheable: true, reasons: [] };
         } catch (err) {
-          return { satisfied: false, cacheable: true, verified: true, reasons: [{ code: "STATIC_DENY", message: (err as Error).message, rule: ctx.rule }] };
+          return { satisfied: false, cacheable: true, reasons: [{ code: "STATIC_DENY", message: (err as Error).message, rule: ctx.rule }] };
         }
       },
     };

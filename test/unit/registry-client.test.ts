@@ -208,6 +208,14 @@ describe("tag cache", () => {
     expect(await resolver.resolve(ref)).toMatchObject({ digest: `sha256:${"2".repeat(64)}`, cached: false });
   });
 
+  it("asks the cache for the TTL it means; raising it to KV's minimum is the KV adapter's", async () => {
+    const asked: number[] = [];
+    const cache: Cache = { get: async () => null, put: async (_k, _v, o) => void asked.push(o.ttlSeconds) };
+    const inner = { resolve: async () => ({ ok: true as const, digest: `sha256:${"1".repeat(64)}`, cached: false }) };
+    await cachedDigestResolver(inner, cache, 10, { now: () => new Date(1_000_000) }).resolve(parseReference("127.0.0.1:5000/demo/app:v1"));
+    expect(asked).toEqual([10]);
+  });
+
   it("an entry that is not a stored answer is a miss: asked afresh and overwritten, never an error", async () => {
     const now = 1_000_000;
     const key = "tag:v1:127.0.0.1:5000/demo/app:v1";

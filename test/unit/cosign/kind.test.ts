@@ -236,6 +236,30 @@ describe("cosign requirement: caching and failures", () => {
     expect(work.fetch).toBeGreaterThan(0);
   });
 
+  it("keeps the verdict under the key deployed caches hold, for the re-check interval, not KV's minimum", async () => {
+    const store = new Map<string, string>();
+    const asked: [string, number][] = [];
+    const trustCache: Cache = { get: async (k) => store.get(k) ?? null, put: async (k, v, o) => void (asked.push([k, o.ttlSeconds]), store.set(k, v)) };
+    const { deps } = setup(served("legacy-ecdsa"), trustCache);
+    const short = { ...deps, verifier: { ...deps.verifier, settings: { ...deps.verifier.settings, trustRecheckSeconds: 30 } } };
+    expect((await run(short, { keys: keys("alice") })).decision).toBe("allow");
+    expect(asked).toEqual([["cosign:verdict:v1:a2e3bf95a53b7cd75886aef289223754e09899d28b0a4933ac9fb392d03190f0", 30]]);
+  });
+
+  it("reads a verdict stored without a check time (as cosign wrote them before the shared outcome cache)", async () => {
+    const store = new Map<string, string>();
+    const trustCache: Cache = { get: async (k) => store.get(k) ?? null, put: async (k, v) => void store.set(k, v) };
+    const { deps, work } = setup(served("legacy-ecdsa"), trustCache);
+    expect((await run(deps, { keys: keys("alice") })).decision).toBe("allow");
+    const [key, written] = [...store.entries()].find(([k]) => k.startsWith("cosign:verdict:v1:"))!;
+    const { checkedAt: _checkedAt, ...older } = JSON.parse(written) as Record<string, unknown>;
+    store.set(key, JSON.stringify(older));
+    work.verify = 0;
+    const v = await run(deps, { keys: keys("alice") });
+    expect(v.reasons[0]).toMatchObject({ code: "COSIGN_SIGNED", rule: "*", requirement: "cosign" });
+    expect(work.verify).toBe(0);
+  });
+
   it("a stored verdict that is not one is a miss: verified afresh and overwritten, never a deny", async () => {
     const far = new Date("2026-11-23T01:00:00Z").getTime();
     const garbage = [

@@ -452,4 +452,24 @@ describe("notary requirement on real notary trust data", () => {
     expect(v.decision).toBe("deny");
     expect(v.reasons[0]!.code).toBe("NOTARY_TRUST_SERVER_UNREACHABLE");
   });
+
+  it("keeps the trust summary until its earliest expiry, however near: KV's minimum TTL is the KV adapter's", async () => {
+    // Last: its clock runs ahead to the expiry, after which an earlier clock writes the refresh
+    // record again (notary-refresh.ts), which the write-counting tests above would see.
+    const c = vector("signed-releases").meta;
+    const pins = { rootKeys: [c.pinnedRoot.publicKeyPem] };
+    const store = new Map<string, string>();
+    const asked: [string, number][] = [];
+    const recording: Cache = { get: async (k) => store.get(k) ?? null, put: async (k, v, o) => void (asked.push([k, o.ttlSeconds]), store.set(k, v)) };
+    const first = setup(trustServer("signed-releases"), c.now, V1("signed-releases"), recording);
+    expect((await run(first.deps, `${IMAGE}:v1`, pins)).decision).toBe("allow");
+    const summaryKey = [...store.keys()].find((k) => k.startsWith("notary:trust:v1:"))!;
+    const { expiresAt } = JSON.parse(store.get(summaryKey)!) as { expiresAt: number };
+    store.clear();
+    asked.length = 0;
+    // Thirty seconds before the trust data expires: verified afresh, good for thirty seconds more.
+    const late = setup(trustServer("signed-releases"), new Date(expiresAt - 30_000).toISOString(), V1("signed-releases"), recording);
+    expect((await run(late.deps, `${IMAGE}:v1`, pins)).decision).toBe("allow");
+    expect(asked.filter(([k]) => k === summaryKey)).toEqual([[summaryKey, 30]]);
+  });
 });

@@ -114,6 +114,16 @@ describe("signedBy requirement", () => {
     expect(second.reasons[0]).toMatchObject({ code: "SIMPLE_SIGNED", rule: "*", requirement: "signedBy" });
   });
 
+  it("keeps the outcome under the key deployed caches hold, for as long as it is good: the re-check interval, not KV's minimum", async () => {
+    const store = memoryCache();
+    const asked: [string, number][] = [];
+    const trustCache = { get: store.get, put: async (k: string, v: string, o: { ttlSeconds: number }) => (asked.push([k, o.ttlSeconds]), store.put(k, v, o)) };
+    const { deps } = setup(signedWorld("rsa"), NOW, D, { trustCache, recheck: 30 });
+    expect((await run(deps, V1, RSA)).decision).toBe("allow");
+    expect(asked).toEqual([["simple:verdict:v1:1179697f53964bfc2e219860560bfe9bfabf44beaa4e816ba3633dea4d8952fa", 30]]);
+    expect(JSON.parse(store.store.get(asked[0]![0])!)).toMatchObject({ satisfied: true, checkedAt: NOW.getTime(), until: NOW.getTime() + 30_000 });
+  });
+
   it("the cache tells apart what the outcome depends on: keys, rule, tag, digest", async () => {
     const w = signedWorld("rsa");
     const trustCache = memoryCache();
