@@ -5,7 +5,8 @@ import type { Mode, Policy, Requirement } from "./policy/model";
 import type { DigestNeed, RequirementKind, RequirementKinds, RequirementOutcome, VerifierDeps } from "./policy/requirement-kinds";
 import { requirementUpstreams, ruleUpstreams, verifierNaming } from "./policy/upstreams";
 import { writeBehind, type Background, type Cache, type Clock, type DigestResolver } from "./ports";
-import { REASON_CODES, type Reason } from "./reasons";
+import type { Reason } from "./reasons";
+import { isRecord, isStoredReason, isTime, readStoredJson } from "./stored";
 import type { ImageReference } from "./reference";
 import { DEFAULT_LIMITS } from "./limits";
 
@@ -375,26 +376,14 @@ function withoutDigest(ref: ImageReference): ImageReference {
 
 /** A verdict cache entry, or undefined when it is not one (corrupt, foreign, older format): a miss. */
 function readCachedVerdict(raw: string): { verdict: CachedVerdict; until: number } | undefined {
-  let entry: unknown;
-  try {
-    entry = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-  if (typeof entry !== "object" || entry === null) return undefined;
-  const { verdict, until } = entry as { verdict?: unknown; until?: unknown };
-  if (typeof until !== "number" || typeof verdict !== "object" || verdict === null) return undefined;
-  const v = verdict as Record<string, unknown>;
+  const stored = readStoredJson(raw);
+  if (!stored.ok || !isRecord(stored.value)) return undefined;
+  const { verdict: v, until } = stored.value;
+  if (!isTime(until) || !isRecord(v)) return undefined;
   const decisionOk = (v.decision === "allow" && v.allowed === true) || (v.decision === "deny" && v.allowed === false);
   if (!decisionOk || !(typeof v.digest === "string" || v.digest === null) || !(typeof v.rule === "string" || v.rule === null)) return undefined;
-  if (!Array.isArray(v.reasons) || !v.reasons.every(isReason)) return undefined;
+  if (!Array.isArray(v.reasons) || !v.reasons.every(isStoredReason)) return undefined;
   return { verdict: v as unknown as CachedVerdict, until };
-}
-
-function isReason(r: unknown): boolean {
-  if (typeof r !== "object" || r === null) return false;
-  const { code, message } = r as { code?: unknown; message?: unknown };
-  return typeof code === "string" && (REASON_CODES as readonly string[]).includes(code) && typeof message === "string";
 }
 
 /** The hosts a requirement talks to: those it names, else the image's registry. */

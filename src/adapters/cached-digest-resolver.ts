@@ -1,22 +1,17 @@
 // Tag → digest answers kept briefly in a cache, so repeated decisions don't ask the registry.
 import { writeBehind, type Background, type Cache, type Clock, type DigestResolution, type DigestResolver, type NamedUpstreams } from "../ports";
 import type { ImageReference } from "../reference";
+import { isRecord, isTime, readStoredJson } from "../stored";
 
 // What the registry client accepts as a manifest digest; a stored digest must look the same.
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 
 /** A stored answer, or undefined for anything that is not one (a miss, never an error or a deny). */
 function readEntry(text: string | null): { digest: string; at: number } | undefined {
-  if (!text) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (value === null || typeof value !== "object") return undefined;
-  const { digest, at } = value as { digest?: unknown; at?: unknown };
-  return typeof digest === "string" && DIGEST_RE.test(digest) && typeof at === "number" && Number.isFinite(at) ? { digest, at } : undefined;
+  const stored = readStoredJson(text);
+  if (!stored.ok || !isRecord(stored.value)) return undefined;
+  const { digest, at } = stored.value;
+  return typeof digest === "string" && DIGEST_RE.test(digest) && isTime(at) ? { digest, at } : undefined;
 }
 
 export function cachedDigestResolver(

@@ -12,6 +12,7 @@ import type { Cache } from "../ports";
 import { base64Encode } from "../verify/shared/encoding";
 import { anchorFor, loadTrustData, TrustStateUnreadableError, type TrustSummary } from "../verify/notary-v1/trust-data";
 import { readRepositoryState, readTrustSummary, type RepositoryState } from "./notary-stored";
+import { isRecord, readStoredJson } from "../stored";
 
 export const RECENT_TRUST_PREFIX = "notary:recent:v1:";
 /** A repository no decision verified for this long drops out of the refresh list. */
@@ -44,15 +45,6 @@ export async function rememberNotaryTrust(cache: Cache, t: RecentTrust, now: Dat
   if (remembered.size >= 1024) remembered.clear();
   remembered.set(recentKey, now.getTime());
   await cache.put(recentKey, JSON.stringify({ server: t.server, gun: t.gun, rootKeys: t.rootKeys }), { ttlSeconds: RECENT_TRUST_TTL_SECONDS });
-}
-
-function parse<T>(text: string | null): T | undefined {
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -133,9 +125,10 @@ export async function refreshDueNotaryTrust(deps: VerifierDeps, recentKeys: read
   const keys = recentKeys.filter((k) => k.startsWith(RECENT_TRUST_PREFIX)).slice(0, limits.maxRecords);
   await Promise.all(
     keys.map(async (key) => {
-      const t = parse<RecentTrust>(await deps.trustCache.get(key));
+      const stored = readStoredJson(await deps.trustCache.get(key));
+      const t = stored.ok && isRecord(stored.value) ? (stored.value as Partial<RecentTrust>) : undefined;
       if (!t || typeof t.server !== "string" || typeof t.gun !== "string") return;
-      const record: RecentTrust = { server: t.server, gun: t.gun, rootKeys: Array.isArray(t.rootKeys) ? t.rootKeys : null };
+      const record: RecentTrust = { server: t.server, gun: t.gun, rootKeys: Array.isArray(t.rootKeys) && t.rootKeys.every((k) => typeof k === "string") ? t.rootKeys : null };
       const summary = readTrustSummary(await deps.trustCache.get((await notaryTrustKeys(record)).summaryKey), record.gun);
       // No summary (never written, or expired out of KV) is the most urgent of all.
       const expiresAt = summary?.expiresAt ?? 0;

@@ -13,6 +13,7 @@
 import { base64Decode } from "../verify/shared/encoding";
 import type { TrustSummary } from "../verify/notary-v1/trust-data";
 import type { TrustedVersions } from "../verify/notary-v1/trusted-set";
+import { isRecord, isTime, readStoredJson } from "../stored";
 
 /** What is remembered per trust server and GUN across requests, as written. */
 export interface RepositoryState {
@@ -33,18 +34,7 @@ export interface StoredState {
   readonly writtenAt?: number;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
-const isTime = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
 const SHA256_HEX = /^[a-f0-9]{64}$/;
-
-function parse(text: string | null): { value?: unknown; ok: boolean } {
-  if (!text) return { ok: false };
-  try {
-    return { value: JSON.parse(text), ok: true };
-  } catch {
-    return { ok: false };
-  }
-}
 
 function readVersions(v: unknown): TrustedVersions | undefined {
   if (!isRecord(v)) return undefined;
@@ -53,7 +43,8 @@ function readVersions(v: unknown): TrustedVersions | undefined {
 
 /** The summary for `gun`, or undefined when the entry is missing or is not one trustgate wrote. */
 export function readTrustSummary(text: string | null, gun: string): TrustSummary | undefined {
-  const { value } = parse(text);
+  const stored = readStoredJson(text);
+  const value = stored.ok ? stored.value : undefined;
   if (!isRecord(value) || value.gun !== gun || !isTime(value.checkedAt) || !isTime(value.expiresAt)) return undefined;
   if (!readVersions(value.versions) || !isRecord(value.roles) || !isRecord(value.roles.targets)) return undefined;
   for (const role of Object.values(value.roles)) {
@@ -67,7 +58,9 @@ export function readTrustSummary(text: string | null, gun: string): TrustSummary
 /** The state entry part by part: no entry is first use; see the header for what an unreadable part means. */
 export function readRepositoryState(text: string | null): StoredState {
   if (text === null) return {};
-  const { value, ok } = parse(text);
+  const stored = readStoredJson(text);
+  const ok = stored.ok;
+  const value = stored.ok ? stored.value : undefined;
   // Not even JSON: whether it held a root cannot be told, so it is taken to have held one.
   if (!ok || !isRecord(value)) return { root: "unreadable" };
   const versions = readVersions(value.versions);

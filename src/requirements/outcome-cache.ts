@@ -13,7 +13,8 @@
 import { sha256Hex, stableStringify } from "../encoding";
 import type { EvaluationContext, RequirementOutcome } from "../policy/requirement-kinds";
 import { writeBehind } from "../ports";
-import { REASON_CODES, type Reason, type ReasonCode } from "../reasons";
+import type { Reason, ReasonCode } from "../reasons";
+import { isRecord, isStoredReason, isTime, readStoredJson } from "../stored";
 
 /** One entry, as written. */
 interface StoredOutcome {
@@ -82,25 +83,14 @@ export function outcomeCache(spec: OutcomeCacheSpec): OutcomeCache {
   };
 }
 
-const KNOWN_CODES: ReadonlySet<string> = new Set(REASON_CODES);
-
-const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
-const isTime = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
-const isReason = (v: unknown): v is Reason => isRecord(v) && typeof v.code === "string" && KNOWN_CODES.has(v.code) && typeof v.message === "string";
 
 /** The stored outcome, or undefined when `text` is not one the kind with allow code `signed` writes. */
 function readStoredOutcome(text: string | null, signed: ReasonCode): StoredOutcome | undefined {
-  if (!text) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (!isRecord(value)) return undefined;
-  const { satisfied, reasons, until, checkedAt } = value;
+  const stored = readStoredJson(text);
+  if (!stored.ok || !isRecord(stored.value)) return undefined;
+  const { satisfied, reasons, until, checkedAt } = stored.value;
   if (typeof satisfied !== "boolean" || !isTime(until) || (checkedAt !== undefined && !isTime(checkedAt))) return undefined;
-  if (!Array.isArray(reasons) || reasons.length === 0 || !reasons.every(isReason)) return undefined;
+  if (!Array.isArray(reasons) || reasons.length === 0 || !reasons.every(isStoredReason)) return undefined;
   if (reasons.some((r) => r.code === signed) !== satisfied) return undefined;
   return { satisfied, reasons, until, ...(checkedAt !== undefined ? { checkedAt } : {}) };
 }
