@@ -1,7 +1,8 @@
 // Helpers the tool importers share: reading untyped YAML values with paths, trust server URLs,
 // PEM checks, and validating a built requirement with issues pointing back into the user's document.
 import { isLoopbackHost } from "../../hosts";
-import { joinPath } from "../issues";
+import * as z from "../../schema";
+import { joinPath, zodIssues } from "../issues";
 import type { PolicyIssue, Requirement } from "../model";
 import { parseRequirement } from "../native";
 import type { RequirementKinds } from "../requirement-kinds";
@@ -78,6 +79,57 @@ export function requiredString(value: unknown, path: string, issues: Issues): st
     return undefined;
   }
   return optionalString(value, path, issues);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shapes: zod schemas worded as the readers above
+
+const got = (what: string) => ({ error: (issue: { input?: unknown }) => `expected ${what}, got ${typeName(issue.input)}` });
+
+/** A mapping of which only these fields are read (a Kubernetes object's metadata). */
+export function mappingWith<T extends z.core.$ZodLooseShape>(shape: T) {
+  return z.object(shape, got("a mapping"));
+}
+/** A field that may be left out or left empty (null): both read as absent. */
+const absent = z.nullish;
+/** A field read by its own shape (or only in some cases) where it is translated. */
+export const nested = () => z.optional(z.unknown());
+export const text = () => absent(z.string(got("a string")));
+export const flag = () => absent(z.boolean(got("true or false")));
+export const list = () => absent(z.array(z.unknown(), got("a list")));
+/** A string that must be given and not be empty. */
+export const requiredText = () =>
+  z
+    .string({ error: (issue) => (isAbsent(issue.input) ? "required" : `expected a string, got ${typeName(issue.input)}`) })
+    .check(z.minLength(1, "required"));
+/** A mapping with exactly these fields; `what` names it when the value is something else. */
+export function mapping<T extends z.core.$ZodLooseShape>(shape: T, what = "a mapping") {
+  return z.strictObject(shape, got(what));
+}
+
+/** A mapping's fields as read: a field with a problem (reported) reads as absent and is named in `invalid`. */
+export interface Read<T> {
+  readonly data: Partial<T>;
+  readonly invalid: ReadonlySet<string>;
+}
+
+/**
+ * Parses one mapping of the user's document against its shape, reporting every problem at its path
+ * (unknown fields first, as the tools' loaders name them). Undefined when raw is not a mapping at all.
+ */
+export function readShape<S extends z.ZodMiniObject>(schema: S, raw: unknown, path: string, issues: Issues): Read<z.infer<S>> | undefined {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return { data: parsed.data as z.infer<S>, invalid: new Set() };
+  const found = parsed.error.issues;
+  const unknownKeys = found.flatMap((issue) => (issue.code === "unrecognized_keys" ? issue.keys : []));
+  const others = found.filter((issue) => issue.code !== "unrecognized_keys");
+  issues.push(...zodIssues({ issues: [...found.filter((issue) => issue.code === "unrecognized_keys"), ...others] }, path));
+  if (!isRecord(raw)) return undefined;
+  // The rest of the mapping still counts, so one wrong field does not hide the problems behind the others.
+  const invalid = new Set(others.map((issue) => String(issue.path[0] ?? "")));
+  // The shapes do not transform values, so the fields that passed are already as parsed.
+  const kept = Object.fromEntries(Object.entries(raw).filter(([key]) => !invalid.has(key) && !unknownKeys.includes(key)));
+  return { data: kept as Partial<z.infer<S>>, invalid };
 }
 
 // ---------------------------------------------------------------------------------------------
