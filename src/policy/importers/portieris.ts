@@ -8,6 +8,7 @@ import {
   at,
   checkRequirement,
   decodeBase64Text,
+  dictionary,
   distinctIssues,
   flag,
   isAbsent,
@@ -18,7 +19,6 @@ import {
   nested,
   normalizePem,
   optionalList,
-  optionalRecord,
   optionalString,
   pemProblem,
   readShape,
@@ -545,32 +545,32 @@ function resolveKeySecret(secretName: string, refPath: string, ctx: RepositoryCo
   });
 }
 
+// Only the fields read are checked: a Secret holds whatever else its owner put there.
+const secretShape = mappingWith({ data: dictionary(), stringData: dictionary() });
+
+/** One field of a Secret: stringData over data (as the API server merges them), data decoded from base64. */
+function secretField(secret: SecretObject, key: string, issues: Issues): { value: string | undefined; path: string; reported: boolean } {
+  const { stringData, data } = readShape(secretShape, secret.obj, secret.path, issues)?.data ?? {};
+  if (stringData && !isAbsent(stringData[key])) {
+    const path = at(at(secret.path, "stringData"), key);
+    const value = optionalString(stringData[key], path, issues);
+    return { value, path, reported: value === undefined };
+  }
+  const path = at(at(secret.path, "data"), key);
+  const encoded = optionalString(data?.[key], path, issues);
+  if (encoded === undefined) return { value: undefined, path, reported: !isAbsent(data?.[key]) };
+  const value = decodeBase64Text(encoded);
+  if (value === undefined) issues.push({ path, message: "not base64 of UTF-8 text (Secret data values are base64)" });
+  return { value, path, reported: value === undefined };
+}
+
 /** `key` of a Secret (stringData over data): the armored public key, as Portieris's decodeArmoredKey reads it. */
 function readKeySecret(secret: SecretObject, issues: Issues): { key: string; keyPath: string } | undefined {
-  const dataPath = at(secret.path, "data");
-  const stringDataPath = at(secret.path, "stringData");
-  const data = optionalRecord(secret.obj.data, dataPath, issues);
-  const stringData = optionalRecord(secret.obj.stringData, stringDataPath, issues);
-  let text: string | undefined;
-  let keyPath: string;
-  if (stringData && !isAbsent(stringData.key)) {
-    keyPath = at(stringDataPath, "key");
-    text = optionalString(stringData.key, keyPath, issues);
-    if (text === undefined) return undefined;
-  } else {
-    keyPath = at(dataPath, "key");
-    if (isAbsent(data?.key)) {
-      // Portieris's own words (GetSecretKey).
-      issues.push({ path: keyPath, message: `Secret "${secret.name}" in "${secret.namespace ?? ""}" does not contain a "key" attribute` });
-      return undefined;
-    }
-    const encoded = optionalString(data?.key, keyPath, issues);
-    if (encoded === undefined) return undefined;
-    text = decodeBase64Text(encoded);
-    if (text === undefined) {
-      issues.push({ path: keyPath, message: "not base64 of UTF-8 text (Secret data values are base64)" });
-      return undefined;
-    }
+  const { value: text, path: keyPath, reported } = secretField(secret, "key", issues);
+  if (text === undefined) {
+    // Portieris's own words (GetSecretKey).
+    if (!reported) issues.push({ path: keyPath, message: `Secret "${secret.name}" in "${secret.namespace ?? ""}" does not contain a "key" attribute` });
+    return undefined;
   }
   if (text.trim() === "") {
     issues.push({ path: keyPath, message: "Key: empty" });
@@ -708,25 +708,8 @@ class SecretReader {
 
   private readUncached(secret: SecretObject): Signer | undefined {
     const { issues } = this;
-    const dataPath = at(secret.path, "data");
-    const stringDataPath = at(secret.path, "stringData");
-    const data = optionalRecord(secret.obj.data, dataPath, issues);
-    const stringData = optionalRecord(secret.obj.stringData, stringDataPath, issues);
-    const field = (key: "name" | "publicKey"): { value: string | undefined; path: string; reported: boolean } => {
-      if (stringData && !isAbsent(stringData[key])) {
-        const path = at(stringDataPath, key);
-        const value = optionalString(stringData[key], path, issues);
-        return { value, path, reported: value === undefined };
-      }
-      const path = at(dataPath, key);
-      const encoded = optionalString(data?.[key], path, issues);
-      if (encoded === undefined) return { value: undefined, path, reported: !isAbsent(data?.[key]) };
-      const value = decodeBase64Text(encoded);
-      if (value === undefined) issues.push({ path, message: "not base64 of UTF-8 text (Secret data values are base64)" });
-      return { value, path, reported: value === undefined };
-    };
-    const name = field("name");
-    const key = field("publicKey");
+    const name = secretField(secret, "name", issues);
+    const key = secretField(secret, "publicKey", issues);
     if (!name.value?.trim() || !key.value?.trim()) {
       // Portieris's own words (getSignerSecret).
       const message = `name or publicKey field in secret ${secret.name} is empty`;

@@ -52,37 +52,8 @@ export function optionalRecord(value: unknown, path: string, issues: Issues): Re
   return undefined;
 }
 
-export function optionalList(value: unknown, path: string, issues: Issues): unknown[] | undefined {
-  if (isAbsent(value)) return undefined;
-  if (Array.isArray(value)) return value;
-  issues.push({ path, message: `expected a list, got ${typeName(value)}` });
-  return undefined;
-}
-
-export function optionalBoolean(value: unknown, path: string, issues: Issues): boolean | undefined {
-  if (isAbsent(value)) return undefined;
-  if (typeof value === "boolean") return value;
-  issues.push({ path, message: `expected true or false, got ${typeName(value)}` });
-  return undefined;
-}
-
-export function optionalString(value: unknown, path: string, issues: Issues): string | undefined {
-  if (isAbsent(value)) return undefined;
-  if (typeof value === "string") return value;
-  issues.push({ path, message: `expected a string, got ${typeName(value)}` });
-  return undefined;
-}
-
-export function requiredString(value: unknown, path: string, issues: Issues): string | undefined {
-  if (isAbsent(value) || value === "") {
-    issues.push({ path, message: "required" });
-    return undefined;
-  }
-  return optionalString(value, path, issues);
-}
-
 // ---------------------------------------------------------------------------------------------
-// Shapes: zod schemas worded as the readers above
+// Shapes: zod schemas with the importers' wording
 
 const got = (what: string) => ({ error: (issue: { input?: unknown }) => `expected ${what}, got ${typeName(issue.input)}` });
 
@@ -96,12 +67,28 @@ const absent = z.nullish;
 export const nested = () => z.optional(z.unknown());
 export const text = () => absent(z.string(got("a string")));
 export const flag = () => absent(z.boolean(got("true or false")));
+export const dictionary = () => absent(z.record(z.string(), z.unknown(), got("a mapping")));
 export const list = () => absent(z.array(z.unknown(), got("a list")));
 /** A string that must be given and not be empty. */
 export const requiredText = () =>
   z
     .string({ error: (issue) => (isAbsent(issue.input) ? "required" : `expected a string, got ${typeName(issue.input)}`) })
     .check(z.minLength(1, "required"));
+
+/** One value read against a field shape: undefined when absent or wrong (reported). */
+function field<T>(schema: z.Schema<T | null | undefined>): (value: unknown, path: string, issues: Issues) => T | undefined {
+  return (value, path, issues) => {
+    const parsed = schema.safeParse(value);
+    if (parsed.success) return parsed.data ?? undefined;
+    issues.push(...zodIssues(parsed.error, path));
+    return undefined;
+  };
+}
+export const optionalList = field(list());
+export const optionalBoolean = field(flag());
+export const optionalString = field(text());
+export const requiredString = field(requiredText());
+
 /** A mapping with exactly these fields; `what` names it when the value is something else. */
 export function mapping<T extends z.core.$ZodLooseShape>(shape: T, what = "a mapping") {
   return z.strictObject(shape, got(what));
