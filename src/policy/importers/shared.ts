@@ -107,16 +107,13 @@ export interface Read<T> {
 export function readShape<S extends z.ZodMiniObject>(schema: S, raw: unknown, path: string, issues: Issues): Read<z.infer<S>> | undefined {
   const parsed = schema.safeParse(raw);
   if (parsed.success) return { data: parsed.data as z.infer<S>, invalid: new Set() };
-  const found = parsed.error.issues;
-  const unknownKeys = found.flatMap((issue) => (issue.code === "unrecognized_keys" ? issue.keys : []));
-  const others = found.filter((issue) => issue.code !== "unrecognized_keys");
-  issues.push(...zodIssues({ issues: [...found.filter((issue) => issue.code === "unrecognized_keys"), ...others] }, path));
+  const found = [...parsed.error.issues].sort((a, b) => Number(b.code === "unrecognized_keys") - Number(a.code === "unrecognized_keys"));
+  issues.push(...zodIssues({ issues: found }, path));
   if (!isRecord(raw)) return undefined;
-  // The rest of the mapping still counts, so one wrong field does not hide the problems behind the others.
-  const invalid = new Set(others.map((issue) => String(issue.path[0] ?? "")));
-  // The shapes do not transform values, so the fields that passed are already as parsed.
-  const kept = Object.fromEntries(Object.entries(raw).filter(([key]) => !invalid.has(key) && !unknownKeys.includes(key)));
-  return { data: kept as Partial<z.infer<S>>, invalid };
+  // The rest of the mapping still counts, so one wrong field does not hide the problems behind the
+  // others. The shapes do not transform values: the fields that passed are already as parsed.
+  const invalid = new Set(found.flatMap((issue) => (issue.code === "unrecognized_keys" ? issue.keys : [String(issue.path[0])])));
+  return { data: Object.fromEntries(Object.entries(raw).filter(([key]) => !invalid.has(key))) as Partial<z.infer<S>>, invalid };
 }
 
 // ---------------------------------------------------------------------------------------------
