@@ -73,7 +73,8 @@ export const list = () => absent(z.array(z.unknown(), got("a list")));
 export const requiredText = () =>
   z
     .string({ error: (issue) => (isAbsent(issue.input) ? "required" : `expected a string, got ${typeName(issue.input)}`) })
-    .check(z.minLength(1, "required"));
+    // Not minLength: that would also run on a list (it has a length) and call it "required" too.
+    .check(z.refine((value) => value !== "", "required"));
 
 /** One value read against a field shape: undefined when absent or wrong (reported). */
 function field<T>(schema: z.Schema<T | null | undefined>): (value: unknown, path: string, issues: Issues) => T | undefined {
