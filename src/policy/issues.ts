@@ -17,7 +17,7 @@ export function joinPath(prefix: string, path: string): string {
   return path.startsWith("[") ? prefix + path : `${prefix}.${path}`;
 }
 
-export function zodIssues(error: SchemaError, prefix = ""): PolicyIssue[] {
+export function zodIssues(error: Pick<SchemaError, "issues">, prefix = ""): PolicyIssue[] {
   return error.issues.map((issue) => {
     let path = formatPath(issue.path);
     let message = issue.message;

@@ -564,53 +564,67 @@ function readRules(
   const rules: LocatedRule[] = [];
   const seen = new Map<string, number>();
   list.forEach((entry, j) => {
-    const rPath = at(path, j);
-    if (!isRecord(entry)) {
-      issues.push({ path: rPath, message: `expected a rule (pattern, validator, with), got ${typeName(entry)}` });
-      return;
-    }
-    rejectUnknownKeys(entry, ["pattern", "validator", "with"], rPath, issues);
-
-    const patternPath = at(rPath, "pattern");
-    const pattern = requiredString(entry.pattern, patternPath, issues);
-    if (pattern !== undefined) {
-      try {
-        compilePattern(pattern, "connaisseur");
-      } catch (err) {
-        if (!(err instanceof PatternSyntaxError)) throw err;
-        issues.push({ path: patternPath, message: err.message });
-      }
-      const first = seen.get(pattern);
-      if (first !== undefined) {
-        // On such a tie Connaisseur 2 takes the first rule and Connaisseur 3 the last.
-        issues.push({ path: patternPath, message: `the same pattern as policy rule ${first}: keep one of them` });
-      } else {
-        seen.set(pattern, j);
-      }
-    }
-
-    const validatorPath = at(rPath, "validator");
-    const named = optionalString(entry.validator, validatorPath, issues);
-    const validatorName = named || "default";
-    const validator = validators?.get(validatorName);
-    if (validators && !validator && (named !== undefined || isAbsent(entry.validator))) {
-      issues.push({
-        path: validatorPath,
-        message: named
-          ? `validator "${named}" is not defined in validators`
-          : 'required: no validator is named "default", so the rule must name one',
-      });
-    }
-
-    const withPath = at(rPath, "with");
-    const options = readWith(entry.with, layout, withPath, issues);
-    if (pattern === undefined || !validator) return;
-    const built = requirementsFor(validator, options, layout, rPath, kinds, issues, warnings);
-    if (!built) return;
-    const rule: Rule = { pattern, require: built.require, description: built.description };
-    rules.push({ rule, path: rPath });
+    const rule = readRule(entry, at(path, j), j, seen, { layout, validators, kinds, issues, warnings });
+    if (rule) rules.push(rule);
   });
   return rules;
+}
+
+interface RuleContext {
+  readonly layout: Layout;
+  readonly validators: Map<string, Validator> | undefined;
+  readonly kinds: RequirementKinds;
+  readonly issues: Issues;
+  readonly warnings: Issues;
+}
+
+/** Policy rule j; `seen` maps each pattern read so far to the rule that has it first. */
+function readRule(entry: unknown, rPath: string, j: number, seen: Map<string, number>, ctx: RuleContext): LocatedRule | undefined {
+  const { layout, validators, kinds, issues, warnings } = ctx;
+  if (!isRecord(entry)) {
+    issues.push({ path: rPath, message: `expected a rule (pattern, validator, with), got ${typeName(entry)}` });
+    return undefined;
+  }
+  rejectUnknownKeys(entry, ["pattern", "validator", "with"], rPath, issues);
+
+  const patternPath = at(rPath, "pattern");
+  const pattern = requiredString(entry.pattern, patternPath, issues);
+  if (pattern !== undefined) {
+    try {
+      compilePattern(pattern, "connaisseur");
+    } catch (err) {
+      if (!(err instanceof PatternSyntaxError)) throw err;
+      issues.push({ path: patternPath, message: err.message });
+    }
+    const first = seen.get(pattern);
+    if (first !== undefined) {
+      // On such a tie Connaisseur 2 takes the first rule and Connaisseur 3 the last.
+      issues.push({ path: patternPath, message: `the same pattern as policy rule ${first}: keep one of them` });
+    } else {
+      seen.set(pattern, j);
+    }
+  }
+
+  const validatorPath = at(rPath, "validator");
+  const named = optionalString(entry.validator, validatorPath, issues);
+  const validatorName = named || "default";
+  const validator = validators?.get(validatorName);
+  if (validators && !validator && (named !== undefined || isAbsent(entry.validator))) {
+    issues.push({
+      path: validatorPath,
+      message: named
+        ? `validator "${named}" is not defined in validators`
+        : 'required: no validator is named "default", so the rule must name one',
+    });
+  }
+
+  const withPath = at(rPath, "with");
+  const options = readWith(entry.with, layout, withPath, issues);
+  if (pattern === undefined || !validator) return undefined;
+  const built = requirementsFor(validator, options, layout, rPath, kinds, issues, warnings);
+  if (!built) return undefined;
+  const rule: Rule = { pattern, require: built.require, description: built.description };
+  return { rule, path: rPath };
 }
 
 interface RuleOptions {
@@ -735,6 +749,50 @@ function requirementsFor(
   return { require, description: `${described}, ${which}` };
 }
 
+/** `threshold` and `required` of a cosign rule's `with`; a required name listed twice counts once. */
+function readCosignCounts(
+  raw: Record<string, unknown>,
+  thresholdPath: string,
+  requiredPath: string,
+  issues: Issues,
+): { threshold: number | undefined; required: string[] } {
+  let threshold: number | undefined;
+  if (!isAbsent(raw.threshold)) {
+    if (typeof raw.threshold === "number" && Number.isInteger(raw.threshold) && raw.threshold >= 1) threshold = raw.threshold;
+    else issues.push({ path: thresholdPath, message: `expected a whole number of signatures, 1 or more, got ${JSON.stringify(raw.threshold)}` });
+  }
+  const required: string[] = [];
+  optionalList(raw.required, requiredPath, issues)?.forEach((r, k) => {
+    const n = requiredString(r, at(requiredPath, k), issues);
+    if (n !== undefined && !required.includes(n)) required.push(n);
+  });
+  return { threshold, required };
+}
+
+/** Reports a rule for which Connaisseur would also check the Rekor transparency log: trustgate checks none. */
+function reportRekor(
+  validator: Extract<Validator, { kind: "cosign" }>,
+  options: RuleOptions,
+  layout: Layout,
+  rulePath: string,
+  issues: Issues,
+): void {
+  const tlogPath = at(options.path, layout.tlogKey);
+  const tlog = optionalBoolean(options.raw?.[layout.tlogKey], tlogPath, issues);
+  const rekor = layout.version === 3 ? tlog !== false : tlog === true || (tlog === undefined && validator.rekorHostPath !== undefined);
+  if (rekor) {
+    issues.push({
+      path: tlog !== undefined ? tlogPath : (validator.rekorHostPath ?? rulePath),
+      message:
+        layout.version === 3
+          ? "Connaisseur 3 also verifies cosign signatures in the Rekor transparency log (verifyInTransparencyLog defaults to true); " +
+            "trustgate checks signatures by key only and no transparency log: set with.verifyInTransparencyLog: false for this rule"
+          : "Connaisseur 2 verifies cosign signatures in the Rekor transparency log when the validator has a host; " +
+            "trustgate checks signatures by key only and no transparency log: set with.verify_in_transparency_log: false for this rule",
+    });
+  }
+}
+
 /**
  * A cosign rule as Connaisseur decides it. Which trust roots, and how many must sign:
  * - a named trust root (default "default"): that key must have signed; Connaisseur 3 ignores
@@ -758,16 +816,7 @@ function cosignRequirementFor(
   const raw = options.raw ?? {};
   const thresholdPath = at(options.path, "threshold");
   const requiredPath = at(options.path, "required");
-  let threshold: number | undefined;
-  if (!isAbsent(raw.threshold)) {
-    if (typeof raw.threshold === "number" && Number.isInteger(raw.threshold) && raw.threshold >= 1) threshold = raw.threshold;
-    else issues.push({ path: thresholdPath, message: `expected a whole number of signatures, 1 or more, got ${JSON.stringify(raw.threshold)}` });
-  }
-  const required: string[] = [];
-  optionalList(raw.required, requiredPath, issues)?.forEach((r, k) => {
-    const n = requiredString(r, at(requiredPath, k), issues);
-    if (n !== undefined && !required.includes(n)) required.push(n);
-  });
+  const { threshold, required } = readCosignCounts(raw, thresholdPath, requiredPath, issues);
   if (options.delegations) {
     issues.push({ path: options.delegationsPath, message: "delegations are Notary roles: a cosign validator has none (name trust roots in required)" });
   }
@@ -821,20 +870,7 @@ function cosignRequirementFor(
     }
   }
 
-  const tlogPath = at(options.path, layout.tlogKey);
-  const tlog = optionalBoolean(raw[layout.tlogKey], tlogPath, issues);
-  const rekor = layout.version === 3 ? tlog !== false : tlog === true || (tlog === undefined && validator.rekorHostPath !== undefined);
-  if (rekor) {
-    issues.push({
-      path: tlog !== undefined ? tlogPath : (validator.rekorHostPath ?? rulePath),
-      message:
-        layout.version === 3
-          ? "Connaisseur 3 also verifies cosign signatures in the Rekor transparency log (verifyInTransparencyLog defaults to true); " +
-            "trustgate checks signatures by key only and no transparency log: set with.verifyInTransparencyLog: false for this rule"
-          : "Connaisseur 2 verifies cosign signatures in the Rekor transparency log when the validator has a host; " +
-            "trustgate checks signatures by key only and no transparency log: set with.verify_in_transparency_log: false for this rule",
-    });
-  }
+  reportRekor(validator, options, layout, rulePath, issues);
   if (pinned.length === 0) return undefined;
 
   // What could not be met is reported above; the requirement keeps what can.

@@ -174,32 +174,7 @@ function parseScope(scope: string): Scope | { problem: string } {
   if (scope.length > 1000) return { problem: "scope is too long" };
   if (/\s/.test(scope)) return { problem: "contains whitespace: containers/image never matches this scope" };
 
-  if (scope.startsWith("*.")) {
-    const domain = scope.slice(2);
-    if (domain.includes("/") || domain.includes(":") || domain.includes("*")) {
-      return {
-        problem:
-          'containers/image never matches this scope: a wildcard scope names a domain only, as "*.example.com" ' +
-          "(it matches every host below that domain, on any port, and every repository there)",
-      };
-    }
-    const labels = domain.split(".");
-    if (!labels.every((l) => LABEL.test(l))) return { problem: `"${domain}" is not a lower-case DNS domain` };
-    if (labels.length < 2) {
-      return {
-        problem:
-          `trustgate refuses a wildcard over a whole top-level domain ("${scope}" covers hosts anyone can register); ` +
-          "name the registries, or a domain of at least two labels, instead",
-      };
-    }
-    return {
-      scope,
-      kind: "wildcard",
-      // The registry glob never crosses a ':', so a second pattern covers hosts with a port.
-      patterns: [`${scope}/*`, `${scope}:*/*`],
-      chain: [scope, ...wildcardsOf(domain)],
-    };
-  }
+  if (scope.startsWith("*.")) return parseWildcardScope(scope);
   if (scope.includes("*")) {
     return { problem: 'containers/image never matches this scope: "*" only stands for the leading labels of a host, as in "*.example.com"' };
   }
@@ -220,19 +195,58 @@ function parseScope(scope: string): Scope | { problem: string } {
   if (host === "index.docker.io") {
     return { problem: `containers/image never matches this scope: Docker Hub names are expanded to docker.io; write "docker.io${slash < 0 ? "" : `/${rest}`}"` };
   }
-  let hostProblem: string | undefined;
+  const hostProblem = registryHostProblem(host);
+  if (hostProblem) return { problem: `containers/image never matches this scope: ${hostProblem}` };
+  if (slash < 0) return { scope, kind: "host", patterns: [`${host}/*`], chain: [host, ...wildcardsOf(host)] };
+
+  return parseRepositoryScope(scope, host, rest);
+}
+
+/** A "*.example.com" scope: every host below the domain, on any port. */
+function parseWildcardScope(scope: string): Scope | { problem: string } {
+  const domain = scope.slice(2);
+  if (domain.includes("/") || domain.includes(":") || domain.includes("*")) {
+    return {
+      problem:
+        'containers/image never matches this scope: a wildcard scope names a domain only, as "*.example.com" ' +
+        "(it matches every host below that domain, on any port, and every repository there)",
+    };
+  }
+  const labels = domain.split(".");
+  if (!labels.every((l) => LABEL.test(l))) return { problem: `"${domain}" is not a lower-case DNS domain` };
+  if (labels.length < 2) {
+    return {
+      problem:
+        `trustgate refuses a wildcard over a whole top-level domain ("${scope}" covers hosts anyone can register); ` +
+        "name the registries, or a domain of at least two labels, instead",
+    };
+  }
+  return {
+    scope,
+    kind: "wildcard",
+    // The registry glob never crosses a ':', so a second pattern covers hosts with a port.
+    patterns: [`${scope}/*`, `${scope}:*/*`],
+    chain: [scope, ...wildcardsOf(domain)],
+  };
+}
+
+/** Why a scope's registry host (with its port) is not one, or undefined when it is. */
+function registryHostProblem(host: string): string | undefined {
   try {
     const { host: name, port } = splitHostPort(host, (problem) => {
       throw new Error(problem);
     });
-    if (!name.startsWith("[") && !name.split(".").every((l) => LABEL.test(l))) hostProblem = `"${name}" is not a valid host name`;
-    if (port !== undefined && !/^[0-9]+$/.test(port)) hostProblem = `port "${port}" is not a number`;
+    // A bad port is named before a bad host name.
+    if (port !== undefined && !/^[0-9]+$/.test(port)) return `port "${port}" is not a number`;
+    if (!name.startsWith("[") && !name.split(".").every((l) => LABEL.test(l))) return `"${name}" is not a valid host name`;
   } catch (err) {
-    hostProblem = err instanceof Error ? err.message : String(err);
+    return err instanceof Error ? err.message : String(err);
   }
-  if (hostProblem) return { problem: `containers/image never matches this scope: ${hostProblem}` };
-  if (slash < 0) return { scope, kind: "host", patterns: [`${host}/*`], chain: [host, ...wildcardsOf(host)] };
+  return undefined;
+}
 
+/** A scope below a registry host: a repository (and namespace), or an image identity with a tag or digest. */
+function parseRepositoryScope(scope: string, host: string, rest: string): Scope | { problem: string } {
   let name = rest;
   let suffix: string | undefined;
   const atSign = rest.indexOf("@");
@@ -624,14 +638,31 @@ function readSigstoreSigned(raw: Record<string, unknown>, path: string, used: bo
     ok = false;
   }
 
-  const keys: Located<string>[] = [];
   const dataPath = at(path, "keyData");
+  const datasPath = at(path, "keyDatas");
+  const keys = readSigstoreKeys(raw, dataPath, datasPath, issues);
+  if (!keys) ok = false;
+  const identityPath = at(path, "signedIdentity");
+  const identity = readIdentity(raw.signedIdentity, identityPath, issues, false);
+  if (!ok || !keys || keys.length === 0 || identity === null) return undefined;
+  return {
+    kind: "sigstore",
+    path,
+    keys,
+    keysPath: Object.hasOwn(raw, "keyDatas") ? datasPath : dataPath,
+    ...(identity ? { identity: { value: identity, path: identityPath } } : {}),
+  };
+}
+
+/** The public keys of keyData and keyDatas; undefined when one cannot be read (reported). */
+function readSigstoreKeys(raw: Record<string, unknown>, dataPath: string, datasPath: string, issues: Issues): Located<string>[] | undefined {
+  let ok = true;
+  const keys: Located<string>[] = [];
   if (Object.hasOwn(raw, "keyData")) {
     const key = pemKey(raw.keyData, dataPath, issues);
     if (key === undefined) ok = false;
     else keys.push({ value: key, path: dataPath });
   }
-  const datasPath = at(path, "keyDatas");
   if (Object.hasOwn(raw, "keyDatas")) {
     const list = optionalList(raw.keyDatas, datasPath, issues);
     if (!list || list.length === 0) {
@@ -644,16 +675,7 @@ function readSigstoreSigned(raw: Record<string, unknown>, path: string, used: bo
       else keys.push({ value: key, path: at(datasPath, i) });
     });
   }
-  const identityPath = at(path, "signedIdentity");
-  const identity = readIdentity(raw.signedIdentity, identityPath, issues, false);
-  if (!ok || keys.length === 0 || identity === null) return undefined;
-  return {
-    kind: "sigstore",
-    path,
-    keys,
-    keysPath: Object.hasOwn(raw, "keyDatas") ? datasPath : dataPath,
-    ...(identity ? { identity: { value: identity, path: identityPath } } : {}),
-  };
+  return ok ? keys : undefined;
 }
 
 /** Go's encoding/json reads []byte fields as standard base64 (padding required; CR and LF skipped). */

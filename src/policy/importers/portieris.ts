@@ -1,4 +1,5 @@
 // Imports Portieris ImagePolicy / ClusterImagePolicy objects (and the Secrets they name) into the normalised policy.
+import * as z from "../../schema";
 import { compilePattern, normalizedPattern, PatternSyntaxError, type CompiledPattern } from "../pattern";
 import { PolicyValidationError, type Policy, type PolicyIssue, type Requirement, type Rule } from "../model";
 import { distinctWarnings, reviewRules, type LocatedRule } from "../review";
@@ -7,17 +8,22 @@ import {
   at,
   checkRequirement,
   decodeBase64Text,
+  dictionary,
   distinctIssues,
+  flag,
   isAbsent,
   isRecord,
+  list,
+  mapping,
+  mappingWith,
+  nested,
   normalizePem,
-  optionalBoolean,
   optionalList,
-  optionalRecord,
   optionalString,
   pemProblem,
-  rejectUnknownKeys,
-  requiredString,
+  readShape,
+  requiredText,
+  text,
   trustServerUrl,
   typeName,
   type Issues,
@@ -30,6 +36,8 @@ const MAX_NESTING = 4;
 const POLICY_API_VERSIONS = ["portieris.cloud.ibm.com/v1", "securityenforcement.admission.cloud.ibm.com/v1beta1"];
 const POLICY_GROUPS = POLICY_API_VERSIONS.map((v) => v.slice(0, v.indexOf("/")));
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+const metadataShape = mappingWith({ name: text(), namespace: text() });
 
 interface Located {
   readonly obj: Record<string, unknown>;
@@ -89,7 +97,7 @@ export function importPortieris(document: unknown, kinds: RequirementKinds, out:
     if (policy.namespace !== undefined && !namespacesWithPolicies.has(policy.namespace)) {
       namespacesWithPolicies.set(policy.namespace, policy);
     }
-    for (const located of readPolicy(policy, secrets, secretReader, kinds, issues, warnings)) {
+    for (const located of readPolicy({ policy, secrets, secretReader, kinds, issues, warnings })) {
       const { rule } = located;
       rules.push(rule);
       placed.push(located);
@@ -149,7 +157,7 @@ function classify(located: Located, policies: PolicyObject[], secrets: SecretObj
   const kind = obj.kind;
   const apiVersion = typeof obj.apiVersion === "string" ? obj.apiVersion : undefined;
   const metaPath = at(path, "metadata");
-  const metadata = () => optionalRecord(obj.metadata, metaPath, issues);
+  const metadata = () => (isAbsent(obj.metadata) ? undefined : readShape(metadataShape, obj.metadata, metaPath, issues));
 
   if (kind === "ImagePolicy" || kind === "ClusterImagePolicy") {
     if (!apiVersion || !POLICY_API_VERSIONS.includes(apiVersion)) {
@@ -159,11 +167,12 @@ function classify(located: Located, policies: PolicyObject[], secrets: SecretObj
       });
     }
     const meta = metadata();
-    const name = optionalString(meta?.name, at(metaPath, "name"), issues) ?? "";
+    const name = meta?.data.name ?? "";
     let namespace: string | undefined;
     if (kind === "ImagePolicy") {
       const nsPath = at(metaPath, "namespace");
-      namespace = requiredString(meta?.namespace, nsPath, issues);
+      namespace = meta?.data.namespace || undefined;
+      if (namespace === undefined && !meta?.invalid.has("namespace")) issues.push({ path: nsPath, message: "required" });
       if (namespace !== undefined && !NAMESPACE.test(namespace)) {
         issues.push({ path: nsPath, message: `"${namespace}" is not a Kubernetes namespace name` });
         namespace = undefined;
@@ -175,9 +184,9 @@ function classify(located: Located, policies: PolicyObject[], secrets: SecretObj
     return;
   }
   if (kind === "Secret") {
-    const meta = metadata();
-    const name = optionalString(meta?.name, at(metaPath, "name"), issues);
-    const namespace = optionalString(meta?.namespace, at(metaPath, "namespace"), issues);
+    const meta = metadata()?.data;
+    const name = meta?.name;
+    const namespace = meta?.namespace;
     if (name) secrets.push({ obj, path, name, ...(namespace ? { namespace } : {}) });
     return;
   }
@@ -214,73 +223,25 @@ function reportDuplicates(policies: readonly PolicyObject[], secrets: readonly S
 }
 
 // ---------------------------------------------------------------------------------------------
-// Policies
+// Policies: each mapping is parsed against its shape, then translated
 
-function readPolicy(
-  policy: PolicyObject,
-  secrets: readonly SecretObject[],
-  secretReader: SecretReader,
-  kinds: RequirementKinds,
-  issues: Issues,
-  warnings: Issues,
-): LocatedRule[] {
-  const specPath = at(policy.path, "spec");
-  const spec = optionalRecord(policy.obj.spec, specPath, issues);
-  if (!spec) {
-    if (isAbsent(policy.obj.spec)) issues.push({ path: specPath, message: "required: spec.repositories" });
-    return [];
-  }
-  rejectUnknownKeys(spec, ["repositories"], specPath, issues);
-  const reposPath = at(specPath, "repositories");
-  const repositories = optionalList(spec.repositories, reposPath, issues) ?? [];
-  const description =
-    policy.kind === "ImagePolicy" ? `ImagePolicy ${policy.namespace}/${policy.name}` : `ClusterImagePolicy ${policy.name}`;
+const specShape = mapping({ repositories: list() });
+const repositoryShape = mapping({ name: requiredText(), policy: nested() }, "a repository (name, policy)");
+// mutateImage (rewriting the pod's image to the verified digest) is the admission front end's concern: only checked.
+const repositoryPolicyShape = mapping({
+  trust: nested(),
+  simple: nested(),
+  vulnerability: nested(),
+  va: nested(),
+  mutateImage: flag(),
+});
+// The CRD field is ICCRVA; Portieris's POLICIES.md writes IBMVA.
+const vulnerabilityShape = mapping({ ICCRVA: nested(), IBMVA: nested() });
+const advisorShape = mapping({ enabled: flag(), account: nested() });
+const vaShape = mapping({ enabled: flag() });
 
-  const rules: LocatedRule[] = [];
-  repositories.forEach((repo, k) => {
-    const repoPath = at(reposPath, k);
-    if (!isRecord(repo)) {
-      issues.push({ path: repoPath, message: `expected a repository (name, policy), got ${typeName(repo)}` });
-      return;
-    }
-    rejectUnknownKeys(repo, ["name", "policy"], repoPath, issues);
-    const namePath = at(repoPath, "name");
-    const name = requiredString(repo.name, namePath, issues);
-    let compiled: CompiledPattern | undefined;
-    if (name !== undefined) {
-      try {
-        compiled = compilePattern(name, "portieris");
-      } catch (err) {
-        if (!(err instanceof PatternSyntaxError)) throw err;
-        issues.push({ path: namePath, message: err.message });
-      }
-    }
-    const require = readRepositoryPolicy(repo.policy, at(repoPath, "policy"), {
-      policy,
-      pattern: compiled,
-      namePath,
-      secrets,
-      secretReader,
-      kinds,
-      issues,
-      warnings,
-    });
-    if (name === undefined || !require) return;
-    const rule: Rule = {
-      pattern: name,
-      require,
-      description,
-      ...(policy.namespace !== undefined ? { namespace: policy.namespace } : {}),
-    };
-    rules.push({ rule, path: repoPath });
-  });
-  return rules;
-}
-
-interface RepositoryContext {
+interface PolicyContext {
   readonly policy: PolicyObject;
-  readonly pattern: CompiledPattern | undefined;
-  readonly namePath: string;
   readonly secrets: readonly SecretObject[];
   readonly secretReader: SecretReader;
   readonly kinds: RequirementKinds;
@@ -288,166 +249,229 @@ interface RepositoryContext {
   readonly warnings: Issues;
 }
 
+interface RepositoryContext extends PolicyContext {
+  readonly pattern: CompiledPattern | undefined;
+  readonly namePath: string;
+}
+
+function readPolicy(ctx: PolicyContext): LocatedRule[] {
+  const { policy, issues } = ctx;
+  const specPath = at(policy.path, "spec");
+  if (isAbsent(policy.obj.spec)) {
+    issues.push({ path: specPath, message: "required: spec.repositories" });
+    return [];
+  }
+  const spec = readShape(specShape, policy.obj.spec, specPath, issues);
+  const reposPath = at(specPath, "repositories");
+  const rules: LocatedRule[] = [];
+  (spec?.data.repositories ?? []).forEach((repo, k) => {
+    const rule = readRepository(repo, at(reposPath, k), ctx);
+    if (rule) rules.push(rule);
+  });
+  return rules;
+}
+
+/** One entry of spec.repositories as a rule, or undefined when it cannot be imported (reported). */
+function readRepository(raw: unknown, path: string, ctx: PolicyContext): LocatedRule | undefined {
+  const { policy, issues } = ctx;
+  const repo = readShape(repositoryShape, raw, path, issues);
+  if (!repo) return undefined;
+  const namePath = at(path, "name");
+  const name = repo.data.name;
+  let pattern: CompiledPattern | undefined;
+  if (name !== undefined) {
+    try {
+      pattern = compilePattern(name, "portieris");
+    } catch (err) {
+      if (!(err instanceof PatternSyntaxError)) throw err;
+      issues.push({ path: namePath, message: err.message });
+    }
+  }
+  const require = readRepositoryPolicy(repo.data.policy, at(path, "policy"), { ...ctx, pattern, namePath });
+  if (name === undefined || !require) return undefined;
+  const description =
+    policy.kind === "ImagePolicy" ? `ImagePolicy ${policy.namespace}/${policy.name}` : `ClusterImagePolicy ${policy.name}`;
+  const rule: Rule = {
+    pattern: name,
+    require,
+    description,
+    ...(policy.namespace !== undefined ? { namespace: policy.namespace } : {}),
+  };
+  return { rule, path };
+}
+
 /** The requirements of one repository entry, or undefined when it cannot be imported. */
 function readRepositoryPolicy(raw: unknown, path: string, ctx: RepositoryContext): Requirement[] | undefined {
-  const { issues } = ctx;
   // `policy:` with nothing after it (Portieris's own default) admits without any check.
-  const policy = optionalRecord(raw, path, issues);
-  if (!policy) return isAbsent(raw) ? [{ type: "allow" }] : undefined;
-  rejectUnknownKeys(policy, ["trust", "simple", "vulnerability", "va", "mutateImage"], path, issues);
-
-  let importable = true;
-  // Rewriting the pod's image to the verified digest is the admission front end's concern.
-  optionalBoolean(policy.mutateImage, at(path, "mutateImage"), issues);
-
-  const simple = readSimple(policy.simple, at(path, "simple"), ctx);
-  if (simple === undefined) importable = false;
-
-  const vulnerabilityPath = at(path, "vulnerability");
-  const vulnerability = optionalRecord(policy.vulnerability, vulnerabilityPath, issues);
-  if (vulnerability) {
-    // The CRD field is ICCRVA; Portieris's POLICIES.md writes IBMVA.
-    rejectUnknownKeys(vulnerability, ["ICCRVA", "IBMVA"], vulnerabilityPath, issues);
-    for (const key of ["ICCRVA", "IBMVA"]) {
-      const advisor = optionalRecord(vulnerability[key], at(vulnerabilityPath, key), issues);
-      if (!advisor) continue;
-      rejectUnknownKeys(advisor, ["enabled", "account"], at(vulnerabilityPath, key), issues);
-      if (optionalBoolean(advisor.enabled, at(at(vulnerabilityPath, key), "enabled"), issues)) {
-        issues.push({ path: at(vulnerabilityPath, key), message: "vulnerability policies (IBM Cloud Vulnerability Advisor) are not supported" });
-        importable = false;
-      }
-    }
-  }
-  const vaPath = at(path, "va");
-  const va = optionalRecord(policy.va, vaPath, issues);
-  if (va) {
-    rejectUnknownKeys(va, ["enabled"], vaPath, issues);
-    if (optionalBoolean(va.enabled, at(vaPath, "enabled"), issues)) {
-      issues.push({ path: vaPath, message: "vulnerability policies (IBM Cloud Vulnerability Advisor) are not supported" });
-      importable = false;
-    }
-  }
-
-  const trust = readTrust(policy.trust, at(path, "trust"), ctx);
-  if (!importable || trust === undefined || simple === undefined) return undefined;
+  if (isAbsent(raw)) return [{ type: "allow" }];
+  const policy = readShape(repositoryPolicyShape, raw, path, ctx.issues);
+  if (!policy) return undefined;
+  const simple = readSimple(policy.data.simple, at(path, "simple"), ctx);
+  const advised = asksForAdvisor(policy.data, path, ctx.issues);
+  const trust = readTrust(policy.data.trust, at(path, "trust"), ctx);
+  if (advised || trust === undefined || simple === undefined) return undefined;
   // Portieris checks simple signing first, then trust; both must pass.
   const require = [...simple, ...(trust ? [trust] : [])];
   return require.length > 0 ? require : [{ type: "allow" }];
 }
 
+/** Whether the policy enables IBM Cloud Vulnerability Advisor checks, which trustgate has not (reported). */
+function asksForAdvisor(policy: { vulnerability?: unknown; va?: unknown }, path: string, issues: Issues): boolean {
+  let asks = false;
+  const refuse = (where: string) => {
+    issues.push({ path: where, message: "vulnerability policies (IBM Cloud Vulnerability Advisor) are not supported" });
+    asks = true;
+  };
+  const vulnerabilityPath = at(path, "vulnerability");
+  const vulnerability = isAbsent(policy.vulnerability)
+    ? undefined
+    : readShape(vulnerabilityShape, policy.vulnerability, vulnerabilityPath, issues);
+  for (const key of ["ICCRVA", "IBMVA"] as const) {
+    const advisor = vulnerability?.data[key];
+    const advisorPath = at(vulnerabilityPath, key);
+    if (!isAbsent(advisor) && readShape(advisorShape, advisor, advisorPath, issues)?.data.enabled) refuse(advisorPath);
+  }
+  const vaPath = at(path, "va");
+  if (!isAbsent(policy.va) && readShape(vaShape, policy.va, vaPath, issues)?.data.enabled) refuse(vaPath);
+  return asks;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Simple signing (pkg/verifier/simple): a containers/image policy with one scope, docker[""]
 
-/** Portieris's signedIdentity names, and the native identity each one means. */
-const SIMPLE_IDENTITIES: Readonly<Record<string, { readonly type: string; readonly fields: readonly string[] }>> = {
-  matchExact: { type: "matchExact", fields: [] },
-  matchRepository: { type: "matchRepository", fields: [] },
-  matchExactReference: { type: "exactReference", fields: ["dockerReference"] },
-  matchExactRepository: { type: "exactRepository", fields: ["dockerRepository"] },
-  remapIdentity: { type: "remapIdentity", fields: ["prefix", "signedPrefix"] },
+/** Portieris's signedIdentity names, the native identity each one means, and the fields it needs. */
+const SIMPLE_IDENTITIES: Readonly<Record<string, { readonly type: string; readonly fields: z.ZodMiniObject }>> = {
+  matchExact: { type: "matchExact", fields: z.object({}) },
+  matchRepository: { type: "matchRepository", fields: z.object({}) },
+  matchExactReference: { type: "exactReference", fields: z.object({ dockerReference: requiredText() }) },
+  matchExactRepository: { type: "exactRepository", fields: z.object({ dockerRepository: requiredText() }) },
+  remapIdentity: { type: "remapIdentity", fields: z.object({ prefix: requiredText(), signedPrefix: requiredText() }) },
 };
+
+const simpleShape = mapping({ requirements: list(), storeURL: text(), storeSecret: text() });
+const simpleRequirementShape = mapping(
+  { type: nested(), keySecret: nested(), signedIdentity: nested() },
+  "a requirement (type, keySecret, signedIdentity)",
+);
+// Only a signedBy requirement reads its keySecret.
+const signedByShape = mappingWith({ keySecret: text() });
+const identityShape = mapping({
+  type: text(),
+  dockerReference: nested(),
+  dockerRepository: nested(),
+  prefix: nested(),
+  signedPrefix: nested(),
+});
 
 /**
  * The requirements of `policy.simple`: [] when Portieris checks no simple signature (no
  * requirements listed), undefined when they cannot be imported (reported).
  */
 function readSimple(raw: unknown, path: string, ctx: RepositoryContext): Requirement[] | undefined {
-  const { issues } = ctx;
-  const simple = optionalRecord(raw, path, issues);
-  if (!simple) return isAbsent(raw) ? [] : undefined;
-  rejectUnknownKeys(simple, ["requirements", "storeURL", "storeSecret"], path, issues);
-  const listPath = at(path, "requirements");
-  const list = optionalList(simple.requirements, listPath, issues);
-  const storeUrlPath = at(path, "storeURL");
-  const storeUrl = optionalString(simple.storeURL, storeUrlPath, issues);
-  const storeSecretPath = at(path, "storeSecret");
-  const storeSecret = optionalString(simple.storeSecret, storeSecretPath, issues);
+  if (isAbsent(raw)) return [];
+  const simple = readShape(simpleShape, raw, path, ctx.issues);
+  if (!simple) return undefined;
   // Portieris only checks simple signing when requirements are listed.
-  if (!list) return isAbsent(simple.requirements) ? [] : undefined;
-  if (list.length === 0) return [];
+  if (simple.invalid.has("requirements")) return undefined;
+  const list = simple.data.requirements;
+  if (!list || list.length === 0) return [];
 
+  const storeUrlPath = at(path, "storeURL");
+  const store = readSignatureStore(simple.data, path, ctx.issues);
+  let ok = store !== undefined;
+  const out: Requirement[] = [];
+  list.forEach((entry, i) => {
+    const requirement = readSimpleRequirement(entry, at(at(path, "requirements"), i), { lookaside: store?.lookaside, storeUrlPath }, ctx);
+    if (requirement === undefined) ok = false;
+    else if (requirement) out.push(requirement);
+  });
+  return ok ? out : undefined;
+}
+
+/**
+ * storeURL becomes registries.d default-docker (sigStoreConfig.go); without it containers/image
+ * reads the registry's signature extension only (nothing else is configured in Portieris's pod).
+ * Undefined when the store cannot be used (reported).
+ */
+function readSignatureStore(
+  simple: { storeURL?: string | null; storeSecret?: string | null },
+  path: string,
+  issues: Issues,
+): { lookaside?: string } | undefined {
   let ok = true;
-  // storeURL becomes registries.d default-docker (sigStoreConfig.go); without it containers/image
-  // reads the registry's signature extension only (nothing else is configured in Portieris's pod).
   let lookaside: string | undefined;
-  if (storeUrl) {
-    if (!storeUrl.startsWith("http://") && !storeUrl.startsWith("https://")) {
-      issues.push({ path: storeUrlPath, message: `expecting https:// or http:// URL, got: ${storeUrl}` });
+  const { storeURL, storeSecret } = simple;
+  if (storeURL) {
+    if (!storeURL.startsWith("http://") && !storeURL.startsWith("https://")) {
+      issues.push({ path: at(path, "storeURL"), message: `expecting https:// or http:// URL, got: ${storeURL}` });
       ok = false;
     } else {
-      lookaside = storeUrl;
+      lookaside = storeURL;
     }
   }
   if (storeSecret) {
     issues.push({
-      path: storeSecretPath,
+      path: at(path, "storeSecret"),
       message:
         "trustgate does not send credentials to a signature store: serve the signatures without authentication, then remove storeSecret",
     });
     ok = false;
   }
+  return ok ? (lookaside ? { lookaside } : {}) : undefined;
+}
 
-  const out: Requirement[] = [];
-  list.forEach((entry, i) => {
-    const reqPath = at(listPath, i);
-    if (!isRecord(entry)) {
-      issues.push({ path: reqPath, message: `expected a requirement (type, keySecret, signedIdentity), got ${typeName(entry)}` });
-      ok = false;
-      return;
-    }
-    rejectUnknownKeys(entry, ["type", "keySecret", "signedIdentity"], reqPath, issues);
-    const typePath = at(reqPath, "type");
-    const type = entry.type;
-    if (type === "insecureAcceptAnything") return;
-    if (type === "reject") {
-      // Portieris wraps containers/image's words (enforcer.go, policy_eval_simple.go).
-      out.push({ type: "deny", message: "simple: policy denied the request: Running image docker://{familiarImage} is rejected by policy." });
-      return;
-    }
-    if (type !== "signedBy") {
-      issues.push({
-        path: typePath,
-        message:
-          typeof type === "string"
-            ? `simple policy invalid Type: ${type}; Portieris knows insecureAcceptAnything, reject and signedBy`
-            : "required: insecureAcceptAnything, reject or signedBy",
-      });
-      ok = false;
-      return;
-    }
-    const secretPath = at(reqPath, "keySecret");
-    const secretName = optionalString(entry.keySecret, secretPath, issues);
-    if (!secretName) {
-      if (secretName === "" || isAbsent(entry.keySecret)) issues.push({ path: secretPath, message: "KeySecret missing in signedBy requirement" });
-      ok = false;
-    }
-    const identityPath = at(reqPath, "signedIdentity");
-    const identity = readSimpleIdentity(entry.signedIdentity, identityPath, issues);
-    const key = secretName ? resolveKeySecret(secretName, secretPath, ctx) : undefined;
-    if (!key || identity === null) {
-      ok = false;
-      return;
-    }
-    const requirement: Requirement = {
-      type: "signedBy",
-      keys: [key.key],
-      ...(identity ? { signedIdentity: identity } : {}),
-      ...(lookaside ? { lookaside } : {}),
-    };
-    out.push(
-      checkRequirement(requirement, ctx.kinds, { "": reqPath, keys: key.keyPath, signedIdentity: identityPath, lookaside: storeUrlPath }, issues, ctx.warnings),
-    );
-  });
-  return ok ? out : undefined;
+/** One simple requirement: null when it requires nothing (insecureAcceptAnything), undefined when invalid (reported). */
+function readSimpleRequirement(
+  raw: unknown,
+  path: string,
+  store: { readonly lookaside: string | undefined; readonly storeUrlPath: string },
+  ctx: RepositoryContext,
+): Requirement | null | undefined {
+  const { issues } = ctx;
+  const entry = readShape(simpleRequirementShape, raw, path, issues);
+  if (!entry) return undefined;
+  const type = entry.data.type;
+  if (type === "insecureAcceptAnything") return null;
+  if (type === "reject") {
+    // Portieris wraps containers/image's words (enforcer.go, policy_eval_simple.go).
+    return { type: "deny", message: "simple: policy denied the request: Running image docker://{familiarImage} is rejected by policy." };
+  }
+  if (type !== "signedBy") {
+    issues.push({
+      path: at(path, "type"),
+      message:
+        typeof type === "string"
+          ? `simple policy invalid Type: ${type}; Portieris knows insecureAcceptAnything, reject and signedBy`
+          : "required: insecureAcceptAnything, reject or signedBy",
+    });
+    return undefined;
+  }
+  const secretPath = at(path, "keySecret");
+  const signedBy = readShape(signedByShape, raw, path, issues);
+  const secretName = signedBy?.data.keySecret;
+  if (!secretName && signedBy && !signedBy.invalid.has("keySecret")) {
+    issues.push({ path: secretPath, message: "KeySecret missing in signedBy requirement" });
+  }
+  const identityPath = at(path, "signedIdentity");
+  const identity = readSimpleIdentity(entry.data.signedIdentity, identityPath, issues);
+  const key = secretName ? resolveKeySecret(secretName, secretPath, ctx) : undefined;
+  if (!key || identity === null) return undefined;
+  const requirement: Requirement = {
+    type: "signedBy",
+    keys: [key.key],
+    ...(identity ? { signedIdentity: identity } : {}),
+    ...(store.lookaside ? { lookaside: store.lookaside } : {}),
+  };
+  const sources = { "": path, keys: key.keyPath, signedIdentity: identityPath, lookaside: store.storeUrlPath };
+  return checkRequirement(requirement, ctx.kinds, sources, issues, ctx.warnings);
 }
 
 /** Absent or type "" means matchRepoDigestOrExact (undefined); null when invalid (reported). */
 function readSimpleIdentity(raw: unknown, path: string, issues: Issues): Record<string, unknown> | undefined | null {
-  const identity = optionalRecord(raw, path, issues);
-  if (!identity) return isAbsent(raw) ? undefined : null;
-  rejectUnknownKeys(identity, ["type", "dockerReference", "dockerRepository", "prefix", "signedPrefix"], path, issues);
-  const type = optionalString(identity.type, at(path, "type"), issues);
-  if (type === undefined && !isAbsent(identity.type)) return null;
+  if (isAbsent(raw)) return undefined;
+  const identity = readShape(identityShape, raw, path, issues);
+  if (!identity || identity.invalid.has("type")) return null;
+  const type = identity.data.type;
   if (!type) return undefined;
   const known = SIMPLE_IDENTITIES[type];
   if (!known) {
@@ -460,31 +484,28 @@ function readSimpleIdentity(raw: unknown, path: string, issues: Issues): Record<
     });
     return null;
   }
-  const out: Record<string, unknown> = { type: known.type };
-  let ok = true;
-  for (const field of known.fields) {
-    const value = optionalString(identity[field], at(path, field), issues);
-    if (!value) {
-      if (value === "" || isAbsent(identity[field])) issues.push({ path: at(path, field), message: "required" });
-      ok = false;
-    } else {
-      out[field] = value;
-    }
-  }
-  return ok ? out : null;
+  const fields = readShape(known.fields, raw, path, issues);
+  if (!fields || fields.invalid.size > 0) return null;
+  return { type: known.type, ...fields.data };
 }
 
 /**
- * The armored key of a keySecret, read (like signer secrets) from the namespace of the pod being
- * admitted: an ImagePolicy's own namespace, or for a ClusterImagePolicy any namespace, so every
- * copy in the document must hold the same key.
+ * The content of the Secret a policy names, read (as Portieris reads keySecrets and signer secrets)
+ * from the namespace of the pod being admitted: an ImagePolicy's own namespace, or for a
+ * ClusterImagePolicy any namespace, so every copy in the document must hold the same content.
  */
-function resolveKeySecret(secretName: string, refPath: string, ctx: RepositoryContext): { key: string; keyPath: string } | undefined {
+function readNamedSecret<T>(
+  secretName: string,
+  refPath: string,
+  ctx: RepositoryContext,
+  use: { readonly field: string; readonly noun: string; readonly read: (secret: SecretObject) => T | undefined; readonly same: (a: T, b: T) => boolean },
+): T | undefined {
   const { policy, issues } = ctx;
   const named = ctx.secrets.filter((s) => s.name === secretName);
   let candidates: readonly SecretObject[] = named;
   if (policy.kind === "ImagePolicy") {
     const inNamespace = named.filter((s) => s.namespace === policy.namespace);
+    // A Secret written without a namespace is taken to be applied where the ImagePolicy is.
     candidates = inNamespace.length > 0 ? inNamespace : named.filter((s) => s.namespace === undefined);
   }
   if (candidates.length === 0) {
@@ -494,53 +515,62 @@ function resolveKeySecret(secretName: string, refPath: string, ctx: RepositoryCo
         policy.kind === "ImagePolicy"
           ? `Secret "${secretName}" is not in the document: Portieris reads it from namespace ${policy.namespace}; ` +
             `add it (kubectl get secret ${secretName} -n ${policy.namespace} -o yaml)`
-          : `Secret "${secretName}" is not in the document: Portieris reads a ClusterImagePolicy's keySecret ` +
+          : `Secret "${secretName}" is not in the document: Portieris reads a ClusterImagePolicy's ${use.field} ` +
             `from the namespace of the pod being admitted; add that Secret`,
     });
     return undefined;
   }
-  const read = candidates.map((s) => readKeySecret(s, issues));
+  const read = candidates.map((s) => use.read(s));
   const first = read[0];
-  if (read.some((r) => r === undefined) || !first) return undefined;
-  if (read.some((r) => r && r.key !== first.key)) {
+  if (read.some((r) => r === undefined) || first === undefined) return undefined;
+  if (read.some((r) => r !== undefined && !use.same(r, first))) {
     const where = candidates.map((s) => s.namespace ?? "(no namespace)").join(", ");
     issues.push({
       path: refPath,
       message:
-        `Secret "${secretName}" holds different keys in namespaces ${where}: Portieris would require a different ` +
-        `key per namespace, trustgate needs one; use one Secret content, or ImagePolicies per namespace`,
+        `Secret "${secretName}" holds different ${use.noun}s in namespaces ${where}: Portieris would require a different ` +
+        `${use.noun} per namespace, trustgate needs one; use one Secret content, or ImagePolicies per namespace`,
     });
     return undefined;
   }
   return first;
 }
 
+function resolveKeySecret(secretName: string, refPath: string, ctx: RepositoryContext): { key: string; keyPath: string } | undefined {
+  return readNamedSecret(secretName, refPath, ctx, {
+    field: "keySecret",
+    noun: "key",
+    read: (secret) => readKeySecret(secret, ctx.issues),
+    same: (a, b) => a.key === b.key,
+  });
+}
+
+// Only the fields read are checked: a Secret holds whatever else its owner put there.
+const secretShape = mappingWith({ data: dictionary(), stringData: dictionary() });
+
+/** One field of a Secret: stringData over data (as the API server merges them), data decoded from base64. */
+function secretField(secret: SecretObject, key: string, issues: Issues): { value: string | undefined; path: string; reported: boolean } {
+  const { stringData, data } = readShape(secretShape, secret.obj, secret.path, issues)?.data ?? {};
+  if (stringData && !isAbsent(stringData[key])) {
+    const path = at(at(secret.path, "stringData"), key);
+    const value = optionalString(stringData[key], path, issues);
+    return { value, path, reported: value === undefined };
+  }
+  const path = at(at(secret.path, "data"), key);
+  const encoded = optionalString(data?.[key], path, issues);
+  if (encoded === undefined) return { value: undefined, path, reported: !isAbsent(data?.[key]) };
+  const value = decodeBase64Text(encoded);
+  if (value === undefined) issues.push({ path, message: "not base64 of UTF-8 text (Secret data values are base64)" });
+  return { value, path, reported: value === undefined };
+}
+
 /** `key` of a Secret (stringData over data): the armored public key, as Portieris's decodeArmoredKey reads it. */
 function readKeySecret(secret: SecretObject, issues: Issues): { key: string; keyPath: string } | undefined {
-  const dataPath = at(secret.path, "data");
-  const stringDataPath = at(secret.path, "stringData");
-  const data = optionalRecord(secret.obj.data, dataPath, issues);
-  const stringData = optionalRecord(secret.obj.stringData, stringDataPath, issues);
-  let text: string | undefined;
-  let keyPath: string;
-  if (stringData && !isAbsent(stringData.key)) {
-    keyPath = at(stringDataPath, "key");
-    text = optionalString(stringData.key, keyPath, issues);
-    if (text === undefined) return undefined;
-  } else {
-    keyPath = at(dataPath, "key");
-    if (isAbsent(data?.key)) {
-      // Portieris's own words (GetSecretKey).
-      issues.push({ path: keyPath, message: `Secret "${secret.name}" in "${secret.namespace ?? ""}" does not contain a "key" attribute` });
-      return undefined;
-    }
-    const encoded = optionalString(data?.key, keyPath, issues);
-    if (encoded === undefined) return undefined;
-    text = decodeBase64Text(encoded);
-    if (text === undefined) {
-      issues.push({ path: keyPath, message: "not base64 of UTF-8 text (Secret data values are base64)" });
-      return undefined;
-    }
+  const { value: text, path: keyPath, reported } = secretField(secret, "key", issues);
+  if (text === undefined) {
+    // Portieris's own words (GetSecretKey).
+    if (!reported) issues.push({ path: keyPath, message: `Secret "${secret.name}" in "${secret.namespace ?? ""}" does not contain a "key" attribute` });
+    return undefined;
   }
   if (text.trim() === "") {
     issues.push({ path: keyPath, message: "Key: empty" });
@@ -568,64 +598,60 @@ function readKeySecret(secret: SecretObject, issues: Issues): { key: string; key
   return { key: block[0], keyPath };
 }
 
+// Field order as Portieris's CRD lists them: problems come out in this order.
+const trustShape = mapping({ enabled: flag(), trustServer: text(), signerSecrets: list() });
+const signerRefShape = mapping({ name: requiredText() }, "{ name: <secret name> }");
+
 /** The notary requirement; null when trust is not enabled; undefined when it cannot be built. */
 function readTrust(raw: unknown, path: string, ctx: RepositoryContext): Requirement | null | undefined {
-  const { issues } = ctx;
-  const trust = optionalRecord(raw, path, issues);
-  if (!trust) return isAbsent(raw) ? null : undefined;
-  rejectUnknownKeys(trust, ["enabled", "signerSecrets", "trustServer"], path, issues);
-  const enabled = optionalBoolean(trust.enabled, at(path, "enabled"), issues);
-  const serverPath = at(path, "trustServer");
-  const written = optionalString(trust.trustServer, serverPath, issues);
+  if (isAbsent(raw)) return null;
+  const trust = readShape(trustShape, raw, path, ctx.issues);
+  if (!trust) return undefined;
+  // A wrongly typed `enabled` is reported by the shape; only a real false (or none) means "no trust check".
+  if (trust.data.enabled !== true) return trust.invalid.has("enabled") ? undefined : null;
+
+  const written = trust.data.trustServer ?? undefined;
+  const server = trustServerFor(written, ctx);
   const secretsPath = at(path, "signerSecrets");
-  const refs = optionalList(trust.signerSecrets, secretsPath, issues) ?? [];
-  // A wrongly typed `enabled` is reported above; only a real false (or none) means "no trust check".
-  if (enabled !== true) return enabled === false || isAbsent(trust.enabled) ? null : undefined;
-
-  let ok = true;
-  let server: string | undefined;
-  if (written) {
-    server = trustServerUrl(written);
-  } else if (ctx.pattern) {
-    const chosen = defaultTrustServer(ctx.pattern);
-    if ("server" in chosen) server = chosen.server;
-    else issues.push({ path: ctx.namePath, message: `${chosen.problem}; set policy.trust.trustServer` });
-  }
-  if (!server) ok = false;
-
-  const signers: Signer[] = [];
-  const refPaths: string[] = [];
-  refs.forEach((ref, i) => {
-    const refPath = at(secretsPath, i);
-    if (!isRecord(ref)) {
-      issues.push({ path: refPath, message: `expected { name: <secret name> }, got ${typeName(ref)}` });
-      ok = false;
-      return;
-    }
-    rejectUnknownKeys(ref, ["name"], refPath, issues);
-    const secretName = requiredString(ref.name, at(refPath, "name"), issues);
-    const signer = secretName === undefined ? undefined : resolveSigner(secretName, at(refPath, "name"), ctx);
-    if (!signer) {
-      ok = false;
-      return;
-    }
-    signers.push(signer);
-    refPaths.push(refPath);
-  });
-  if (!ok || !server) return undefined;
+  const signers = readSignerRefs(trust.data.signerSecrets ?? [], secretsPath, ctx);
+  if (!signers || !server) return undefined;
 
   const requirement: Requirement = {
     type: "notary",
     server,
-    ...(signers.length > 0 ? { signers: signers.map((s) => ({ name: s.name, keys: [s.key] })) } : {}),
+    ...(signers.length > 0 ? { signers: signers.map(({ signer }) => ({ name: signer.name, keys: [signer.key] })) } : {}),
   };
-  const sources: Record<string, string> = { "": path, server: written ? serverPath : ctx.namePath, signers: secretsPath };
-  signers.forEach((s, i) => {
-    sources[`signers[${i}]`] = refPaths[i] ?? secretsPath;
-    sources[`signers[${i}].name`] = s.namePath;
-    sources[`signers[${i}].keys`] = s.keyPath;
+  const sources: Record<string, string> = { "": path, server: written ? at(path, "trustServer") : ctx.namePath, signers: secretsPath };
+  signers.forEach(({ signer, refPath }, i) => {
+    sources[`signers[${i}]`] = refPath;
+    sources[`signers[${i}].name`] = signer.namePath;
+    sources[`signers[${i}].keys`] = signer.keyPath;
   });
-  return checkRequirement(requirement, ctx.kinds, sources, issues, ctx.warnings);
+  return checkRequirement(requirement, ctx.kinds, sources, ctx.issues, ctx.warnings);
+}
+
+/** The trust server written, else Portieris's default for the repository's registry; undefined when none (reported). */
+function trustServerFor(written: string | undefined, ctx: RepositoryContext): string | undefined {
+  if (written) return trustServerUrl(written);
+  if (!ctx.pattern) return undefined;
+  const chosen = defaultTrustServer(ctx.pattern);
+  if ("server" in chosen) return chosen.server;
+  ctx.issues.push({ path: ctx.namePath, message: `${chosen.problem}; set policy.trust.trustServer` });
+  return undefined;
+}
+
+/** The signers signerSecrets names, each with where it was named; undefined when one cannot be read (reported). */
+function readSignerRefs(refs: readonly unknown[], path: string, ctx: RepositoryContext): { signer: Signer; refPath: string }[] | undefined {
+  let ok = true;
+  const out: { signer: Signer; refPath: string }[] = [];
+  refs.forEach((raw, i) => {
+    const refPath = at(path, i);
+    const secretName = readShape(signerRefShape, raw, refPath, ctx.issues)?.data.name;
+    const signer = secretName === undefined ? undefined : resolveSigner(secretName, at(refPath, "name"), ctx);
+    if (signer) out.push({ signer, refPath });
+    else ok = false;
+  });
+  return ok ? out : undefined;
 }
 
 /**
@@ -657,56 +683,14 @@ function defaultTrustServer(pattern: CompiledPattern): { server: string } | { pr
 // ---------------------------------------------------------------------------------------------
 // Signer secrets
 
-/**
- * Finds the Secret a signerSecrets entry names. Portieris reads it from the namespace of the pod
- * being admitted: for an ImagePolicy that is the policy's own namespace; for a ClusterImagePolicy it
- * is whichever namespace the pod is in, so every copy in the document must hold the same signer.
- */
+/** The signer a signerSecrets entry names: `name` and `publicKey` of its Secret. */
 function resolveSigner(secretName: string, refPath: string, ctx: RepositoryContext): Signer | undefined {
-  const { policy, issues } = ctx;
-  const named = ctx.secrets.filter((s) => s.name === secretName);
-  let candidates: readonly SecretObject[];
-  if (policy.kind === "ImagePolicy") {
-    const inNamespace = named.filter((s) => s.namespace === policy.namespace);
-    // A Secret written without a namespace is taken to be applied where the ImagePolicy is.
-    candidates = inNamespace.length > 0 ? inNamespace : named.filter((s) => s.namespace === undefined);
-    if (candidates.length === 0) {
-      issues.push({
-        path: refPath,
-        message:
-          `Secret "${secretName}" is not in the document: Portieris reads it from namespace ${policy.namespace}; ` +
-          `add it (kubectl get secret ${secretName} -n ${policy.namespace} -o yaml)`,
-      });
-      return undefined;
-    }
-  } else {
-    candidates = named;
-    if (candidates.length === 0) {
-      issues.push({
-        path: refPath,
-        message:
-          `Secret "${secretName}" is not in the document: Portieris reads a ClusterImagePolicy's signer secrets ` +
-          `from the namespace of the pod being admitted; add that Secret`,
-      });
-      return undefined;
-    }
-  }
-
-  const read = candidates.map((s) => ctx.secretReader.read(s));
-  const first = read[0];
-  if (read.some((r) => r === undefined) || !first) return undefined;
-  const differing = read.some((r) => r && (r.name !== first.name || r.key !== first.key));
-  if (differing) {
-    const where = candidates.map((s) => s.namespace ?? "(no namespace)").join(", ");
-    issues.push({
-      path: refPath,
-      message:
-        `Secret "${secretName}" holds different signers in namespaces ${where}: Portieris would require a ` +
-        `different signer per namespace, trustgate needs one; use one Secret content, or ImagePolicies per namespace`,
-    });
-    return undefined;
-  }
-  return first;
+  return readNamedSecret(secretName, refPath, ctx, {
+    field: "signer secrets",
+    noun: "signer",
+    read: (secret) => ctx.secretReader.read(secret),
+    same: (a, b) => a.name === b.name && a.key === b.key,
+  });
 }
 
 /** Reads `name` and `publicKey` of a Secret once (stringData over data, as the API server merges them). */
@@ -724,25 +708,8 @@ class SecretReader {
 
   private readUncached(secret: SecretObject): Signer | undefined {
     const { issues } = this;
-    const dataPath = at(secret.path, "data");
-    const stringDataPath = at(secret.path, "stringData");
-    const data = optionalRecord(secret.obj.data, dataPath, issues);
-    const stringData = optionalRecord(secret.obj.stringData, stringDataPath, issues);
-    const field = (key: "name" | "publicKey"): { value: string | undefined; path: string; reported: boolean } => {
-      if (stringData && !isAbsent(stringData[key])) {
-        const path = at(stringDataPath, key);
-        const value = optionalString(stringData[key], path, issues);
-        return { value, path, reported: value === undefined };
-      }
-      const path = at(dataPath, key);
-      const encoded = optionalString(data?.[key], path, issues);
-      if (encoded === undefined) return { value: undefined, path, reported: !isAbsent(data?.[key]) };
-      const value = decodeBase64Text(encoded);
-      if (value === undefined) issues.push({ path, message: "not base64 of UTF-8 text (Secret data values are base64)" });
-      return { value, path, reported: value === undefined };
-    };
-    const name = field("name");
-    const key = field("publicKey");
+    const name = secretField(secret, "name", issues);
+    const key = secretField(secret, "publicKey", issues);
     if (!name.value?.trim() || !key.value?.trim()) {
       // Portieris's own words (getSignerSecret).
       const message = `name or publicKey field in secret ${secret.name} is empty`;

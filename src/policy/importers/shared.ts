@@ -1,7 +1,8 @@
 // Helpers the tool importers share: reading untyped YAML values with paths, trust server URLs,
 // PEM checks, and validating a built requirement with issues pointing back into the user's document.
 import { isLoopbackHost } from "../../hosts";
-import { joinPath } from "../issues";
+import * as z from "../../schema";
+import { joinPath, zodIssues } from "../issues";
 import type { PolicyIssue, Requirement } from "../model";
 import { parseRequirement } from "../native";
 import type { RequirementKinds } from "../requirement-kinds";
@@ -51,33 +52,69 @@ export function optionalRecord(value: unknown, path: string, issues: Issues): Re
   return undefined;
 }
 
-export function optionalList(value: unknown, path: string, issues: Issues): unknown[] | undefined {
-  if (isAbsent(value)) return undefined;
-  if (Array.isArray(value)) return value;
-  issues.push({ path, message: `expected a list, got ${typeName(value)}` });
-  return undefined;
-}
+// ---------------------------------------------------------------------------------------------
+// Shapes: zod schemas with the importers' wording
 
-export function optionalBoolean(value: unknown, path: string, issues: Issues): boolean | undefined {
-  if (isAbsent(value)) return undefined;
-  if (typeof value === "boolean") return value;
-  issues.push({ path, message: `expected true or false, got ${typeName(value)}` });
-  return undefined;
-}
+const got = (what: string) => ({ error: (issue: { input?: unknown }) => `expected ${what}, got ${typeName(issue.input)}` });
 
-export function optionalString(value: unknown, path: string, issues: Issues): string | undefined {
-  if (isAbsent(value)) return undefined;
-  if (typeof value === "string") return value;
-  issues.push({ path, message: `expected a string, got ${typeName(value)}` });
-  return undefined;
+/** A mapping of which only these fields are read (a Kubernetes object's metadata). */
+export function mappingWith<T extends z.core.$ZodLooseShape>(shape: T) {
+  return z.object(shape, got("a mapping"));
 }
+/** A field that may be left out or left empty (null): both read as absent. */
+const absent = z.nullish;
+/** A field read by its own shape (or only in some cases) where it is translated. */
+export const nested = () => z.optional(z.unknown());
+export const text = () => absent(z.string(got("a string")));
+export const flag = () => absent(z.boolean(got("true or false")));
+export const dictionary = () => absent(z.record(z.string(), z.unknown(), got("a mapping")));
+export const list = () => absent(z.array(z.unknown(), got("a list")));
+/** A string that must be given and not be empty. */
+export const requiredText = () =>
+  z
+    .string({ error: (issue) => (isAbsent(issue.input) ? "required" : `expected a string, got ${typeName(issue.input)}`) })
+    // Not minLength: that would also run on a list (it has a length) and call it "required" too.
+    .check(z.refine((value) => value !== "", "required"));
 
-export function requiredString(value: unknown, path: string, issues: Issues): string | undefined {
-  if (isAbsent(value) || value === "") {
-    issues.push({ path, message: "required" });
+/** One value read against a field shape: undefined when absent or wrong (reported). */
+function field<T>(schema: z.Schema<T | null | undefined>): (value: unknown, path: string, issues: Issues) => T | undefined {
+  return (value, path, issues) => {
+    const parsed = schema.safeParse(value);
+    if (parsed.success) return parsed.data ?? undefined;
+    issues.push(...zodIssues(parsed.error, path));
     return undefined;
-  }
-  return optionalString(value, path, issues);
+  };
+}
+export const optionalList = field(list());
+export const optionalBoolean = field(flag());
+export const optionalString = field(text());
+export const requiredString = field(requiredText());
+
+/** A mapping with exactly these fields; `what` names it when the value is something else. */
+export function mapping<T extends z.core.$ZodLooseShape>(shape: T, what = "a mapping") {
+  return z.strictObject(shape, got(what));
+}
+
+/** A mapping's fields as read: a field with a problem (reported) reads as absent and is named in `invalid`. */
+export interface Read<T> {
+  readonly data: Partial<T>;
+  readonly invalid: ReadonlySet<string>;
+}
+
+/**
+ * Parses one mapping of the user's document against its shape, reporting every problem at its path
+ * (unknown fields first, as the tools' loaders name them). Undefined when raw is not a mapping at all.
+ */
+export function readShape<S extends z.ZodMiniObject>(schema: S, raw: unknown, path: string, issues: Issues): Read<z.infer<S>> | undefined {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return { data: parsed.data as z.infer<S>, invalid: new Set() };
+  const found = [...parsed.error.issues].sort((a, b) => Number(b.code === "unrecognized_keys") - Number(a.code === "unrecognized_keys"));
+  issues.push(...zodIssues({ issues: found }, path));
+  if (!isRecord(raw)) return undefined;
+  // The rest of the mapping still counts, so one wrong field does not hide the problems behind the
+  // others. The shapes do not transform values: the fields that passed are already as parsed.
+  const invalid = new Set(found.flatMap((issue) => (issue.code === "unrecognized_keys" ? issue.keys : [String(issue.path[0])])));
+  return { data: Object.fromEntries(Object.entries(raw).filter(([key]) => !invalid.has(key))) as Partial<z.infer<S>>, invalid };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -464,6 +464,17 @@ describe("importPortieris: invalid documents", () => {
     it(`reports ${name} at ${path || "(root)"}`, () => expectIssue(doc(), path, message));
   }
 
+  it("reports a wrongly typed field once, by its type", () => {
+    const doc = cluster("c", [{ name: [], policy: { trust: { enabled: true, trustServer: "https://notary.example.com", signerSecrets: [{ name: 5 }] } } }]);
+    const issues = issuesOf(doc);
+    expect(issues.filter((i) => i.path === "spec.repositories[0].name")).toEqual([
+      { path: "spec.repositories[0].name", message: "expected a string, got a list" },
+    ]);
+    expect(issues.filter((i) => i.path.startsWith("spec.repositories[0].policy"))).toEqual([
+      { path: "spec.repositories[0].policy.trust.signerSecrets[0].name", message: "expected a string, got a number" },
+    ]);
+  });
+
   it("reports every problem, not only the first", () => {
     const issues = issuesOf([
       cluster("c", [{ name: "docker.io*" }, { name: "registry.example.com/x/*", policy: trust() }]),
