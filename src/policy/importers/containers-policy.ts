@@ -6,20 +6,27 @@ import { compilePattern, PatternSyntaxError } from "../pattern";
 import { PolicyValidationError, type Policy, type PolicyIssue, type Requirement } from "../model";
 import { distinctWarnings, reviewRules, type LocatedRule } from "../review";
 import type { RequirementKinds } from "../requirement-kinds";
+import type * as z from "../../schema";
 import {
   at,
   checkRequirement,
+  dictionary,
   distinctIssues,
+  flag,
   isAbsent,
   isRecord,
-  optionalBoolean,
+  mapping,
+  nested,
   optionalList,
   optionalRecord,
   optionalString,
   pemProblem,
-  rejectUnknownKeys,
+  readShape,
+  requiredText,
+  text,
   typeName,
   type Issues,
+  type Read,
 } from "./shared";
 
 const MAX_RULES = 1000;
@@ -31,23 +38,67 @@ export const REJECT_MESSAGE = "Running image docker://{familiarImage} is rejecte
 export const NO_SIGNATURE_MESSAGE = "A signature was required, but no signature exists";
 
 const FILES_HINT = "trustgate cannot read files on your hosts: give the key inline as keyData (base64 -w0 <key file>)";
-const SIGNED_BY_KEYS = ["type", "keyType", "keyPath", "keyPaths", "keyData", "signedIdentity"];
-const SIGSTORE_KEYS = [
-  "type",
-  "keyPath",
-  "keyPaths",
-  "keyData",
-  "keyDatas",
-  "fulcio",
-  "rekorPublicKeyPath",
-  "rekorPublicKeyPaths",
-  "rekorPublicKeyData",
-  "rekorPublicKeyDatas",
-  "pki",
-  "signedIdentity",
-];
-const REKOR_KEYS = ["rekorPublicKeyPath", "rekorPublicKeyPaths", "rekorPublicKeyData", "rekorPublicKeyDatas"];
-const NAMESPACE_KEYS = ["lookaside", "lookaside-staging", "sigstore", "sigstore-staging", "use-sigstore-attachments"];
+const REKOR_KEYS = ["rekorPublicKeyPath", "rekorPublicKeyPaths", "rekorPublicKeyData", "rekorPublicKeyDatas"] as const;
+
+// ---------------------------------------------------------------------------------------------
+// Shapes: the fields each mapping may hold. A field whose problems are named after others (the
+// tools' order) is `nested` here and read where it is translated. Maps keyed by the user's names
+// (scopes, transports) are iterated as written: a zod record would drop a key named "__proto__".
+
+const documentShape = mapping({ policy: nested(), "registries.d": nested() });
+const registriesFileShape = mapping({ "default-docker": nested(), docker: nested() }, "a registries.d file (docker, default-docker)");
+const namespaceShape = mapping({
+  "lookaside-staging": text(),
+  "sigstore-staging": text(),
+  lookaside: text(),
+  sigstore: text(),
+  "use-sigstore-attachments": flag(),
+});
+const policyShape = mapping({ default: nested(), transports: dictionary() }, "the content of policy.json (default, transports)");
+
+const bare = mapping({ type: nested() });
+const signedByShape = mapping({
+  type: nested(),
+  keyType: text(),
+  keyPath: nested(),
+  keyPaths: nested(),
+  keyData: nested(),
+  signedIdentity: nested(),
+});
+const SIGSTORE_KEYS = ["type", "keyPath", "keyPaths", "keyData", "keyDatas", "fulcio", ...REKOR_KEYS, "pki", "signedIdentity"] as const;
+/** Every field is read where its problem comes in containers/image's order. */
+const sigstoreSignedShape = mapping(
+  Object.fromEntries(SIGSTORE_KEYS.map((key) => [key, nested()])) as Record<(typeof SIGSTORE_KEYS)[number], ReturnType<typeof nested>>,
+);
+const signedBaseLayerShape = mapping({ type: nested(), baseLayerIdentity: nested() });
+
+/** signedIdentity by its type: the fields each one needs (policy_reference_match.go). */
+const identityShapes = {
+  matchExact: bare,
+  matchRepoDigestOrExact: bare,
+  matchRepository: bare,
+  exactReference: mapping({ type: nested(), dockerReference: requiredText() }),
+  exactRepository: mapping({ type: nested(), dockerRepository: requiredText() }),
+  remapIdentity: mapping({ type: nested(), prefix: requiredText(), signedPrefix: requiredText() }),
+};
+const IDENTITY_TYPES = Object.keys(identityShapes).join(", ");
+
+/** readShape, with a hint after "unknown field" for the names people write instead of the right one. */
+function readHinted<S extends z.ZodMiniObject>(
+  schema: S,
+  raw: unknown,
+  path: string,
+  issues: Issues,
+  hints: Readonly<Record<string, string>>,
+): Read<z.infer<S>> | undefined {
+  const local: Issues = [];
+  const read = readShape(schema, raw, path, local);
+  for (const issue of local) {
+    const key = Object.keys(hints).find((k) => issue.message === "unknown field" && issue.path === at(path, k));
+    issues.push(key ? { path: issue.path, message: `unknown field: ${hints[key]}` } : issue);
+  }
+  return read;
+}
 
 /** A JSON map key as a path step: `docker["registry.example.com"]`, since scopes contain dots. */
 function atKey(path: string, key: string): string {
@@ -105,10 +156,10 @@ function locate(document: unknown, issues: Issues): Input | undefined {
     issues.push({ path: "policy", message: `required: the content of policy.json; ${expected}` });
     return undefined;
   }
-  rejectUnknownKeys(document, ["policy", "registries.d"], "", issues, (key) =>
-    key === "registries" || key === "registriesD" || key === "registries_d" ? 'write it as "registries.d"' : undefined,
-  );
-  let policy = document.policy;
+  const hint = 'write it as "registries.d"';
+  const read = readHinted(documentShape, document, "", issues, { registries: hint, registriesD: hint, registries_d: hint });
+  const fields = read?.data ?? {};
+  let policy = fields.policy;
   if (typeof policy === "string") {
     // policy.json pasted as text inside a YAML document.
     try {
@@ -119,7 +170,7 @@ function locate(document: unknown, issues: Issues): Input | undefined {
       return undefined;
     }
   }
-  return { policy, policyPath: "policy", registriesD: document["registries.d"], registriesDPath: "registries.d" };
+  return { policy, policyPath: "policy", registriesD: fields["registries.d"], registriesDPath: "registries.d" };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -333,28 +384,10 @@ function readRegistriesD(raw: unknown, path: string, issues: Issues): Registries
   const files = optionalList(raw, path, issues) ?? [];
   files.forEach((entry, i) => {
     const filePath = at(path, i);
-    let config: unknown = entry;
-    if (typeof entry === "string") {
-      if (entry.trim() === "" || entry.split("\n").every((l) => l.trim() === "" || l.trim().startsWith("#"))) return;
-      try {
-        const parsed = parseDocumentText(entry);
-        if (parsed.documents > 1) {
-          issues.push({ path: filePath, message: "one YAML document per registries.d file: containers/image reads only the first" });
-          return;
-        }
-        config = parsed.value;
-      } catch (err) {
-        if (!(err instanceof PolicyValidationError)) throw err;
-        for (const issue of err.issues) issues.push({ path: filePath, message: issue.message });
-        return;
-      }
-    }
-    if (isAbsent(config)) return;
-    if (!isRecord(config)) {
-      issues.push({ path: filePath, message: `expected a registries.d file (docker, default-docker), got ${typeName(config)}` });
-      return;
-    }
-    rejectUnknownKeys(config, ["docker", "default-docker"], filePath, issues);
+    const content = registriesFileContent(entry, filePath, issues);
+    if (content === undefined) return;
+    const config = readShape(registriesFileShape, content, filePath, issues)?.data;
+    if (!config) return;
     const defaultPath = at(filePath, "default-docker");
     if (!isAbsent(config["default-docker"])) {
       const ns = readNamespace(config["default-docker"], defaultPath, issues);
@@ -381,24 +414,38 @@ function readRegistriesD(raw: unknown, path: string, issues: Issues): Registries
   return { ...(defaultDocker ? { defaultDocker } : {}), docker };
 }
 
+/**
+ * One registries.d file: given as its YAML text or already as a mapping. Undefined (absent) when
+ * there is nothing to read: an empty or comment-only file, or one whose text is broken (reported).
+ */
+function registriesFileContent(entry: unknown, filePath: string, issues: Issues): unknown {
+  if (typeof entry !== "string") return isAbsent(entry) ? undefined : entry;
+  if (entry.trim() === "" || entry.split("\n").every((l) => l.trim() === "" || l.trim().startsWith("#"))) return undefined;
+  try {
+    const parsed = parseDocumentText(entry);
+    if (parsed.documents > 1) {
+      issues.push({ path: filePath, message: "one YAML document per registries.d file: containers/image reads only the first" });
+      return undefined;
+    }
+    return isAbsent(parsed.value) ? undefined : parsed.value;
+  } catch (err) {
+    if (!(err instanceof PolicyValidationError)) throw err;
+    for (const issue of err.issues) issues.push({ path: filePath, message: issue.message });
+    return undefined;
+  }
+}
+
 function readNamespace(raw: unknown, path: string, issues: Issues): Namespace | undefined {
   if (isAbsent(raw)) return {};
-  const ns = optionalRecord(raw, path, issues);
-  if (!ns) return undefined;
-  rejectUnknownKeys(ns, NAMESPACE_KEYS, path, issues, (key) =>
-    key === "use-cosign-attachments" ? "containers/image now reads use-sigstore-attachments" : undefined,
-  );
-  for (const key of ["lookaside-staging", "sigstore-staging"]) optionalString(ns[key], at(path, key), issues);
-  let lookaside: Located<string> | undefined;
-  for (const key of ["lookaside", "sigstore"]) {
-    const value = optionalString(ns[key], at(path, key), issues);
-    if (value && !lookaside) lookaside = { value, path: at(path, key) };
-  }
+  const read = readHinted(namespaceShape, raw, path, issues, {
+    "use-cosign-attachments": "containers/image now reads use-sigstore-attachments",
+  });
+  if (!read) return undefined;
+  const { lookaside, sigstore, "use-sigstore-attachments": attachments } = read.data;
   const attachmentsPath = at(path, "use-sigstore-attachments");
-  const attachments = optionalBoolean(ns["use-sigstore-attachments"], attachmentsPath, issues);
   return {
-    ...(lookaside ? { lookaside } : {}),
-    ...(attachments !== undefined ? { attachments: { value: attachments, path: attachmentsPath } } : {}),
+    ...(lookaside || sigstore ? { lookaside: { value: (lookaside || sigstore) as string, path: at(path, lookaside ? "lookaside" : "sigstore") } } : {}),
+    ...(isAbsent(attachments) ? {} : { attachments: { value: attachments, path: attachmentsPath } }),
   };
 }
 
@@ -444,25 +491,23 @@ interface PolicyJson {
 }
 
 function readPolicyJson(raw: unknown, path: string, issues: Issues): PolicyJson | undefined {
-  if (!isRecord(raw)) {
-    issues.push({ path, message: `expected the content of policy.json (default, transports), got ${typeName(raw)}` });
-    return undefined;
-  }
-  rejectUnknownKeys(raw, ["default", "transports"], path, issues);
+  const read = readShape(policyShape, raw, path, issues);
+  if (!read || !isRecord(raw)) return undefined;
   const transportsPath = at(path, "transports");
-  const transports = optionalRecord(raw.transports, transportsPath, issues) ?? {};
+  // Checked as a mapping by the shape; its transports are taken as written (see Shapes).
+  const transports = read.data.transports ? (raw.transports as Record<string, unknown>) : {};
   const dockerPath = at(transportsPath, "docker");
   const docker = optionalRecord(transports.docker, dockerPath, issues) ?? {};
   const hasDockerDefault = Object.hasOwn(docker, "");
 
   const defaultPath = at(path, "default");
   let defaultList: RequirementList | undefined;
-  if (isAbsent(raw.default)) {
+  if (isAbsent(read.data.default)) {
     // containers/image: "Default policy is missing".
     issues.push({ path: defaultPath, message: 'required: the global default, e.g. [{"type": "reject"}]' });
   } else {
     // With transports.docker[""], the global default decides no docker: image: check its form only.
-    defaultList = readRequirementList(raw.default, defaultPath, !hasDockerDefault, issues);
+    defaultList = readRequirementList(read.data.default, defaultPath, !hasDockerDefault, issues);
   }
 
   let dockerDefault: RequirementList | undefined;
@@ -521,18 +566,17 @@ function readRequirement(raw: unknown, path: string, used: boolean, issues: Issu
   const type = raw.type;
   switch (type) {
     case "insecureAcceptAnything":
-      rejectUnknownKeys(raw, ["type"], path, issues);
+      readShape(bare, raw, path, issues);
       return { kind: "accept" };
     case "reject":
-      rejectUnknownKeys(raw, ["type"], path, issues);
+      readShape(bare, raw, path, issues);
       return { kind: "reject" };
     case "signedBy":
       return readSignedBy(raw, path, used, issues);
     case "sigstoreSigned":
       return readSigstoreSigned(raw, path, used, issues);
     case "signedBaseLayer":
-      rejectUnknownKeys(raw, ["type", "baseLayerIdentity"], path, issues);
-      readIdentity(raw.baseLayerIdentity, at(path, "baseLayerIdentity"), issues, true);
+      readIdentity(readShape(signedBaseLayerShape, raw, path, issues)?.data.baseLayerIdentity, at(path, "baseLayerIdentity"), issues, true);
       if (used) {
         issues.push({ path: typePath, message: "containers/image does not implement signedBaseLayer: it rejects every image (\"signedBaseLayer not implemented yet!\"); use reject" });
       }
@@ -550,27 +594,24 @@ function readRequirement(raw: unknown, path: string, used: boolean, issues: Issu
 }
 
 function readSignedBy(raw: Record<string, unknown>, path: string, used: boolean, issues: Issues): ParsedRequirement | undefined {
-  rejectUnknownKeys(raw, SIGNED_BY_KEYS, path, issues);
-  let ok = true;
+  const data: Partial<z.infer<typeof signedByShape>> = readShape(signedByShape, raw, path, issues)?.data ?? {};
   const keyTypePath = at(path, "keyType");
-  const keyType = optionalString(raw.keyType, keyTypePath, issues);
-  if (keyType === undefined) {
-    if (isAbsent(raw.keyType)) issues.push({ path: keyTypePath, message: 'required: "GPGKeys"' });
-    ok = false;
-  } else if (["signedByGPGKeys", "X509Certificates", "signedByX509CAs"].includes(keyType)) {
-    if (used) {
+  const keyType = data.keyType ?? undefined;
+  if (isAbsent(raw.keyType)) issues.push({ path: keyTypePath, message: 'required: "GPGKeys"' });
+  // Only GPGKeys verifies anything; the other values containers/image accepts reject every signature.
+  if (keyType !== undefined && keyType !== "GPGKeys") {
+    if (!["signedByGPGKeys", "X509Certificates", "signedByX509CAs"].includes(keyType)) {
+      issues.push({ path: keyTypePath, message: `Unrecognized keyType value "${keyType}"; expected GPGKeys` });
+    } else if (used) {
       issues.push({
         path: keyTypePath,
         message: `containers/image accepts keyType "${keyType}" but does not implement it (it rejects every signature); use GPGKeys`,
       });
     }
-    ok = false;
-  } else if (keyType !== "GPGKeys") {
-    issues.push({ path: keyTypePath, message: `Unrecognized keyType value "${keyType}"; expected GPGKeys` });
-    ok = false;
   }
+  let ok = keyType === "GPGKeys";
 
-  const sources = ["keyPath", "keyPaths", "keyData"].filter((k) => Object.hasOwn(raw, k));
+  const sources = (["keyPath", "keyPaths", "keyData"] as const).filter((k) => data[k] !== undefined);
   if (sources.length !== 1) {
     issues.push({
       path,
@@ -578,28 +619,28 @@ function readSignedBy(raw: Record<string, unknown>, path: string, used: boolean,
     });
     ok = false;
   }
-  if (Object.hasOwn(raw, "keyPath")) {
-    optionalString(raw.keyPath, at(path, "keyPath"), issues);
+  if (data.keyPath !== undefined) {
+    optionalString(data.keyPath, at(path, "keyPath"), issues);
     if (used) issues.push({ path: at(path, "keyPath"), message: FILES_HINT });
     ok = false;
   }
-  if (Object.hasOwn(raw, "keyPaths")) {
-    optionalList(raw.keyPaths, at(path, "keyPaths"), issues);
+  if (data.keyPaths !== undefined) {
+    optionalList(data.keyPaths, at(path, "keyPaths"), issues);
     if (used) issues.push({ path: at(path, "keyPaths"), message: FILES_HINT });
     ok = false;
   }
   const keyPath = at(path, "keyData");
-  const key = Object.hasOwn(raw, "keyData") ? gpgKeyring(raw.keyData, keyPath, issues) : undefined;
+  const key = data.keyData !== undefined ? gpgKeyring(data.keyData, keyPath, issues) : undefined;
   const identityPath = at(path, "signedIdentity");
-  const identity = readIdentity(raw.signedIdentity, identityPath, issues, false);
+  const identity = readIdentity(data.signedIdentity, identityPath, issues, false);
   if (!ok || key === undefined || identity === null) return undefined;
   return { kind: "signedBy", path, key, keyPath, ...(identity ? { identity: { value: identity, path: identityPath } } : {}) };
 }
 
 function readSigstoreSigned(raw: Record<string, unknown>, path: string, used: boolean, issues: Issues): ParsedRequirement | undefined {
-  rejectUnknownKeys(raw, SIGSTORE_KEYS, path, issues);
+  const data: Partial<z.infer<typeof sigstoreSignedShape>> = readShape(sigstoreSignedShape, raw, path, issues)?.data ?? {};
   let ok = true;
-  const sources = ["keyPath", "keyPaths", "keyData", "keyDatas", "fulcio", "pki"].filter((k) => Object.hasOwn(raw, k));
+  const sources = (["keyPath", "keyPaths", "keyData", "keyDatas", "fulcio", "pki"] as const).filter((k) => data[k] !== undefined);
   if (sources.length !== 1) {
     issues.push({
       path,
@@ -607,14 +648,14 @@ function readSigstoreSigned(raw: Record<string, unknown>, path: string, used: bo
     });
     ok = false;
   }
-  for (const key of ["keyPath", "keyPaths"]) {
-    if (!Object.hasOwn(raw, key)) continue;
+  for (const key of ["keyPath", "keyPaths"] as const) {
+    if (data[key] === undefined) continue;
     if (used) issues.push({ path: at(path, key), message: FILES_HINT });
     ok = false;
   }
-  for (const key of ["fulcio", "pki"]) {
-    if (!Object.hasOwn(raw, key)) continue;
-    optionalRecord(raw[key], at(path, key), issues);
+  for (const key of ["fulcio", "pki"] as const) {
+    if (data[key] === undefined) continue;
+    optionalRecord(data[key], at(path, key), issues);
     if (used) {
       issues.push({
         path: at(path, key),
@@ -623,7 +664,7 @@ function readSigstoreSigned(raw: Record<string, unknown>, path: string, used: bo
     }
     ok = false;
   }
-  const rekor = REKOR_KEYS.filter((k) => Object.hasOwn(raw, k));
+  const rekor = REKOR_KEYS.filter((k) => data[k] !== undefined);
   if (rekor.length > 1) {
     issues.push({ path, message: "at most one of rekorPublicKeyPath, rekorPublicKeyPaths, rekorPublicKeyData and rekorPublicKeyDatas can be used simultaneously" });
     ok = false;
@@ -640,30 +681,35 @@ function readSigstoreSigned(raw: Record<string, unknown>, path: string, used: bo
 
   const dataPath = at(path, "keyData");
   const datasPath = at(path, "keyDatas");
-  const keys = readSigstoreKeys(raw, dataPath, datasPath, issues);
+  const keys = readSigstoreKeys(data, dataPath, datasPath, issues);
   if (!keys) ok = false;
   const identityPath = at(path, "signedIdentity");
-  const identity = readIdentity(raw.signedIdentity, identityPath, issues, false);
+  const identity = readIdentity(data.signedIdentity, identityPath, issues, false);
   if (!ok || !keys || keys.length === 0 || identity === null) return undefined;
   return {
     kind: "sigstore",
     path,
     keys,
-    keysPath: Object.hasOwn(raw, "keyDatas") ? datasPath : dataPath,
+    keysPath: data.keyDatas !== undefined ? datasPath : dataPath,
     ...(identity ? { identity: { value: identity, path: identityPath } } : {}),
   };
 }
 
 /** The public keys of keyData and keyDatas; undefined when one cannot be read (reported). */
-function readSigstoreKeys(raw: Record<string, unknown>, dataPath: string, datasPath: string, issues: Issues): Located<string>[] | undefined {
+function readSigstoreKeys(
+  raw: { readonly keyData?: unknown; readonly keyDatas?: unknown },
+  dataPath: string,
+  datasPath: string,
+  issues: Issues,
+): Located<string>[] | undefined {
   let ok = true;
   const keys: Located<string>[] = [];
-  if (Object.hasOwn(raw, "keyData")) {
+  if (raw.keyData !== undefined) {
     const key = pemKey(raw.keyData, dataPath, issues);
     if (key === undefined) ok = false;
     else keys.push({ value: key, path: dataPath });
   }
-  if (Object.hasOwn(raw, "keyDatas")) {
+  if (raw.keyDatas !== undefined) {
     const list = optionalList(raw.keyDatas, datasPath, issues);
     if (!list || list.length === 0) {
       if (list) issues.push({ path: datasPath, message: '"keyDatas" contains no entries' });
@@ -759,45 +805,31 @@ function readIdentity(raw: unknown, path: string, issues: Issues, required: bool
   }
   const identity = optionalRecord(raw, path, issues);
   if (!identity) return null;
-  const typePath = at(path, "type");
   const type = identity.type;
-  const fields: Record<string, readonly string[]> = {
-    matchExact: [],
-    matchRepoDigestOrExact: [],
-    matchRepository: [],
-    exactReference: ["dockerReference"],
-    exactRepository: ["dockerRepository"],
-    remapIdentity: ["prefix", "signedPrefix"],
-  };
-  if (typeof type !== "string" || !Object.hasOwn(fields, type)) {
+  if (typeof type !== "string" || !Object.hasOwn(identityShapes, type)) {
     issues.push({
-      path: typePath,
+      path: at(path, "type"),
       message:
         typeof type === "string"
-          ? `Unknown policy reference match type "${type}"; expected one of ${Object.keys(fields).join(", ")}`
-          : `required: one of ${Object.keys(fields).join(", ")}`,
+          ? `Unknown policy reference match type "${type}"; expected one of ${IDENTITY_TYPES}`
+          : `required: one of ${IDENTITY_TYPES}`,
     });
     return null;
   }
-  const wanted = fields[type] ?? [];
-  rejectUnknownKeys(identity, ["type", ...wanted], path, issues);
-  let ok = true;
-  for (const key of wanted) {
-    const value = optionalString(identity[key], at(path, key), issues);
-    if (!value) {
-      if (value === "" || isAbsent(identity[key])) issues.push({ path: at(path, key), message: "required" });
-      ok = false;
-    }
-  }
-  if (type === "exactReference" && typeof identity.dockerReference === "string" && identity.dockerReference !== "") {
+  const shape = identityShapes[type as keyof typeof identityShapes];
+  const read = readShape(shape, identity, path, issues);
+  // An unknown field is reported but does not make the identity unreadable; a wrong one does.
+  let ok = ![...(read?.invalid ?? [])].some((key) => Object.hasOwn(shape.def.shape, key));
+  const ref = (read?.data as { dockerReference?: string } | undefined)?.dockerReference;
+  if (type === "exactReference" && typeof ref === "string" && ref !== "") {
     // containers/image: the reference must carry a tag or a digest.
-    const ref = identity.dockerReference;
     const afterSlash = ref.slice(ref.lastIndexOf("/") + 1);
     if (!ref.includes("@") && !afterSlash.includes(":")) {
       issues.push({ path: at(path, "dockerReference"), message: `dockerReference "${ref}" contains neither a tag nor digest` });
       ok = false;
     }
   }
+  // The identity as written: the native requirement checks it again, and names what it finds there.
   return ok ? identity : null;
 }
 
