@@ -848,15 +848,83 @@ function requirementsFor(
   return { require, description: `${described}, ${which}` };
 }
 
-/** `threshold` and `required` of a cosign rule's `with`; a required name listed twice counts once. */
-function readCosignCounts(options: Fields, requiredPath: string, issues: Issues): { threshold: number | undefined; required: string[] } {
+/** `threshold` and `required` of a cosign rule's `with`, and where they are. */
+interface CosignCounts {
+  readonly threshold: number | undefined;
+  readonly thresholdPath: string;
+  /** A required name listed twice counts once. */
+  readonly required: readonly string[];
+  readonly requiredPath: string;
+}
+
+function readCosignCounts(options: Fields, path: string, issues: Issues): CosignCounts {
+  const requiredPath = at(path, "required");
   const threshold = options.take("threshold") as number | undefined;
   const required: string[] = [];
   options.list("required")?.forEach((r, k) => {
     const n = requiredString(r, at(requiredPath, k), issues);
     if (n !== undefined && !required.includes(n)) required.push(n);
   });
-  return { threshold, required };
+  return { threshold, thresholdPath: at(path, "threshold"), required, requiredPath };
+}
+
+/** The trust roots a cosign rule verifies, and how many of them must sign (undefined: all pinned). */
+interface Pinned {
+  readonly roots: readonly TrustRoot[];
+  readonly threshold: number | undefined;
+}
+
+/** trustRoot "*": the required roots (all must sign) unless the threshold asks for more, else every root. */
+function pinEveryRoot(validator: Extract<Validator, { kind: "cosign" }>, counts: CosignCounts, issues: Issues, warnings: Issues): Pinned {
+  const { threshold, required, requiredPath } = counts;
+  for (const [k, n] of required.entries()) {
+    if (!validator.roots.some((r) => r.name === n)) {
+      issues.push({ path: at(requiredPath, k), message: `validator ${validator.name} has no trust root "${n}": Connaisseur would deny every image of this rule` });
+    }
+  }
+  const effective = threshold ?? (required.length > 0 ? undefined : validator.roots.length);
+  const roots =
+    required.length > 0 && (effective === undefined || effective <= required.length)
+      ? validator.roots.filter((r) => required.includes(r.name))
+      : validator.roots;
+  if (effective !== undefined && roots.length > 0 && effective > roots.length) {
+    // Connaisseur starts so, and denies each image at its rule: imported as it is, with a warning.
+    warnings.push({
+      path: counts.thresholdPath,
+      message: `a threshold of ${effective} cannot be met by the ${roots.length} trust roots of validator ${validator.name}: every image of this rule is denied (validation threshold not reached), as Connaisseur does`,
+    });
+  }
+  return { roots, threshold: effective };
+}
+
+/** A named trust root; undefined when the validator has none of that name (nothing reported yet). */
+function pinNamedRoot(
+  validator: Extract<Validator, { kind: "cosign" }>,
+  ref: string,
+  counts: CosignCounts,
+  layout: Layout,
+  issues: Issues,
+  warnings: Issues,
+): Pinned | undefined {
+  const { threshold, required } = counts;
+  const root = validator.roots.find((r) => r.name === ref);
+  if (!root) return undefined;
+  const others = required.filter((n) => n !== ref);
+  if (others.length > 0) {
+    issues.push({
+      path: counts.requiredPath,
+      message: `required names ${others.join(", ")}, but the rule verifies only trust root ${ref}: set ${layout.trustRootRefs[0]} to "*" or Connaisseur denies every image of this rule`,
+    });
+  }
+  if (layout.version === 2 && threshold !== undefined && threshold > 1) {
+    // Connaisseur 2 applies the threshold to a named trust root too.
+    warnings.push({
+      path: counts.thresholdPath,
+      message: `a threshold of ${threshold} cannot be met by the one trust root ${ref}: every image of this rule is denied (validation threshold not reached), as Connaisseur 2 does; set trust_root to "*" to count every trust root`,
+    });
+    return { roots: [root], threshold };
+  }
+  return { roots: [root], threshold: undefined };
 }
 
 /** Reports a rule for which Connaisseur would also check the Rekor transparency log: trustgate checks none. */
@@ -906,16 +974,13 @@ function cosignRequirementFor(
   const described = `validator ${validator.name}`;
   // The with mapping has been parsed as a whole (readWith): these are the fields only cosign reads.
   const cosignOptions = parse(layout.cosignWithShape, options.raw ?? {}, options.path, issues) as Fields;
-  const thresholdPath = at(options.path, "threshold");
-  const requiredPath = at(options.path, "required");
-  const { threshold, required } = readCosignCounts(cosignOptions, requiredPath, issues);
+  const counts = readCosignCounts(cosignOptions, options.path, issues);
+  const { required, thresholdPath, requiredPath } = counts;
   if (options.delegations) {
     issues.push({ path: options.delegationsPath, message: "delegations are Notary roles: a cosign validator has none (name trust roots in required)" });
   }
 
   const ref = options.trustRoot ?? "default";
-  let pinned: readonly TrustRoot[];
-  let effectiveThreshold: number | undefined;
   if (ref === "*" && validator.roots.length === 0) {
     // Connaisseur 2 starts so (Connaisseur 3 does not, reported above) and denies every image.
     return {
@@ -923,44 +988,9 @@ function cosignRequirementFor(
       description: `${described}, which has no trust roots: Connaisseur denies every image of this rule`,
     };
   }
-  if (ref === "*") {
-    for (const [k, n] of required.entries()) {
-      if (!validator.roots.some((r) => r.name === n)) {
-        issues.push({ path: at(requiredPath, k), message: `validator ${validator.name} has no trust root "${n}": Connaisseur would deny every image of this rule` });
-      }
-    }
-    effectiveThreshold = threshold ?? (required.length > 0 ? undefined : validator.roots.length);
-    pinned =
-      required.length > 0 && (effectiveThreshold === undefined || effectiveThreshold <= required.length)
-        ? validator.roots.filter((r) => required.includes(r.name))
-        : validator.roots;
-    if (effectiveThreshold !== undefined && pinned.length > 0 && effectiveThreshold > pinned.length) {
-      // Connaisseur starts so, and denies each image at its rule: imported as it is, with a warning.
-      warnings.push({
-        path: thresholdPath,
-        message: `a threshold of ${effectiveThreshold} cannot be met by the ${pinned.length} trust roots of validator ${validator.name}: every image of this rule is denied (validation threshold not reached), as Connaisseur does`,
-      });
-    }
-  } else {
-    const root = validator.roots.find((r) => r.name === ref);
-    if (!root) return missingTrustRoot(described, ref, layout.missingCosignRoot(ref, validator.name));
-    pinned = [root];
-    const others = required.filter((n) => n !== ref);
-    if (others.length > 0) {
-      issues.push({
-        path: requiredPath,
-        message: `required names ${others.join(", ")}, but the rule verifies only trust root ${ref}: set ${layout.trustRootRefs[0]} to "*" or Connaisseur denies every image of this rule`,
-      });
-    }
-    if (layout.version === 2 && threshold !== undefined && threshold > 1) {
-      // Connaisseur 2 applies the threshold to a named trust root too.
-      effectiveThreshold = threshold;
-      warnings.push({
-        path: thresholdPath,
-        message: `a threshold of ${threshold} cannot be met by the one trust root ${ref}: every image of this rule is denied (validation threshold not reached), as Connaisseur 2 does; set trust_root to "*" to count every trust root`,
-      });
-    }
-  }
+  const pin = ref === "*" ? pinEveryRoot(validator, counts, issues, warnings) : pinNamedRoot(validator, ref, counts, layout, issues, warnings);
+  if (!pin) return missingTrustRoot(described, ref, layout.missingCosignRoot(ref, validator.name));
+  const { roots: pinned, threshold: effectiveThreshold } = pin;
 
   reportRekor(validator, options, cosignOptions, layout, rulePath, issues);
   if (pinned.length === 0) return undefined;
