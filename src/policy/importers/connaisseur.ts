@@ -87,8 +87,6 @@ interface Layout {
   readonly tlogKey: string;
   /** `with` keys naming the trust root, first the canonical one. */
   readonly trustRootRefs: readonly string[];
-  /** The other layout's spelling of a field, named when it is written here. */
-  misspelt(key: string, where: "validator" | "with"): string | undefined;
   missingRoot(root: string, validator: string): string;
   missingCosignRoot(root: string, validator: string): string;
 }
@@ -122,7 +120,6 @@ const V2: Layout = {
   namespacedShape: z.nullish(mapping({ mode: namespacedMode, enabled: flag() })),
   tlogKey: "verify_in_transparency_log",
   trustRootRefs: ["trust_root"],
-  misspelt: (key, where) => (key === (where === "validator" ? "trustRoots" : "trustRoot") ? `Connaisseur 2 calls it ${key === "trustRoots" ? "trust_roots" : "trust_root"}` : undefined),
   // connaisseur/validators/notaryv1/notary.py get_key()
   missingRoot: (root, validator) => `Trust root "${root}" not configured for validator "${validator}".`,
   // CosignValidator.__get_pinned_trust_roots
@@ -162,7 +159,6 @@ const V3: Layout = {
   namespacedShape: z.nullish(mapping({ mode: namespacedMode })),
   tlogKey: "verifyInTransparencyLog",
   trustRootRefs: ["trustRoot", "key"],
-  misspelt: (key, where) => (key === (where === "validator" ? "trust_roots" : "trust_root") ? `Connaisseur 3 calls it ${key === "trust_roots" ? "trustRoots" : "trustRoot"}` : undefined),
   // internal/validator/notaryv1 trustRootKeys() and auth.GetTrustRoots()
   missingRoot: (root, validator) =>
     `error getting trust root keys for validator ${validator}: error getting keys for validator ${validator}: unable to find trust root ${root}`,
@@ -171,17 +167,20 @@ const V3: Layout = {
     `error getting verifiers: error getting trust roots for validator ${validator}: unable to find trust root ${root}`,
 };
 
+/** Hints at the other layout's spelling of a trust root field (trust_roots, trustRoot, …) where `own` is meant. */
+function misspelt(layout: Layout, own: string): (key: string) => string | undefined {
+  const other = layout.version === 2 ? own.replace("_r", "R") : own.replace("R", "_r");
+  return (key) => (key === other ? `Connaisseur ${layout.version} calls it ${own}` : undefined);
+}
+
 /** One mapping as parsed against its shape; each field's problems are reported when it is taken. */
 interface Fields {
   readonly raw: Record<string, unknown>;
   /** Reports the fields the shape does not have. */
   unknown(): void;
   known(key: string): boolean;
-  /** The field as its shape reads it: undefined when absent, unknown, or wrong (reported now). */
-  take(key: string): unknown;
-  string(key: string): string | undefined;
-  boolean(key: string): boolean | undefined;
-  list(key: string): unknown[] | undefined;
+  /** The field as its shape reads it (T: the shape's type): undefined when absent, unknown, or wrong (reported now). */
+  take<T = unknown>(key: string): T | undefined;
 }
 
 /**
@@ -210,21 +209,17 @@ function parse(shape: Shape, raw: unknown, path: string, issues: Issues, hint?: 
     const key = String(issue.path[0]);
     pending.set(key, [...(pending.get(key) ?? []), { path: at(path, formatPath(issue.path)), message: issue.message }]);
   }
-  const take = (key: string): unknown => {
+  const take = <T>(key: string): T | undefined => {
     const problems = pending.get(key);
     pending.delete(key);
     if (problems) issues.push(...problems);
-    return problems || unknownKeys.has(key) || isAbsent(raw[key]) ? undefined : raw[key];
+    return problems || unknownKeys.has(key) || isAbsent(raw[key]) ? undefined : (raw[key] as T);
   };
   return {
     raw,
     unknown: () => issues.push(...unknown.splice(0)),
     known: (key) => !unknownKeys.has(key),
     take,
-    // The shape has checked the type of what take returns.
-    string: (key) => take(key) as string | undefined,
-    boolean: (key) => take(key) as boolean | undefined,
-    list: (key) => take(key) as unknown[] | undefined,
   };
 }
 
@@ -305,9 +300,9 @@ function readNamespacedValidation(
       : undefined,
   );
   if (!values) return undefined;
-  const mode = values.string("mode") === "validate" ? "validate" : "ignore";
+  const mode = values.take<string>("mode") === "validate" ? "validate" : "ignore";
   values.unknown();
-  if (layout.version === 2) return values.boolean("enabled") ? { mode } : undefined;
+  if (layout.version === 2) return values.take<boolean>("enabled") ? { mode } : undefined;
   return Object.keys(values.raw).length === 0 ? undefined : { mode };
 }
 
@@ -396,7 +391,7 @@ function readValidators(raw: unknown, layout: Layout, path: string, issues: Issu
     const vPath = at(path, i);
     const head = parse(validatorHead, entry, vPath, issues);
     if (!head) return;
-    const name = head.string("name");
+    const name = head.take<string>("name");
     const validator = readValidator(head, name ?? "", layout, vPath, issues, warnings);
     if (name === undefined) return;
     if (byName.has(name)) {
@@ -410,13 +405,13 @@ function readValidators(raw: unknown, layout: Layout, path: string, issues: Issu
 }
 
 function readValidator(head: Fields, name: string, layout: Layout, path: string, issues: Issues, warnings: Issues): Validator {
-  const type = head.string("type");
+  const type = head.take<string>("type");
   if (type === undefined) return { kind: "unusable", name };
   if (type === "static") {
     const entry = parse(layout.validatorShapes.static, head.raw, path, issues);
     entry?.unknown();
     // Connaisseur 2's schema requires approve; Connaisseur 3 reads a missing one as false.
-    return { kind: "static", name, approve: entry?.boolean("approve") ?? false };
+    return { kind: "static", name, approve: entry?.take<boolean>("approve") ?? false };
   }
   if (type === "notaryv1") return readNotaryV1(head.raw, name, layout, path, issues, warnings);
   if (type === "cosign") return readCosign(head.raw, name, layout, path, issues, warnings);
@@ -439,12 +434,12 @@ function readNotaryV1(
   issues: Issues,
   warnings: Issues,
 ): Validator {
-  const entry = parse(layout.validatorShapes.notaryv1, raw, path, issues, (key) => layout.misspelt(key, "validator"));
+  const entry = parse(layout.validatorShapes.notaryv1, raw, path, issues, misspelt(layout, layout.trustRoots));
   if (!entry) return { kind: "unusable", name };
   entry.unknown();
 
   // Connaisseur 3 falls back to Docker Hub's Notary; Connaisseur 2's schema requires the host.
-  const host = entry.string("host") || undefined;
+  const host = entry.take<string>("host") || undefined;
   const server = trustServerUrl(host ?? DEFAULT_NOTARY_HOST);
 
   const rootsPath = at(path, layout.trustRoots);
@@ -491,7 +486,7 @@ function readTrustRoots(
     const root = parse(shape, item, rPath, issues);
     if (!root) return;
     root.unknown();
-    const rootName = root.string("name");
+    const rootName = root.take<string>("name");
     if (!isAbsent(root.take("keyless"))) {
       issues.push({
         path: at(rPath, "keyless"),
@@ -502,7 +497,7 @@ function readTrustRoots(
       return;
     }
     const keyPath = at(rPath, "key");
-    const key = root.string("key");
+    const key = root.take<string>("key");
     if (key !== undefined) {
       const problem = keyProblem(key);
       if (problem) issues.push({ path: keyPath, message: problem });
@@ -543,7 +538,7 @@ function readCosign(
   issues: Issues,
   warnings: Issues,
 ): Validator {
-  const entry = parse(layout.validatorShapes.cosign, raw, path, issues, (key) => layout.misspelt(key, "validator"));
+  const entry = parse(layout.validatorShapes.cosign, raw, path, issues, misspelt(layout, layout.trustRoots));
   if (!entry) return { kind: "unusable", name };
   entry.unknown();
 
@@ -586,7 +581,7 @@ function readCosign(
  */
 function readCosignHost(entry: Fields, layout: Layout, hostPath: string, issues: Issues): string | undefined {
   if (!layout.cosignHostShape) {
-    const host = entry.string("host");
+    const host = entry.take<string>("host");
     return host !== undefined && host.trim() !== "" ? hostPath : undefined;
   }
   const host = parse(layout.cosignHostShape, entry.take("host"), hostPath, issues);
@@ -602,7 +597,7 @@ function readCosignHost(entry: Fields, layout: Layout, hostPath: string, issues:
 
 /** A validator's `cert` (a custom CA) cannot be honoured: fetch in Workers trusts public CAs only. */
 function refuseCustomCa(entry: Fields, path: string, forWhat: string, serve: string, issues: Issues): void {
-  const cert = entry.string("cert");
+  const cert = entry.take<string>("cert");
   if (cert !== undefined && cert.trim() !== "") {
     issues.push({
       path: at(path, "cert"),
@@ -634,12 +629,12 @@ function readAuth(
   const absent = (key: string) => isAbsent(auth.raw[key]);
   if (layout.version === 3) {
     // The Kubernetes keychain has no equivalent here; REGISTRY_CREDENTIALS for the host is the closest.
-    const keychain = auth.boolean("useKeychain");
+    const keychain = auth.take<boolean>("useKeychain");
     auth.take("registry");
     if (keychain !== undefined && absent("username") && absent("password")) return undefined;
   }
-  const username = auth.string("username");
-  const password = auth.string("password");
+  const username = auth.take<string>("username");
+  const password = auth.take<string>("password");
   if (username === undefined || password === undefined) {
     if (absent("username")) issues.push({ path: at(path, "username"), message: "required together with password" });
     if (absent("password")) issues.push({ path: at(path, "password"), message: "required together with username" });
@@ -695,7 +690,7 @@ function readRule(raw: unknown, rPath: string, j: number, seen: Map<string, numb
   entry.unknown();
 
   const patternPath = at(rPath, "pattern");
-  const pattern = entry.string("pattern");
+  const pattern = entry.take<string>("pattern");
   if (pattern !== undefined) {
     try {
       compilePattern(pattern, "connaisseur");
@@ -713,7 +708,7 @@ function readRule(raw: unknown, rPath: string, j: number, seen: Map<string, numb
   }
 
   const validatorPath = at(rPath, "validator");
-  const named = entry.string("validator");
+  const named = entry.take<string>("validator");
   const validatorName = named || "default";
   const validator = validators?.get(validatorName);
   if (validators && !validator && (named !== undefined || isAbsent(entry.raw.validator))) {
@@ -747,7 +742,7 @@ interface RuleOptions {
 function readWith(raw: unknown, layout: Layout, path: string, issues: Issues): RuleOptions {
   const [canonical = "trust_root", ...aliases] = layout.trustRootRefs;
   const none = { trustRootPath: at(path, canonical), delegationsPath: at(path, "delegations"), path };
-  const options = parse(layout.withShape, raw, path, issues, (key) => layout.misspelt(key, "with"));
+  const options = parse(layout.withShape, raw, path, issues, misspelt(layout, canonical));
   if (!options) return none;
   options.unknown();
 
@@ -760,13 +755,13 @@ function readWith(raw: unknown, layout: Layout, path: string, issues: Issues): R
       issues.push({ path: keyPath, message: `give the trust root once, as ${canonical}` });
       continue;
     }
-    trustRoot = options.string(key);
+    trustRoot = options.take<string>(key);
     trustRootPath = keyPath;
   }
 
   const delegationsPath = none.delegationsPath;
   let delegations: string[] | undefined;
-  const list = options.list("delegations");
+  const list = options.take<unknown[]>("delegations");
   if (list && list.length > 0) {
     delegations = [];
     list.forEach((d, k) => {
@@ -859,9 +854,9 @@ interface CosignCounts {
 
 function readCosignCounts(options: Fields, path: string, issues: Issues): CosignCounts {
   const requiredPath = at(path, "required");
-  const threshold = options.take("threshold") as number | undefined;
+  const threshold = options.take<number>("threshold");
   const required: string[] = [];
-  options.list("required")?.forEach((r, k) => {
+  options.take<unknown[]>("required")?.forEach((r, k) => {
     const n = requiredString(r, at(requiredPath, k), issues);
     if (n !== undefined && !required.includes(n)) required.push(n);
   });
@@ -937,7 +932,7 @@ function reportRekor(
   issues: Issues,
 ): void {
   const tlogPath = at(options.path, layout.tlogKey);
-  const tlog = cosignOptions.boolean(layout.tlogKey);
+  const tlog = cosignOptions.take<boolean>(layout.tlogKey);
   const rekor = layout.version === 3 ? tlog !== false : tlog === true || (tlog === undefined && validator.rekorHostPath !== undefined);
   if (rekor) {
     issues.push({
