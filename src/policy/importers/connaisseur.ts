@@ -1,4 +1,6 @@
 // Imports Connaisseur's Helm values (the 2.x and 3.x layouts) into the normalised policy, deciding as Connaisseur would.
+import * as z from "../../schema";
+import { formatPath } from "../issues";
 import { compilePattern, PatternSyntaxError } from "../pattern";
 import { PolicyValidationError, type NamespacedValidation, type Policy, type PolicyIssue, type Requirement, type Rule } from "../model";
 import { distinctWarnings, reviewRules, samePem, type LocatedRule } from "../review";
@@ -7,16 +9,21 @@ import {
   at,
   checkRequirement,
   distinctIssues,
+  flag,
   isAbsent,
   isRecord,
+  list,
+  mapping,
+  nested,
   normalizePem,
   optionalBoolean,
   optionalList,
   optionalRecord,
   optionalString,
   pemProblem,
-  rejectUnknownKeys,
   requiredString,
+  requiredText,
+  text,
   trustServerUrl,
   typeName,
   type Issues,
@@ -24,18 +31,60 @@ import {
 
 const MAX_RULES = 1000;
 
+// ---------------------------------------------------------------------------------------------
+// Shapes: what each mapping of the values may hold. A mapping is parsed against its shape at once;
+// the translation then takes its fields in the order the checks have always been reported in.
+
+/** A shape for one mapping of the values (null or undefined where the mapping may be left out). */
+type Shape = z.Schema<Record<string, unknown> | null | undefined>;
+
+/** `expected <what>, got <type>` for a value of the wrong type. */
+const expected = (what: string) => ({ error: (issue: { input?: unknown }) => `expected ${what}, got ${typeName(issue.input)}` });
+
+/** A field Connaisseur 2's schema requires: `required: <why>` when absent, else the type's wording. */
+function requiredField<T>(make: (params: ReturnType<typeof expected>) => T, what: string, why: string): T {
+  return make({ error: (issue) => (isAbsent(issue.input) ? `required: ${why}` : `expected ${what}, got ${typeName(issue.input)}`) });
+}
+
+/** A string that must be one of `allowed` (the tool would read anything else as a default). */
+const oneOf = (allowed: readonly string[], named: string) =>
+  z.nullish(z.string(expected("a string")).check(z.refine((value) => allowed.includes(value), { error: (issue) => `expected ${named}, got "${String(issue.input)}"` })));
+
+/** Name and type come first: which fields a validator may have depends on its type. */
+const validatorHead = z.object({ name: requiredText(), type: requiredText() }, expected("a validator (name, type, …)"));
+const notaryRootShape = mapping({ name: requiredText(), key: requiredText() }, "a trust root (name, key)");
+const ruleShape = mapping({ pattern: requiredText(), validator: text(), with: nested() }, "a rule (pattern, validator, with)");
+const validatorFields = { name: nested(), type: nested() };
+const ruleMode = oneOf(["mutate", "insecureValidateOnly"], "mutate or insecureValidateOnly");
+// The chart would read anything but "validate" as ignore: a typo must not pass unnoticed.
+const namespacedMode = oneOf(["ignore", "validate"], "ignore or validate");
+/** `threshold` of a cosign rule: a whole number of signatures, 1 or more. */
+const threshold = z.nullish(
+  z.number(expectedCount()).check(z.refine((n) => Number.isInteger(n) && n >= 1, expectedCount())),
+);
+function expectedCount() {
+  return { error: (issue: { input?: unknown }) => `expected a whole number of signatures, 1 or more, got ${JSON.stringify(issue.input)}` };
+}
+
 /** Field names differ between the layouts; the meaning does not. */
 interface Layout {
   readonly version: 2 | 3;
   readonly trustRoots: string;
   readonly authSecret: string;
-  readonly validatorKeys: Record<"static" | "notaryv1" | "cosign", readonly string[]>;
-  readonly authKeys: readonly string[];
-  /** Auth fields of a cosign validator. */
-  readonly cosignAuthKeys: readonly string[];
+  readonly validatorShapes: Record<"static" | "notaryv1" | "cosign", Shape>;
+  /** Connaisseur 3's cosign `host` mapping (Rekor, Fulcio, CT log); Connaisseur 2's is a string. */
+  readonly cosignHostShape?: Shape;
+  readonly cosignRootShape: Shape;
+  readonly authShape: Shape;
+  /** Auth of a cosign validator, and which of its fields are credentials. */
+  readonly cosignAuthShape: Shape;
+  readonly cosignCredentials: readonly string[];
+  readonly withShape: Shape;
+  /** The `with` fields only a cosign rule reads. */
+  readonly cosignWithShape: Shape;
+  readonly namespacedShape: Shape;
   /** The rule option that turns Rekor verification on or off. */
   readonly tlogKey: string;
-  readonly withKeys: readonly string[];
   /** `with` keys naming the trust root, first the canonical one. */
   readonly trustRootRefs: readonly string[];
   missingRoot(root: string, validator: string): string;
@@ -46,17 +95,30 @@ const V2: Layout = {
   version: 2,
   trustRoots: "trust_roots",
   authSecret: "secret_name",
-  validatorKeys: {
-    static: ["name", "type", "approve"],
-    // is_acr only changes how Connaisseur reads the token response and skips a health check.
-    notaryv1: ["name", "type", "host", "trust_roots", "cert", "auth", "is_acr"],
+  validatorShapes: {
+    static: mapping({ ...validatorFields, approve: requiredField(z.boolean, "true or false", "true (allow every image) or false (deny every image)") }),
+    notaryv1: mapping({
+      ...validatorFields,
+      host: requiredField(z.string, "a string", "the Notary server, e.g. notary.docker.io"),
+      trust_roots: nested(),
+      cert: text(),
+      auth: nested(),
+      // is_acr only changes how Connaisseur reads the token response and skips a health check.
+      is_acr: flag(),
+    }),
     // connaisseur/validators/cosign/cosign_validator.py: host is the Rekor URL.
-    cosign: ["name", "type", "host", "trust_roots", "cert", "auth"],
+    cosign: mapping({ ...validatorFields, host: text(), trust_roots: nested(), cert: text(), auth: nested() }),
   },
-  authKeys: ["username", "password", "secret_name"],
-  cosignAuthKeys: ["secret_name", "k8s_keychain"],
+  cosignRootShape: notaryRootShape,
+  authShape: z.nullish(mapping({ username: text(), password: text(), secret_name: nested() })),
+  cosignAuthShape: z.nullish(mapping({ secret_name: nested(), k8s_keychain: flag() })),
+  cosignCredentials: ["secret_name"],
+  withShape: z.nullish(
+    mapping({ trust_root: text(), delegations: list(), threshold: nested(), required: nested(), mode: ruleMode, verify_in_transparency_log: nested() }),
+  ),
+  cosignWithShape: z.object({ threshold, required: list(), verify_in_transparency_log: flag() }),
+  namespacedShape: z.nullish(mapping({ mode: namespacedMode, enabled: flag() })),
   tlogKey: "verify_in_transparency_log",
-  withKeys: ["trust_root", "delegations", "threshold", "required", "mode", "verify_in_transparency_log"],
   trustRootRefs: ["trust_root"],
   // connaisseur/validators/notaryv1/notary.py get_key()
   missingRoot: (root, validator) => `Trust root "${root}" not configured for validator "${validator}".`,
@@ -68,18 +130,34 @@ const V3: Layout = {
   version: 3,
   trustRoots: "trustRoots",
   authSecret: "secretName",
-  validatorKeys: {
-    static: ["name", "type", "approve"],
-    notaryv1: ["name", "type", "host", "trustRoots", "cert", "auth", "isAcr"],
+  validatorShapes: {
+    static: mapping({ ...validatorFields, approve: flag() }),
+    notaryv1: mapping({ ...validatorFields, host: text(), trustRoots: nested(), cert: text(), auth: nested(), isAcr: flag() }),
     // internal/validator/cosign CosignValidatorYaml: host holds rekor, rekorPubkey, fulcioCert, ctLogPubkey.
-    cosign: ["name", "type", "host", "trustRoots", "cert", "auth"],
+    cosign: mapping({ ...validatorFields, host: nested(), trustRoots: nested(), cert: text(), auth: nested() }),
   },
+  cosignHostShape: z.nullish(mapping({ rekor: text(), rekorPubkey: text(), fulcioCert: text(), ctLogPubkey: text() })),
+  cosignRootShape: mapping({ name: requiredText(), key: requiredText(), keyless: nested() }, "a trust root (name, key)"),
   // registry only tells Connaisseur which host the credentials are for; for notaryv1 that is the host.
-  authKeys: ["username", "password", "registry", "secretName", "useKeychain"],
-  cosignAuthKeys: ["username", "password", "registry", "secretName", "useKeychain"],
-  tlogKey: "verifyInTransparencyLog",
-  withKeys: ["trustRoot", "key", "delegations", "threshold", "required", "mode", "verifyInTransparencyLog", "verifySCT"],
+  authShape: z.nullish(mapping({ username: text(), password: text(), registry: text(), secretName: nested(), useKeychain: flag() })),
+  cosignAuthShape: z.nullish(mapping({ username: nested(), password: nested(), registry: text(), secretName: nested(), useKeychain: flag() })),
+  cosignCredentials: ["secretName", "username", "password"],
   // internal/policy/rule.go reads trustRoot; the notaryv1 documentation's example writes key.
+  withShape: z.nullish(
+    mapping({
+      trustRoot: text(),
+      key: text(),
+      delegations: list(),
+      threshold: nested(),
+      required: nested(),
+      mode: ruleMode,
+      verifyInTransparencyLog: nested(),
+      verifySCT: nested(),
+    }),
+  ),
+  cosignWithShape: z.object({ threshold, required: list(), verifyInTransparencyLog: flag() }),
+  namespacedShape: z.nullish(mapping({ mode: namespacedMode })),
+  tlogKey: "verifyInTransparencyLog",
   trustRootRefs: ["trustRoot", "key"],
   // internal/validator/notaryv1 trustRootKeys() and auth.GetTrustRoots()
   missingRoot: (root, validator) =>
@@ -88,6 +166,62 @@ const V3: Layout = {
   missingCosignRoot: (root, validator) =>
     `error getting verifiers: error getting trust roots for validator ${validator}: unable to find trust root ${root}`,
 };
+
+/** Hints at the other layout's spelling of a trust root field (trust_roots, trustRoot, …) where `own` is meant. */
+function misspelt(layout: Layout, own: string): (key: string) => string | undefined {
+  const other = layout.version === 2 ? own.replace("_r", "R") : own.replace("R", "_r");
+  return (key) => (key === other ? `Connaisseur ${layout.version} calls it ${own}` : undefined);
+}
+
+/** One mapping as parsed against its shape; each field's problems are reported when it is taken. */
+interface Fields {
+  readonly raw: Record<string, unknown>;
+  /** Reports the fields the shape does not have. */
+  unknown(): void;
+  known(key: string): boolean;
+  /** The field as its shape reads it (T: the shape's type): undefined when absent, unknown, or wrong (reported now). */
+  take<T = unknown>(key: string): T | undefined;
+}
+
+/**
+ * Parses one mapping of the values against its shape. Undefined when raw is absent (where the shape
+ * allows it) or not a mapping (reported). `hint` adds to the message of an unknown field.
+ */
+function parse(shape: Shape, raw: unknown, path: string, issues: Issues, hint?: (key: string) => string | undefined): Fields | undefined {
+  const parsed = shape.safeParse(raw);
+  const found = parsed.success ? [] : parsed.error.issues;
+  if (!isRecord(raw)) {
+    for (const issue of found) issues.push({ path: at(path, formatPath(issue.path)), message: issue.message });
+    return undefined;
+  }
+  const unknown: Issues = [];
+  const unknownKeys = new Set<string>();
+  const pending = new Map<string, Issues>();
+  for (const issue of found) {
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) {
+        unknownKeys.add(key);
+        const extra = hint?.(key);
+        unknown.push({ path: at(path, key), message: `unknown field${extra ? `: ${extra}` : ""}` });
+      }
+      continue;
+    }
+    const key = String(issue.path[0]);
+    pending.set(key, [...(pending.get(key) ?? []), { path: at(path, formatPath(issue.path)), message: issue.message }]);
+  }
+  const take = <T>(key: string): T | undefined => {
+    const problems = pending.get(key);
+    pending.delete(key);
+    if (problems) issues.push(...problems);
+    return problems || unknownKeys.has(key) || isAbsent(raw[key]) ? undefined : (raw[key] as T);
+  };
+  return {
+    raw,
+    unknown: () => issues.push(...unknown.splice(0)),
+    known: (key) => !unknownKeys.has(key),
+    take,
+  };
+}
 
 const UNSUPPORTED_TYPES = ["notaryv2", "notation"];
 const DEFAULT_NOTARY_HOST = "notary.docker.io";
@@ -160,28 +294,16 @@ function readNamespacedValidation(
   path: string,
   issues: Issues,
 ): NamespacedValidation | undefined {
-  const values = optionalRecord(raw, path, issues);
-  if (!values) return undefined;
-  const modePath = at(path, "mode");
-  const mode = optionalString(values.mode, modePath, issues);
-  let valid = true;
-  if (mode !== undefined && mode !== "ignore" && mode !== "validate") {
-    // The chart would read anything but "validate" as ignore: a typo must not pass unnoticed.
-    issues.push({ path: modePath, message: `expected ignore or validate, got "${mode}"` });
-    valid = false;
-  }
-  if (layout.version === 2) {
-    rejectUnknownKeys(values, ["enabled", "mode"], path, issues);
-    const enabled = optionalBoolean(values.enabled, at(path, "enabled"), issues);
-    return enabled && valid ? { mode: mode === "validate" ? "validate" : "ignore" } : undefined;
-  }
-  rejectUnknownKeys(values, ["mode"], path, issues, (key) =>
-    key === "enabled"
+  const values = parse(layout.namespacedShape, raw, path, issues, (key) =>
+    key === "enabled" && layout.version === 3
       ? "Connaisseur 3 has no enabled switch: the namespacedValidation mapping turns the feature on; remove the mapping to validate every namespace"
       : undefined,
   );
-  if (Object.keys(values).length === 0 || !valid) return undefined;
-  return { mode: mode === "validate" ? "validate" : "ignore" };
+  if (!values) return undefined;
+  const mode = values.take<string>("mode") === "validate" ? "validate" : "ignore";
+  values.unknown();
+  if (layout.version === 2) return values.take<boolean>("enabled") ? { mode } : undefined;
+  return Object.keys(values.raw).length === 0 ? undefined : { mode };
 }
 
 interface Located {
@@ -267,12 +389,10 @@ function readValidators(raw: unknown, layout: Layout, path: string, issues: Issu
   const byName = new Map<string, Validator>();
   list.forEach((entry, i) => {
     const vPath = at(path, i);
-    if (!isRecord(entry)) {
-      issues.push({ path: vPath, message: `expected a validator (name, type, …), got ${typeName(entry)}` });
-      return;
-    }
-    const name = requiredString(entry.name, at(vPath, "name"), issues);
-    const validator = readValidator(entry, name ?? "", layout, vPath, issues, warnings);
+    const head = parse(validatorHead, entry, vPath, issues);
+    if (!head) return;
+    const name = head.take<string>("name");
+    const validator = readValidator(head, name ?? "", layout, vPath, issues, warnings);
     if (name === undefined) return;
     if (byName.has(name)) {
       // Connaisseur would silently take the first; two validators of one name is a mistake to fix.
@@ -284,34 +404,22 @@ function readValidators(raw: unknown, layout: Layout, path: string, issues: Issu
   return byName;
 }
 
-function readValidator(
-  entry: Record<string, unknown>,
-  name: string,
-  layout: Layout,
-  path: string,
-  issues: Issues,
-  warnings: Issues,
-): Validator {
-  const typePath = at(path, "type");
-  const type = requiredString(entry.type, typePath, issues);
+function readValidator(head: Fields, name: string, layout: Layout, path: string, issues: Issues, warnings: Issues): Validator {
+  const type = head.take<string>("type");
   if (type === undefined) return { kind: "unusable", name };
   if (type === "static") {
-    rejectUnknownKeys(entry, layout.validatorKeys.static, path, issues);
-    const approvePath = at(path, "approve");
-    const approve = optionalBoolean(entry.approve, approvePath, issues);
+    const entry = parse(layout.validatorShapes.static, head.raw, path, issues);
+    entry?.unknown();
     // Connaisseur 2's schema requires approve; Connaisseur 3 reads a missing one as false.
-    if (approve === undefined && isAbsent(entry.approve) && layout.version === 2) {
-      issues.push({ path: approvePath, message: "required: true (allow every image) or false (deny every image)" });
-    }
-    return { kind: "static", name, approve: approve ?? false };
+    return { kind: "static", name, approve: entry?.take<boolean>("approve") ?? false };
   }
-  if (type === "notaryv1") return readNotaryV1(entry, name, layout, path, issues, warnings);
-  if (type === "cosign") return readCosign(entry, name, layout, path, issues, warnings);
+  if (type === "notaryv1") return readNotaryV1(head.raw, name, layout, path, issues, warnings);
+  if (type === "cosign") return readCosign(head.raw, name, layout, path, issues, warnings);
   if (UNSUPPORTED_TYPES.includes(type)) {
-    issues.push({ path: typePath, message: `validator type ${type} is not supported yet` });
+    issues.push({ path: at(path, "type"), message: `validator type ${type} is not supported yet` });
   } else {
     issues.push({
-      path: typePath,
+      path: at(path, "type"),
       message: `unknown validator type "${type}"; Connaisseur knows static, notaryv1, cosign and notaryv2, and trustgate imports static, notaryv1 and cosign`,
     });
   }
@@ -319,30 +427,23 @@ function readValidator(
 }
 
 function readNotaryV1(
-  entry: Record<string, unknown>,
+  raw: Record<string, unknown>,
   name: string,
   layout: Layout,
   path: string,
   issues: Issues,
   warnings: Issues,
 ): Validator {
-  rejectUnknownKeys(entry, layout.validatorKeys.notaryv1, path, issues, (key) =>
-    key === (layout.version === 2 ? "trustRoots" : "trust_roots")
-      ? `Connaisseur ${layout.version} calls it ${layout.trustRoots}`
-      : undefined,
-  );
+  const entry = parse(layout.validatorShapes.notaryv1, raw, path, issues, misspelt(layout, layout.trustRoots));
+  if (!entry) return { kind: "unusable", name };
+  entry.unknown();
 
-  const hostPath = at(path, "host");
-  let host = optionalString(entry.host, hostPath, issues);
-  if (host === "") host = undefined;
-  if (host === undefined && isAbsent(entry.host) && layout.version === 2) {
-    issues.push({ path: hostPath, message: "required: the Notary server, e.g. notary.docker.io" });
-  }
-  // Connaisseur 3 falls back to Docker Hub's Notary.
+  // Connaisseur 3 falls back to Docker Hub's Notary; Connaisseur 2's schema requires the host.
+  const host = entry.take<string>("host") || undefined;
   const server = trustServerUrl(host ?? DEFAULT_NOTARY_HOST);
 
   const rootsPath = at(path, layout.trustRoots);
-  const { roots, count } = readTrustRoots(entry[layout.trustRoots], rootsPath, ["name", "key"], pemProblem, issues, warnings);
+  const { roots, count } = readTrustRoots(entry.take(layout.trustRoots), rootsPath, notaryRootShape, pemProblem, issues, warnings);
   // Connaisseur 2 starts without roots and denies each image at its rule; Connaisseur 3 refuses to start.
   if (layout.version === 3 && count === 0) {
     issues.push({ path: rootsPath, message: "Connaisseur 3 requires at least one trust root for a notaryv1 validator" });
@@ -351,16 +452,15 @@ function readNotaryV1(
   refuseCustomCa(entry, path, "a trust server", "the Notary", issues);
 
   const authPath = at(path, "auth");
-  const auth = readAuth(entry.auth, layout, authPath, issues);
-  if (layout.version === 2) optionalBoolean(entry.is_acr, at(path, "is_acr"), issues);
-  else optionalBoolean(entry.isAcr, at(path, "isAcr"), issues);
+  const auth = readAuth(entry.take("auth"), layout, authPath, issues);
+  entry.take(layout.version === 2 ? "is_acr" : "isAcr");
 
   return {
     kind: "notaryv1",
     name,
     path,
     server,
-    serverPath: host !== undefined ? hostPath : path,
+    serverPath: host !== undefined ? at(path, "host") : path,
     roots,
     ...(auth ? { auth } : {}),
     authPath,
@@ -374,7 +474,7 @@ function readNotaryV1(
 function readTrustRoots(
   raw: unknown,
   rootsPath: string,
-  fields: readonly string[],
+  shape: Shape,
   keyProblem: (key: string) => string | undefined,
   issues: Issues,
   warnings: Issues,
@@ -383,13 +483,11 @@ function readTrustRoots(
   const list = optionalList(raw, rootsPath, issues) ?? [];
   list.forEach((item, k) => {
     const rPath = at(rootsPath, k);
-    if (!isRecord(item)) {
-      issues.push({ path: rPath, message: `expected a trust root (name, key), got ${typeName(item)}` });
-      return;
-    }
-    rejectUnknownKeys(item, fields, rPath, issues);
-    const rootName = requiredString(item.name, at(rPath, "name"), issues);
-    if (fields.includes("keyless") && !isAbsent(item.keyless)) {
+    const root = parse(shape, item, rPath, issues);
+    if (!root) return;
+    root.unknown();
+    const rootName = root.take<string>("name");
+    if (!isAbsent(root.take("keyless"))) {
       issues.push({
         path: at(rPath, "keyless"),
         message:
@@ -399,7 +497,7 @@ function readTrustRoots(
       return;
     }
     const keyPath = at(rPath, "key");
-    const key = requiredString(item.key, keyPath, issues);
+    const key = root.take<string>("key");
     if (key !== undefined) {
       const problem = keyProblem(key);
       if (problem) issues.push({ path: keyPath, message: problem });
@@ -433,35 +531,21 @@ function cosignKeyProblem(key: string): string | undefined {
 }
 
 function readCosign(
-  entry: Record<string, unknown>,
+  raw: Record<string, unknown>,
   name: string,
   layout: Layout,
   path: string,
   issues: Issues,
   warnings: Issues,
 ): Validator {
-  rejectUnknownKeys(entry, layout.validatorKeys.cosign, path, issues, (key) =>
-    key === (layout.version === 2 ? "trustRoots" : "trust_roots") ? `Connaisseur ${layout.version} calls it ${layout.trustRoots}` : undefined,
-  );
+  const entry = parse(layout.validatorShapes.cosign, raw, path, issues, misspelt(layout, layout.trustRoots));
+  if (!entry) return { kind: "unusable", name };
+  entry.unknown();
 
-  // Connaisseur 2: host is the Rekor URL, and setting it makes cosign check the transparency log.
-  // Connaisseur 3: host holds Rekor, Fulcio and CT log settings, which only the log and keyless use.
-  const hostPath = at(path, "host");
-  let rekorHostPath: string | undefined;
-  if (layout.version === 2) {
-    const host = optionalString(entry.host, hostPath, issues);
-    if (host !== undefined && host.trim() !== "") rekorHostPath = hostPath;
-  } else {
-    const host = optionalRecord(entry.host, hostPath, issues);
-    if (host) {
-      rejectUnknownKeys(host, ["rekor", "rekorPubkey", "fulcioCert", "ctLogPubkey"], hostPath, issues);
-      for (const key of Object.keys(host)) optionalString(host[key], at(hostPath, key), issues);
-    }
-  }
+  const rekorHostPath = readCosignHost(entry, layout, at(path, "host"), issues);
 
   const rootsPath = at(path, layout.trustRoots);
-  const fields = layout.version === 3 ? ["name", "key", "keyless"] : ["name", "key"];
-  const { roots, count } = readTrustRoots(entry[layout.trustRoots], rootsPath, fields, cosignKeyProblem, issues, warnings);
+  const { roots, count } = readTrustRoots(entry.take(layout.trustRoots), rootsPath, layout.cosignRootShape, cosignKeyProblem, issues, warnings);
   // Connaisseur 3 refuses to start without ("no trust roots provided for validator %s").
   if (layout.version === 3 && count === 0) {
     issues.push({ path: rootsPath, message: "Connaisseur 3 requires at least one trust root for a cosign validator" });
@@ -470,11 +554,11 @@ function readCosign(
   refuseCustomCa(entry, path, "a registry", "the registry", issues);
 
   const authPath = at(path, "auth");
-  const auth = optionalRecord(entry.auth, authPath, issues);
+  const auth = parse(layout.cosignAuthShape, entry.take("auth"), authPath, issues);
   if (auth) {
-    rejectUnknownKeys(auth, layout.cosignAuthKeys, authPath, issues);
-    for (const key of [layout.authSecret, "username", "password"]) {
-      if (isAbsent(auth[key]) || !layout.cosignAuthKeys.includes(key)) continue;
+    auth.unknown();
+    for (const key of layout.cosignCredentials) {
+      if (isAbsent(auth.take(key))) continue;
       issues.push({
         path: at(authPath, key),
         message:
@@ -483,21 +567,40 @@ function readCosign(
       });
     }
     // The Kubernetes keychain has no equivalent; REGISTRY_CREDENTIALS for the host is the closest.
-    const keychain = layout.version === 2 ? "k8s_keychain" : "useKeychain";
-    optionalBoolean(auth[keychain], at(authPath, keychain), issues);
-    if (layout.version === 3) optionalString(auth.registry, at(authPath, "registry"), issues);
+    auth.take(layout.version === 2 ? "k8s_keychain" : "useKeychain");
+    if (layout.version === 3) auth.take("registry");
   }
 
   return { kind: "cosign", name, roots, rootsPath, ...(rekorHostPath ? { rekorHostPath } : {}) };
 }
 
+/**
+ * A cosign validator's host; the path of a Rekor URL when it turns the transparency log on.
+ * Connaisseur 2: host is the Rekor URL, and setting it makes cosign check the transparency log.
+ * Connaisseur 3: host holds Rekor, Fulcio and CT log settings, which only the log and keyless use.
+ */
+function readCosignHost(entry: Fields, layout: Layout, hostPath: string, issues: Issues): string | undefined {
+  if (!layout.cosignHostShape) {
+    const host = entry.take<string>("host");
+    return host !== undefined && host.trim() !== "" ? hostPath : undefined;
+  }
+  const host = parse(layout.cosignHostShape, entry.take("host"), hostPath, issues);
+  if (!host) return undefined;
+  host.unknown();
+  // Every value is read as a string, an unknown field's too.
+  for (const key of Object.keys(host.raw)) {
+    if (host.known(key)) host.take(key);
+    else optionalString(host.raw[key], at(hostPath, key), issues);
+  }
+  return undefined;
+}
+
 /** A validator's `cert` (a custom CA) cannot be honoured: fetch in Workers trusts public CAs only. */
-function refuseCustomCa(entry: Record<string, unknown>, path: string, forWhat: string, serve: string, issues: Issues): void {
-  const certPath = at(path, "cert");
-  const cert = optionalString(entry.cert, certPath, issues);
+function refuseCustomCa(entry: Fields, path: string, forWhat: string, serve: string, issues: Issues): void {
+  const cert = entry.take<string>("cert");
   if (cert !== undefined && cert.trim() !== "") {
     issues.push({
-      path: certPath,
+      path: at(path, "cert"),
       message:
         `trustgate cannot pin a custom CA for ${forWhat}: the Workers runtime only trusts the public ` +
         `certificate authorities. Serve ${serve} with a publicly trusted certificate, then remove cert`,
@@ -511,10 +614,10 @@ function readAuth(
   path: string,
   issues: Issues,
 ): { username: string; password: string } | undefined {
-  const auth = optionalRecord(raw, path, issues);
+  const auth = parse(layout.authShape, raw, path, issues);
   if (!auth) return undefined;
-  rejectUnknownKeys(auth, layout.authKeys, path, issues);
-  if (!isAbsent(auth[layout.authSecret])) {
+  auth.unknown();
+  if (!isAbsent(auth.take(layout.authSecret))) {
     issues.push({
       path: at(path, layout.authSecret),
       message:
@@ -523,17 +626,18 @@ function readAuth(
     });
     return undefined;
   }
+  const absent = (key: string) => isAbsent(auth.raw[key]);
   if (layout.version === 3) {
     // The Kubernetes keychain has no equivalent here; REGISTRY_CREDENTIALS for the host is the closest.
-    const keychain = optionalBoolean(auth.useKeychain, at(path, "useKeychain"), issues);
-    optionalString(auth.registry, at(path, "registry"), issues);
-    if (keychain !== undefined && isAbsent(auth.username) && isAbsent(auth.password)) return undefined;
+    const keychain = auth.take<boolean>("useKeychain");
+    auth.take("registry");
+    if (keychain !== undefined && absent("username") && absent("password")) return undefined;
   }
-  const username = optionalString(auth.username, at(path, "username"), issues);
-  const password = optionalString(auth.password, at(path, "password"), issues);
+  const username = auth.take<string>("username");
+  const password = auth.take<string>("password");
   if (username === undefined || password === undefined) {
-    if (isAbsent(auth.username)) issues.push({ path: at(path, "username"), message: "required together with password" });
-    if (isAbsent(auth.password)) issues.push({ path: at(path, "password"), message: "required together with username" });
+    if (absent("username")) issues.push({ path: at(path, "username"), message: "required together with password" });
+    if (absent("password")) issues.push({ path: at(path, "password"), message: "required together with username" });
     return undefined;
   }
   return { username, password };
@@ -579,16 +683,14 @@ interface RuleContext {
 }
 
 /** Policy rule j; `seen` maps each pattern read so far to the rule that has it first. */
-function readRule(entry: unknown, rPath: string, j: number, seen: Map<string, number>, ctx: RuleContext): LocatedRule | undefined {
+function readRule(raw: unknown, rPath: string, j: number, seen: Map<string, number>, ctx: RuleContext): LocatedRule | undefined {
   const { layout, validators, kinds, issues, warnings } = ctx;
-  if (!isRecord(entry)) {
-    issues.push({ path: rPath, message: `expected a rule (pattern, validator, with), got ${typeName(entry)}` });
-    return undefined;
-  }
-  rejectUnknownKeys(entry, ["pattern", "validator", "with"], rPath, issues);
+  const entry = parse(ruleShape, raw, rPath, issues);
+  if (!entry) return undefined;
+  entry.unknown();
 
   const patternPath = at(rPath, "pattern");
-  const pattern = requiredString(entry.pattern, patternPath, issues);
+  const pattern = entry.take<string>("pattern");
   if (pattern !== undefined) {
     try {
       compilePattern(pattern, "connaisseur");
@@ -606,10 +708,10 @@ function readRule(entry: unknown, rPath: string, j: number, seen: Map<string, nu
   }
 
   const validatorPath = at(rPath, "validator");
-  const named = optionalString(entry.validator, validatorPath, issues);
+  const named = entry.take<string>("validator");
   const validatorName = named || "default";
   const validator = validators?.get(validatorName);
-  if (validators && !validator && (named !== undefined || isAbsent(entry.validator))) {
+  if (validators && !validator && (named !== undefined || isAbsent(entry.raw.validator))) {
     issues.push({
       path: validatorPath,
       message: named
@@ -619,7 +721,7 @@ function readRule(entry: unknown, rPath: string, j: number, seen: Map<string, nu
   }
 
   const withPath = at(rPath, "with");
-  const options = readWith(entry.with, layout, withPath, issues);
+  const options = readWith(entry.take("with"), layout, withPath, issues);
   if (pattern === undefined || !validator) return undefined;
   const built = requirementsFor(validator, options, layout, rPath, kinds, issues, warnings);
   if (!built) return undefined;
@@ -638,32 +740,28 @@ interface RuleOptions {
 }
 
 function readWith(raw: unknown, layout: Layout, path: string, issues: Issues): RuleOptions {
-  const options = optionalRecord(raw, path, issues);
   const [canonical = "trust_root", ...aliases] = layout.trustRootRefs;
   const none = { trustRootPath: at(path, canonical), delegationsPath: at(path, "delegations"), path };
+  const options = parse(layout.withShape, raw, path, issues, misspelt(layout, canonical));
   if (!options) return none;
-  rejectUnknownKeys(options, layout.withKeys, path, issues, (key) =>
-    key === (layout.version === 2 ? "trustRoot" : "trust_root")
-      ? `Connaisseur ${layout.version} calls it ${canonical}`
-      : undefined,
-  );
+  options.unknown();
 
   let trustRoot: string | undefined;
   let trustRootPath = none.trustRootPath;
   for (const key of [canonical, ...aliases]) {
-    if (isAbsent(options[key])) continue;
+    if (isAbsent(options.raw[key])) continue;
     const keyPath = at(path, key);
     if (trustRoot !== undefined) {
       issues.push({ path: keyPath, message: `give the trust root once, as ${canonical}` });
       continue;
     }
-    trustRoot = optionalString(options[key], keyPath, issues);
+    trustRoot = options.take<string>(key);
     trustRootPath = keyPath;
   }
 
   const delegationsPath = none.delegationsPath;
   let delegations: string[] | undefined;
-  const list = optionalList(options.delegations, delegationsPath, issues);
+  const list = options.take<unknown[]>("delegations");
   if (list && list.length > 0) {
     delegations = [];
     list.forEach((d, k) => {
@@ -672,18 +770,14 @@ function readWith(raw: unknown, layout: Layout, path: string, issues: Issues): R
     });
   }
 
-  const modePath = at(path, "mode");
-  const mode = optionalString(options.mode, modePath, issues);
   // Whether Connaisseur rewrites the pod's image to the digest is the admission front end's concern.
-  if (mode !== undefined && mode !== "mutate" && mode !== "insecureValidateOnly") {
-    issues.push({ path: modePath, message: `expected mutate or insecureValidateOnly, got "${mode}"` });
-  }
+  options.take("mode");
   return {
     ...(trustRoot ? { trustRoot } : {}),
     trustRootPath,
     ...(delegations ? { delegations } : {}),
     delegationsPath,
-    raw: options,
+    raw: options.raw,
     path,
   };
 }
@@ -749,36 +843,96 @@ function requirementsFor(
   return { require, description: `${described}, ${which}` };
 }
 
-/** `threshold` and `required` of a cosign rule's `with`; a required name listed twice counts once. */
-function readCosignCounts(
-  raw: Record<string, unknown>,
-  thresholdPath: string,
-  requiredPath: string,
-  issues: Issues,
-): { threshold: number | undefined; required: string[] } {
-  let threshold: number | undefined;
-  if (!isAbsent(raw.threshold)) {
-    if (typeof raw.threshold === "number" && Number.isInteger(raw.threshold) && raw.threshold >= 1) threshold = raw.threshold;
-    else issues.push({ path: thresholdPath, message: `expected a whole number of signatures, 1 or more, got ${JSON.stringify(raw.threshold)}` });
-  }
+/** `threshold` and `required` of a cosign rule's `with`, and where they are. */
+interface CosignCounts {
+  readonly threshold: number | undefined;
+  readonly thresholdPath: string;
+  /** A required name listed twice counts once. */
+  readonly required: readonly string[];
+  readonly requiredPath: string;
+}
+
+function readCosignCounts(options: Fields, path: string, issues: Issues): CosignCounts {
+  const requiredPath = at(path, "required");
+  const threshold = options.take<number>("threshold");
   const required: string[] = [];
-  optionalList(raw.required, requiredPath, issues)?.forEach((r, k) => {
+  options.take<unknown[]>("required")?.forEach((r, k) => {
     const n = requiredString(r, at(requiredPath, k), issues);
     if (n !== undefined && !required.includes(n)) required.push(n);
   });
-  return { threshold, required };
+  return { threshold, thresholdPath: at(path, "threshold"), required, requiredPath };
+}
+
+/** The trust roots a cosign rule verifies, and how many of them must sign (undefined: all pinned). */
+interface Pinned {
+  readonly roots: readonly TrustRoot[];
+  readonly threshold: number | undefined;
+}
+
+/** trustRoot "*": the required roots (all must sign) unless the threshold asks for more, else every root. */
+function pinEveryRoot(validator: Extract<Validator, { kind: "cosign" }>, counts: CosignCounts, issues: Issues, warnings: Issues): Pinned {
+  const { threshold, required, requiredPath } = counts;
+  for (const [k, n] of required.entries()) {
+    if (!validator.roots.some((r) => r.name === n)) {
+      issues.push({ path: at(requiredPath, k), message: `validator ${validator.name} has no trust root "${n}": Connaisseur would deny every image of this rule` });
+    }
+  }
+  const effective = threshold ?? (required.length > 0 ? undefined : validator.roots.length);
+  const roots =
+    required.length > 0 && (effective === undefined || effective <= required.length)
+      ? validator.roots.filter((r) => required.includes(r.name))
+      : validator.roots;
+  if (effective !== undefined && roots.length > 0 && effective > roots.length) {
+    // Connaisseur starts so, and denies each image at its rule: imported as it is, with a warning.
+    warnings.push({
+      path: counts.thresholdPath,
+      message: `a threshold of ${effective} cannot be met by the ${roots.length} trust roots of validator ${validator.name}: every image of this rule is denied (validation threshold not reached), as Connaisseur does`,
+    });
+  }
+  return { roots, threshold: effective };
+}
+
+/** A named trust root; undefined when the validator has none of that name (nothing reported yet). */
+function pinNamedRoot(
+  validator: Extract<Validator, { kind: "cosign" }>,
+  ref: string,
+  counts: CosignCounts,
+  layout: Layout,
+  issues: Issues,
+  warnings: Issues,
+): Pinned | undefined {
+  const { threshold, required } = counts;
+  const root = validator.roots.find((r) => r.name === ref);
+  if (!root) return undefined;
+  const others = required.filter((n) => n !== ref);
+  if (others.length > 0) {
+    issues.push({
+      path: counts.requiredPath,
+      message: `required names ${others.join(", ")}, but the rule verifies only trust root ${ref}: set ${layout.trustRootRefs[0]} to "*" or Connaisseur denies every image of this rule`,
+    });
+  }
+  if (layout.version === 2 && threshold !== undefined && threshold > 1) {
+    // Connaisseur 2 applies the threshold to a named trust root too.
+    warnings.push({
+      path: counts.thresholdPath,
+      message: `a threshold of ${threshold} cannot be met by the one trust root ${ref}: every image of this rule is denied (validation threshold not reached), as Connaisseur 2 does; set trust_root to "*" to count every trust root`,
+    });
+    return { roots: [root], threshold };
+  }
+  return { roots: [root], threshold: undefined };
 }
 
 /** Reports a rule for which Connaisseur would also check the Rekor transparency log: trustgate checks none. */
 function reportRekor(
   validator: Extract<Validator, { kind: "cosign" }>,
   options: RuleOptions,
+  cosignOptions: Fields,
   layout: Layout,
   rulePath: string,
   issues: Issues,
 ): void {
   const tlogPath = at(options.path, layout.tlogKey);
-  const tlog = optionalBoolean(options.raw?.[layout.tlogKey], tlogPath, issues);
+  const tlog = cosignOptions.take<boolean>(layout.tlogKey);
   const rekor = layout.version === 3 ? tlog !== false : tlog === true || (tlog === undefined && validator.rekorHostPath !== undefined);
   if (rekor) {
     issues.push({
@@ -813,17 +967,15 @@ function cosignRequirementFor(
   warnings: Issues,
 ): { require: Requirement[]; description: string } | undefined {
   const described = `validator ${validator.name}`;
-  const raw = options.raw ?? {};
-  const thresholdPath = at(options.path, "threshold");
-  const requiredPath = at(options.path, "required");
-  const { threshold, required } = readCosignCounts(raw, thresholdPath, requiredPath, issues);
+  // The with mapping has been parsed as a whole (readWith): these are the fields only cosign reads.
+  const cosignOptions = parse(layout.cosignWithShape, options.raw ?? {}, options.path, issues) as Fields;
+  const counts = readCosignCounts(cosignOptions, options.path, issues);
+  const { required, thresholdPath, requiredPath } = counts;
   if (options.delegations) {
     issues.push({ path: options.delegationsPath, message: "delegations are Notary roles: a cosign validator has none (name trust roots in required)" });
   }
 
   const ref = options.trustRoot ?? "default";
-  let pinned: readonly TrustRoot[];
-  let effectiveThreshold: number | undefined;
   if (ref === "*" && validator.roots.length === 0) {
     // Connaisseur 2 starts so (Connaisseur 3 does not, reported above) and denies every image.
     return {
@@ -831,46 +983,11 @@ function cosignRequirementFor(
       description: `${described}, which has no trust roots: Connaisseur denies every image of this rule`,
     };
   }
-  if (ref === "*") {
-    for (const [k, n] of required.entries()) {
-      if (!validator.roots.some((r) => r.name === n)) {
-        issues.push({ path: at(requiredPath, k), message: `validator ${validator.name} has no trust root "${n}": Connaisseur would deny every image of this rule` });
-      }
-    }
-    effectiveThreshold = threshold ?? (required.length > 0 ? undefined : validator.roots.length);
-    pinned =
-      required.length > 0 && (effectiveThreshold === undefined || effectiveThreshold <= required.length)
-        ? validator.roots.filter((r) => required.includes(r.name))
-        : validator.roots;
-    if (effectiveThreshold !== undefined && pinned.length > 0 && effectiveThreshold > pinned.length) {
-      // Connaisseur starts so, and denies each image at its rule: imported as it is, with a warning.
-      warnings.push({
-        path: thresholdPath,
-        message: `a threshold of ${effectiveThreshold} cannot be met by the ${pinned.length} trust roots of validator ${validator.name}: every image of this rule is denied (validation threshold not reached), as Connaisseur does`,
-      });
-    }
-  } else {
-    const root = validator.roots.find((r) => r.name === ref);
-    if (!root) return missingTrustRoot(described, ref, layout.missingCosignRoot(ref, validator.name));
-    pinned = [root];
-    const others = required.filter((n) => n !== ref);
-    if (others.length > 0) {
-      issues.push({
-        path: requiredPath,
-        message: `required names ${others.join(", ")}, but the rule verifies only trust root ${ref}: set ${layout.trustRootRefs[0]} to "*" or Connaisseur denies every image of this rule`,
-      });
-    }
-    if (layout.version === 2 && threshold !== undefined && threshold > 1) {
-      // Connaisseur 2 applies the threshold to a named trust root too.
-      effectiveThreshold = threshold;
-      warnings.push({
-        path: thresholdPath,
-        message: `a threshold of ${threshold} cannot be met by the one trust root ${ref}: every image of this rule is denied (validation threshold not reached), as Connaisseur 2 does; set trust_root to "*" to count every trust root`,
-      });
-    }
-  }
+  const pin = ref === "*" ? pinEveryRoot(validator, counts, issues, warnings) : pinNamedRoot(validator, ref, counts, layout, issues, warnings);
+  if (!pin) return missingTrustRoot(described, ref, layout.missingCosignRoot(ref, validator.name));
+  const { roots: pinned, threshold: effectiveThreshold } = pin;
 
-  reportRekor(validator, options, layout, rulePath, issues);
+  reportRekor(validator, options, cosignOptions, layout, rulePath, issues);
   if (pinned.length === 0) return undefined;
 
   // What could not be met is reported above; the requirement keeps what can.
