@@ -29,21 +29,6 @@ export function typeName(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-/** Reports every key of obj outside allowed; the tools' own loaders reject (or silently drop) them. */
-export function rejectUnknownKeys(
-  obj: Record<string, unknown>,
-  allowed: readonly string[],
-  path: string,
-  issues: Issues,
-  hint?: (key: string) => string | undefined,
-): void {
-  for (const key of Object.keys(obj)) {
-    if (allowed.includes(key)) continue;
-    const extra = hint?.(key);
-    issues.push({ path: at(path, key), message: `unknown field${extra ? `: ${extra}` : ""}` });
-  }
-}
-
 /** A mapping, or undefined (with an issue) when value is something else; absent gives undefined quietly. */
 export function optionalRecord(value: unknown, path: string, issues: Issues): Record<string, unknown> | undefined {
   if (isAbsent(value)) return undefined;
