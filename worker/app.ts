@@ -1,5 +1,5 @@
 // The Hono app: routes mounted under /v1, JSON errors for everything that goes wrong.
-import { Hono } from "hono";
+import { Hono } from "./hono";
 import type { Env } from "./env";
 import { errorResponse, HttpError } from "./errors";
 import { admissionRoutes } from "./routes/admission";

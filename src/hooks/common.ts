@@ -100,10 +100,6 @@ export class IssueList {
   }
 }
 
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 /**
  * `<host>/<repository>@<digest>`, checked to mean exactly that under Docker's reference grammar: the host
  * is read as the registry (not a Docker Hub namespace), the repository is a valid path with no tag in it,

@@ -1,5 +1,6 @@
 // Docker distribution notification envelopes: which events are manifest pushes, and the image each one names.
 import * as z from "../schema";
+import { isRecord } from "../stored";
 import {
   IssueList,
   MANIFEST_MEDIA_TYPES,
@@ -7,7 +8,6 @@ import {
   MAX_IMAGES,
   HookPayloadError,
   imageFor,
-  isPlainObject,
   normalizeMediaType,
   text,
   type HookBatch,
@@ -60,7 +60,7 @@ type DistributionEvent = z.infer<typeof eventSchema>;
  */
 export function parseDistributionEnvelope(body: unknown): HookBatch {
   const issues = new IssueList();
-  if (!isPlainObject(body)) throw new HookPayloadError(WHAT, [{ path: "", message: "expected a JSON object" }]);
+  if (!isRecord(body)) throw new HookPayloadError(WHAT, [{ path: "", message: "expected a JSON object" }]);
   const events = body.events;
   if (!Array.isArray(events)) {
     throw new HookPayloadError(WHAT, [{ path: "events", message: events === undefined ? "missing" : "expected an array" }]);

@@ -1,11 +1,11 @@
 // Harbor webhooks: PUSH_ARTIFACT payloads (Default and CloudEvents formats) and the image each resource names.
 import * as z from "../schema";
+import { isRecord } from "../stored";
 import {
   IssueList,
   MAX_IMAGES,
   HookPayloadError,
   imageFor,
-  isPlainObject,
   tagOrNull,
   text,
   type HookBatch,
@@ -56,7 +56,7 @@ const cloudEventSchema = z.looseObject({
  * one ignored event without their data being read; a push must have `resources` and `repository`.
  */
 export function parseHarborPayload(body: unknown): HookBatch {
-  if (!isPlainObject(body)) throw new HookPayloadError(WHAT, [{ path: "", message: "expected a JSON object" }]);
+  if (!isRecord(body)) throw new HookPayloadError(WHAT, [{ path: "", message: "expected a JSON object" }]);
   const issues = new IssueList();
   const cloudEvent = "specversion" in body;
   const head = cloudEvent ? issues.check(cloudEventSchema, body, "") : issues.check(defaultSchema, body, "");

@@ -7,7 +7,8 @@
 //   request.namespaceObject  the request's Namespace (metadata.name must be request.namespace; metadata.labels read)
 //   context.namespaceLabels  the namespace's labels as a map
 // A malformed review is a 400, an unknown policy a 404: the API server then applies the webhook's failurePolicy.
-import { Hono, type Context } from "hono";
+import type { Context } from "hono";
+import { Hono } from "../hono";
 import { planAdmission } from "../../src/admission/plan";
 import { answerAdmission } from "../../src/admission/respond";
 import { admissionReviewSchema, namespaceLabelsOf } from "../../src/admission/review";

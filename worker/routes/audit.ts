@@ -1,5 +1,5 @@
 // The policy audit log, for admins: GET /v1/audit?policy=&limit=&cursor=, newest first.
-import { Hono } from "hono";
+import { Hono } from "../hono";
 import type { Env } from "../env";
 import { requireRole } from "../middleware/auth";
 import { PolicyAuditLog, type PolicyAuditQuery } from "../stores/policy-audit";

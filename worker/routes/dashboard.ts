@@ -1,7 +1,7 @@
 // The verdict dashboard: a public static page at / whose script reads GET /v1/verdicts with the
 // token a person enters. The files are in worker/dashboard/ and are bundled as text (wrangler.toml
 // [[rules]]): the Worker serves them itself, so no assets router sits in front of the API.
-import { Hono } from "hono";
+import { Hono } from "../hono";
 import type { Env } from "../env";
 import DASHBOARD_CSS from "../dashboard/app.css";
 import DASHBOARD_JS from "../dashboard/app.js";

@@ -1,5 +1,5 @@
 // Decisions: one image, or a batch in input order; each verdict recorded off the hot path.
-import { Hono } from "hono";
+import { Hono } from "../hono";
 import * as z from "../../src/schema";
 import type { Env } from "../env";
 import { readJson } from "../body";

@@ -34,7 +34,8 @@
 // Verdicts are recorded with source "hook:distribution" / "hook:harbor" and context
 // { hook, tag, eventId, actor }, and read back with GET /v1/verdicts. A body that is not such a payload
 // is a 400 (the registry retries it: fix the sender), an unknown policy a 404, past 1 MiB a 413.
-import { Hono, type Context } from "hono";
+import type { Context } from "hono";
+import { Hono } from "../hono";
 import type { HookBatch, HookImage } from "../../src/hooks/common";
 import { parseDistributionEnvelope } from "../../src/hooks/distribution";
 import { parseHarborPayload } from "../../src/hooks/harbor";

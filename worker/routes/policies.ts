@@ -1,6 +1,7 @@
 // Policy administration: put (validated fully before anything is stored), get, list, delete.
 // Every change is recorded in the policy audit log before it is made (see stores/policy-audit).
-import { Hono, type Context } from "hono";
+import type { Context } from "hono";
+import { Hono } from "../hono";
 import { importPolicy } from "../../src/policy/import";
 import { defaultRequirementKinds } from "../../src/requirements";
 import type { Env } from "../env";

@@ -1,5 +1,5 @@
 // The verdict history: newest first, filtered by image, policy and decision, paginated.
-import { Hono } from "hono";
+import { Hono } from "../hono";
 import { parseReference } from "../../src/reference";
 import type { Env } from "../env";
 import { HttpError } from "../errors";

@@ -24,6 +24,7 @@ import { parseDescriptor, type Descriptor } from "./legacy";
 import { MAX_SIGNATURES_PER_BUNDLE } from "./limits";
 import type { Parsed } from "./payload";
 import { verifySignature, type SignatureCheck } from "./signature";
+import { isRecord } from "../../stored";
 
 export const BUNDLE_V03_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json";
 export const IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
@@ -56,7 +57,7 @@ export interface ReferrerManifest {
 
 export function parseReferrerManifest(bytes: Uint8Array): Parsed<ReferrerManifest> {
   const root = parseJson(bytes);
-  if (!isObject(root) || root.schemaVersion !== 2 || !Array.isArray(root.layers)) {
+  if (!isRecord(root) || root.schemaVersion !== 2 || !Array.isArray(root.layers)) {
     return { ok: false, why: "the referrer is not an image manifest (schemaVersion 2 with layers)" };
   }
   const layers: Descriptor[] = [];
@@ -65,25 +66,25 @@ export function parseReferrerManifest(bytes: Uint8Array): Parsed<ReferrerManifes
     if (typeof d === "string") return { ok: false, why: `referrer layer ${i}: ${d}` };
     layers.push(d);
   }
-  const config = isObject(root.config) ? root.config : {};
+  const config = isRecord(root.config) ? root.config : {};
   // OCI 1.1: the manifest's artifactType, else its config's media type.
   const artifactType =
     typeof root.artifactType === "string" ? root.artifactType : typeof config.mediaType === "string" ? config.mediaType : undefined;
-  const subject = isObject(root.subject) && typeof root.subject.digest === "string" ? root.subject.digest : undefined;
+  const subject = isRecord(root.subject) && typeof root.subject.digest === "string" ? root.subject.digest : undefined;
   return { ok: true, value: { artifactType, subject, layers } };
 }
 
 export function parseBundle(bytes: Uint8Array): Parsed<SigstoreBundle> {
   const root = parseJson(bytes);
-  if (!isObject(root)) return { ok: false, why: "the bundle is not a JSON object" };
+  if (!isRecord(root)) return { ok: false, why: "the bundle is not a JSON object" };
   const mediaType = get(root, "mediaType", "media_type");
   if (mediaType !== BUNDLE_V03_MEDIA_TYPE) {
     return { ok: false, why: `bundle media type ${JSON.stringify(mediaType)} is not supported (only ${BUNDLE_V03_MEDIA_TYPE})` };
   }
   const material = get(root, "verificationMaterial", "verification_material");
-  if (!isObject(material)) return { ok: false, why: "the bundle has no verificationMaterial" };
+  if (!isRecord(material)) return { ok: false, why: "the bundle has no verificationMaterial" };
   const publicKey = get(material, "publicKey", "public_key");
-  if (!isObject(publicKey)) {
+  if (!isRecord(publicKey)) {
     const keyless = get(material, "certificate") !== undefined || get(material, "x509CertificateChain", "x509_certificate_chain") !== undefined;
     return {
       ok: false,
@@ -97,7 +98,7 @@ export function parseBundle(bytes: Uint8Array): Parsed<SigstoreBundle> {
     return { ok: false, why: "the bundle holds a messageSignature (a signed blob), not the DSSE envelope cosign signs images with" };
   }
   const envelope = get(root, "dsseEnvelope", "dsse_envelope");
-  if (!isObject(envelope)) return { ok: false, why: "the bundle has no dsseEnvelope" };
+  if (!isRecord(envelope)) return { ok: false, why: "the bundle has no dsseEnvelope" };
   const payloadType = get(envelope, "payloadType", "payload_type");
   const payload = protoBytes(get(envelope, "payload"));
   const rawSignatures = get(envelope, "signatures");
@@ -107,9 +108,9 @@ export function parseBundle(bytes: Uint8Array): Parsed<SigstoreBundle> {
   const signatures: DsseSignature[] = [];
   // Only the first few are read: an envelope may list thousands, each to be tried against a key.
   for (const raw of rawSignatures.slice(0, MAX_SIGNATURES_PER_BUNDLE)) {
-    const sig = isObject(raw) ? protoBytes(get(raw, "sig")) : undefined;
+    const sig = isRecord(raw) ? protoBytes(get(raw, "sig")) : undefined;
     if (!sig || sig.length === 0) return { ok: false, why: "a DSSE signature is not base64" };
-    const keyid = isObject(raw) ? get(raw, "keyid") : undefined;
+    const keyid = isRecord(raw) ? get(raw, "keyid") : undefined;
     signatures.push({ sig, keyid: typeof keyid === "string" ? keyid : "" });
   }
   return {
@@ -147,11 +148,11 @@ export interface Statement {
 export function parseStatement(bytes: Uint8Array): Parsed<Statement> {
   const text = utf8DecodeStrict(bytes);
   const root = text === undefined ? undefined : parseJsonText(text);
-  if (!isObject(root)) return { ok: false, why: "the DSSE payload is not a JSON in-toto statement" };
+  if (!isRecord(root)) return { ok: false, why: "the DSSE payload is not a JSON in-toto statement" };
   const subjects: { name?: string; digest: Record<string, string> }[] = [];
   if (Array.isArray(root.subject)) {
     for (const s of root.subject) {
-      if (!isObject(s) || !isObject(s.digest)) continue;
+      if (!isRecord(s) || !isRecord(s.digest)) continue;
       const digest: Record<string, string> = {};
       for (const [alg, value] of Object.entries(s.digest)) if (typeof value === "string") digest[alg] = value;
       subjects.push({ ...(typeof s.name === "string" && s.name !== "" ? { name: s.name } : {}), digest });
@@ -287,8 +288,4 @@ function parseJsonText(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -17,6 +17,7 @@ import { identityProblem } from "./identity";
 import type { CosignPublicKey } from "./keys";
 import { claimProblem, parseSimpleSigningPayload, type Parsed, type SimpleSigningPayload } from "./payload";
 import { verifySignature } from "./signature";
+import { isRecord } from "../../stored";
 
 export const SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature";
 
@@ -58,7 +59,7 @@ export function parseSignatureManifest(bytes: Uint8Array, limit = Infinity): Par
   } catch {
     return { ok: false, why: "the signature manifest is not JSON" };
   }
-  if (!isObject(manifest) || manifest.schemaVersion !== 2 || !Array.isArray(manifest.layers)) {
+  if (!isRecord(manifest) || manifest.schemaVersion !== 2 || !Array.isArray(manifest.layers)) {
     return { ok: false, why: "the signature manifest is not an image manifest (schemaVersion 2 with layers)" };
   }
   const layers: SignatureLayer[] = [];
@@ -74,14 +75,14 @@ export function parseSignatureManifest(bytes: Uint8Array, limit = Infinity): Par
 
 /** An OCI descriptor with a sha256 digest; a string says what is wrong with it. */
 export function parseDescriptor(raw: unknown): Descriptor | string {
-  if (!isObject(raw)) return "not a descriptor";
+  if (!isRecord(raw)) return "not a descriptor";
   const { mediaType, digest, size, artifactType, annotations } = raw;
   if (typeof mediaType !== "string") return "no mediaType";
   if (typeof digest !== "string" || !DIGEST_RE.test(digest)) return `digest ${JSON.stringify(digest)} is not sha256:<64 hex>`;
   if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) return "no valid size";
   if (artifactType !== undefined && typeof artifactType !== "string") return "artifactType is not a string";
   if (annotations !== undefined && annotations !== null) {
-    if (!isObject(annotations) || Object.values(annotations).some((v) => typeof v !== "string")) return "annotations are not strings";
+    if (!isRecord(annotations) || Object.values(annotations).some((v) => typeof v !== "string")) return "annotations are not strings";
   }
   return {
     mediaType,
@@ -153,8 +154,4 @@ export async function checkLegacySignature(check: LegacyCheck): Promise<CheckedS
     byKey.set(key.hint, keys[key.name]!);
   }
   return { source, keys };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -8,6 +8,7 @@
 // cosign's SimpleClaimVerifier then compares only the digest ("invalid or missing digest in claim");
 // trustgate also requires the cosign type, which every cosign-made payload carries.
 import { utf8DecodeStrict } from "../shared/encoding";
+import { isRecord } from "../../stored";
 
 export const SIMPLE_SIGNING_MEDIA_TYPE = "application/vnd.dev.cosign.simplesigning.v1+json";
 export const COSIGN_SIGNATURE_TYPE = "cosign container image signature";
@@ -37,14 +38,14 @@ export function parseSimpleSigningPayload(bytes: Uint8Array): Parsed<SimpleSigni
     const identity = object(field(critical, "identity"), "critical.identity");
     const image = object(field(critical, "image"), "critical.image");
     const optional = field(top, "optional");
-    if (optional !== undefined && optional !== null && !isObject(optional)) throw new Error("optional is not an object");
+    if (optional !== undefined && optional !== null && !isRecord(optional)) throw new Error("optional is not an object");
     return {
       ok: true,
       value: {
         type: string(field(critical, "type"), "critical.type"),
         dockerManifestDigest: string(field(image, "docker-manifest-digest"), "critical.image.docker-manifest-digest"),
         dockerReference: string(field(identity, "docker-reference"), "critical.identity.docker-reference"),
-        optional: isObject(optional) ? optional : null,
+        optional: isRecord(optional) ? optional : null,
       },
     };
   } catch (err) {
@@ -60,10 +61,6 @@ export function claimProblem(payload: SimpleSigningPayload, digest: string): str
   return undefined;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 /** encoding/json's field lookup: case-insensitive, the last matching key wins. */
 function field(obj: Record<string, unknown>, name: string): unknown {
   let found: unknown;
@@ -73,7 +70,7 @@ function field(obj: Record<string, unknown>, name: string): unknown {
 
 function object(value: unknown, where: string): Record<string, unknown> {
   if (value === undefined || value === null) return {};
-  if (!isObject(value)) throw new Error(`${where} is not an object`);
+  if (!isRecord(value)) throw new Error(`${where} is not an object`);
   return value;
 }
 

@@ -17,6 +17,7 @@ import {
 import { base64Decode, base64Encode, concatBytes, parsePem, sha256, toHex, toPem, utf8DecodeStrict } from "../shared/encoding";
 import { NotaryV1Error, fail } from "./errors";
 import { DEFAULT_LIMITS } from "../../limits";
+import { isRecord } from "../../stored";
 
 /** The key types notary knows (`tuf/data/types.go`); others parse but never verify. */
 export const KEY_TYPES = ["ecdsa", "ecdsa-x509", "rsa", "rsa-x509", "ed25519"] as const;
@@ -33,10 +34,10 @@ export const MIN_RSA_BITS = 2048;
 
 /** Parses `{keytype, keyval: {public, private}}`; `where` names the field for error messages. */
 export function parseTufKey(value: unknown, where: string): TufKey {
-  if (!isPlainObject(value)) fail("MALFORMED", `${where}: key must be an object`);
+  if (!isRecord(value)) fail("MALFORMED", `${where}: key must be an object`);
   const { keytype, keyval } = value;
   if (typeof keytype !== "string" || keytype === "") fail("MALFORMED", `${where}: keytype must be a non-empty string`);
-  if (!isPlainObject(keyval)) fail("MALFORMED", `${where}: keyval must be an object`);
+  if (!isRecord(keyval)) fail("MALFORMED", `${where}: keyval must be an object`);
   if (typeof keyval.public !== "string") fail("MALFORMED", `${where}: keyval.public must be a base64 string`);
   const pub = base64Decode(keyval.public);
   if (pub === undefined || pub.length === 0) fail("MALFORMED", `${where}: keyval.public is not valid base64`);
@@ -288,8 +289,4 @@ export function spkiOf(key: TufKey): Uint8Array | undefined {
     if (e instanceof NotaryV1Error) return undefined;
     throw e;
   }
-}
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -2,7 +2,8 @@
 
 import { base64Decode, utf8DecodeStrict } from "../shared/encoding";
 import { NotaryV1Error, fail } from "./errors";
-import { isPlainObject, parseTufKey, type TufKey } from "./keys";
+import { parseTufKey, type TufKey } from "./keys";
+import { isRecord } from "../../stored";
 
 export { NotaryV1Error, type NotaryV1ErrorCode } from "./errors";
 
@@ -242,7 +243,7 @@ export function parseExpires(text: string): Date | undefined {
  * canonical bytes keep both keys, so the two could disagree about what was signed.
  */
 function object(value: unknown, where: string, role: string, fields?: readonly string[]): Record<string, unknown> {
-  if (!isPlainObject(value)) fail("MALFORMED", `${where} must be an object`, role);
+  if (!isRecord(value)) fail("MALFORMED", `${where} must be an object`, role);
   if (fields) {
     for (const key of Object.keys(value)) {
       if (fields.includes(key)) continue;

@@ -2,7 +2,7 @@
 // (root → timestamp → snapshot → targets → delegations), and reduces it to a small summary that
 // can be cached and decided on without verifying again.
 import { importPinnedKey, spkiOf } from "./keys";
-import { base64Encode, toHex } from "../shared/encoding";
+import { base64Encode, sha256, toHex } from "../shared/encoding";
 import { NotaryV1Error } from "./errors";
 import type { FileMeta, TargetsMetadata } from "./roles";
 import { pathAllowed } from "./targets-lookup";
@@ -98,10 +98,6 @@ export class TrustStateUnreadableError extends Error {
 const missing = (file: string, gun: string): NotaryV1Error =>
   new NotaryV1Error("MALFORMED", `the trust server has no ${file} for ${gun}`, file.replace(/\.json$/, ""));
 
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>)));
-}
-
 /**
  * Fetches a file listed with hashes; when the plain file no longer matches (a publish raced us),
  * asks once more by checksum (`snapshot.<hex>.json`), as the notary client does.
@@ -111,7 +107,7 @@ async function fetchListed(fetcher: RoleFetcher, role: string, meta: FileMeta, s
   // A file asked for before the snapshot listed it may have been published since: asked again.
   const plain = (speculative ? await speculative : null) ?? (await fetcher.fetch(`${role}.json`, max));
   const want = meta.hashes.sha256 ? toHex(meta.hashes.sha256) : undefined;
-  if (!plain || !want || (await sha256Hex(plain)) === want) return plain;
+  if (!plain || !want || toHex(await sha256(plain)) === want) return plain;
   return (await fetcher.fetch(`${role}.${want}.json`, max)) ?? plain;
 }
 
