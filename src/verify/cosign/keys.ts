@@ -6,6 +6,7 @@ import { DerError, parseSpki } from "../shared/der";
 import { base64Encode, parsePem } from "../shared/encoding";
 import { DEFAULT_LIMITS } from "../../limits";
 import { CosignKeyError } from "./errors";
+import { VerifyKeyCache } from "../shared/key-import";
 
 // Where importCosignKey's callers have always found it.
 export { CosignKeyError };
@@ -27,8 +28,7 @@ export interface CosignPublicKey {
 }
 
 // Imported keys by SPKI; a small bound keeps an isolate's memory flat.
-const imported = new Map<string, Promise<CryptoKey | undefined>>();
-const IMPORT_LIMIT = DEFAULT_LIMITS.memory.cosignKeys;
+const imported = new VerifyKeyCache(DEFAULT_LIMITS.memory.cosignKeys);
 
 /**
  * Parses a PEM `PUBLIC KEY` (the first PEM block, as Go's pem.Decode reads it) and imports it.
@@ -72,20 +72,8 @@ export async function importCosignKey(name: string, pem: string): Promise<Cosign
   };
 }
 
+/** The Web Crypto key (the hint is the SPKI's sha256), or undefined where the runtime refuses it: noble verifies then. */
 function webCryptoKey(algorithm: CosignKeyAlgorithm, spki: Uint8Array, hint: string): Promise<CryptoKey | undefined> {
-  const cacheKey = `${algorithm}:${hint}`;
-  let key = imported.get(cacheKey);
-  if (!key) {
-    const params: SubtleCryptoImportKeyAlgorithm = algorithm === "ed25519" ? { name: "Ed25519" } : { name: "ECDSA", namedCurve: "P-256" };
-    key = crypto.subtle.importKey("spki", spki as Uint8Array<ArrayBuffer>, params, false, ["verify"]).then(
-      (k) => k,
-      () => undefined,
-    );
-    imported.set(cacheKey, key);
-    if (imported.size > IMPORT_LIMIT) {
-      const oldest = imported.keys().next().value;
-      if (oldest !== undefined) imported.delete(oldest);
-    }
-  }
-  return key;
+  const params: SubtleCryptoImportKeyAlgorithm = algorithm === "ed25519" ? { name: "Ed25519" } : { name: "ECDSA", namedCurve: "P-256" };
+  return imported.import(`${algorithm}:${hint}`, spki, params).catch(() => undefined);
 }

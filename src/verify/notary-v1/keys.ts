@@ -18,6 +18,7 @@ import { base64Decode, base64Encode, concatBytes, parsePem, sha256, toHex, toPem
 import { NotaryV1Error, fail } from "./errors";
 import { DEFAULT_LIMITS } from "../../limits";
 import { isRecord } from "../../stored";
+import { VerifyKeyCache } from "../shared/key-import";
 
 /** The key types notary knows (`tuf/data/types.go`); others parse but never verify. */
 export const KEY_TYPES = ["ecdsa", "ecdsa-x509", "rsa", "rsa-x509", "ed25519"] as const;
@@ -144,25 +145,12 @@ const IMPORT_PARAMS: Record<VerifyAlgorithm, SubtleCryptoImportKeyAlgorithm> = {
   "rsa-pkcs1": { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
 };
 
-// Imported keys per (key ID, algorithm). Key IDs are content hashes, so an entry can never be
-// served for a different key. Bounded, oldest first out.
-const importCache = new Map<string, Promise<CryptoKey>>();
-const IMPORT_CACHE_LIMIT = DEFAULT_LIMITS.memory.notaryKeys;
+// Imported keys per (key ID, algorithm): key IDs are content hashes.
+const importCache = new VerifyKeyCache(DEFAULT_LIMITS.memory.notaryKeys);
 
 /** A Web Crypto verify key for this TUF key, imported once per key ID and algorithm. */
 export function importVerifyKey(key: TufKey, id: string, algorithm: VerifyAlgorithm): Promise<CryptoKey> {
-  const cacheKey = `${id}:${algorithm}`;
-  const hit = importCache.get(cacheKey);
-  if (hit) return hit;
-  const material = keyMaterial(key);
-  const imported = crypto.subtle.importKey("spki", material.spki.der, IMPORT_PARAMS[algorithm], false, ["verify"]);
-  imported.catch(() => importCache.delete(cacheKey));
-  importCache.set(cacheKey, imported);
-  if (importCache.size > IMPORT_CACHE_LIMIT) {
-    const oldest = importCache.keys().next().value;
-    if (oldest !== undefined) importCache.delete(oldest);
-  }
-  return imported;
+  return importCache.import(`${id}:${algorithm}`, keyMaterial(key).spki.der, IMPORT_PARAMS[algorithm]);
 }
 
 /**
