@@ -6,12 +6,11 @@
 // stale-if-error fallback stays available when a trust server is away.
 import { HttpClient } from "../adapters/http-client";
 import { notaryRoleFetcher } from "../adapters/notary-fetcher";
-import { sha256Hex, stableStringify } from "../encoding";
 import type { VerifierDeps } from "../policy/requirement-kinds";
 import type { Cache } from "../ports";
 import { base64Encode } from "../verify/shared/encoding";
 import { anchorFor, loadTrustData, TrustStateUnreadableError, type TrustSummary } from "../verify/notary-v1/trust-data";
-import { readRepositoryState, readTrustSummary, type RepositoryState } from "./notary-stored";
+import { readRepositoryState, summaryFor, trustSummaries, type RepositoryState } from "./notary-stored";
 import { isRecord, readStoredJson } from "../stored";
 
 export const RECENT_TRUST_PREFIX = "notary:recent:v1:";
@@ -30,8 +29,10 @@ export interface RecentTrust {
 
 /** The TRUST_CACHE keys of one (server, GUN, pins): the summary, the repository state, the record. */
 export async function notaryTrustKeys(t: RecentTrust): Promise<{ summaryKey: string; stateKey: string; recentKey: string }> {
-  const hash = await sha256Hex(stableStringify({ server: t.server, gun: t.gun, rootKeys: t.rootKeys }));
-  return { summaryKey: `notary:trust:v1:${hash}`, stateKey: `notary:state:v1:${t.server}|${t.gun}`, recentKey: `${RECENT_TRUST_PREFIX}${hash}` };
+  const summaryKey = await trustSummaries.key({ server: t.server, gun: t.gun, rootKeys: t.rootKeys });
+  // The record is kept under the summary's hash.
+  const hash = summaryKey.slice(summaryKey.lastIndexOf(":") + 1);
+  return { summaryKey, stateKey: `notary:state:v1:${t.server}|${t.gun}`, recentKey: `${RECENT_TRUST_PREFIX}${hash}` };
 }
 
 const remembered = new Map<string, number>();
@@ -56,7 +57,7 @@ async function refreshNotaryTrust(deps: VerifierDeps, t: RecentTrust): Promise<T
   const now = deps.clock.now();
   // The same reading rules as a decision's (notary-stored.ts): a TOFU root that does not read is
   // never silently re-trusted, versions that do not read fall back to the summary's.
-  const [stateText, summaryText] = await Promise.all([deps.trustCache.get(stateKey), deps.trustCache.get(summaryKey)]);
+  const [stateText, stored] = await Promise.all([deps.trustCache.get(stateKey), trustSummaries.get(deps.trustCache, summaryKey)]);
   const state = readRepositoryState(stateText);
   const anchor = await anchorFor(t.rootKeys ?? undefined);
   if (anchor.kind === "tofu" && state.root === "unreadable") throw new TrustStateUnreadableError(t.gun, `${stateKey} is not a state trustgate wrote`);
@@ -74,7 +75,7 @@ async function refreshNotaryTrust(deps: VerifierDeps, t: RecentTrust): Promise<T
     fetcher: notaryRoleFetcher(http, t.server, t.gun, credentials),
     anchor,
     now,
-    previous: state.versions ?? readTrustSummary(summaryText, t.gun)?.versions ?? {},
+    previous: state.versions ?? summaryFor(stored, t.gun)?.versions ?? {},
     ...(trustedRoot ? { trustedRoot } : {}),
     onVerify: (role) => deps.counter.count("verify", `notary ${t.gun} ${role} (refresh)`),
   });
@@ -86,7 +87,7 @@ async function refreshNotaryTrust(deps: VerifierDeps, t: RecentTrust): Promise<T
     writtenAt: now.getTime(),
   };
   await Promise.all([
-    deps.trustCache.put(summaryKey, JSON.stringify(summary), { ttlSeconds: Math.ceil((summary.expiresAt - now.getTime()) / 1000) }),
+    trustSummaries.put(deps.trustCache, summaryKey, summary, Math.ceil((summary.expiresAt - now.getTime()) / 1000)),
     // A state whose TOFU root does not read stays as it is: the operator's to delete.
     ...(keptRoot === "unreadable" ? [] : [deps.trustCache.put(stateKey, JSON.stringify(nextState), { ttlSeconds: YEAR })]),
   ]);
@@ -129,7 +130,7 @@ export async function refreshDueNotaryTrust(deps: VerifierDeps, recentKeys: read
       const t = stored.ok && isRecord(stored.value) ? (stored.value as Partial<RecentTrust>) : undefined;
       if (!t || typeof t.server !== "string" || typeof t.gun !== "string") return;
       const record: RecentTrust = { server: t.server, gun: t.gun, rootKeys: Array.isArray(t.rootKeys) && t.rootKeys.every((k) => typeof k === "string") ? t.rootKeys : null };
-      const summary = readTrustSummary(await deps.trustCache.get((await notaryTrustKeys(record)).summaryKey), record.gun);
+      const summary = summaryFor(await trustSummaries.get(deps.trustCache, (await notaryTrustKeys(record)).summaryKey), record.gun);
       // No summary (never written, or expired out of KV) is the most urgent of all.
       const expiresAt = summary?.expiresAt ?? 0;
       if (!summary || expiresAt - now <= limits.aheadMs || now - summary.checkedAt >= recheckMs) due.push({ t: record, expiresAt });

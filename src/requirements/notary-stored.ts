@@ -14,6 +14,7 @@ import { base64Decode } from "../verify/shared/encoding";
 import type { TrustSummary } from "../verify/notary-v1/trust-data";
 import type { TrustedVersions } from "../verify/notary-v1/trusted-set";
 import { isRecord, isTime, readStoredJson } from "../stored";
+import { entryCache } from "./entry-cache";
 
 /** What is remembered per trust server and GUN across requests, as written. */
 export interface RepositoryState {
@@ -41,11 +42,22 @@ function readVersions(v: unknown): TrustedVersions | undefined {
   return Object.values(v).every((n) => Number.isSafeInteger(n) && (n as number) >= 0) ? (v as TrustedVersions) : undefined;
 }
 
-/** The summary for `gun`, or undefined when the entry is missing or is not one trustgate wrote. */
-export function readTrustSummary(text: string | null, gun: string): TrustSummary | undefined {
+/**
+ * Verified trust summaries per (server, GUN, pins): `notary:trust:v1:<hash>`. An entry is read only
+ * for the GUN it was asked for (`summaryFor`).
+ */
+export const trustSummaries = entryCache<TrustSummary>("notary:trust:v1:", readTrustSummary);
+
+/** The summary when it is `gun`'s, else undefined (a miss). */
+export function summaryFor(summary: TrustSummary | undefined, gun: string): TrustSummary | undefined {
+  return summary?.gun === gun ? summary : undefined;
+}
+
+/** A summary, or undefined when the entry is missing or is not one trustgate wrote. */
+function readTrustSummary(text: string | null): TrustSummary | undefined {
   const stored = readStoredJson(text);
   const value = stored.ok ? stored.value : undefined;
-  if (!isRecord(value) || value.gun !== gun || !isTime(value.checkedAt) || !isTime(value.expiresAt)) return undefined;
+  if (!isRecord(value) || typeof value.gun !== "string" || !isTime(value.checkedAt) || !isTime(value.expiresAt)) return undefined;
   if (!readVersions(value.versions) || !isRecord(value.roles) || !isRecord(value.roles.targets)) return undefined;
   for (const role of Object.values(value.roles)) {
     if (!isRecord(role) || !isRecord(role.targets) || !Array.isArray(role.keys)) return undefined;

@@ -12,7 +12,7 @@ import { NotaryV1Error, type NotaryV1ErrorCode } from "../verify/notary-v1/error
 import { importPinnedKey } from "../verify/notary-v1/keys";
 import { anchorFor, loadTrustData, NoTrustDataError, TrustStateUnreadableError, type TrustSummary } from "../verify/notary-v1/trust-data";
 import { notaryRequirement, reviewNotary, signerRole, type NotaryRequirement } from "./notary-schema";
-import { readRepositoryState, readTrustSummary, type RepositoryState } from "./notary-stored";
+import { readRepositoryState, summaryFor, trustSummaries, type RepositoryState } from "./notary-stored";
 import { notaryTrustKeys, rememberNotaryTrust } from "./notary-refresh";
 
 const YEAR = 365 * 86_400;
@@ -76,9 +76,9 @@ export const notaryKind: RequirementKind<NotaryRequirement> = {
     const { summaryKey, stateKey } = await notaryTrustKeys(recent);
 
     // Both reads at once: the state is needed whenever the summary is not fresh.
-    const [summaryText, stateText] = await Promise.all([deps.trustCache.get(summaryKey), deps.trustCache.get(stateKey)]);
+    const [stored, stateText] = await Promise.all([trustSummaries.get(deps.trustCache, summaryKey), deps.trustCache.get(stateKey)]);
     // Entries that do not read are misses, never verdicts (see notary-stored.ts for the state's parts).
-    let summary = readTrustSummary(summaryText, gun);
+    let summary = summaryFor(stored, gun);
     const notes: Reason[] = [];
     let cacheable = true;
     const fresh = summary && now.getTime() < summary.expiresAt && now.getTime() - summary.checkedAt < recheck * 1000;
@@ -125,7 +125,7 @@ export const notaryKind: RequirementKind<NotaryRequirement> = {
         // A state whose TOFU root does not read is left as it is (a pinned rule does not need it): it
         // is the operator's to delete, never silently replaced by one without a root.
         const writes = Promise.all([
-          deps.trustCache.put(summaryKey, JSON.stringify(summary), { ttlSeconds: Math.ceil((summary.expiresAt - now.getTime()) / 1000) }),
+          trustSummaries.put(deps.trustCache, summaryKey, summary, Math.ceil((summary.expiresAt - now.getTime()) / 1000)),
           ...(keptRoot === "unreadable" || stateCurrent ? [] : [deps.trustCache.put(stateKey, JSON.stringify(nextState), { ttlSeconds: YEAR })]),
           // Listed for the cron's refresh (notary-refresh.ts).
           rememberNotaryTrust(deps.trustCache, recent, now),

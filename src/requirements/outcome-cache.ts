@@ -7,14 +7,15 @@
 //
 // Notary does not keep outcomes: it keeps trust data (a summary per server, GUN and pins that each rule
 // judges on its own, reused stale while the server is away, and rollback state): notary-stored.ts.
+// Both are entries of entry-cache.ts, which keys, reads and writes them for every kind.
 //
 // The TTL asked of the cache is the one meant; the KV adapter (worker/stores/kv-cache.ts) raises it
 // to KV's minimum. `until` is what bounds reuse either way.
-import { sha256Hex, stableStringify } from "../encoding";
 import type { EvaluationContext, RequirementOutcome } from "../policy/requirement-kinds";
 import { writeBehind } from "../ports";
 import type { Reason, ReasonCode } from "../reasons";
 import { isRecord, isStoredReason, isTime, readStoredJson } from "../stored";
+import { entryCache } from "./entry-cache";
 
 /** One entry, as written. */
 interface StoredOutcome {
@@ -58,10 +59,11 @@ export function secondsUntil(until: number, now: number): number {
 }
 
 export function outcomeCache(spec: OutcomeCacheSpec): OutcomeCache {
+  const entries = entryCache<StoredOutcome>(spec.prefix, (text) => readStoredOutcome(text, spec.signed));
   return {
-    key: async (dependsOn) => spec.prefix + (await sha256Hex(stableStringify(dependsOn))),
+    key: (dependsOn) => entries.key(dependsOn),
     async read(ctx, key, now) {
-      const entry = readStoredOutcome(await ctx.deps.trustCache.get(key), spec.signed);
+      const entry = await entries.get(ctx.deps.trustCache, key);
       if (!entry || now >= entry.until) return undefined;
       if (entry.checkedAt === undefined ? !spec.checkedAtOptional : now < entry.checkedAt) return undefined;
       const base = { rule: ctx.rule, requirement: spec.requirement };
@@ -78,7 +80,7 @@ export function outcomeCache(spec: OutcomeCacheSpec): OutcomeCache {
       if (ttlSeconds <= 0) return;
       const reasons = outcome.reasons.map(({ rule: _rule, requirement: _requirement, ...rest }) => rest as Reason);
       const entry: StoredOutcome = { satisfied: outcome.satisfied, reasons, checkedAt: now, until };
-      await writeBehind(ctx.deps.trustCache.put(key, JSON.stringify(entry), { ttlSeconds }), ctx.background, spec.what);
+      await writeBehind(entries.put(ctx.deps.trustCache, key, entry, ttlSeconds), ctx.background, spec.what);
     },
   };
 }
