@@ -36,7 +36,7 @@ function apply(root: Json, o: Op): Json {
   const paths = pathsOf(root);
   const path = paths[o.at % paths.length]!;
   if (path.length === 0) {
-    return o.kind === "wrap" ? [root] : o.kind === "replace" ? o.value : root;
+    return o.kind === "wrap" ? [root] : o.kind === "replace" ? structuredClone(o.value) : root;
   }
   const parentPath = path.slice(0, -1);
   let parent: any = root;
@@ -45,7 +45,9 @@ function apply(root: Json, o: Op): Json {
   const current = parent[last];
   switch (o.kind) {
     case "replace":
-      parent[last] = o.value;
+      // A copy: weirdValue's constants ({}, [null], …) are one object each, shared by every run; placed
+      // as they are, a later mutation inside one changes the constant, or nests it in itself (a cycle).
+      parent[last] = structuredClone(o.value);
       break;
     case "delete":
       if (Array.isArray(parent)) parent.splice(last as number, 1);
