@@ -112,6 +112,12 @@ export interface Limits {
     readonly hookIssues: number;
     /** The longest `wait` a hook caller may ask for before it is answered 202, in ms. */
     readonly hookWaitMs: number;
+    /**
+     * Bytes of an over-cap body without a length still read (and dropped) before it is cancelled: a
+     * body left half-read breaks its connection (under `wrangler dev` the 413 never arrives and the
+     * next request hangs). Reading costs only what the caller chose to send; past this, cancelled.
+     */
+    readonly drainBytes: number;
     /** Characters of an image reference, checked before any other work. */
     readonly referenceLength: number;
     /** Characters of a rule pattern; a real pattern is far shorter than a reference may be. */
@@ -183,6 +189,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
     hookEvents: 10_000,
     hookIssues: 20,
     hookWaitMs: 10_000,
+    drainBytes: 64 * MiB,
     referenceLength: 1024,
     patternLength: 1024,
   }),

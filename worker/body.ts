@@ -3,39 +3,11 @@ import type { Context } from "hono";
 import type { Schema } from "../src/schema";
 import { HttpError } from "./errors";
 import { zodIssues } from "../src/policy/issues";
-import { concatBytes } from "../src/encoding";
-import { TooLargeError } from "../src/streams";
+import { readCapped, TooLargeError } from "../src/streams";
 import { DEFAULT_LIMITS } from "../src/limits";
 
 export const MAX_BODY_BYTES = DEFAULT_LIMITS.api.bodyBytes;
 
-/**
- * How much of an over-cap body without a length is still read (and dropped) before giving up on it.
- * A request body left half-read breaks the connection it came on: under `wrangler dev` the 413 may
- * never arrive and the next request to the Worker hangs. Reading to the end costs only the bytes the
- * caller chose to send; past this much, the body is cancelled after all.
- */
-const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
-
-/** Reads a body without a declared length, keeping at most `max` bytes; a longer one is drained, then refused. */
-async function readUndeclared(stream: ReadableStream<Uint8Array> | null, max: number): Promise<Uint8Array> {
-  if (!stream) return new Uint8Array();
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size <= max) chunks.push(value);
-    else if (size > max + MAX_DRAIN_BYTES) {
-      await reader.cancel();
-      break;
-    }
-  }
-  if (size > max) throw new TooLargeError(`more than ${max} bytes`);
-  return concatBytes(...chunks);
-}
 
 export async function readText(c: Context, max = MAX_BODY_BYTES): Promise<string> {
   const tooLarge = () => new HttpError(413, "PAYLOAD_TOO_LARGE", `the request body is larger than ${max} bytes`);
@@ -46,7 +18,7 @@ export async function readText(c: Context, max = MAX_BODY_BYTES): Promise<string
     // A declared length within the cap is what HTTP framing delivers: read it in one go. Without
     // one (chunked), the stream is read to its end with a running count.
     const declaredOk = c.req.header("content-length") !== undefined && Number.isSafeInteger(declared) && declared >= 0;
-    bytes = declaredOk ? new Uint8Array(await c.req.raw.arrayBuffer()) : await readUndeclared(c.req.raw.body, max);
+    bytes = declaredOk ? new Uint8Array(await c.req.raw.arrayBuffer()) : await readCapped(c.req.raw.body, max, DEFAULT_LIMITS.api.drainBytes);
     if (bytes.byteLength > max) throw new TooLargeError(`more than ${max} bytes`);
   } catch (err) {
     if (err instanceof TooLargeError) throw tooLarge();
