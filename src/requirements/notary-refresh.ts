@@ -8,9 +8,9 @@ import { HttpClient } from "../adapters/http-client";
 import { notaryRoleFetcher } from "../adapters/notary-fetcher";
 import type { VerifierDeps } from "../policy/requirement-kinds";
 import type { Cache } from "../ports";
-import { base64Encode } from "../verify/shared/encoding";
-import { anchorFor, loadTrustData, TrustStateUnreadableError, type TrustSummary } from "../verify/notary-v1/trust-data";
-import { readRepositoryState, summaryFor, trustSummaries, type RepositoryState } from "./notary-stored";
+import type { TrustSummary } from "../verify/notary-v1/trust-data";
+import { summaryFor, trustSummaries } from "./notary-stored";
+import { verifyTrustData } from "./notary-trust";
 import { isRecord, readStoredJson } from "../stored";
 
 export const RECENT_TRUST_PREFIX = "notary:recent:v1:";
@@ -18,7 +18,6 @@ export const RECENT_TRUST_PREFIX = "notary:recent:v1:";
 export const RECENT_TRUST_TTL_SECONDS = 7 * 86_400;
 /** One record per repository and isolate per hour is enough to keep it listed. */
 const REMEMBER_EVERY_MS = 3_600_000;
-const YEAR = 365 * 86_400;
 
 /** What a refresh needs to know about a repository: what the `notary` requirement was given. */
 export interface RecentTrust {
@@ -55,13 +54,7 @@ export async function rememberNotaryTrust(cache: Cache, t: RecentTrust, now: Dat
 async function refreshNotaryTrust(deps: VerifierDeps, t: RecentTrust): Promise<TrustSummary> {
   const { summaryKey, stateKey } = await notaryTrustKeys(t);
   const now = deps.clock.now();
-  // The same reading rules as a decision's (notary-stored.ts): a TOFU root that does not read is
-  // never silently re-trusted, versions that do not read fall back to the summary's.
   const [stateText, stored] = await Promise.all([deps.trustCache.get(stateKey), trustSummaries.get(deps.trustCache, summaryKey)]);
-  const state = readRepositoryState(stateText);
-  const anchor = await anchorFor(t.rootKeys ?? undefined);
-  if (anchor.kind === "tofu" && state.root === "unreadable") throw new TrustStateUnreadableError(t.gun, `${stateKey} is not a state trustgate wrote`);
-  const trustedRoot = anchor.kind === "tofu" && state.root instanceof Uint8Array ? state.root : undefined;
   const http = new HttpClient({
     fetch: deps.fetch,
     timeoutMs: deps.settings.upstreamTimeoutMs,
@@ -70,27 +63,20 @@ async function refreshNotaryTrust(deps: VerifierDeps, t: RecentTrust): Promise<T
   });
   // Configured credentials only: a rule's own `auth` is not copied into the record.
   const credentials = deps.settings.credentials[new URL(t.server).host];
-  const result = await loadTrustData({
+  // The same reading and writing rules as a decision's (notary-trust.ts).
+  const { summary, writes } = await verifyTrustData({
     gun: t.gun,
+    rootKeys: t.rootKeys ?? undefined,
+    summaryKey,
+    stateKey,
+    stateText,
+    summary: summaryFor(stored, t.gun),
     fetcher: notaryRoleFetcher(http, t.server, t.gun, credentials),
-    anchor,
     now,
-    previous: state.versions ?? summaryFor(stored, t.gun)?.versions ?? {},
-    ...(trustedRoot ? { trustedRoot } : {}),
+    cache: deps.trustCache,
     onVerify: (role) => deps.counter.count("verify", `notary ${t.gun} ${role} (refresh)`),
   });
-  const summary = result.summary;
-  const keptRoot = anchor.kind === "tofu" ? result.rootBytes : state.root;
-  const nextState: RepositoryState = {
-    versions: summary.versions,
-    ...(keptRoot instanceof Uint8Array ? { root: base64Encode(keptRoot) } : {}),
-    writtenAt: now.getTime(),
-  };
-  await Promise.all([
-    trustSummaries.put(deps.trustCache, summaryKey, summary, Math.ceil((summary.expiresAt - now.getTime()) / 1000)),
-    // A state whose TOFU root does not read stays as it is: the operator's to delete.
-    ...(keptRoot === "unreadable" ? [] : [deps.trustCache.put(stateKey, JSON.stringify(nextState), { ttlSeconds: YEAR })]),
-  ]);
+  await writes;
   return summary;
 }
 

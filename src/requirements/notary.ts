@@ -1,7 +1,6 @@
 // The `notary` requirement kind: an image is allowed when Notary v1 trust data, rooted in a key the
 // policy trusts, signs the digest the registry serves, and every required signer signed it too.
 import { HttpClient, UpstreamError } from "../adapters/http-client";
-import { stableStringify } from "../encoding";
 import { notaryRoleFetcher, trustServerBaseUrl } from "../adapters/notary-fetcher";
 import type { EvaluationContext, RequirementKind, RequirementOutcome, VerifierDeps } from "../policy/requirement-kinds";
 import { urlUpstream } from "../policy/upstreams";
@@ -10,14 +9,12 @@ import type { Reason, ReasonCode } from "../reasons";
 import { base64Encode } from "../verify/shared/encoding";
 import { NotaryV1Error, type NotaryV1ErrorCode } from "../verify/notary-v1/errors";
 import { importPinnedKey } from "../verify/notary-v1/keys";
-import { anchorFor, loadTrustData, NoTrustDataError, TrustStateUnreadableError, type TrustSummary } from "../verify/notary-v1/trust-data";
+import { NoTrustDataError, TrustStateUnreadableError, type TrustSummary } from "../verify/notary-v1/trust-data";
 import { notaryRequirement, reviewNotary, signerRole, type NotaryRequirement } from "./notary-schema";
-import { readRepositoryState, summaryFor, trustSummaries, type RepositoryState } from "./notary-stored";
+import { summaryFor, trustSummaries } from "./notary-stored";
+import { verifyTrustData } from "./notary-trust";
 import { notaryTrustKeys, rememberNotaryTrust } from "./notary-refresh";
 
-const YEAR = 365 * 86_400;
-/** An unchanged state is written again only this long after it was (its KV entry lives a year). */
-const STATE_REFRESH_MS = 30 * 86_400_000;
 
 const httpClients = new WeakMap<VerifierDeps, HttpClient>();
 
@@ -84,49 +81,28 @@ export const notaryKind: RequirementKind<NotaryRequirement> = {
     const fresh = summary && now.getTime() < summary.expiresAt && now.getTime() - summary.checkedAt < recheck * 1000;
     if (!fresh) {
       try {
-        const state = readRepositoryState(stateText);
-        const anchor = await anchorFor(req.rootKeys);
-        if (anchor.kind === "tofu" && state.root === "unreadable") throw new TrustStateUnreadableError(gun, `${stateKey} is not a state trustgate wrote`);
-        const trustedRoot = anchor.kind === "tofu" && state.root instanceof Uint8Array ? state.root : undefined;
         const credentials = req.auth ?? deps.settings.credentials[new URL(server).host];
         // Role files asked for ahead of need are abandoned with the load (a failed root leaves three
         // requests and their retries running): none outlives the decision.
         const done = new AbortController();
-        const result = await loadTrustData({
+        const verified = await verifyTrustData({
           gun,
+          rootKeys: req.rootKeys,
+          summaryKey,
+          stateKey,
+          stateText,
+          summary,
           fetcher: notaryRoleFetcher(httpFor(deps), server, gun, credentials, done.signal),
-          anchor,
           now,
-          // Versions that do not read: the summary's, verified with them, are the next best floor.
-          previous: state.versions ?? summary?.versions ?? {},
-          ...(trustedRoot ? { trustedRoot } : {}),
+          cache: deps.trustCache,
           // Read by judge(): asked for with root, timestamp, snapshot and targets, not after them.
           expectedDelegations: ["targets/releases", ...(req.signers ?? []).map((s) => signerRole(s.name))],
           onVerify: (role) => deps.counter.count("verify", `notary ${gun} ${role}`),
         }).finally(() => done.abort());
-        summary = result.summary;
-        const keptRoot = anchor.kind === "tofu" ? result.rootBytes : state.root;
-        const nextRoot = keptRoot instanceof Uint8Array ? base64Encode(keptRoot) : undefined;
-        const nextState: RepositoryState = {
-          versions: result.summary.versions,
-          ...(nextRoot !== undefined ? { root: nextRoot } : {}),
-          writtenAt: now.getTime(),
-        };
-        // Most re-checks change no version: the state is then left as it is (one KV write less per
-        // cold decision, and KV takes one write per second per key), unless it is getting old.
-        const storedRoot = state.root instanceof Uint8Array ? base64Encode(state.root) : undefined;
-        const stateCurrent =
-          state.writtenAt !== undefined &&
-          now.getTime() - state.writtenAt < STATE_REFRESH_MS &&
-          state.versions !== undefined &&
-          stableStringify(state.versions) === stableStringify(nextState.versions) &&
-          storedRoot === nextRoot;
+        summary = verified.summary;
         // The verdict rests on what was just verified, not on these writes: they need not delay it.
-        // A state whose TOFU root does not read is left as it is (a pinned rule does not need it): it
-        // is the operator's to delete, never silently replaced by one without a root.
         const writes = Promise.all([
-          trustSummaries.put(deps.trustCache, summaryKey, summary, Math.ceil((summary.expiresAt - now.getTime()) / 1000)),
-          ...(keptRoot === "unreadable" || stateCurrent ? [] : [deps.trustCache.put(stateKey, JSON.stringify(nextState), { ttlSeconds: YEAR })]),
+          verified.writes,
           // Listed for the cron's refresh (notary-refresh.ts).
           rememberNotaryTrust(deps.trustCache, recent, now),
         ]);
