@@ -20,17 +20,18 @@ import {
 const LABEL = "securesystemsengineering.connaisseur/webhook";
 const LAB_DIGEST = `sha256:${"c3".repeat(32)}`;
 
-// Images by digest (no registry asked) and tags on 127.0.0.1:9 (refuses connections): loopback only.
+// Images by digest (no registry asked) and tags on 240.0.0.1:9: a reserved address the egress guard
+// refuses before any connection (a refused connection would print workerd noise).
 const allowAll = {
   rules: [
     { pattern: "registry.example.com/team/*", require: [{ type: "allow" }] },
-    { pattern: "127.0.0.1:9/*", require: [{ type: "allow" }] },
+    { pattern: "240.0.0.1:9/*", require: [{ type: "allow" }] },
   ],
 };
 const denyLab = {
   rules: [
     { pattern: "registry.example.com/team/*", require: [{ type: "allow" }] },
-    { pattern: "127.0.0.1:9/*", require: [{ type: "deny", message: "images from the lab registry are not signed" }] },
+    { pattern: "240.0.0.1:9/*", require: [{ type: "deny", message: "images from the lab registry are not signed" }] },
   ],
 };
 const LAB_DENIAL = `\nDeny "${APP}", images from the lab registry are not signed`;
@@ -92,7 +93,7 @@ describe("POST /v1/admission: every workload kind", () => {
         uid: doc.request.uid,
       });
     }
-    expect(verdicts.find((v) => v.image === APP)).toMatchObject({ decision: "deny", rule: "127.0.0.1:9/*" });
+    expect(verdicts.find((v) => v.image === APP)).toMatchObject({ decision: "deny", rule: "240.0.0.1:9/*" });
   });
 
   it("answers a v1beta1 review as v1beta1", async () => {
@@ -102,7 +103,7 @@ describe("POST /v1/admission: every workload kind", () => {
     expect(res.json).toMatchObject({
       apiVersion: "admission.k8s.io/v1beta1",
       kind: "AdmissionReview",
-      response: { uid: doc.request.uid, allowed: false, status: { code: 403, message: `\nDeny "127.0.0.1:9/team/app:1.5.0", images from the lab registry are not signed` } },
+      response: { uid: doc.request.uid, allowed: false, status: { code: 403, message: `\nDeny "240.0.0.1:9/team/app:1.5.0", images from the lab registry are not signed` } },
     });
   });
 
@@ -207,14 +208,14 @@ describe("POST /v1/admission?mutate=true: pin to the digest as Portieris's mutat
   for (const { file, kind, spec } of WORKLOAD_VECTORS) {
     it(`patches the tagged image of a ${kind} at ${spec}/containers/0/image; pinned images stay`, async () => {
       await putPolicy("adm-allow", allowAll);
-      await knowTag("127.0.0.1:9/team/app", "1.4.2", LAB_DIGEST);
+      await knowTag("240.0.0.1:9/team/app", "1.4.2", LAB_DIGEST);
       const doc = review(file);
       const res = await admit("adm-allow", doc, "&mutate=true");
       expect(res.json.response).toMatchObject({ uid: doc.request.uid, allowed: true, patchType: "JSONPatch" });
       const patch = decodePatch(res.json.response);
-      expect(patch).toEqual([{ op: "replace", path: `${spec}/containers/0/image`, value: `127.0.0.1:9/team/app@${LAB_DIGEST}` }]);
+      expect(patch).toEqual([{ op: "replace", path: `${spec}/containers/0/image`, value: `240.0.0.1:9/team/app@${LAB_DIGEST}` }]);
       const patched = applyPatch(doc.request.object, patch);
-      expect(getPointer(patched, `${spec}/containers/0/image`)).toBe(`127.0.0.1:9/team/app@${LAB_DIGEST}`);
+      expect(getPointer(patched, `${spec}/containers/0/image`)).toBe(`240.0.0.1:9/team/app@${LAB_DIGEST}`);
       expect(getPointer(patched, `${spec}/containers/1/image`)).toBe(PROXY);
       expect(getPointer(patched, `${spec}/initContainers/0/image`)).toBe(MIGRATE);
       // Everything else is untouched.
@@ -225,7 +226,7 @@ describe("POST /v1/admission?mutate=true: pin to the digest as Portieris's mutat
   it("sends no patch when nothing changes: the tag's digest is unknown (registry down)", async () => {
     await putPolicy("adm-allow", allowAll);
     const doc = review("pod-create.json");
-    doc.request.object.spec.containers[0].image = "127.0.0.1:9/team/app:never-pushed";
+    doc.request.object.spec.containers[0].image = "240.0.0.1:9/team/app:never-pushed";
     const res = await admit("adm-allow", doc, "&mutate=true");
     expect(res.json.response.allowed).toBe(true);
     expect(res.json.response).not.toHaveProperty("patch");
@@ -235,7 +236,7 @@ describe("POST /v1/admission?mutate=true: pin to the digest as Portieris's mutat
   it("sends no patch when every image is pinned already", async () => {
     await putPolicy("adm-allow", allowAll);
     const doc = review("deployment-create.json");
-    doc.request.object.spec.template.spec.containers[0].image = `127.0.0.1:9/team/app:1.4.2@${LAB_DIGEST}`;
+    doc.request.object.spec.template.spec.containers[0].image = `240.0.0.1:9/team/app:1.4.2@${LAB_DIGEST}`;
     const res = await admit("adm-allow", doc, "&mutate=true");
     expect(res.json.response.allowed).toBe(true);
     expect(res.json.response).not.toHaveProperty("patch");
@@ -244,7 +245,7 @@ describe("POST /v1/admission?mutate=true: pin to the digest as Portieris's mutat
   it("sends no patch with a denial, nor without mutate=true", async () => {
     await putPolicy("adm-deny", denyLab);
     await putPolicy("adm-allow", allowAll);
-    await knowTag("127.0.0.1:9/team/app", "1.4.2", LAB_DIGEST);
+    await knowTag("240.0.0.1:9/team/app", "1.4.2", LAB_DIGEST);
     const denied = await admit("adm-deny", review("job-create.json"), "&mutate=true");
     expect(denied.json.response.allowed).toBe(false);
     expect(denied.json.response).not.toHaveProperty("patch");
@@ -483,7 +484,7 @@ describe("POST /v1/admission: the review's namespace and user are recorded as fa
     await putPolicy("adm-caller-ns", {
       rules: [
         ...allowAll.rules,
-        { pattern: "127.0.0.1:9/*", namespace: "payments", require: [{ type: "deny", message: "not in payments" }] },
+        { pattern: "240.0.0.1:9/*", namespace: "payments", require: [{ type: "deny", message: "not in payments" }] },
       ],
     });
     const doc = review("pod-create.json");
@@ -531,14 +532,14 @@ describe("POST /v1/admission: auth", () => {
 describe("POST /v1/admission/<policy>[/mutate]: the path forms a webhook URL can use (no query string allowed)", () => {
   it("decides and pins exactly as the query forms do", async () => {
     await putPolicy("adm-allow", allowAll);
-    await knowTag("127.0.0.1:9/team/app", "1.4.2", LAB_DIGEST);
+    await knowTag("240.0.0.1:9/team/app", "1.4.2", LAB_DIGEST);
     const doc = review("pod-create.json");
     const plain = await call("POST", "/v1/admission/adm-allow", { token: CLIENT, body: doc });
     expect(plain.json.response).toMatchObject({ uid: doc.request.uid, allowed: true });
     expect(plain.json.response).not.toHaveProperty("patch");
     const mutating = await call("POST", "/v1/admission/adm-allow/mutate", { token: CLIENT, body: doc });
     expect(decodePatch(mutating.json.response)).toEqual([
-      { op: "replace", path: "/spec/containers/0/image", value: `127.0.0.1:9/team/app@${LAB_DIGEST}` },
+      { op: "replace", path: "/spec/containers/0/image", value: `240.0.0.1:9/team/app@${LAB_DIGEST}` },
     ]);
   });
 

@@ -20,7 +20,7 @@ const policyJson = {
       "*.example.com": [{ type: "insecureAcceptAnything" }],
       "server.summit.lab": [{ type: "signedBy", keyType: "GPGKeys", keyData: KEY_DATA }],
       // The same on loopback, nothing listening, for a decision that stays offline.
-      "127.0.0.1:9/quayuser": [{ type: "signedBy", keyType: "GPGKeys", keyData: KEY_DATA }],
+      "240.0.0.1:9/quayuser": [{ type: "signedBy", keyType: "GPGKeys", keyData: KEY_DATA }],
     },
     "docker-daemon": { "": [{ type: "insecureAcceptAnything" }] },
   },
@@ -29,7 +29,7 @@ const policyJson = {
 // Loopback, nothing listening: whatever the verifier tries, it fails fast and offline.
 const registriesD = `docker:
   server.summit.lab:
-    sigstore: http://127.0.0.1:9/sigstore
+    sigstore: http://240.0.0.1:9/sigstore
     sigstore-staging: file:///usr/tmp/sigstore/server.summit.lab
 `;
 
@@ -52,7 +52,7 @@ describe("PUT /v1/policies/{id}?format=containers-policy", () => {
     expect(got.json.policy.description).toContain("Ignored transports: docker-daemon (1 scope)");
     expect(got.json.policy.rules).toContainEqual({
       pattern: "server.summit.lab/*",
-      require: [{ type: "signedBy", keys: [KEY_DATA], lookaside: { scopes: { "server.summit.lab": "http://127.0.0.1:9/sigstore" } } }],
+      require: [{ type: "signedBy", keys: [KEY_DATA], lookaside: { scopes: { "server.summit.lab": "http://240.0.0.1:9/sigstore" } } }],
       description: 'transports.docker["server.summit.lab"]',
     });
   });
@@ -133,8 +133,8 @@ describe("decisions under a containers-policy policy", () => {
 
   it("hands the images of a signedBy scope to the signedBy rule", async () => {
     await putPolicy("cp-dec", yamlDocument, "containers-policy");
-    const res = await decideImage(`127.0.0.1:9/quayuser/rhel-ubi8@${DIGEST_A}`, "cp-dec");
+    const res = await decideImage(`240.0.0.1:9/quayuser/rhel-ubi8@${DIGEST_A}`, "cp-dec");
     // The simple-signing verifier is being written: only the rule is asserted, not the decision.
-    expect(res.json).toMatchObject({ rule: "127.0.0.1:9/quayuser/*", digest: DIGEST_A });
+    expect(res.json).toMatchObject({ rule: "240.0.0.1:9/quayuser/*", digest: DIGEST_A });
   });
 });

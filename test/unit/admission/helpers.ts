@@ -25,7 +25,7 @@ export const WORKLOAD_VECTORS: readonly { file: string; kind: string; spec: stri
 
 /** The images every workload vector holds (see test/vectors/admission/README.md). */
 export const MIGRATE = `registry.example.com/team/migrate@sha256:${"a1".repeat(32)}`;
-export const APP = "127.0.0.1:9/team/app:1.4.2";
+export const APP = "240.0.0.1:9/team/app:1.4.2";
 export const PROXY = `registry.example.com/team/proxy:2.0@sha256:${"b2".repeat(32)}`;
 export const DEBUG = "docker.io/library/busybox:1.36";
 

@@ -69,7 +69,7 @@ describe("planAdmission", () => {
 
   it("denies, without deciding, a workload with more distinct images than one request may ask about", () => {
     const doc = review("pod-create.json");
-    doc.request.object.spec.containers = Array.from({ length: MAX_ADMISSION_IMAGES + 1 }, (_, i) => ({ name: `c${i}`, image: `127.0.0.1:9/x/app:${i}` }));
+    doc.request.object.spec.containers = Array.from({ length: MAX_ADMISSION_IMAGES + 1 }, (_, i) => ({ name: `c${i}`, image: `240.0.0.1:9/x/app:${i}` }));
     expect(plan(doc)).toEqual({
       action: "deny",
       message: `Pod web has ${MAX_ADMISSION_IMAGES + 2} distinct images; trustgate checks at most ${MAX_ADMISSION_IMAGES} in one request: denied`,

@@ -138,9 +138,9 @@ describe("answerAdmission with mutate: Portieris's mutateImage", () => {
       const answer = answerAdmission(doc, plan, [allow(MIGRATE, MIGRATE.split("@")[1]!), allow(APP, DIGEST), allow(PROXY, PROXY.split("@")[1]!)], { ...options, mutate: true });
       expect(answer.response).toMatchObject({ allowed: true, patchType: "JSONPatch" });
       const patch = decodePatch(answer.response);
-      expect(patch).toEqual([{ op: "replace", path: `${spec}/containers/0/image`, value: `127.0.0.1:9/team/app@${DIGEST}` }]);
+      expect(patch).toEqual([{ op: "replace", path: `${spec}/containers/0/image`, value: `240.0.0.1:9/team/app@${DIGEST}` }]);
       const patched = applyPatch(doc.request.object, patch);
-      expect(getPointer(patched, `${spec}/containers/0/image`)).toBe(`127.0.0.1:9/team/app@${DIGEST}`);
+      expect(getPointer(patched, `${spec}/containers/0/image`)).toBe(`240.0.0.1:9/team/app@${DIGEST}`);
       expect(getPointer(patched, `${spec}/containers/1/image`)).toBe(PROXY);
       expect(getPointer(patched, `${spec}/initContainers/0/image`)).toBe(MIGRATE);
     });
