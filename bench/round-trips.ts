@@ -2,6 +2,7 @@
 // after the other (its critical path), per signature kind. decide() runs here in Node with the real
 // kinds, registry client and egress guard, against the lab's servers, through a fetch that traces
 // every request. See bench/README.md, "Cold decisions".
+import { cachedDigestResolver } from "../src/adapters/cached-digest-resolver";
 import { egressFetch } from "../src/adapters/egress";
 import { RegistryClient } from "../src/adapters/registry-client";
 import { decide, type DecideDeps } from "../src/decide";
@@ -80,7 +81,9 @@ export async function coldRoundTrips(c: RoundTripCase, decisions = 5): Promise<R
     counter: noCounter,
     settings: { upstreamTimeoutMs: 5000, trustRecheckSeconds: 0, credentials: {} },
   };
-  const registry = new RegistryClient({ fetch: httpFetch, timeoutMs: 5000 });
+  // Wired as worker/services.ts does, with the cold instance's tag cache TTL of 0: every answer is
+  // the registry's, and decide() starts the work that needs no digest (Notary's trust data) with it.
+  const registry = cachedDigestResolver(new RegistryClient({ fetch: httpFetch, timeoutMs: 5000 }), memoryCache(), 0, systemClock);
   const out: RoundTrips[] = [];
   for (let i = 0; i < decisions; i++) {
     trace.answered = 0;

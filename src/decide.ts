@@ -2,7 +2,7 @@
 // with reasons. Fails closed: no rule, an unknown kind or a verifier error is a deny.
 import { compiledPolicyFor, type CompiledPolicy, type CompiledRule } from "./policy/compile";
 import type { Mode, Policy, Requirement } from "./policy/model";
-import type { DigestNeed, RequirementKind, RequirementKinds, RequirementOutcome, VerifierDeps } from "./policy/requirement-kinds";
+import type { DigestNeed, PrepareContext, RequirementKind, RequirementKinds, RequirementOutcome, VerifierDeps } from "./policy/requirement-kinds";
 import { requirementUpstreams, ruleUpstreams, verifierNaming } from "./policy/upstreams";
 import { writeBehind, type Background, type Cache, type Clock, type DigestResolver } from "./ports";
 import type { Reason } from "./reasons";
@@ -190,9 +190,12 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
     "none",
   );
   let digest = reference.digest;
+  // Work of the rule's kinds that needs no digest, started only when the registry is asked.
+  const prepared = new Map<number, Promise<unknown>>();
   if (!digest && need !== "none") {
     progress.step = `resolving the digest of ${reference.canonical} at registry ${reference.registry}`;
-    const resolved = await deps.digests.resolve(reference, upstreams, input.background);
+    const startPrepared = () => prepareAll(prepared, requirements, kinds, { reference: decided, rule, context: input.context, deps: verifierNaming(deps.verifier, upstreams), ...(input.background ? { background: input.background } : {}) });
+    const resolved = await deps.digests.resolve(reference, upstreams, input.background, startPrepared);
     if (resolved.ok) {
       digest = resolved.digest;
     } else if (need === "required") {
@@ -268,6 +271,7 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
             context: input.context,
             deps: verifierDeps,
             ...(input.background ? { background: input.background } : {}),
+            ...(prepared.has(i) ? { prepared: prepared.get(i)! } : {}),
           });
         } catch (err) {
           return {
@@ -307,6 +311,25 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
     }
     return verdict;
   }
+}
+
+/**
+ * Starts each kind's `prepare` (work that needs no digest) while the registry is asked for the
+ * digest. A rejection is kept for `evaluate` to meet; it is never left unhandled.
+ */
+function prepareAll(
+  into: Map<number, Promise<unknown>>,
+  requirements: readonly Requirement[],
+  kinds: readonly (RequirementKind | undefined)[],
+  ctx: PrepareContext,
+): void {
+  requirements.forEach((requirement, i) => {
+    const kind = kinds[i];
+    if (!kind?.prepare || into.has(i)) return;
+    const work = Promise.resolve().then(() => kind.prepare!(requirement, ctx));
+    work.catch(() => {});
+    into.set(i, work);
+  });
 }
 
 type Picked =

@@ -69,6 +69,10 @@ export type DigestResolution =
 
 /** Tag → manifest digest (the registry client, usually behind a short cache). */
 export interface DigestResolver {
-  /** `upstreams`: the hosts the decision's matching rule names, which the registry may be one of. */
-  resolve(reference: ImageReference, upstreams?: NamedUpstreams, background?: Background): Promise<DigestResolution>;
+  /**
+   * `upstreams`: the hosts the decision's matching rule names, which the registry may be one of.
+   * `onUpstream`: called once the answer is known to come from the registry rather than a cache, just
+   * before the registry is asked (decide() then starts the work that does not need the digest).
+   */
+  resolve(reference: ImageReference, upstreams?: NamedUpstreams, background?: Background, onUpstream?: () => void): Promise<DigestResolution>;
 }

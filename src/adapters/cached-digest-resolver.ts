@@ -20,13 +20,21 @@ export function cachedDigestResolver(
   ttlSeconds: number,
   clock: Clock,
 ): DigestResolver {
-  if (ttlSeconds <= 0) return inner;
+  if (ttlSeconds <= 0) {
+    return {
+      resolve(reference, upstreams, _background, onUpstream) {
+        onUpstream?.();
+        return inner.resolve(reference, upstreams);
+      },
+    };
+  }
   return {
-    async resolve(reference: ImageReference, upstreams?: NamedUpstreams, background?: Background): Promise<DigestResolution> {
+    async resolve(reference: ImageReference, upstreams?: NamedUpstreams, background?: Background, onUpstream?: () => void): Promise<DigestResolution> {
       if (reference.digest) return inner.resolve(reference, upstreams);
       const key = `tag:v1:${reference.name}:${reference.tag ?? "latest"}`;
       const hit = readEntry(await cache.get(key));
       if (hit && clock.now().getTime() - hit.at < ttlSeconds * 1000) return { ok: true, digest: hit.digest, cached: true };
+      onUpstream?.();
       const fresh = await inner.resolve(reference, upstreams);
       if (fresh.ok) {
         const put = cache.put(key, JSON.stringify({ digest: fresh.digest, at: clock.now().getTime() }), { ttlSeconds });

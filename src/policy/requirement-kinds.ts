@@ -28,16 +28,22 @@ export interface VerifierDeps {
   readonly settings: VerifierSettings;
 }
 
-export interface EvaluationContext {
+/** What a kind's `prepare` sees: the decision before its digest is known. */
+export interface PrepareContext {
   readonly reference: ImageReference;
-  /** The manifest digest the verdict is about, when known. */
-  readonly digest: string | undefined;
   /** Pattern of the rule being evaluated (for messages). */
   readonly rule: string;
   readonly context: Readonly<Record<string, unknown>>;
   readonly deps: VerifierDeps;
   /** Where cache writes go once the outcome is known (ports.ts `writeBehind`). */
   readonly background?: Background;
+}
+
+export interface EvaluationContext extends PrepareContext {
+  /** The manifest digest the verdict is about, when known. */
+  readonly digest: string | undefined;
+  /** What this kind's `prepare` started for this requirement, when decide() started it. */
+  readonly prepared?: Promise<unknown>;
 }
 
 export interface RequirementOutcome {
@@ -55,6 +61,12 @@ export interface RequirementKind<R extends Requirement = Requirement> {
   readonly schema: Schema<R>;
   readonly digest: DigestNeed;
   evaluate(requirement: R, ctx: EvaluationContext): Promise<RequirementOutcome>;
+  /**
+   * Work that does not need the digest (Notary's trust data), which decide() starts while the
+   * registry is asked what the tag means, and hands to `evaluate` as `ctx.prepared`. Started only
+   * when the tag's answer is in no cache: a warm decision does no more I/O for it. Must not reject.
+   */
+  prepare?(requirement: R, ctx: PrepareContext): Promise<unknown>;
   /**
    * The upstream hosts the requirement names literally (a trust server, a lookaside, a signature
    * repository), "host:port" or "host": a decision under its rule may contact them even on a

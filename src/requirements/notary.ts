@@ -2,7 +2,7 @@
 // policy trusts, signs the digest the registry serves, and every required signer signed it too.
 import { HttpClient, UpstreamError } from "../adapters/http-client";
 import { notaryRoleFetcher, trustServerBaseUrl } from "../adapters/notary-fetcher";
-import type { EvaluationContext, RequirementKind, RequirementOutcome, VerifierDeps } from "../policy/requirement-kinds";
+import type { EvaluationContext, PrepareContext, RequirementKind, RequirementOutcome, VerifierDeps } from "../policy/requirement-kinds";
 import { urlUpstream } from "../policy/upstreams";
 import { writeBehind } from "../ports";
 import type { Reason, ReasonCode } from "../reasons";
@@ -62,68 +62,17 @@ export const notaryKind: RequirementKind<NotaryRequirement> = {
     const server = urlUpstream(trustServerBaseUrl(req.server));
     return server ? [server] : [];
   },
+  // Trust data does not depend on the digest: decide() starts it while the tag is resolved.
+  prepare(req, ctx) {
+    return loadTrust(req, ctx);
+  },
   async evaluate(req, ctx) {
-    const { deps, reference } = ctx;
-    const gun = reference.name;
-    const server = trustServerBaseUrl(req.server);
-    const now = deps.clock.now();
-    const recheck = deps.settings.trustRecheckSeconds;
-    const base = { rule: ctx.rule, requirement: "notary", server, gun };
-    const recent = { server, gun, rootKeys: req.rootKeys ?? null };
-    const { summaryKey, stateKey } = await notaryTrustKeys(recent);
-
-    // Both reads at once: the state is needed whenever the summary is not fresh.
-    const [stored, stateText] = await Promise.all([trustSummaries.get(deps.trustCache, summaryKey), deps.trustCache.get(stateKey)]);
-    // Entries that do not read are misses, never verdicts (see notary-stored.ts for the state's parts).
-    let summary = summaryFor(stored, gun);
-    const notes: Reason[] = [];
-    let cacheable = true;
-    const fresh = summary && now.getTime() < summary.expiresAt && now.getTime() - summary.checkedAt < recheck * 1000;
-    if (!fresh) {
-      try {
-        const credentials = req.auth ?? deps.settings.credentials[new URL(server).host];
-        // Role files asked for ahead of need are abandoned with the load (a failed root leaves three
-        // requests and their retries running): none outlives the decision.
-        const done = new AbortController();
-        const verified = await verifyTrustData({
-          gun,
-          rootKeys: req.rootKeys,
-          summaryKey,
-          stateKey,
-          stateText,
-          summary,
-          fetcher: notaryRoleFetcher(httpFor(deps), server, gun, credentials, done.signal),
-          now,
-          cache: deps.trustCache,
-          // Read by judge(): asked for with root, timestamp, snapshot and targets, not after them.
-          expectedDelegations: ["targets/releases", ...(req.signers ?? []).map((s) => signerRole(s.name))],
-          onVerify: (role) => deps.counter.count("verify", `notary ${gun} ${role}`),
-        }).finally(() => done.abort());
-        summary = verified.summary;
-        // The verdict rests on what was just verified, not on these writes: they need not delay it.
-        const writes = Promise.all([
-          verified.writes,
-          // Listed for the cron's refresh (notary-refresh.ts).
-          rememberNotaryTrust(deps.trustCache, recent, now),
-        ]);
-        await writeBehind(writes, ctx.background, "notary trust cache write");
-      } catch (err) {
-        const transient = err instanceof UpstreamError && err.transient;
-        if (transient && summary && now.getTime() < summary.expiresAt) {
-          // stale-if-error: unexpired trust data still decides while the server is away.
-          cacheable = false;
-          notes.push({
-            code: "NOTARY_STALE_TRUST_DATA",
-            message: `trust server ${server} is unreachable (${(err as Error).message}); decided on trust data verified at ${new Date(summary.checkedAt).toISOString()}, valid until ${new Date(summary.expiresAt).toISOString()}`,
-            ...base,
-          });
-        } else {
-          return failure(err, base, recheck);
-        }
-      }
-    }
-    const outcome = await judge(summary!, req, ctx, base);
-    const remaining = Math.floor((summary!.expiresAt - now.getTime()) / 1000);
+    const loaded = ctx.prepared instanceof Promise ? ((await ctx.prepared) as LoadedTrust) : await loadTrust(req, ctx);
+    if ("failure" in loaded) return loaded.failure;
+    const { summary, notes, cacheable, base, now } = loaded;
+    const recheck = ctx.deps.settings.trustRecheckSeconds;
+    const outcome = await judge(summary, req, ctx, base);
+    const remaining = Math.floor((summary.expiresAt - now.getTime()) / 1000);
     return {
       ...outcome,
       reasons: [...outcome.reasons, ...notes],
@@ -132,6 +81,84 @@ export const notaryKind: RequirementKind<NotaryRequirement> = {
     };
   },
 };
+
+type LoadedTrust =
+  | {
+      readonly summary: TrustSummary;
+      readonly notes: readonly Reason[];
+      readonly cacheable: boolean;
+      readonly base: Record<string, string>;
+      readonly now: Date;
+    }
+  | { readonly failure: RequirementOutcome };
+
+/**
+ * The repository's verified trust data: a fresh summary from the trust cache, else fetched and
+ * verified (stale-if-error when the server is away), else the deny that says why. Never needs the
+ * digest: only judge() does.
+ */
+async function loadTrust(req: NotaryRequirement, ctx: PrepareContext): Promise<LoadedTrust> {
+  const { deps, reference } = ctx;
+  const gun = reference.name;
+  const server = trustServerBaseUrl(req.server);
+  const now = deps.clock.now();
+  const recheck = deps.settings.trustRecheckSeconds;
+  const base = { rule: ctx.rule, requirement: "notary", server, gun };
+  const recent = { server, gun, rootKeys: req.rootKeys ?? null };
+  const { summaryKey, stateKey } = await notaryTrustKeys(recent);
+
+  // Both reads at once: the state is needed whenever the summary is not fresh.
+  const [stored, stateText] = await Promise.all([trustSummaries.get(deps.trustCache, summaryKey), deps.trustCache.get(stateKey)]);
+  // Entries that do not read are misses, never verdicts (see notary-stored.ts for the state's parts).
+  let summary = summaryFor(stored, gun);
+  const notes: Reason[] = [];
+  let cacheable = true;
+  const fresh = summary && now.getTime() < summary.expiresAt && now.getTime() - summary.checkedAt < recheck * 1000;
+  if (!fresh) {
+    try {
+      const credentials = req.auth ?? deps.settings.credentials[new URL(server).host];
+      // Role files asked for ahead of need are abandoned with the load (a failed root leaves three
+      // requests and their retries running): none outlives the decision.
+      const done = new AbortController();
+      const verified = await verifyTrustData({
+        gun,
+        rootKeys: req.rootKeys,
+        summaryKey,
+        stateKey,
+        stateText,
+        summary,
+        fetcher: notaryRoleFetcher(httpFor(deps), server, gun, credentials, done.signal),
+        now,
+        cache: deps.trustCache,
+        // Read by judge(): asked for with root, timestamp, snapshot and targets, not after them.
+        expectedDelegations: ["targets/releases", ...(req.signers ?? []).map((s) => signerRole(s.name))],
+        onVerify: (role) => deps.counter.count("verify", `notary ${gun} ${role}`),
+      }).finally(() => done.abort());
+      summary = verified.summary;
+      // The verdict rests on what was just verified, not on these writes: they need not delay it.
+      const writes = Promise.all([
+        verified.writes,
+        // Listed for the cron's refresh (notary-refresh.ts).
+        rememberNotaryTrust(deps.trustCache, recent, now),
+      ]);
+      await writeBehind(writes, ctx.background, "notary trust cache write");
+    } catch (err) {
+      const transient = err instanceof UpstreamError && err.transient;
+      if (transient && summary && now.getTime() < summary.expiresAt) {
+        // stale-if-error: unexpired trust data still decides while the server is away.
+        cacheable = false;
+        notes.push({
+          code: "NOTARY_STALE_TRUST_DATA",
+          message: `trust server ${server} is unreachable (${(err as Error).message}); decided on trust data verified at ${new Date(summary.checkedAt).toISOString()}, valid until ${new Date(summary.expiresAt).toISOString()}`,
+          ...base,
+        });
+      } else {
+        return { failure: failure(err, base, recheck) };
+      }
+    }
+  }
+  return { summary: summary!, notes, cacheable, base, now };
+}
 
 /** Trust data could not be had or did not verify: a deny, with the code of what failed. */
 function failure(err: unknown, base: Record<string, string>, recheck: number): RequirementOutcome {

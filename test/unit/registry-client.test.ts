@@ -208,6 +208,23 @@ describe("tag cache", () => {
     expect(await resolver.resolve(ref)).toMatchObject({ digest: `sha256:${"2".repeat(64)}`, cached: false });
   });
 
+  it("says when the answer will come from the registry (onUpstream), and only then", async () => {
+    let now = 1_000_000;
+    const inner = { resolve: async () => ({ ok: true as const, digest: `sha256:${"1".repeat(64)}`, cached: false }) };
+    const resolver = cachedDigestResolver(inner, memoryCache(), 10, { now: () => new Date(now) });
+    const ref = parseReference("127.0.0.1:5000/demo/app:v1");
+    let upstream = 0;
+    const onUpstream = () => void upstream++;
+    await resolver.resolve(ref, [], undefined, onUpstream);
+    expect(upstream).toBe(1);
+    now += 5_000;
+    expect(await resolver.resolve(ref, [], undefined, onUpstream)).toMatchObject({ cached: true });
+    expect(upstream).toBe(1);
+    // Without a tag cache every answer is the registry's.
+    await cachedDigestResolver(inner, memoryCache(), 0, { now: () => new Date(now) }).resolve(ref, [], undefined, onUpstream);
+    expect(upstream).toBe(2);
+  });
+
   it("asks the cache for the TTL it means; raising it to KV's minimum is the KV adapter's", async () => {
     const asked: number[] = [];
     const cache: Cache = { get: async () => null, put: async (_k, _v, o) => void asked.push(o.ttlSeconds) };

@@ -383,6 +383,60 @@ describe("notary requirement on real notary trust data", () => {
     expect(fetched).toHaveLength(count);
   });
 
+  it("fetches the trust data while the registry is still answering what the tag means (one round trip, not two)", async () => {
+    const c = vector("signed-releases").meta;
+    const server = trustServer("signed-releases");
+    const { deps } = setup(server, c.now, V1("signed-releases"));
+    let seenBeforeDigest: string[] = [];
+    const slowRegistry: DecideDeps = {
+      ...deps,
+      digests: {
+        async resolve(_ref, _upstreams, _background, onUpstream) {
+          onUpstream?.();
+          // The registry answers only after the trust server was asked (or after a while, when it never is).
+          for (let i = 0; i < 50 && !server.fetched.includes("timestamp.json"); i++) await new Promise((r) => setTimeout(r, 10));
+          seenBeforeDigest = [...server.fetched];
+          return { ok: true, digest: V1("signed-releases"), cached: false };
+        },
+      },
+    };
+    const v = await run(slowRegistry, `${IMAGE}:v1`, { rootKeys: [c.pinnedRoot.publicKeyPem] });
+    expect(v).toMatchObject({ decision: "allow", reasons: [{ code: "NOTARY_SIGNED" }] });
+    expect(seenBeforeDigest).toEqual(expect.arrayContaining(["root.json", "timestamp.json", "snapshot.json", "targets.json"]));
+    // Loaded once: evaluate() used what was started early.
+    expect(server.fetched.filter((f) => f === "root.json")).toHaveLength(1);
+  });
+
+  it("a trust load started early that fails is the same deny as one started late", async () => {
+    const c = vector("signed-releases").meta;
+    const server = trustServer("signed-releases");
+    server.down();
+    const { deps } = setup(server, c.now, V1("signed-releases"));
+    const early: DecideDeps = {
+      ...deps,
+      digests: {
+        async resolve(_ref, _upstreams, _background, onUpstream) {
+          onUpstream?.();
+          return { ok: true, digest: V1("signed-releases"), cached: false };
+        },
+      },
+    };
+    const v = await run(early, `${IMAGE}:v1`, { rootKeys: [c.pinnedRoot.publicKeyPem] });
+    const late = await run(deps, `${IMAGE}:v1`, { rootKeys: [c.pinnedRoot.publicKeyPem] });
+    expect(v.decision).toBe("deny");
+    expect(v.reasons.map((r) => r.code)).toEqual(late.reasons.map((r) => r.code));
+    expect(v.reasons[0]!.code).toBe("NOTARY_TRUST_SERVER_UNREACHABLE");
+  });
+
+  it("starts nothing early when the digest needs no registry (a pinned digest): the trust data is read once", async () => {
+    const c = vector("signed-releases").meta;
+    const server = trustServer("signed-releases");
+    const { deps } = setup(server, c.now, c.tags.v2!.digest);
+    const v = await run(deps, `${IMAGE}@${c.tags.v2!.digest}`, { rootKeys: [c.pinnedRoot.publicKeyPem] });
+    expect(v.decision).toBe("allow");
+    expect(server.fetched.filter((f) => f === "root.json")).toHaveLength(1);
+  });
+
   it("a warm decision fetches nothing and verifies nothing (counted, not timed)", async () => {
     const c = vector("alice-signed").meta;
     const server = trustServer("alice-signed");
