@@ -10,6 +10,12 @@ import { readRepositoryState, trustSummaries, type RepositoryState } from "./not
 const YEAR = 365 * 86_400;
 /** An unchanged state is written again only this long after it was (its KV entry lives a year). */
 const STATE_REFRESH_MS = 30 * 86_400_000;
+/**
+ * An unchanged summary verified again within this long is not written again: with re-checks on
+ * every decision (TRUST_RECHECK_SECONDS below a minute) a busy repository would otherwise write its
+ * key on every decision, and KV takes one write per second per key (and keeps reads up to 60 s).
+ */
+const SUMMARY_REWRITE_MS = 60_000;
 
 export interface TrustVerification {
   readonly gun: string;
@@ -61,11 +67,18 @@ export async function verifyTrustData(v: TrustVerification): Promise<{ summary: 
     state.versions !== undefined &&
     stableStringify(state.versions) === stableStringify(nextState.versions) &&
     storedRoot === nextRoot;
+  const summaryCurrent =
+    v.summary !== undefined && now - v.summary.checkedAt < SUMMARY_REWRITE_MS && sameTrust(v.summary, summary);
   const writes = Promise.all([
-    trustSummaries.put(v.cache, v.summaryKey, summary, Math.ceil((summary.expiresAt - now) / 1000)),
+    ...(summaryCurrent ? [] : [trustSummaries.put(v.cache, v.summaryKey, summary, Math.ceil((summary.expiresAt - now) / 1000))]),
     // A state whose TOFU root does not read is left as it is (a pinned rule does not need it): it is
     // the operator's to delete, never silently replaced by one without a root.
     ...(keptRoot === "unreadable" || stateCurrent ? [] : [v.cache.put(v.stateKey, JSON.stringify(nextState), { ttlSeconds: YEAR })]),
   ]);
   return { summary, writes };
+}
+
+/** The same verified trust data, whenever it was checked. */
+function sameTrust(a: TrustSummary, b: TrustSummary): boolean {
+  return stableStringify({ ...a, checkedAt: 0 }) === stableStringify({ ...b, checkedAt: 0 });
 }

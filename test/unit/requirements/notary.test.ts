@@ -488,6 +488,28 @@ describe("notary requirement on real notary trust data", () => {
     expect(puts.sort()).toEqual(["notary:state", "notary:trust"]);
   });
 
+  it("re-checking on every decision, an unchanged summary is written again at most once a minute (KV: one write per second per key)", async () => {
+    const c = vector("signed-releases").meta;
+    const inner = memoryCache();
+    const puts: string[] = [];
+    const trustCache: Cache = { get: (k) => inner.get(k), put: (k, v, o) => (puts.push(k.split(":").slice(0, 2).join(":")), inner.put(k, v, o)) };
+    const base = setup(trustServer("signed-releases"), c.now, V1("signed-releases"), trustCache);
+    const deps: DecideDeps = { ...base.deps, verifier: { ...base.deps.verifier, settings: { ...base.deps.verifier.settings, trustRecheckSeconds: 0 } } };
+    const pins = { rootKeys: [c.pinnedRoot.publicKeyPem] };
+    expect((await run(deps, `${IMAGE}:v1`, pins)).decision).toBe("allow");
+    expect(puts.sort()).toEqual(["notary:state", "notary:trust"]);
+    for (const seconds of [1, 20, 30]) {
+      puts.length = 0;
+      base.advance(seconds);
+      expect((await run(deps, `${IMAGE}:v1`, pins)).decision).toBe("allow");
+      expect(puts, `${seconds} s later`).toEqual([]);
+    }
+    puts.length = 0;
+    base.advance(10); // 61 s after the write
+    expect((await run(deps, `${IMAGE}:v1`, pins)).decision).toBe("allow");
+    expect(puts).toEqual(["notary:trust"]);
+  });
+
   it("while the trust server is down, unexpired cached trust data decides; nothing cached → deny", async () => {
     const c = vector("signed-releases").meta;
     const server = trustServer("signed-releases");
