@@ -88,7 +88,8 @@ function runtimeCpuMs(handle: WorkerHandle): number | null {
 }
 
 export async function hostilePhase(log: (msg: string) => void): Promise<HostileResult> {
-  const shape = { layers: 3000, referrers: 4000, signaturesPerBundle: 500, fatBundleSignatures: 5000 };
+  // The most a listing can hold under the 256 KiB cap (registry.artifactManifestBytes): larger ones are refused unparsed.
+  const shape = { layers: 800, referrers: 900, signaturesPerBundle: 500, fatBundleSignatures: 5000 };
   const alice = makeCosignKey("alice");
   const erin = makeCosignKey("erin", "ed25519");
   log("5. hostile: starting a Worker (verdict, tag and trust caches off), an idle twin and the hostile registry");

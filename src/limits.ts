@@ -71,7 +71,12 @@ export interface Limits {
   readonly registry: {
     /** Manifests read for their digest (an image index of many platforms stays far below). */
     readonly manifestBytes: number;
-    /** Signature manifests and referrer lists (OCI artifacts): a few KiB each. */
+    /**
+     * Signature manifests and referrer lists (OCI artifacts): a few KiB each. 256 KiB holds ~40
+     * keyless `.sig` layers (cert, chain and Rekor bundle annotations: ~6 KiB each) or ~500
+     * referrers; a larger listing is refused, not parsed: one JSON.parse of a megabyte holds the
+     * isolate's event loop for milliseconds, per hostile decision (bench/README.md, hostile phase).
+     */
     readonly artifactManifestBytes: number;
     /** Artifact blobs; callers ask for less (`cosign.bundleBytes`, `cosign.payloadBytes`). */
     readonly artifactBlobBytes: number;
@@ -168,7 +173,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   }),
   registry: Object.freeze({
     manifestBytes: 4 * MiB,
-    artifactManifestBytes: 1 * MiB,
+    artifactManifestBytes: 256 * KiB,
     artifactBlobBytes: 1 * MiB,
   }),
   http: Object.freeze({

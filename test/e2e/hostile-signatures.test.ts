@@ -13,6 +13,7 @@ import { startWorker, type WorkerHandle } from "./lab/worker";
 const LEGACY = "hostile/legacy";
 const BUNDLES = "hostile/bundles";
 const FAT = "hostile/fat";
+const HUGE = "hostile/huge";
 const POLICY = "e2e-hostile";
 
 describe("cosign against a registry serving thousands of bogus signatures", () => {
@@ -27,8 +28,10 @@ describe("cosign against a registry serving thousands of bogus signatures", () =
     alice = makeCosignKey("alice");
     erin = makeCosignKey("erin", "ed25519"); // a failed Ed25519 check also tries Ed25519ph: the dearest case
     registry = await startHostileRegistry({
-      [LEGACY]: { algorithm: "ecdsa-p256", layers: 3000, referrers: 0, signaturesPerBundle: 1 },
-      [BUNDLES]: { algorithm: "ed25519", hint: publicKeyHint(erin), layers: 0, referrers: 4000, signaturesPerBundle: 500 },
+      // As many as fit the 256 KiB listing cap (registry.artifactManifestBytes); HUGE is over it.
+      [LEGACY]: { algorithm: "ecdsa-p256", layers: 800, referrers: 0, signaturesPerBundle: 1 },
+      [BUNDLES]: { algorithm: "ed25519", hint: publicKeyHint(erin), layers: 0, referrers: 900, signaturesPerBundle: 500 },
+      [HUGE]: { algorithm: "ed25519", layers: 3000, referrers: 4000, signaturesPerBundle: 1 },
       [FAT]: { algorithm: "ed25519", hint: publicKeyHint(erin), layers: 0, referrers: 30, signaturesPerBundle: 5000 },
     });
     worker = await booting;
@@ -56,11 +59,11 @@ describe("cosign against a registry serving thousands of bogus signatures", () =
 
   it("denies, names every cap it reached, and keeps answering other requests meanwhile", async () => {
     let decided = false;
-    const decisions = Promise.all([decide(LEGACY), decide(BUNDLES), decide(FAT)]).finally(() => void (decided = true));
+    const decisions = Promise.all([decide(LEGACY), decide(BUNDLES), decide(FAT), decide(HUGE)]).finally(() => void (decided = true));
     // Cheap requests while the hostile decisions run: each is answered.
     const health: number[] = [];
     while (!decided && health.length < 200) health.push((await fetch(`${worker.url}/healthz`)).status);
-    const [legacy, bundles, fat] = await decisions;
+    const [legacy, bundles, fat, huge] = await decisions;
     expect(health.length).toBeGreaterThan(0);
     expect(new Set(health)).toEqual(new Set([200]));
 
@@ -69,13 +72,13 @@ describe("cosign against a registry serving thousands of bogus signatures", () =
     expect(legacy.decision, show(legacy)).toBe("deny");
     expect(legacy.reasons.map((r) => r.code), show(legacy)).toEqual(["COSIGN_THRESHOLD_UNMET", "COSIGN_LIMIT_REACHED"]);
     expect(legacy.reasons[1]!.message).toMatch(
-      /^only the newest 10 of 3,000 signatures at 127\.0\.0\.1:\d+\/hostile\/legacy:sha256-[0-9a-f]{64}\.sig were checked \(at most 10 are read\); remove stale signatures/,
+      /^only the newest 10 of 800 signatures at 127\.0\.0\.1:\d+\/hostile\/legacy:sha256-[0-9a-f]{64}\.sig were checked \(at most 10 are read\); remove stale signatures/,
     );
 
     expect(bundles.decision, show(bundles)).toBe("deny");
     expect(bundles.reasons.map((r) => r.code), show(bundles)).toEqual(["COSIGN_THRESHOLD_UNMET", "COSIGN_LIMIT_REACHED", "COSIGN_LIMIT_REACHED"]);
     const notes = bundles.reasons.slice(1).map((r) => r.message);
-    expect(notes[0]).toMatch(/^only the first 10 of 4,000 signature referrers of 127\.0\.0\.1:\d+\/hostile\/bundles@sha256:[0-9a-f]{64} were checked/);
+    expect(notes[0]).toMatch(/^only the first 10 of 900 signature referrers of 127\.0\.0\.1:\d+\/hostile\/bundles@sha256:[0-9a-f]{64} were checked/);
     expect(notes[1]).toBe("10 bundles list up to 500 DSSE signatures; only the first 2 of each were checked (cosign writes one per bundle)");
     expect(bundles.reasons[0]!.message).toContain("erin: no matching signatures");
 
@@ -87,5 +90,10 @@ describe("cosign against a registry serving thousands of bogus signatures", () =
     expect(fat.reasons.filter((r) => r.code === "COSIGN_LIMIT_REACHED").map((r) => r.message)).toEqual([
       expect.stringMatching(/^only the first 10 of 30 signature referrers/),
     ]);
+
+    // Listings over 256 KiB are refused unparsed: nothing in them is checked.
+    expect(huge.decision, show(huge)).toBe("deny");
+    expect(huge.reasons[0], show(huge)).toMatchObject({ code: "REGISTRY_BAD_RESPONSE" });
+    expect(huge.reasons[0]!.message).toContain("more than the 262144 bytes allowed");
   });
 });

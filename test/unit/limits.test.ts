@@ -19,7 +19,7 @@ describe("DEFAULT_LIMITS", () => {
       cosign: { signatureLayers: 10, bundles: 10, bundleBytes: 65_536, payloadBytes: 65_536, signaturesPerBundle: 2, verifications: 32 },
       notary: { timestampBytes: 1 << 20, rootBytes: 100 << 20, roleBytes: 16 << 20, delegations: 64, rootWalk: 16, signaturesPerKey: 2 },
       simpleSigning: { signatures: 16, signatureBytes: 65_536, extensionListBytes: 2 << 20, decompressedBytes: 1 << 20 },
-      registry: { manifestBytes: 4 << 20, artifactManifestBytes: 1 << 20, artifactBlobBytes: 1 << 20 },
+      registry: { manifestBytes: 4 << 20, artifactManifestBytes: 256 << 10, artifactBlobBytes: 1 << 20 },
       http: { timeoutMs: 3000, retries: 2, baseDelayMs: 100, maxDelayMs: 1000, retryAfterCapMs: 2000, redirects: 3, tokenBodyBytes: 65_536 },
       decision: { budgetMs: 10_000 },
       api: { bodyBytes: 1 << 20, imagesPerRequest: 256, hookEvents: 10_000, hookIssues: 20, hookWaitMs: 10_000, drainBytes: 64 << 20, referenceLength: 1024, patternLength: 1024 },

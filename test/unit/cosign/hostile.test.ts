@@ -1,6 +1,7 @@
 // A registry serving thousands of bogus cosign signatures: the caps of src/verify/cosign/limits.ts,
 // the notes that name them, key hints, and the event loop's turns between checks.
 import { beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_LIMITS } from "../../../src/limits";
 import { decide, type DecideDeps } from "../../../src/decide";
 import { createRequirementKinds } from "../../../src/policy/requirement-kinds";
 import type { Cache, DigestResolution } from "../../../src/ports";
@@ -83,8 +84,9 @@ describe("cosign against a registry serving thousands of bogus signatures", () =
   const base: Omit<HostileOptions, "layers" | "referrers" | "signaturesPerBundle"> = { repository: REPO, algorithm: "ecdsa-p256" };
 
   beforeAll(async () => {
-    legacy = await hostileSignatures({ ...base, layers: 3000, referrers: 0, signaturesPerBundle: 1 });
-    referrers = await hostileSignatures({ ...base, hint: await hintOf(publicKey("alice")), layers: 0, referrers: 4000, signaturesPerBundle: 500 });
+    // As many as fit the listings' byte cap (registry.artifactManifestBytes); more is the next test's.
+    legacy = await hostileSignatures({ ...base, layers: 800, referrers: 0, signaturesPerBundle: 1 });
+    referrers = await hostileSignatures({ ...base, hint: await hintOf(publicKey("alice")), layers: 0, referrers: 900, signaturesPerBundle: 500 });
   });
 
   it("reads the newest layers of a long .sig manifest: cosign appends, so those hold the current keys", () => {
@@ -107,7 +109,7 @@ describe("cosign against a registry serving thousands of bogus signatures", () =
     expect(v.decision).toBe("deny");
     expect(v.reasons.map((r) => r.code)).toEqual(["COSIGN_THRESHOLD_UNMET", "COSIGN_LIMIT_REACHED"]);
     expect(v.reasons[1]!.message).toMatch(
-      new RegExp(`^only the newest ${MAX_SIGNATURE_LAYERS} of 3,000 signatures at ${REPO}:sha256-[0-9a-f]{64}\\.sig were checked`),
+      new RegExp(`^only the newest ${MAX_SIGNATURE_LAYERS} of 800 signatures at ${REPO}:sha256-[0-9a-f]{64}\\.sig were checked`),
     );
     expect(work.verify).toBe(MAX_SIGNATURE_LAYERS);
     // The layers share one payload blob, as cosign's do: fetched once.
@@ -120,16 +122,26 @@ describe("cosign against a registry serving thousands of bogus signatures", () =
     expect(v.decision).toBe("deny");
     const notes = v.reasons.filter((r) => r.code === "COSIGN_LIMIT_REACHED").map((r) => r.message);
     expect(notes).toEqual([
-      expect.stringMatching(new RegExp(`^only the first ${MAX_BUNDLES} of 4,000 signature referrers of ${REPO}@sha256:[0-9a-f]{64} were checked`)),
+      expect.stringMatching(new RegExp(`^only the first ${MAX_BUNDLES} of 900 signature referrers of ${REPO}@sha256:[0-9a-f]{64} were checked`)),
       `${MAX_BUNDLES} bundles list up to 500 DSSE signatures; only the first ${MAX_SIGNATURES_PER_BUNDLE} of each were checked (cosign writes one per bundle)`,
     ]);
     expect(work.verify).toBe(MAX_BUNDLES * MAX_SIGNATURES_PER_BUNDLE);
     expect(requests.filter((p) => p.includes("/manifests/sha256:")).length).toBe(MAX_BUNDLES);
   });
 
+  it("refuses a signature listing larger than it reads, before parsing or checking any of it", async () => {
+    const huge = await hostileSignatures({ ...base, layers: 3000, referrers: 0, signaturesPerBundle: 1 });
+    const { deps, work } = setup(huge);
+    const v = await run(deps, alice());
+    expect(v.decision).toBe("deny");
+    expect(v.reasons[0]).toMatchObject({ code: "REGISTRY_BAD_RESPONSE" });
+    expect(v.reasons[0]!.message).toContain(`more than the ${DEFAULT_LIMITS.registry.artifactManifestBytes} bytes allowed`);
+    expect(work.verify).toBe(0);
+  });
+
   it("makes no more signature checks per decision than the budget, and says how many it left", async () => {
     // No hint: every bundle is tried against both keys, and so is every layer.
-    const both = await hostileSignatures({ ...base, layers: 3000, referrers: 4000, signaturesPerBundle: 500 });
+    const both = await hostileSignatures({ ...base, layers: 800, referrers: 900, signaturesPerBundle: 500 });
     const { deps, work } = setup(both);
     const v = await run(deps, [...alice(), { name: "bob", key: publicKey("bob") }]);
     expect(v.decision).toBe("deny");
