@@ -14,6 +14,7 @@ import { makeCosignKey, signImage } from "../test/e2e/lab/cosign";
 import { createGpgHome } from "../test/e2e/lab/gpg";
 import { startLookaside, type LookasideServer } from "../test/e2e/lab/lookaside";
 import { makeKey, NotaryClient, runCommand, startNotaryServer } from "../test/e2e/lab/notary";
+import { startLatencyProxy } from "./latency-proxy";
 import { pushImage, writeOciImage } from "../test/e2e/lab/oci-image";
 import { startRegistry } from "../test/e2e/lab/registry";
 import { createSkopeoLab } from "../test/e2e/lab/skopeo-oracle";
@@ -32,6 +33,8 @@ const AUTOCANNON = { connections: 10, duration: 5, warmup: 2, rounds: 3 };
 const FIRST_RUN_SAMPLES = 3;
 const COLD_N = 25; // trustgate cold decisions per signature kind, sequential
 const NOTARY_N = 25; // `notary lookup` runs, sequential
+/** Added to each trust-server request in the "far" Notary comparison: a nearby region's round trip. */
+const UPSTREAM_LATENCY_MS = 20;
 const SKOPEO_N = 15; // `skopeo copy` runs per signature kind, sequential
 const NODE_CPU_ITER = 200; // in-process verifications of the vector chain (Node cross-check)
 // Inside workerd (bench/cpu-worker): `requests` requests asking for `lo` runs each, then `requests`
@@ -550,6 +553,17 @@ async function main() {
           const res = await runCommand("notary", ["-s", notary.url, "-d", d, "lookup", gun, "v1"]);
           if (!res.stdout.includes(oci.manifestDigest.slice(7))) throw new Error(`notary lookup: ${res.stdout} ${res.stderr}`);
         });
+        // The same, with a trust server as far away as a real one: each request to notary-server
+        // held UPSTREAM_LATENCY_MS by a proxy (bench/latency-proxy.ts), for trustgate and notary lookup alike.
+        log(`2. cold: notary, ${UPSTREAM_LATENCY_MS} ms per trust-server request (delaying proxy), trustgate x${COLD_N} and notary lookup x${NOTARY_N}`);
+        const far = keep(await startLatencyProxy(notary.url, UPSTREAM_LATENCY_MS));
+        await putPolicy(cold, "bench-notary-far", "connaisseur", notaryPolicy.replace(new URL(notary.url).host, new URL(far.url).host), "application/yaml");
+        const tgNotaryFar = await coldRun(notaryImage, "bench-notary-far");
+        const notaryCliFar = await timeSequential(NOTARY_N, async (i) => {
+          const d = join(work, `notary-lookup-far-${i}`);
+          const res = await runCommand("notary", ["-s", far.url, "-d", d, "lookup", gun, "v1"]);
+          if (!res.stdout.includes(oci.manifestDigest.slice(7))) throw new Error(`notary lookup (far): ${res.stdout} ${res.stderr}`);
+        });
         log(`2. cold: trustgate simple signing x${COLD_N}`);
         const tgSimple = await coldRun(simpleImage, "bench-simple");
         log(`2. cold: skopeo copy (signedBy) x${SKOPEO_N}`);
@@ -592,7 +606,12 @@ async function main() {
         results.cold = {
           cachedResponses: cachedSeen,
           roundTripLatencyMs: TRACE_LATENCY_MS,
-          notaryV1: { trustgate: ours(tgNotary), roundTrips: notaryTrips, reference: { tool: "notary lookup (fresh -d per run)", ...side(notaryCli) } },
+          notaryV1: {
+            trustgate: ours(tgNotary),
+            roundTrips: notaryTrips,
+            reference: { tool: "notary lookup (fresh -d per run)", ...side(notaryCli) },
+            withUpstreamLatency: { latencyMs: UPSTREAM_LATENCY_MS, trustgate: ours(tgNotaryFar), reference: { tool: "notary lookup (fresh -d per run)", ...side(notaryCliFar) } },
+          },
           simpleSigning: { trustgate: ours(tgSimple), roundTrips: simpleTrips, reference: { tool: "skopeo copy docker:// dir: (signedBy)", ...side(skopeoCli) } },
           cosign: {
             trustgate: ours(tgCosign),
@@ -712,6 +731,7 @@ function table(r: any): string {
       rows.push([`2. cold ${label} decision (median)`, `${t.medianMs} ms (p90 ${t.p90Ms}, n=${t.n})`, `${name}: ${ref.medianMs} ms (p90 ${ref.p90Ms}, n=${ref.n})`, `${name.split(" ")[0]}/trustgate = ${r2(ref.medianMs / t.medianMs)}`]);
     };
     cold("Notary v1", c.notaryV1, "notary lookup");
+    if (c.notaryV1.withUpstreamLatency) cold(`Notary v1, ${c.notaryV1.withUpstreamLatency.latencyMs} ms per trust-server request`, c.notaryV1.withUpstreamLatency, "notary lookup");
     cold("simple-signing", c.simpleSigning, "skopeo copy");
     if (c.cosign.reference.tool) cold("cosign", c.cosign, "skopeo copy (sigstoreSigned)");
     else {
