@@ -3,12 +3,13 @@
 // to the same Worker and, in turn, to a second, idle one (the control: what the machine's load
 // alone does to the same request). Reports both latencies, the Worker's idle latency, and every
 // hostile decision's outcome and time against the decision budget. See bench/README.md.
+import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { callApi } from "../test/e2e/lab/api";
 import { makeCosignKey, publicKeyHint } from "../test/e2e/lab/cosign";
 import { startHostileRegistry } from "../test/e2e/lab/hostile-registry";
-import { startWorker, type WorkerHandle } from "../test/e2e/lab/worker";
+import { REPO_ROOT, startWorker, type WorkerHandle } from "../test/e2e/lab/worker";
 import { DEFAULT_DECISION_BUDGET_MS } from "../src/decide";
 
 /** Hostile decisions in all, how many at once, and the cheap requests timed on an idle Worker. */
@@ -149,19 +150,21 @@ export async function hostilePhase(log: (msg: string) => void): Promise<HostileR
         if (reasons.some((x) => x.code === "COSIGN_LIMIT_REACHED")) notes++;
       }
     };
+    // The cheap requests come from their own process: this one serves the hostile registry, and its
+    // event loop's work would otherwise show in the times as the Worker's.
+    const loop = spawn(process.execPath, [join(REPO_ROOT, "bench/cheap-loop.mjs"), worker.url, twin.url], { stdio: ["pipe", "pipe", "inherit"] });
+    let out = "";
+    loop.stdout.on("data", (chunk: Buffer) => void (out += chunk.toString("utf8")));
+    const exited = new Promise<void>((ok, fail) => loop.on("exit", (code) => (code === 0 ? ok() : fail(new Error(`cheap loop exited with ${code}`)))));
+    while (!out.includes("ready\n")) await new Promise((r) => setTimeout(r, 10));
     const cpuBefore = runtimeCpuMs(worker);
-    let loadDone = false;
-    const underLoad: number[] = [];
-    const control: number[] = [];
-    const cheapLoop = (async () => {
-      while (!loadDone) {
-        underLoad.push(await cheap());
-        control.push(await cheap(twin.url));
-      }
-    })();
-    await Promise.all(Array.from({ length: HOSTILE.concurrency }, decideOne)).finally(() => void (loadDone = true));
-    await cheapLoop;
+    await Promise.all(Array.from({ length: HOSTILE.concurrency }, decideOne));
     const cpuAfter = runtimeCpuMs(worker);
+    loop.stdin.end();
+    await exited;
+    const timed = JSON.parse(out.slice(out.indexOf("ready\n") + "ready\n".length)) as Record<string, number[]>;
+    const underLoad = timed[worker.url]!;
+    const control = timed[twin.url]!;
 
     return {
       registry: { ...shape, only: only ?? null },
