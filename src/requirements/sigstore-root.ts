@@ -90,7 +90,7 @@ async function stateKey(deps: VerifierDeps, url: string): Promise<string> {
 export async function loadSigstoreTrustedRoot(deps: VerifierDeps, background?: Background): Promise<SigstoreRootResult> {
   const url = sigstoreTufUrl(deps);
   const now = deps.clock.now().getTime();
-  const memo = mapFor(memos, deps.trustCache).get(url);
+  const memo = mapFor(memos, deps.trustCache).get(memoKey(deps, url));
   // A clock that went back recomputes rather than trusting a memo from its future.
   if (memo && now >= memo.at && now < memo.until) return memo.result;
   if (background && memo?.state && now < memo.state.expires && memo.result.ok) {
@@ -107,23 +107,27 @@ export async function loadSigstoreTrustedRoot(deps: VerifierDeps, background?: B
  */
 export async function refreshSigstoreTrustedRoot(deps: VerifierDeps): Promise<SigstoreRootResult | undefined> {
   const url = sigstoreTufUrl(deps);
-  if ((await deps.trustCache.get(await stateKey(deps, url))) === null) return undefined;
+  if ((await deps.trustCache.get(await stateKey(deps, url)).catch(() => null)) === null) return undefined;
   return (await refresh(deps, url, true)).result;
 }
 
 
-/** One refresh per (cache, URL) at a time; its result becomes the memo. */
+/** Memos and refreshes are per (repository, bootstrap root), as the stored state is. */
+const memoKey = (deps: VerifierDeps, url: string) => `${url}\n${bootstrapRoot(deps)}`;
+
+/** One refresh per (cache, repository) at a time; its result becomes the memo. */
 function refresh(deps: VerifierDeps, url: string, force: boolean): Promise<Memo> {
+  const key = memoKey(deps, url);
   const running = mapFor(inflight, deps.trustCache);
-  const existing = running.get(url);
+  const existing = running.get(key);
   if (existing) return existing;
   const work = resolve(deps, url, force)
     .then((memo) => {
-      mapFor(memos, deps.trustCache).set(url, memo);
+      mapFor(memos, deps.trustCache).set(key, memo);
       return memo;
     })
-    .finally(() => running.delete(url));
-  running.set(url, work);
+    .finally(() => running.delete(key));
+  running.set(key, work);
   return work;
 }
 
@@ -132,7 +136,8 @@ const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
 async function resolve(deps: VerifierDeps, url: string, force: boolean): Promise<Memo> {
   const now = deps.clock.now().getTime();
   const key = await stateKey(deps, url);
-  const stored = await readState(await deps.trustCache.get(key), now);
+  // A trust cache that cannot be read is a miss like any entry that does not read.
+  const stored = await readState(await deps.trustCache.get(key).catch(() => null), now);
   const recheck = SIGSTORE_RECHECK_SECONDS * 1000;
   if (!force && stored && now < stored.checkedAt + recheck && now < stored.expires) {
     return { result: { ok: true, trustedRoot: stored.files.target }, at: now, until: Math.min(stored.checkedAt + recheck, stored.expires), state: stored };

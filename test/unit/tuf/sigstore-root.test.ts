@@ -328,4 +328,11 @@ describe("the state kept in the trust cache", () => {
       expect(c.store.get(key)).not.toBe(g);
     }
   });
+
+  it("a trust cache that cannot be read is a miss too", async () => {
+    const repo = await published();
+    const c = client(repo);
+    const broken: VerifierDeps = { ...c.deps, trustCache: { get: () => Promise.reject(new Error("KV down")), put: () => Promise.reject(new Error("KV down")) } };
+    expect(text(await loadSigstoreTrustedRoot(broken))).toBe(TRUSTED_ROOT);
+  });
 });
