@@ -20,8 +20,22 @@
 // - Bundles: protobuf-specs Bundle JSON (protojson: lowerCamel names, int64 as strings, bytes base64).
 import { FULCIO_EXTENSIONS, type FulcioExtensionName, type KeylessEvidence, type TlogEntry } from "../../src/verify/cosign/keyless/types";
 import { tlv } from "../../src/verify/shared/der";
-import { base64Encode, concatBytes, sha256, toHex, toPem, utf8 } from "../../src/verify/shared/encoding";
-import { stableStringify } from "../../src/encoding";
+// src/encoding.ts rather than verify/shared/encoding.ts: the latter does not type-check under the
+// node (DOM) typings the e2e tests use.
+import { concatBytes, sha256Bytes as sha256, stableStringify, toHex } from "../../src/encoding";
+
+const utf8 = (text: string) => new TextEncoder().encode(text);
+
+export function base64Encode(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+export function toPem(type: string, der: Uint8Array): string {
+  const lines = base64Encode(der).match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${type}-----\n${lines.join("\n")}\n-----END ${type}-----\n`;
+}
 
 // ---------------------------------------------------------------------------------------------
 // A small DER writer.
