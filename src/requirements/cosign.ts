@@ -99,7 +99,7 @@ export const cosignKind: RequirementKind<CosignRequirement> = {
     const { deps } = ctx;
     const digest = ctx.digest;
     if (!digest) throw new Error("the image digest is not known");
-    const keys = await Promise.all(req.keys.map((k) => importCosignKey(k.name, k.key)));
+    const keys = await Promise.all((req.keys ?? []).map((k) => importCosignKey(k.name, k.key)));
     const repo = signatureRepository(req, ctx);
     const repository = `${repo.registry}/${repo.path}`;
     const base = { rule: ctx.rule, requirement: "cosign" };
