@@ -1,17 +1,23 @@
-// The `cosign` requirement kind: key-based cosign signatures stored in the registry, legacy `.sig` tags and v3 bundles.
+// The `cosign` requirement kind: cosign signatures stored in the registry, by key and keyless
+// (Fulcio + Rekor), legacy `.sig` tags and Sigstore bundles.
 //
-// 1. The verdict for (keys, threshold, required, signedIdentity, signature repository, image
-//    digest) is read from the trust cache; a fresh one decides with no fetch and no verification.
+// 1. The verdict for (keys, keyless identities and options, the trust root's hash, threshold,
+//    required, signedIdentity, signature repository, image digest) is read from the trust cache; a
+//    fresh one decides with no fetch and no verification. A keyless rule first gets its trust root:
+//    inline, or Sigstore's public good through TUF (sigstore-root.ts).
 // 2. Otherwise, at once: the legacy signature manifest at <repo>:sha256-<hex>.sig and its payload
-//    blobs, and the referrers of the digest with artifactType bundle v0.3 (or the fallback tag
-//    sha256-<hex>), their manifests and bundle blobs. <repo> is the image's repository or
-//    signatureRepository (cosign's COSIGN_REPOSITORY).
+//    blobs, and the referrers of the digest with artifactType bundle v0.3 (a keyless rule: every
+//    bundle version; or the fallback tag sha256-<hex>), their manifests and bundle blobs. <repo> is
+//    the image's repository or signatureRepository (cosign's COSIGN_REPOSITORY).
 // 3. Every signature is checked against every key (src/verify/cosign; a bundle naming its key only
-//    against that key), within the caps of src/verify/cosign/limits.ts: so many layers, referrers,
-//    signatures per bundle and checks per decision, with a turn for the event loop between checks.
-//    A cap reached is a COSIGN_LIMIT_REACHED note. Then threshold and required signers are judged. A registry that failed in passing only decides when the signatures
-//    found already suffice (more signatures can only add signers); otherwise the deny names it and
-//    is never cached.
+//    against that key), and every keyless one (a layer with a certificate, a bundle with one) once
+//    against the rule's identities (verify/cosign/keyless-check.ts), within the caps of
+//    src/verify/cosign/limits.ts: so many layers, referrers, signatures per bundle and checks per
+//    decision, with a turn for the event loop between checks. A cap reached is a
+//    COSIGN_LIMIT_REACHED note. Then threshold and required signers are judged over keys and
+//    identities. A registry that failed in passing only decides when the signatures found already
+//    suffice (more signatures can only add signers); otherwise the deny names it and is never
+//    cached; so is a deny for want of a trust root that may come back.
 import { sha256Hex } from "../encoding";
 import { HttpClient, UpstreamError } from "../adapters/http-client";
 import { OCI_EMPTY, OciArtifactClient, type Repository } from "../adapters/oci-artifacts";
