@@ -1,6 +1,7 @@
 // Policy administration: validation before storage, formats, paths of offending fields, CRUD.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { createSigstorePki } from "../support/sigstore-pki";
 import { ADMIN, call, putPolicy } from "./http";
 
 const allowAll = { mode: "enforce", rules: [{ pattern: "*:*", require: [{ type: "allow" }] }] };
@@ -219,6 +220,14 @@ describe("PUT /v1/policies: cosign keyless options", () => {
       expect(res.json.error.issues).toEqual([{ path, message: expect.stringMatching(words) }]);
     });
   }
+
+  it("accepts an inline trust root, as an object or as the JSON text of trusted_root.json", async () => {
+    const pki = await createSigstorePki();
+    for (const trustRoot of [pki.trustedRoot, pki.trustedRootJson]) {
+      const res = await put({ keyless: { identities: [gh], trustRoot } });
+      expect(res.status, JSON.stringify(res.json)).toBe(200);
+    }
+  });
 
   it("accepts keyless identities without keys, names them in required, and warns about one listed twice", async () => {
     const res = await put({
