@@ -99,6 +99,13 @@ describe("Sigstore bundles", () => {
     });
   }
 
+  it("reads the RFC 3161 timestamps of timestampVerificationData", async () => {
+    const json = JSON.parse(JSON.stringify(await bundleJson(dsse, "0.3")));
+    json.verificationMaterial.timestampVerificationData = { rfc3161Timestamps: [{ signedTimestamp: "MAA=" }, { signed_timestamp: "MAE" }] };
+    const parsed = parseBundle(enc(json));
+    expect(parsed.ok && parsed.value.keyless?.rfc3161Timestamps).toEqual([Uint8Array.of(0x30, 0x00), Uint8Array.of(0x30, 0x01)]);
+  });
+
   it("reads a message signature only against the artifact whose digest it names", async () => {
     const parsed = parseBundle(enc(await bundleJson(message, "0.3")));
     const keyless = parsed.ok ? parsed.value.keyless! : undefined;
