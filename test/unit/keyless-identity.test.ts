@@ -46,6 +46,9 @@ describe("matching", () => {
     expect(matcherProblem({ subjectRegExp: "org/repo/" }, evil)).toBeUndefined();
     expect(matcherProblem({ subjectRegExp: "^https://github\\.com/org/repo/" }, evil)).toContain("does not match");
   });
+  it("a value too long for a regular expression does not match", () => {
+    expect(matcherProblem({ subjectRegExp: "a" }, { ...id, subject: "a".repeat(1025) })).toContain("too long");
+  });
   it("extensions are exact, absent ones named", () => {
     expect(matcherProblem({ extensions: { githubWorkflowRepository: "org/repo" } }, id)).toBeUndefined();
     expect(matcherProblem({ extensions: { githubWorkflowRepository: "org/other" } }, id)).toContain('githubWorkflowRepository is "org/repo", not "org/other"');
@@ -54,7 +57,7 @@ describe("matching", () => {
 });
 
 describe("compileIdentityRegExp", () => {
-  const accepted = ["", "^https://github\\.com/org/.*$", "a|b", "(a)(?:b)+", "[a-z0-9._-]+", "[^/]+", "\\d\\w\\b\\.", "a{2,5}", "\\x41", "x{1000}", "[\\]]"];
+  const accepted = ["", "(ab)+", "(a+)?", "(a|b)c*", "^https://github\\.com/(org1|org2)/[^/]+/\\.github/workflows/.+@refs/(heads|tags)/.*$", "^https://github\\.com/org/.*$", "a|b", "(a)(?:b)+", "[a-z0-9._-]+", "[^/]+", "\\d\\w\\b\\.", "a{2,5}", "\\x41", "x{1000}", "[\\]]"];
   for (const text of accepted) {
     it(`accepts ${JSON.stringify(text)}`, () => expect(compileIdentityRegExp(text)).toMatchObject({ ok: true }));
   }
@@ -78,6 +81,10 @@ describe("compileIdentityRegExp", () => {
     ["(", "is not valid"],
     ["\\e", "is not valid"],
     ["x".repeat(1025), "over 1024 characters"],
+    ["(a+)+$", "backtracks exponentially"],
+    ["^(a|aa)*$", "backtracks exponentially"],
+    ["((ab)*c)+", "backtracks exponentially"],
+    ["(?:x{2,})*", "backtracks exponentially"],
   ];
   for (const [text, why] of refused) {
     it(`refuses ${JSON.stringify(text.slice(0, 20))}, saying why`, () => {
