@@ -25,7 +25,6 @@ export function trustedRoot(name = "trusted-root-public-good.json"): TrustedRoot
   return parsed.value;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
 function tlogEntry(e: Json): TlogEntry {
@@ -58,7 +57,7 @@ export function bundleEvidence(name: string, artifact?: Uint8Array): KeylessEvid
   const vm = b.verificationMaterial;
   const certs: Uint8Array[] = vm.certificate ? [b64(vm.certificate.rawBytes)] : vm.x509CertificateChain.certificates.map((c: Json) => b64(c.rawBytes));
   const [certificate, ...chain] = certs;
-  const common = { source: name, certificate: certificate!, chain, tlogEntries: (vm.tlogEntries ?? []).map(tlogEntry), rfc3161Timestamps: [] };
+  const common = { source: name, certificate: certificate!, chain, tlogEntries: (vm.tlogEntries ?? []).map(tlogEntry), rfc3161Timestamps: (vm.timestampVerificationData?.rfc3161Timestamps ?? []).map((t: Json) => b64(t.signedTimestamp)) };
   if (b.dsseEnvelope) {
     const env = b.dsseEnvelope;
     return { ...common, signature: b64(env.signatures[0].sig), signed: { kind: "dsse", payloadType: env.payloadType, payload: b64(env.payload) } };

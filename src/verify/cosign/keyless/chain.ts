@@ -48,7 +48,7 @@ export function describeCertificate(c: Certificate): string {
 }
 
 /** Why `child` is not issued by `parent`, or undefined when it is. */
-async function linkProblem(child: Certificate, parent: Certificate): Promise<string | undefined> {
+export async function linkProblem(child: Certificate, parent: Certificate): Promise<string | undefined> {
   if (!bytesEqual(child.issuerName, parent.subjectName)) return `${describeCertificate(child)} is not issued by ${describeCertificate(parent)}`;
   if (!parent.isCA) return `${describeCertificate(parent)} is not a CA certificate`;
   const hash = signatureAlgorithmHash(child.signatureAlgorithm);
@@ -76,7 +76,7 @@ function ekuProblem(c: Certificate): string | undefined {
   return usages.includes(EKU_CODE_SIGNING) || usages.includes(EKU_ANY) ? undefined : `${describeCertificate(c)} does not allow code signing (extended key usage)`;
 }
 
-function validAt(c: Certificate, at: Date): boolean {
+export function validAt(c: Certificate, at: Date): boolean {
   // Go compares at second precision; certificates carry whole seconds.
   return at.getTime() >= c.notBefore.getTime() && at.getTime() <= c.notAfter.getTime() + 999;
 }

@@ -14,7 +14,7 @@
 import { DerError, TAG, decodeStringValue, parseSubjectAltNames, readSingle, type Certificate } from "../../shared/der";
 import { utf8DecodeStrict } from "../../shared/encoding";
 import type { Parsed } from "../payload";
-import { MAX_REGEXP_LENGTH } from "./limits";
+import { MAX_REGEXP_INPUT, MAX_REGEXP_LENGTH } from "./limits";
 import { FULCIO_EXTENSIONS, type FulcioExtensionName, type FulcioIdentity, type IdentityMatcher } from "./types";
 
 const OID_ISSUER_V1 = "1.3.6.1.4.1.57264.1.1";
@@ -81,7 +81,9 @@ const compiled = new Map<string, Parsed<RegExp>>();
  * MatchString). Refused: what RE2 and JavaScript read differently or only one accepts — groups
  * other than (…) and (?:…) (flags, lookaround, named groups), backreferences and octal escapes,
  * \p / \P classes, \s (Unicode spaces in JavaScript, ASCII in RE2), \A \z \Q \E, [[:alpha:]],
- * "[]…]" and "[^]…]", counts over 1000. Compiled with the "u" flag, so escapes JavaScript would
+ * "[]…]" and "[^]…]", counts over 1000; and a group that repeats or alternates repeated without
+ * bound ("(a+)+", "(a|b)*"), which backtracks exponentially. Values over MAX_REGEXP_INPUT
+ * characters are not matched (polynomial backtracking stays bounded). Compiled with the "u" flag, so escapes JavaScript would
  * read as literals are errors too.
  */
 export function compileIdentityRegExp(text: string): Parsed<RegExp> {
@@ -97,6 +99,10 @@ function compileUncached(text: string): Parsed<RegExp> {
   if (text.length > MAX_REGEXP_LENGTH) return { ok: false, why: `the regular expression is over ${MAX_REGEXP_LENGTH} characters` };
   const refuse = (why: string): Parsed<RegExp> => ({ ok: false, why: `the regular expression ${JSON.stringify(text)} ${why}` });
   let inClass = false;
+  // Per open group: does it hold an unbounded quantifier or an alternation? Such a group repeated
+  // without bound backtracks exponentially in JavaScript (RE2 never backtracks): refused.
+  const groups: { unbounded: boolean; alternation: boolean }[] = [{ unbounded: false, alternation: false }];
+  const unboundedAt = (j: number) => text[j] === "*" || text[j] === "+" || /^\{\d+,\}/.test(text.slice(j));
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (c === "\\") {
@@ -122,6 +128,16 @@ function compileUncached(text: string): Parsed<RegExp> {
       continue;
     }
     if (c === "(" && text[i + 1] === "?" && text[i + 2] !== ":") return refuse("uses a (?…) group other than (?:…): flags, lookaround and named groups differ between Go (RE2) and JavaScript");
+    if (c === "(") groups.push({ unbounded: false, alternation: false });
+    if (c === "|") groups[groups.length - 1]!.alternation = true;
+    if (unboundedAt(i)) groups[groups.length - 1]!.unbounded = true;
+    if (c === ")" && groups.length > 1) {
+      const closed = groups.pop()!;
+      if (unboundedAt(i + 1) && (closed.unbounded || closed.alternation)) {
+        return refuse("repeats without bound a group that itself repeats or alternates, which backtracks exponentially in JavaScript (RE2 does not backtrack); rewrite it without the nesting");
+      }
+      if (closed.unbounded) groups[groups.length - 1]!.unbounded = true;
+    }
     if (c === "{") {
       const m = /^\{(\d+)(,(\d*))?\}/.exec(text.slice(i));
       if (m && (Number(m[1]) > 1000 || Number(m[3] || 0) > 1000)) return refuse("repeats more than 1000 times, which Go refuses");
@@ -140,12 +156,14 @@ export function matcherProblem(m: IdentityMatcher, id: FulcioIdentity): string |
   if (m.issuerRegExp !== undefined) {
     const re = compileIdentityRegExp(m.issuerRegExp);
     if (!re.ok) return re.why;
+    if (id.issuer.length > MAX_REGEXP_INPUT) return `issuer is over ${MAX_REGEXP_INPUT} characters, too long to match a regular expression against`;
     if (!re.value.test(id.issuer)) return `issuer ${id.issuer} does not match ${m.issuerRegExp}`;
   }
   if (m.subject !== undefined && m.subject !== id.subject) return `subject ${id.subject} is not ${m.subject}`;
   if (m.subjectRegExp !== undefined) {
     const re = compileIdentityRegExp(m.subjectRegExp);
     if (!re.ok) return re.why;
+    if (id.subject.length > MAX_REGEXP_INPUT) return `subject is over ${MAX_REGEXP_INPUT} characters, too long to match a regular expression against`;
     if (!re.value.test(id.subject)) return `subject ${id.subject} does not match ${m.subjectRegExp}`;
   }
   for (const [name, wanted] of Object.entries(m.extensions ?? {})) {

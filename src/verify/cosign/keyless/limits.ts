@@ -23,5 +23,9 @@ export const MAX_TRUST_ROOT_ENTRIES = 64;
 export const MAX_TRUST_ROOT_BYTES = 1024 * 1024;
 /** Characters of an identity regular expression. */
 export const MAX_REGEXP_LENGTH = 1024;
+/** Characters of an issuer or subject matched against a regular expression (real SANs: < 300). */
+export const MAX_REGEXP_INPUT = 1024;
 /** Imported trust-root and certificate keys kept per isolate. */
 export const MAX_CACHED_KEYS = 256;
+/** RFC 3161 timestamps per signature (sigstore-go allows 32; a bundle carries one or two). */
+export const MAX_TIMESTAMPS = 4;

@@ -5,7 +5,7 @@
 // bytes in standard or URL-safe base64, padded or not; Timestamps in RFC 3339 with up to nine
 // fractional digits; unknown fields ignored (they cannot add trust: only what is read here is
 // trusted). Keys are read now, so a root whose key or certificate does not parse is refused whole.
-import { DerError, parseCertificate, parseSpki } from "../../shared/der";
+import { DerError, TAG, parseCertificate, parseSpki, tlv } from "../../shared/der";
 import { utf8DecodeStrict } from "../../shared/encoding";
 import { isRecord } from "../../../stored";
 import type { Parsed } from "../payload";
@@ -46,6 +46,9 @@ export const TRUSTED_ROOT_MEDIA_TYPES = [
 
 class RootError extends Error {}
 
+// AlgorithmIdentifier { rsaEncryption, NULL }.
+const RSA_ALGORITHM_ID = Uint8Array.of(0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00);
+
 export function parseTrustedRoot(bytes: Uint8Array): Parsed<TrustedRoot> {
   if (bytes.length > MAX_TRUST_ROOT_BYTES) return { ok: false, why: `trusted_root.json is ${bytes.length} bytes, over the ${MAX_TRUST_ROOT_BYTES}-byte limit` };
   const text = utf8DecodeStrict(bytes);
@@ -85,8 +88,11 @@ function readRoot(doc: unknown): TrustedRoot {
 function readLog(value: unknown, where: string): TrustedLogKey {
   const log = record(value, where);
   const key = record(field(log, "publicKey", "public_key"), `${where}.publicKey`);
-  const raw = bytesField(key, "rawBytes", "raw_bytes", `${where}.publicKey.rawBytes`);
+  const keyDetails = optionalString(key, "keyDetails", "key_details", `${where}.publicKey.keyDetails`);
+  let raw = bytesField(key, "rawBytes", "raw_bytes", `${where}.publicKey.rawBytes`);
   if (!raw) throw new RootError(`${where}.publicKey has no rawBytes`);
+  // PKCS1_RSA_* keys are a bare RSAPublicKey (sigstore-go reads them with ParsePKCS1PublicKey).
+  if (keyDetails?.startsWith("PKCS1_RSA_")) raw = tlv(TAG.SEQUENCE, RSA_ALGORITHM_ID, tlv(TAG.BIT_STRING, Uint8Array.of(0), raw));
   try {
     parseSpki(raw);
   } catch (err) {
@@ -98,7 +104,6 @@ function readLog(value: unknown, where: string): TrustedLogKey {
   if (!logId || logId.length === 0) throw new RootError(`${where}.logId has no keyId`);
   const validity = readValidity(key, `${where}.publicKey`);
   const baseUrl = optionalString(log, "baseUrl", "base_url", `${where}.baseUrl`);
-  const keyDetails = optionalString(key, "keyDetails", "key_details", `${where}.publicKey.keyDetails`);
   return { logId, spki: raw, ...validity, ...(baseUrl !== undefined ? { baseUrl } : {}), ...(keyDetails !== undefined ? { keyDetails } : {}) };
 }
 

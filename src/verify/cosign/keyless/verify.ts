@@ -8,17 +8,20 @@
 //     and/or inclusion proof and checkpoint verified, its body recording this signature,
 //     certificate and content; one is required;
 //  3. the signing time: the integrated time of an entry whose SET verified (an inclusion proof
-//     alone dates nothing: sigstore-go does not trust an unsigned integrated time);
+//     alone dates nothing: sigstore-go does not trust an unsigned integrated time), else an RFC
+//     3161 timestamp by a TSA of the trust root; the certificate must be valid at every time
+//     that verified. Rekor v2 entries (hashedrekord 0.0.2) are not verified yet;
 //  4. the certificate chain to a Fulcio CA of the trust root at that time;
 //  5. code signing: extended key usage codeSigning, key usage digitalSignature;
 //  6. the embedded SCT under a CT log of the trust root (unless ignoreSCT);
 //  7. the identity against the policy's matchers, first match wins.
 import { DerError, parseCertificate, parseExtendedKeyUsage, parseKeyUsage, type Certificate } from "../../shared/der";
 import { bytesEqual, concatBytes, toHex, utf8 } from "../../shared/encoding";
-import { verifyChain, EKU_CODE_SIGNING } from "./chain";
+import { verifyChain, validAt, EKU_CODE_SIGNING } from "./chain";
 import { defaultHash, verifyWithKey } from "./crypto";
 import { fulcioIdentity, matcherProblem } from "./identity";
-import { MAX_CERTIFICATE_BYTES, MAX_TLOG_ENTRIES } from "./limits";
+import { MAX_CERTIFICATE_BYTES, MAX_TIMESTAMPS, MAX_TLOG_ENTRIES } from "./limits";
+import { verifyTimestamp } from "./rfc3161";
 import { matchEntryBody } from "./rekor-body";
 import { verifyEmbeddedScts } from "./sct";
 import { findLog, logKeyValidAt, verifyInclusion, verifySet } from "./tlog";
@@ -65,23 +68,34 @@ async function verifyUnguarded(evidence: KeylessEvidence, root: TrustedRoot, opt
     return fail("SIGNATURE_INVALID", `the ${evidence.signed.kind === "dsse" ? "DSSE envelope's" : "payload's"} signature does not verify under the signing certificate's key`);
   }
 
-  // 2–3. The transparency log, and the time it vouches for.
+  // 2–3. The transparency log, and the time it vouches for (else an RFC 3161 timestamp's).
   let signedAt: Date | undefined;
+  let timeSource: "tlog" | "rfc3161" = "tlog";
   if (!options.ignoreTlog) {
     const tlog = await verifyTlog(evidence, root);
     if (!tlog.ok) return tlog;
     signedAt = tlog.signedAt;
   }
+  const stamps = await verifyTimestamps(evidence, root);
+  if (!stamps.ok) return stamps;
+  if (!signedAt && stamps.times.length > 0) {
+    signedAt = stamps.times[0]!;
+    timeSource = "rfc3161";
+  }
   if (!signedAt) {
-    if (options.ignoreTlog) {
-      return fail(
-        "TIMESTAMP_INVALID",
-        evidence.rfc3161Timestamps.length > 0
-          ? "the policy ignores the transparency log and the signature's RFC 3161 timestamps are not verified by this version, so nothing dates the signature"
-          : "the policy ignores the transparency log and the signature carries no RFC 3161 timestamp, so nothing dates the signature",
-      );
+    if (stamps.problem) return fail("TIMESTAMP_INVALID", stamps.problem);
+    return fail(
+      "TIMESTAMP_INVALID",
+      options.ignoreTlog
+        ? "the policy ignores the transparency log and the signature carries no RFC 3161 timestamp, so nothing dates the signature"
+        : "the log entry has an inclusion proof but no signed entry timestamp, and no RFC 3161 timestamp dates the signature (an integrated time only the proof carries is not signed)",
+    );
+  }
+  // Every verified time must fall within the signing certificate's validity (sigstore-go).
+  for (const t of stamps.times) {
+    if (!validAt(leaf, t)) {
+      return fail("CERTIFICATE_EXPIRED", `the signing certificate was valid from ${leaf.notBefore.toISOString()} to ${leaf.notAfter.toISOString()}, not at the RFC 3161 timestamp's time ${t.toISOString()}`);
     }
-    return fail("TIMESTAMP_INVALID", "the log entry has an inclusion proof but no signed entry timestamp, and no RFC 3161 timestamp dates the signature (an integrated time only the proof carries is not signed)");
   }
 
   // 4. The chain at the signing time.
@@ -111,7 +125,7 @@ async function verifyUnguarded(evidence: KeylessEvidence, root: TrustedRoot, opt
   const problems: string[] = [];
   for (const [i, m] of options.identities.entries()) {
     const problem = matcherProblem(m, identity);
-    if (problem === undefined) return { ok: true, identity, matched: i, signedAt, timeSource: "tlog" };
+    if (problem === undefined) return { ok: true, identity, matched: i, signedAt, timeSource };
     problems.push(problem);
   }
   const shown = problems.slice(0, 4).map((p, i) => `(${describeMatcher(options.identities[i]!)}: ${p})`);
@@ -153,6 +167,9 @@ async function verifyTlog(evidence: KeylessEvidence, root: TrustedRoot): Promise
     const where = `log entry ${entry.logIndex} of ${log.baseUrl ?? toHex(entry.logId)}`;
     if (!Number.isSafeInteger(entry.integratedTime) || entry.integratedTime < 0) return fail("MALFORMED", `${where} has no valid integrated time`);
     const integrated = new Date(entry.integratedTime * 1000);
+    if (entry.version === "0.0.2" && entry.kind !== "intoto") {
+      return fail("TLOG_INVALID", `${where} is a Rekor v2 entry (${entry.kind} 0.0.2), which this version does not verify; ignoreTlog with an RFC 3161 timestamp accepts the signature without it`);
+    }
     const proof = entry.inclusionProof && entry.inclusionProof.checkpoint !== "" ? entry.inclusionProof : undefined;
     if (!entry.signedEntryTimestamp && !proof) return fail("TLOG_INVALID", `${where} has neither a signed entry timestamp nor an inclusion proof with a checkpoint`);
     const keyProblem = logKeyValidAt(log, integrated, entry.signedEntryTimestamp !== undefined);
@@ -175,6 +192,27 @@ async function verifyTlog(evidence: KeylessEvidence, root: TrustedRoot): Promise
     return fail("TLOG_UNTRUSTED", `the log entry is by log ${unknown.join(", ")}, which the trust root does not know (it knows ${known})`);
   }
   return signedAt ? { ok: true, signedAt } : { ok: true };
+}
+
+type StampResult = { readonly ok: true; readonly times: readonly Date[]; readonly problem?: string } | Failure;
+
+/** The RFC 3161 timestamps that verify (by distinct authorities); why the others do not. */
+async function verifyTimestamps(evidence: KeylessEvidence, root: TrustedRoot): Promise<StampResult> {
+  const stamps = evidence.rfc3161Timestamps;
+  if (stamps.length === 0) return { ok: true, times: [] };
+  if (stamps.length > MAX_TIMESTAMPS) return fail("MALFORMED", `the signature has ${stamps.length} RFC 3161 timestamps, over the limit of ${MAX_TIMESTAMPS}`);
+  const times: Date[] = [];
+  const used = new Set<unknown>();
+  const problems: string[] = [];
+  for (const der of stamps) {
+    const check = await verifyTimestamp(der, evidence.signature, root.timestampAuthorities);
+    if (!check.ok) problems.push(check.why);
+    else if (!used.has(check.authority)) {
+      used.add(check.authority);
+      times.push(check.time);
+    }
+  }
+  return problems.length > 0 ? { ok: true, times, problem: problems.join("; ") } : { ok: true, times };
 }
 
 /** How a matcher is said in reasons: "issuer https://… subject ~^https://github.com/org/". */
