@@ -72,6 +72,16 @@ export function sigstoreTufUrl(deps: VerifierDeps): string {
   return (deps.settings.sigstoreTufUrl ?? DEFAULT_SIGSTORE_TUF_URL).replace(/\/+$/, "");
 }
 
+/** The root the client starts from: the configured one for a private repository, else the embedded public-good root. */
+function bootstrapRoot(deps: VerifierDeps): string {
+  return deps.settings.sigstoreTufRoot ?? EMBEDDED_SIGSTORE_ROOT_JSON;
+}
+
+/** One state per (repository, bootstrap root): another root for the same URL starts afresh. */
+async function stateKey(deps: VerifierDeps, url: string): Promise<string> {
+  return STATE_PREFIX + (await sha256Hex(`${url}\n${await sha256Hex(bootstrapRoot(deps))}`));
+}
+
 /**
  * The verified `trusted_root.json` of the public-good instance (or the configured repository).
  * Answers from memory while fresh; past the recheck interval, a stale but unexpired root answers at
@@ -80,7 +90,7 @@ export function sigstoreTufUrl(deps: VerifierDeps): string {
 export async function loadSigstoreTrustedRoot(deps: VerifierDeps, background?: Background): Promise<SigstoreRootResult> {
   const url = sigstoreTufUrl(deps);
   const now = deps.clock.now().getTime();
-  const memo = mapFor(memos, deps.trustCache).get(url);
+  const memo = mapFor(memos, deps.trustCache).get(memoKey(deps, url));
   // A clock that went back recomputes rather than trusting a memo from its future.
   if (memo && now >= memo.at && now < memo.until) return memo.result;
   if (background && memo?.state && now < memo.state.expires && memo.result.ok) {
@@ -90,23 +100,34 @@ export async function loadSigstoreTrustedRoot(deps: VerifierDeps, background?: B
   return (await refresh(deps, url, false)).result;
 }
 
-/** The cron's refresh: asks the repository whatever the memo and the stored state say. */
-export async function refreshSigstoreTrustedRoot(deps: VerifierDeps): Promise<SigstoreRootResult> {
-  return (await refresh(deps, sigstoreTufUrl(deps), true)).result;
+/**
+ * The cron's refresh: asks the repository whatever the memo and the stored state say, once a
+ * decision has used the trust root (there is stored state); undefined otherwise, so a deployment
+ * without keyless policies never contacts the repository.
+ */
+export async function refreshSigstoreTrustedRoot(deps: VerifierDeps): Promise<SigstoreRootResult | undefined> {
+  const url = sigstoreTufUrl(deps);
+  if ((await deps.trustCache.get(await stateKey(deps, url)).catch(() => null)) === null) return undefined;
+  return (await refresh(deps, url, true)).result;
 }
 
-/** One refresh per (cache, URL) at a time; its result becomes the memo. */
+
+/** Memos and refreshes are per (repository, bootstrap root), as the stored state is. */
+const memoKey = (deps: VerifierDeps, url: string) => `${url}\n${bootstrapRoot(deps)}`;
+
+/** One refresh per (cache, repository) at a time; its result becomes the memo. */
 function refresh(deps: VerifierDeps, url: string, force: boolean): Promise<Memo> {
+  const key = memoKey(deps, url);
   const running = mapFor(inflight, deps.trustCache);
-  const existing = running.get(url);
+  const existing = running.get(key);
   if (existing) return existing;
   const work = resolve(deps, url, force)
     .then((memo) => {
-      mapFor(memos, deps.trustCache).set(url, memo);
+      mapFor(memos, deps.trustCache).set(key, memo);
       return memo;
     })
-    .finally(() => running.delete(url));
-  running.set(url, work);
+    .finally(() => running.delete(key));
+  running.set(key, work);
   return work;
 }
 
@@ -114,14 +135,15 @@ const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
 
 async function resolve(deps: VerifierDeps, url: string, force: boolean): Promise<Memo> {
   const now = deps.clock.now().getTime();
-  const key = STATE_PREFIX + (await sha256Hex(url));
-  const stored = await readState(await deps.trustCache.get(key), now);
+  const key = await stateKey(deps, url);
+  // A trust cache that cannot be read is a miss like any entry that does not read.
+  const stored = await readState(await deps.trustCache.get(key).catch(() => null), now);
   const recheck = SIGSTORE_RECHECK_SECONDS * 1000;
   if (!force && stored && now < stored.checkedAt + recheck && now < stored.expires) {
     return { result: { ok: true, trustedRoot: stored.files.target }, at: now, until: Math.min(stored.checkedAt + recheck, stored.expires), state: stored };
   }
   try {
-    const embedded = utf8(EMBEDDED_SIGSTORE_ROOT_JSON);
+    const embedded = utf8(bootstrapRoot(deps));
     const update = await updateTuf({
       trustedRoot: stored && (await rootVersion(stored.files.root)) >= (await rootVersion(embedded)) ? stored.files.root : embedded,
       ...(stored ? { previous: stored.files } : {}),
