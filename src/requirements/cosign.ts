@@ -245,6 +245,7 @@ export const cosignKind: RequirementKind<CosignRequirement> = {
           // Two identities with the same conditions are one signer, as one key under two names is.
           ...(req.keyless?.identities ?? []).map((i) => [identityName(i), `keyless:${matcherKey(i)}`]),
         ]),
+        ...(keyless ? { noun: keys.length > 0 ? "key or identity" : "identity" } : {}),
       },
       signatures,
     );

@@ -149,6 +149,7 @@ describe("cosign requirement: keyless identities", () => {
     const v = await run(deps, { keyless: keyless({ name: "nightly", issuer: DEFAULT_IDENTITY.issuer, subject: "https://github.com/trustgate/demo/.github/workflows/nightly.yml@refs/heads/main" }) });
     expect(v.decision).toBe("deny");
     expect(v.reasons.map((r) => r.code)).toEqual(["COSIGN_THRESHOLD_UNMET", "COSIGN_IDENTITY_MISMATCH"]);
+    expect(v.reasons[0]!.message).toMatch(/^validation threshold not reached \(0\/1\): no valid signature from any identity; nightly: /);
     expect(v.reasons[1]!.message).toContain(`subject ${DEFAULT_IDENTITY.subject}`);
     expect(v.reasons[1]!.message).toContain("nightly.yml");
   });
