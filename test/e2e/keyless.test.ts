@@ -153,38 +153,38 @@ describe("keyless cosign decisions against a real registry", () => {
 
   it.each(LAYOUTS)("%s: another subject, another issuer → deny naming the certificate's identity", async (layout) => {
     const subject = await decide(repoOf(layout, "wrong-subject"));
-    expectDeny(layout, "wrong-subject", subject, /IDENTITY/, new RegExp(literal(WRONG_SUBJECT)));
+    expectDeny(layout, "wrong-subject", subject, "COSIGN_IDENTITY_MISMATCH", new RegExp(literal(WRONG_SUBJECT)));
     const issuer = await decide(repoOf(layout, "wrong-issuer"));
-    expectDeny(layout, "wrong-issuer", issuer, /IDENTITY/, new RegExp(literal(WRONG_ISSUER)));
+    expectDeny(layout, "wrong-issuer", issuer, "COSIGN_IDENTITY_MISMATCH", new RegExp(literal(WRONG_ISSUER)));
   });
 
   it.each(LAYOUTS)("%s: logged after the certificate expired → deny", async (layout) => {
     const v = await decide(repoOf(layout, "expired"));
-    expectDeny(layout, "expired", v, /EXPIRED|CERTIFICATE/, /expired|not valid/i);
+    expectDeny(layout, "expired", v, "COSIGN_CERTIFICATE_EXPIRED", /expired|not valid/i);
   });
 
   it.each(LAYOUTS)("%s: SET and checkpoint by a log the trust root does not know → deny", async (layout) => {
     const rogue = await decide(repoOf(layout, "rogue-log"));
-    expectDeny(layout, "rogue-log", rogue, /TLOG/, /transparency log|tlog|rekor/i);
+    expectDeny(layout, "rogue-log", rogue, "COSIGN_TLOG_UNTRUSTED", /transparency log|tlog|rekor/i);
     const forged = await decide(repoOf(layout, "forged-set"));
-    expectDeny(layout, "forged-set", forged, /TLOG/, /SET|signed entry timestamp|inclusion promise/i);
+    expectDeny(layout, "forged-set", forged, "COSIGN_TLOG_INVALID", /SET|signed entry timestamp|inclusion promise/i);
   });
 
   it("bundle: a good SET but a checkpoint signed by an unknown key → deny", async () => {
     const v = await decide(repoOf("bundle", "rogue-checkpoint"));
-    expectDeny("bundle", "rogue-checkpoint", v, /TLOG/, /checkpoint/i);
+    expectDeny("bundle", "rogue-checkpoint", v, /^COSIGN_TLOG_(INVALID|UNTRUSTED)$/, /checkpoint/i);
   });
 
   it.each(LAYOUTS)("%s: no SCT, or an SCT by an unknown CT log → deny", async (layout) => {
     const none = await decide(repoOf(layout, "no-sct"));
-    expectDeny(layout, "no-sct", none, /SCT/, /SCT|certificate timestamp/i);
+    expectDeny(layout, "no-sct", none, "COSIGN_SCT_MISSING", /SCT|certificate timestamp/i);
     const rogue = await decide(repoOf(layout, "rogue-sct"));
-    expectDeny(layout, "rogue-sct", rogue, /SCT/, /SCT|certificate timestamp/i);
+    expectDeny(layout, "rogue-sct", rogue, "COSIGN_SCT_INVALID", /SCT|certificate timestamp/i);
   });
 
   it.each(LAYOUTS)("%s: a log entry changed after the log signed it → deny", async (layout) => {
     const v = await decide(repoOf(layout, "tampered-body"));
-    expectDeny(layout, "tampered-body", v, /TLOG/, /transparency log|tlog|entry/i);
+    expectDeny(layout, "tampered-body", v, /^COSIGN_TLOG_(INVALID|MISMATCH)$/, /transparency log|tlog|entry/i);
   });
 
   it.each(LAYOUTS)("%s: a valid signature for another image's digest → deny naming it", async (layout) => {
