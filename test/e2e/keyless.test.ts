@@ -11,6 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  ANNOTATIONS,
+  BUNDLE_MEDIA_TYPES,
   bundleJson,
   cosignPayload,
   cosignStatement,
@@ -23,6 +25,7 @@ import {
   type SigstorePki,
 } from "../support/sigstore-pki";
 import { callApi, type ApiVerdict as Verdict } from "./lab/api";
+import { getManifest } from "./lab/cosign";
 import { attachKeylessBundle, pushKeylessSignatures } from "./lab/keyless";
 import { pushImage, writeOciImage, type OciImage } from "./lab/oci-image";
 import { startRegistry, type Registry } from "./lab/registry";
@@ -145,6 +148,25 @@ describe("keyless cosign decisions against a real registry", () => {
     expect(text(v), show(label, v)).toMatch(words);
   }
 
+  it("0. the registry holds what cosign writes: a .sig layer with certificate, chain and bundle; a v3 bundle referrer", async () => {
+    const one = images.one.manifestDigest;
+    const sig = await getManifest(registry, repoOf("legacy", "good"), `${one.replace(":", "-")}.sig`);
+    const layers = JSON.parse(sig!.body.toString("utf8")).layers;
+    expect(layers).toHaveLength(1);
+    expect(Object.keys(layers[0].annotations)).toEqual([ANNOTATIONS.signature, ANNOTATIONS.certificate, ANNOTATIONS.chain, ANNOTATIONS.bundle]);
+    expect(layers[0].annotations[ANNOTATIONS.certificate]).toMatch(/^-----BEGIN CERTIFICATE-----\n/);
+    expect(layers[0].annotations[ANNOTATIONS.chain].match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
+    expect(JSON.parse(layers[0].annotations[ANNOTATIONS.bundle]).Payload.logID).toBe(Buffer.from(pki.rekor.key.keyId).toString("hex"));
+
+    const index = await getManifest(registry, repoOf("bundle", "good"), one.replace(":", "-"), "application/vnd.oci.image.index.v1+json");
+    const [entry] = JSON.parse(index!.body.toString("utf8")).manifests;
+    expect(entry.artifactType).toBe(BUNDLE_MEDIA_TYPES["0.3"]);
+    const referrer = JSON.parse((await getManifest(registry, repoOf("bundle", "good"), entry.digest))!.body.toString("utf8"));
+    expect(referrer).toMatchObject({ artifactType: BUNDLE_MEDIA_TYPES["0.3"], subject: { digest: one } });
+    expect(await getManifest(registry, repoOf("bundle", "unsigned"), one.replace(":", "-"))).toBeNull();
+    expect(await getManifest(registry, repoOf("legacy", "unsigned"), `${one.replace(":", "-")}.sig`)).toBeNull();
+  });
+
   it.each(LAYOUTS)("%s: the identity the policy names → allow", async (layout) => {
     const v = await decide(repoOf(layout, "good"));
     expect(v, show(layout, v)).toMatchObject({ decision: "allow", allowed: true, digest: images.one.manifestDigest });
@@ -173,6 +195,9 @@ describe("keyless cosign decisions against a real registry", () => {
   it("bundle: a good SET but a checkpoint signed by an unknown key → deny", async () => {
     const v = await decide(repoOf("bundle", "rogue-checkpoint"));
     expectDeny("bundle", "rogue-checkpoint", v, /^COSIGN_TLOG_(INVALID|UNTRUSTED)$/, /checkpoint/i);
+    // The legacy layout carries the SET alone: the same kind of signature is accepted there.
+    const legacy = await decide(repoOf("legacy", "rogue-checkpoint"));
+    expect(legacy, show("legacy rogue-checkpoint", legacy)).toMatchObject({ decision: "allow", allowed: true });
   });
 
   it.each(LAYOUTS)("%s: no SCT, or an SCT by an unknown CT log → deny", async (layout) => {
