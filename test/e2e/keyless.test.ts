@@ -25,7 +25,7 @@ import {
   type SigstorePki,
 } from "../support/sigstore-pki";
 import { callApi, type ApiVerdict as Verdict } from "./lab/api";
-import { getManifest } from "./lab/cosign";
+import { getManifest, makeCosignKey, signImage, type CosignKey } from "./lab/cosign";
 import { attachKeylessBundle, pushKeylessSignatures } from "./lab/keyless";
 import { pushImage, writeOciImage, type OciImage } from "./lab/oci-image";
 import { startRegistry, type Registry } from "./lab/registry";
@@ -65,6 +65,27 @@ type Scenario = keyof typeof SCENARIOS;
 
 const repoOf = (layout: Layout, scenario: Scenario) => `keyless/${layout}-${scenario}`;
 
+// Beyond the one-identity rule: signers counted across identities and keys, extensions as
+// conditions, the older bundle versions, and the trust root given as a JSON string.
+const NIGHTLY = { subject: "https://github.com/trustgate/demo/.github/workflows/nightly.yml@refs/heads/main", issuer: DEFAULT_IDENTITY.issuer };
+const EXTRA = {
+  /** release and nightly both sign (two `cosign sign` runs on the legacy tag); threshold 2 of 2. */
+  threshold: "keyless/threshold",
+  /** release signs; nightly is required. */
+  required: "keyless/required",
+  /** alice (a key) and release (keyless) in one .sig tag; threshold 2 over keys and identities. */
+  mixed: "keyless/mixed",
+  /** The rule wants githubWorkflowRepository trustgate/demo; the certificate says so. */
+  extension: "keyless/extension",
+  /** The certificate says mallory/demo. */
+  "extension-other": "keyless/extension-other",
+  /** DSSE statements in bundle v0.1 (SET only) and v0.2 (SET and proof, the chain in x509CertificateChain). */
+  "bundle-v01": "keyless/bundle-v01",
+  "bundle-v02": "keyless/bundle-v02",
+  /** keyless.trustRoot as the trusted_root.json text rather than an object. */
+  "root-string": "keyless/root-string",
+} as const;
+
 describe("keyless cosign decisions against a real registry", () => {
   let registry: Registry;
   let worker: WorkerHandle;
@@ -72,6 +93,7 @@ describe("keyless cosign decisions against a real registry", () => {
   let work: string;
   let pki: SigstorePki;
   const images = {} as Record<"one" | "two", OciImage>;
+  let alice: CosignKey;
 
   const image = (repo: string) => `${registry.host}/${repo}:v1`;
   const api = (method: string, path: string, token: string, body?: string, contentType?: string) =>
@@ -90,13 +112,47 @@ describe("keyless cosign decisions against a real registry", () => {
       identities: [{ name: "release", issuer: DEFAULT_IDENTITY.issuer, subject: DEFAULT_IDENTITY.subject }],
       trustRoot: pki.trustedRoot,
     };
-    const rules = LAYOUTS.flatMap((layout) =>
+    const rules: { pattern: string; require: Record<string, unknown>[] }[] = LAYOUTS.flatMap((layout) =>
       (Object.keys(SCENARIOS) as Scenario[]).map((scenario) => ({
         pattern: `${registry.host}/${repoOf(layout, scenario)}`,
         require: [{ type: "cosign", keyless }],
       })),
     );
+    const release = { name: "release", ...DEFAULT_IDENTITY };
+    const nightly = { name: "nightly", ...NIGHTLY };
+    const rule = (repo: string, requirement: Record<string, unknown>) => ({ pattern: `${registry.host}/${repo}`, require: [{ type: "cosign", ...requirement }] });
+    const trustRoot = pki.trustedRoot;
+    const extensions = { githubWorkflowRepository: "trustgate/demo" };
+    rules.push(
+      rule(EXTRA.threshold, { keyless: { identities: [release, nightly], trustRoot }, threshold: 2 }),
+      rule(EXTRA.required, { keyless: { identities: [release, nightly], trustRoot }, required: ["nightly"] }),
+      rule(EXTRA.mixed, { keys: [{ name: "alice", key: alice.publicKeyPem }], keyless: { identities: [release], trustRoot }, threshold: 2 }),
+      rule(EXTRA.extension, { keyless: { identities: [{ ...release, extensions }], trustRoot } }),
+      rule(EXTRA["extension-other"], { keyless: { identities: [{ ...release, extensions }], trustRoot } }),
+      rule(EXTRA["bundle-v01"], { keyless }),
+      rule(EXTRA["bundle-v02"], { keyless }),
+      rule(EXTRA["root-string"], { keyless: { ...keyless, trustRoot: pki.trustedRootJson } }),
+    );
     return JSON.stringify({ mode: "enforce", rules });
+  }
+
+  async function signExtras(): Promise<void> {
+    const one = images.one.manifestDigest;
+    const legacy = async (repo: string, options: SignOptions = {}) => {
+      const sig = await signKeyless(pki, { kind: "message", payload: cosignPayload(`${registry.host}/${repo}`, one) }, options);
+      await pushKeylessSignatures(registry, repo, one, [legacyLayer(sig)]);
+    };
+    const statement = { kind: "dsse" as const, payloadType: IN_TOTO_PAYLOAD_TYPE, payload: cosignStatement(one) };
+    await legacy(EXTRA.threshold);
+    await legacy(EXTRA.threshold, NIGHTLY);
+    await legacy(EXTRA.required);
+    await signImage(registry, EXTRA.mixed, one, [alice]);
+    await legacy(EXTRA.mixed);
+    await legacy(EXTRA.extension, { extensions: { githubWorkflowRepository: "trustgate/demo" } });
+    await legacy(EXTRA["extension-other"], { extensions: { githubWorkflowRepository: "mallory/demo" } });
+    await attachKeylessBundle(registry, EXTRA["bundle-v01"], one, await bundleJson(await signKeyless(pki, statement, { checkpoint: "none" }), "0.1"));
+    await attachKeylessBundle(registry, EXTRA["bundle-v02"], one, await bundleJson(await signKeyless(pki, statement), "0.2"));
+    await legacy(EXTRA["root-string"]);
   }
 
   async function sign(layout: Layout, scenario: Scenario): Promise<void> {
@@ -121,10 +177,12 @@ describe("keyless cosign decisions against a real registry", () => {
     pki = await createSigstorePki();
     images.one = await writeOciImage(join(work, "one"), { seed: "keyless-one" });
     images.two = await writeOciImage(join(work, "two"), { seed: "keyless-two" });
-    const repos = LAYOUTS.flatMap((layout) => (Object.keys(SCENARIOS) as Scenario[]).map((s) => repoOf(layout, s)));
+    alice = makeCosignKey("alice");
+    const repos = [...LAYOUTS.flatMap((layout) => (Object.keys(SCENARIOS) as Scenario[]).map((s) => repoOf(layout, s))), ...Object.values(EXTRA)];
     const pushed = await Promise.all(repos.map((repo) => pushImage(join(work, "one"), image(repo))));
     expect(new Set(pushed)).toEqual(new Set([images.one.manifestDigest]));
     for (const layout of LAYOUTS) for (const scenario of Object.keys(SCENARIOS) as Scenario[]) await sign(layout, scenario);
+    await signExtras();
 
     worker = await booting;
     const text = policy();
@@ -223,6 +281,44 @@ describe("keyless cosign decisions against a real registry", () => {
   it.each(LAYOUTS)("%s: no signature at all → deny", async (layout) => {
     const v = await decide(repoOf(layout, "unsigned"));
     expectDeny(layout, "unsigned", v, "COSIGN_NO_SIGNATURES", /^no signatures found for /);
+  });
+
+  const allow = async (repo: string) => {
+    const v = await decide(repo);
+    expect(v, show(repo, v)).toMatchObject({ decision: "allow", allowed: true, digest: images.one.manifestDigest });
+    expect(codes(v), show(repo, v)).toContain("COSIGN_SIGNED");
+    return v;
+  };
+  const deny = async (repo: string, code: string, words: RegExp) => {
+    const v = await decide(repo);
+    expect(v, show(repo, v)).toMatchObject({ decision: "deny", allowed: false, digest: images.one.manifestDigest });
+    expect(codes(v), show(repo, v)).not.toContain("COSIGN_SIGNED");
+    expect(v.reasons.find((r) => r.code === code)?.message, show(repo, v)).toMatch(words);
+  };
+
+  it("identities are signers: two identities meet a threshold of 2; a required identity that did not sign → deny naming it", async () => {
+    const v = await allow(EXTRA.threshold);
+    expect(v.reasons.find((r) => r.code === "COSIGN_SIGNED")!.message).toMatch(/from (release, nightly|nightly, release) \(2\/2 needed\)/);
+    await deny(EXTRA.required, "COSIGN_REQUIRED_SIGNER_MISSING", /missing required signatures from .*nightly/);
+  });
+
+  it("a key and an identity together meet a threshold of 2", async () => {
+    const v = await allow(EXTRA.mixed);
+    expect(v.reasons.find((r) => r.code === "COSIGN_SIGNED")!.message).toMatch(/from (alice, release|release, alice) \(2\/2 needed\)/);
+  });
+
+  it("Fulcio extensions as conditions: the certificate's repository must be the rule's", async () => {
+    await allow(EXTRA.extension);
+    await deny(EXTRA["extension-other"], "COSIGN_IDENTITY_MISMATCH", /githubWorkflowRepository/);
+  });
+
+  it("bundles v0.1 (SET) and v0.2 (SET and inclusion proof) with the chain in x509CertificateChain → allow", async () => {
+    await allow(EXTRA["bundle-v01"]);
+    await allow(EXTRA["bundle-v02"]);
+  });
+
+  it("the trust root given as trusted_root.json text works as the object does", async () => {
+    await allow(EXTRA["root-string"]);
   });
 });
 
