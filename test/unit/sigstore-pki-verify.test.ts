@@ -87,6 +87,26 @@ describe("verifyKeyless accepts what the test PKI signs and refuses each broken 
     expect((await check(kind, { set: "none" })).result.ok).toBe(false);
   });
 
+  it("the issuer from the legacy .1.1 alone or .1.8 alone; an email subject; a P-256 CA", async () => {
+    const issuerOf = async (sign: SignOptions) => {
+      const { result } = await check("message", sign);
+      return result.ok ? result.identity.issuer : `failed: ${result.code}`;
+    };
+    expect(await issuerOf({ issuerV2: false })).toBe(DEFAULT_IDENTITY.issuer);
+    expect(await issuerOf({ legacyIssuer: false })).toBe(DEFAULT_IDENTITY.issuer);
+    const email = await check("dsse", { subject: "alice@example.com", issuer: "https://accounts.example.com" }, { identities: [{ subject: "alice@example.com", issuer: "https://accounts.example.com" }] });
+    expect(email.result).toMatchObject({ ok: true, identity: { subject: "alice@example.com", issuer: "https://accounts.example.com" } });
+
+    const p256 = await createSigstorePki({ caCurve: "P-256", name: "p256-test" });
+    const parsed = parseTrustedRoot(new TextEncoder().encode(p256.trustedRootJson));
+    if (!parsed.ok) throw new Error(parsed.why);
+    const sig = await signKeyless(p256, CONTENTS.dsse);
+    expect((await verifyKeyless(toEvidence(sig), parsed.value, OPTIONS)).ok).toBe(true);
+    // The other PKI's signature under this trust root: its log and its CA are unknown here.
+    const foreign = await signKeyless(pki, CONTENTS.dsse);
+    expect(await verifyKeyless(toEvidence(foreign), parsed.value, OPTIONS)).toMatchObject({ ok: false, code: expect.stringMatching(/^(TLOG|CERTIFICATE)_UNTRUSTED$/) });
+  });
+
   it.each(["message", "dsse"] as const)("%s: a signature that does not verify → SIGNATURE_INVALID", async (kind) => {
     expect((await check(kind, { corruptSignature: true })).result).toMatchObject({ ok: false, code: "SIGNATURE_INVALID" });
   });
