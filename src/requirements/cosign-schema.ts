@@ -3,7 +3,7 @@
 import * as z from "../schema";
 import type { PolicyIssue } from "../policy/model";
 import { samePem } from "../policy/review";
-import { FULCIO_EXTENSIONS, parseTrustedRoot, type FulcioExtensionName } from "../verify/cosign/keyless";
+import { compileIdentityRegExp, FULCIO_EXTENSIONS, parseTrustedRoot, type FulcioExtensionName } from "../verify/cosign/keyless";
 import { signedIdentity } from "./identity-schema";
 
 const notYet = (message: string) => z.custom<never>(() => false, { message });
@@ -12,14 +12,10 @@ const notYet = (message: string) => z.custom<never>(() => false, { message });
 export const MAX_TRUST_ROOT_BYTES = 256 * 1024;
 const MAX_REGEXP_LENGTH = 1024;
 
-/** Why `source` is not a usable identity regular expression, or undefined. */
+/** Why `source` is not a usable identity regular expression (the verifier's own compiler says), or undefined. */
 function regExpProblem(source: string): string | undefined {
-  try {
-    new RegExp(source, "u");
-    return undefined;
-  } catch (err) {
-    return `not a valid regular expression: ${err instanceof Error ? err.message : String(err)}`;
-  }
+  const compiled = compileIdentityRegExp(source);
+  return compiled.ok ? undefined : compiled.why;
 }
 
 const identityText = z.string().check(z.minLength(1), z.maxLength(1024));

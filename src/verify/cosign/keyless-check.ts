@@ -9,7 +9,7 @@ import type { CheckedSignature, KeyResult } from "./checked";
 import { describeMatcher, verifyKeyless } from "./keyless/verify";
 import type { TrustedRoot } from "./keyless/trusted-root";
 import type { FulcioIdentity, IdentityMatcher, KeylessEvidence, KeylessFailureCode } from "./keyless/types";
-import { FULCIO_EXTENSIONS } from "./keyless/types";
+import { matcherProblem } from "./keyless/identity";
 
 export interface KeylessSigner {
   /** The signer's name in the judgement. */
@@ -68,7 +68,8 @@ function everyone(signers: readonly KeylessSigner[], result: KeyResult): Record<
 
 /** Found versus wanted, in cosign's terms. */
 function mismatch(found: FulcioIdentity, wanted: IdentityMatcher): string {
-  return `the certificate is for issuer ${found.issuer}, subject ${found.subject}; wanted ${describeMatcher(wanted)}${extensionsText(wanted)}`;
+  const problem = matcherProblem(wanted, found);
+  return `the certificate is for issuer ${found.issuer}, subject ${found.subject}${problem ? ` (${problem})` : ""}; wanted ${describeMatcher(wanted)}${extensionsText(wanted)}`;
 }
 
 function extensionsText(m: IdentityMatcher): string {
@@ -76,25 +77,7 @@ function extensionsText(m: IdentityMatcher): string {
   return ext.length === 0 ? "" : ` with ${ext.map(([k, v]) => `${k} ${v}`).join(", ")}`;
 }
 
-/**
- * Whether a verified identity satisfies a matcher: exact strings compare equal, regular
- * expressions match anywhere in the value (Go's regexp.MatchString, as cosign), extensions equal.
- */
+/** Whether a verified identity satisfies a matcher (the verifier's own rules: exact, unanchored RE2-compatible regexps, extensions). */
 export function identityMatches(m: IdentityMatcher, id: FulcioIdentity): boolean {
-  if (m.issuer !== undefined && m.issuer !== id.issuer) return false;
-  if (m.issuerRegExp !== undefined && !search(m.issuerRegExp, id.issuer)) return false;
-  if (m.subject !== undefined && m.subject !== id.subject) return false;
-  if (m.subjectRegExp !== undefined && !search(m.subjectRegExp, id.subject)) return false;
-  for (const [name, value] of Object.entries(m.extensions ?? {})) {
-    if (!(name in FULCIO_EXTENSIONS) || id.extensions[name as keyof typeof FULCIO_EXTENSIONS] !== value) return false;
-  }
-  return true;
-}
-
-function search(source: string, value: string): boolean {
-  try {
-    return new RegExp(source, "u").test(value);
-  } catch {
-    return false;
-  }
+  return matcherProblem(m, id) === undefined;
 }

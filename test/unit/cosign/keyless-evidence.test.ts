@@ -3,6 +3,7 @@
 // and malformed or oversized material is refused with words, never thrown.
 import { beforeAll, describe, expect, it } from "vitest";
 import { bundleEvidence, legacyEvidence, parseBundle } from "../../../src/verify/cosign";
+import { parseTrustedRoot, verifyKeyless } from "../../../src/verify/cosign/keyless";
 import { MAX_KEYLESS_CERTIFICATES, MAX_TLOG_ENTRIES } from "../../../src/verify/cosign/limits";
 import {
   ANNOTATIONS,
@@ -158,5 +159,33 @@ describe("Sigstore bundles", () => {
     for (const mediaType of Object.values(BUNDLE_MEDIA_TYPES)) {
       expect(parseBundle(enc({ mediaType })).ok === false && (parseBundle(enc({ mediaType })) as { why: string }).why).toBe("the bundle has no verificationMaterial");
     }
+  });
+});
+
+describe("public-good bundles (sigstore-conformance, test/vectors/sigstore/SOURCE.md)", () => {
+  const files = import.meta.glob("../../vectors/sigstore/*", { query: "?raw", import: "default", eager: true }) as Record<string, string>;
+  const vector = (name: string) => files[`../../vectors/sigstore/${name}`]!;
+
+  for (const version of ["0.1", "0.2", "0.3"] as const) {
+    it(`reads the v${version} happy path into evidence the verifier accepts under the public-good root`, async () => {
+      const parsed = parseBundle(new TextEncoder().encode(vector(`conformance-happy-path-v${version}.sigstore.json`)));
+      expect(parsed.ok).toBe(true);
+      const keyless = parsed.ok ? parsed.value.keyless! : undefined;
+      expect(keyless?.version).toBe(version);
+      const evidence = await bundleEvidence(keyless!, "conformance", new TextEncoder().encode(vector("conformance-a.txt")));
+      expect(evidence.ok).toBe(true);
+      const root = parseTrustedRoot(new TextEncoder().encode(vector("trusted-root-public-good.json")));
+      const check = await verifyKeyless(evidence.ok ? evidence.value : (undefined as never), root.ok ? root.value : (undefined as never), {
+        identities: [{ issuer: "https://token.actions.githubusercontent.com", subjectRegExp: "^https://github.com/sigstore-conformance/" }],
+        ignoreSCT: false,
+        ignoreTlog: false,
+      });
+      expect(check).toMatchObject({ ok: true, timeSource: "tlog" });
+    });
+  }
+
+  it("reads the DSSE v0.3 happy path with its envelope", async () => {
+    const parsed = parseBundle(new TextEncoder().encode(vector("conformance-happy-path-intoto-in-dsse-v3.sigstore.json")));
+    expect(parsed.ok && parsed.value.keyless?.content.kind).toBe("dsse");
   });
 });
