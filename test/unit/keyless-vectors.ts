@@ -25,7 +25,6 @@ export function trustedRoot(name = "trusted-root-public-good.json"): TrustedRoot
   return parsed.value;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
 function tlogEntry(e: Json): TlogEntry {
