@@ -84,6 +84,12 @@ const EXTRA = {
   "bundle-v02": "keyless/bundle-v02",
   /** keyless.trustRoot as the trusted_root.json text rather than an object. */
   "root-string": "keyless/root-string",
+  /** No SCT, and the rule sets ignoreSCT. */
+  "ignore-sct": "keyless/ignore-sct",
+  /** No Rekor bundle annotation: no log entry at all; the rule requires one. */
+  "no-tlog": "keyless/no-tlog",
+  /** The same, under ignoreTlog: nothing else (no RFC 3161 timestamp) dates the signature. */
+  "no-tlog-ignored": "keyless/no-tlog-ignored",
 } as const;
 
 describe("keyless cosign decisions against a real registry", () => {
@@ -132,6 +138,9 @@ describe("keyless cosign decisions against a real registry", () => {
       rule(EXTRA["bundle-v01"], { keyless }),
       rule(EXTRA["bundle-v02"], { keyless }),
       rule(EXTRA["root-string"], { keyless: { ...keyless, trustRoot: pki.trustedRootJson } }),
+      rule(EXTRA["ignore-sct"], { keyless: { ...keyless, ignoreSCT: true } }),
+      rule(EXTRA["no-tlog"], { keyless }),
+      rule(EXTRA["no-tlog-ignored"], { keyless: { ...keyless, ignoreTlog: true } }),
     );
     return JSON.stringify({ mode: "enforce", rules });
   }
@@ -153,6 +162,9 @@ describe("keyless cosign decisions against a real registry", () => {
     await attachKeylessBundle(registry, EXTRA["bundle-v01"], one, await bundleJson(await signKeyless(pki, statement, { checkpoint: "none" }), "0.1"));
     await attachKeylessBundle(registry, EXTRA["bundle-v02"], one, await bundleJson(await signKeyless(pki, statement), "0.2"));
     await legacy(EXTRA["root-string"]);
+    await legacy(EXTRA["ignore-sct"], { sct: "none" });
+    await legacy(EXTRA["no-tlog"], { set: "none", checkpoint: "none" });
+    await legacy(EXTRA["no-tlog-ignored"], { set: "none", checkpoint: "none" });
   }
 
   async function sign(layout: Layout, scenario: Scenario): Promise<void> {
@@ -319,6 +331,12 @@ describe("keyless cosign decisions against a real registry", () => {
 
   it("the trust root given as trusted_root.json text works as the object does", async () => {
     await allow(EXTRA["root-string"]);
+  });
+
+  it("ignoreSCT accepts a certificate without an SCT; no log entry is a deny, with or without ignoreTlog", async () => {
+    await allow(EXTRA["ignore-sct"]);
+    await deny(EXTRA["no-tlog"], "COSIGN_TLOG_MISSING", /has no transparency-log entry/);
+    await deny(EXTRA["no-tlog-ignored"], "COSIGN_TIMESTAMP_INVALID", /carries no RFC 3161 timestamp, so nothing dates the signature/);
   });
 });
 
