@@ -5,7 +5,9 @@
 // chain and Rekor bundle annotations; a v3 bundle referrer with a DSSE statement, an inclusion
 // promise and an inclusion proof), and decides each under a native policy whose cosign requirement
 // is `keyless: { identities, trustRoot }`. One good signature is allowed; each broken one is denied
-// with a reason that names what is wrong.
+// with a reason that names what is wrong. Then the rest of the requirement end to end: identities
+// counted as signers beside keys (threshold, required), extension conditions, bundles v0.1/v0.2,
+// the trust root as text, ignoreSCT and ignoreTlog.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
