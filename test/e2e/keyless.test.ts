@@ -23,6 +23,7 @@ import {
   IN_TOTO_PAYLOAD_TYPE,
   legacyLayer,
   signKeyless,
+  type KeylessSignature,
   type SignOptions,
   type SigstorePki,
 } from "../support/sigstore-pki";
@@ -92,6 +93,9 @@ const EXTRA = {
   "no-tlog": "keyless/no-tlog",
   /** The same, under ignoreTlog: nothing else (no RFC 3161 timestamp) dates the signature. */
   "no-tlog-ignored": "keyless/no-tlog-ignored",
+  /** A genuine log entry (valid SET and proof) of another signature by the same identity, carried by this one. */
+  "entry-of-another-legacy": "keyless/entry-of-another-legacy",
+  "entry-of-another-bundle": "keyless/entry-of-another-bundle",
 } as const;
 
 describe("keyless cosign decisions against a real registry", () => {
@@ -143,6 +147,8 @@ describe("keyless cosign decisions against a real registry", () => {
       rule(EXTRA["ignore-sct"], { keyless: { ...keyless, ignoreSCT: true } }),
       rule(EXTRA["no-tlog"], { keyless }),
       rule(EXTRA["no-tlog-ignored"], { keyless: { ...keyless, ignoreTlog: true } }),
+      rule(EXTRA["entry-of-another-legacy"], { keyless }),
+      rule(EXTRA["entry-of-another-bundle"], { keyless }),
     );
     return JSON.stringify({ mode: "enforce", rules });
   }
@@ -167,6 +173,19 @@ describe("keyless cosign decisions against a real registry", () => {
     await legacy(EXTRA["ignore-sct"], { sct: "none" });
     await legacy(EXTRA["no-tlog"], { set: "none", checkpoint: "none" });
     await legacy(EXTRA["no-tlog-ignored"], { set: "none", checkpoint: "none" });
+    // The entry fields of another signature's log entry (body, index, time, SET, proof) on this one.
+    const entryOf = (other: KeylessSignature) => ({
+      body: other.body,
+      logIndex: other.logIndex,
+      integratedTime: other.integratedTime,
+      set: other.set,
+      inclusionProof: other.inclusionProof,
+    });
+    const payload = cosignPayload(`${registry.host}/${EXTRA["entry-of-another-legacy"]}`, one);
+    const [mine, theirs] = [await signKeyless(pki, { kind: "message", payload }), await signKeyless(pki, { kind: "message", payload })];
+    await pushKeylessSignatures(registry, EXTRA["entry-of-another-legacy"], one, [legacyLayer({ ...mine, ...entryOf(theirs) })]);
+    const [mineB, theirsB] = [await signKeyless(pki, statement), await signKeyless(pki, statement)];
+    await attachKeylessBundle(registry, EXTRA["entry-of-another-bundle"], one, await bundleJson({ ...mineB, ...entryOf(theirsB) }, "0.3"));
   }
 
   async function sign(layout: Layout, scenario: Scenario): Promise<void> {
@@ -339,6 +358,11 @@ describe("keyless cosign decisions against a real registry", () => {
     await allow(EXTRA["ignore-sct"]);
     await deny(EXTRA["no-tlog"], "COSIGN_TLOG_MISSING", /has no transparency-log entry/);
     await deny(EXTRA["no-tlog-ignored"], "COSIGN_TIMESTAMP_INVALID", /carries no RFC 3161 timestamp, so nothing dates the signature/);
+  });
+
+  it("a genuine log entry of another signature (same identity, same payload) carried by this one → deny", async () => {
+    await deny(EXTRA["entry-of-another-legacy"], "COSIGN_TLOG_MISMATCH", /log entry \d+ of https:\/\/rekor\.trustgate-test\.test: the log entry records another signature/);
+    await deny(EXTRA["entry-of-another-bundle"], "COSIGN_TLOG_MISMATCH", /the log entry records another signature/);
   });
 });
 
