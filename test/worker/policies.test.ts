@@ -206,7 +206,7 @@ describe("PUT /v1/policies: cosign keyless options", () => {
     ["neither keys nor keyless", {}, "rules[0].require[0].keys", /give keys, keyless identities, or both/],
     ["an identity without issuer", { keyless: { identities: [{ subject: "a@example.com" }] } }, "rules[0].require[0].keyless.identities[0]", /issuer or issuerRegExp/],
     ["an identity with subject and subjectRegExp", { keyless: { identities: [{ ...gh, subjectRegExp: "^https://" }] } }, "rules[0].require[0].keyless.identities[0]", /subject or subjectRegExp/],
-    ["a regular expression that does not compile", { keyless: { identities: [{ issuer: gh.issuer, subjectRegExp: "(" }] } }, "rules[0].require[0].keyless.identities[0].subjectRegExp", /not a valid regular expression/],
+    ["a regular expression that does not compile", { keyless: { identities: [{ issuer: gh.issuer, subjectRegExp: "(" }] } }, "rules[0].require[0].keyless.identities[0].subjectRegExp", /the regular expression "\(" is not valid/],
     ["an unknown Fulcio extension", { keyless: { identities: [{ ...gh, extensions: { githubWorkflowRepo: "org/repo" } }] } }, "rules[0].require[0].keyless.identities[0].extensions", /unknown Fulcio extension "githubWorkflowRepo"; known: githubWorkflowTrigger/],
     ["an unknown keyless field", { keyless: { identities: [gh], ctlog: {} } }, "rules[0].require[0].keyless.ctlog", /unknown field/],
     ["a required signer that is neither key nor identity", { keys: [key], keyless: { identities: [{ ...gh, name: "release" }] }, required: ["nightly"] }, "rules[0].require[0].required", /keys or keyless identities/],
