@@ -146,6 +146,23 @@ export interface Limits {
     /** Egress guards per set of host names a rule names (policies name few hosts). */
     readonly namedGuards: number;
   };
+  /** What one TUF update (Sigstore's trust root) reads: its files are a few KiB each. */
+  readonly tuf: {
+    /** A root.json (Sigstore's: 5.6 KiB with five keys). */
+    readonly rootBytes: number;
+    /** timestamp.json, whose length no other file states (python-tuf's default is 16 KiB too). */
+    readonly timestampBytes: number;
+    /** snapshot.json and targets.json when the file naming them gives no length. */
+    readonly snapshotBytes: number;
+    readonly targetsBytes: number;
+    /** A target file (trusted_root.json is 7 KiB), whatever length targets.json lists. */
+    readonly targetBytes: number;
+    /** Root versions one update walks (N+1, N+2, ...): Sigstore published 15 in five years. */
+    readonly rootRotations: number;
+    /** Keys in a root, and signatures in one file. */
+    readonly keys: number;
+    readonly signatures: number;
+  };
 }
 
 const KiB = 1024;
@@ -212,5 +229,15 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
     notaryKeys: 512,
     cosignKeys: 256,
     namedGuards: 64,
+  }),
+  tuf: Object.freeze({
+    rootBytes: 512 * KiB,
+    timestampBytes: 16 * KiB,
+    snapshotBytes: 2 * MiB,
+    targetsBytes: 4 * MiB,
+    targetBytes: 2 * MiB,
+    rootRotations: 32,
+    keys: 256,
+    signatures: 256,
   }),
 });

@@ -32,6 +32,10 @@ export interface Bindings {
   readonly ALLOW_LOOPBACK_UPSTREAMS?: string;
   /** Comma-separated token names whose admission reviews come from the API server (worker/admission-caller.ts). */
   readonly ADMISSION_CALLERS?: string;
+  /** The TUF repository Sigstore's trust root is read from; default the public-good one (src/requirements/sigstore-root.ts). */
+  readonly SIGSTORE_TUF_URL?: string;
+  /** The root.json (text) the TUF client starts from for SIGSTORE_TUF_URL; default the embedded public-good root. */
+  readonly SIGSTORE_TUF_ROOT?: string;
 }
 
 /** The token a request authenticated with: its name (never the secret) and policy restriction. */
@@ -62,6 +66,10 @@ export interface Config {
   readonly trustRefreshPerRun: number;
   /** Which upstream addresses may be contacted (docs/security.md). */
   readonly egress: EgressPolicy;
+  /** SIGSTORE_TUF_URL without a trailing slash, when set. */
+  readonly sigstoreTufUrl?: string;
+  /** SIGSTORE_TUF_ROOT, when set: checked to be JSON here, verified (self-signed) by the TUF client. */
+  readonly sigstoreTufRoot?: string;
 }
 
 export class ConfigError extends Error {
@@ -141,6 +149,32 @@ function integer(name: string, value: string | undefined, fallback: number, min:
   return n;
 }
 
+/** SIGSTORE_TUF_URL: an http(s) URL without credentials, query or fragment; its host counts as named for egress. */
+function tufUrl(value: string | undefined): string | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw new ConfigError(`SIGSTORE_TUF_URL must be an http(s) URL, not "${value}"`);
+  }
+  if ((url.protocol !== "https:" && url.protocol !== "http:") || url.username || url.password || url.search || url.hash) {
+    throw new ConfigError(`SIGSTORE_TUF_URL must be an http(s) URL without credentials, query or fragment, not "${value}"`);
+  }
+  return url.toString().replace(/\/+$/, "");
+}
+
+/** SIGSTORE_TUF_ROOT: a root.json's text; a typo is a configuration error, its signatures the TUF client's. */
+function tufRoot(value: string | undefined): string | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  try {
+    JSON.parse(value);
+  } catch {
+    throw new ConfigError("SIGSTORE_TUF_ROOT must be the text of a TUF root.json");
+  }
+  return value;
+}
+
 function credentials(value: string | undefined): Record<string, RegistryCredentials> {
   if (!value) return {};
   let parsed: unknown;
@@ -181,6 +215,8 @@ export function loadConfig(env: Bindings): Config {
   if (!config) {
     const insecureRegistries = list(env.INSECURE_REGISTRIES).map(canonicalRegistry);
     const registryCredentials = credentials(env.REGISTRY_CREDENTIALS);
+    const sigstoreTufUrl = tufUrl(env.SIGSTORE_TUF_URL);
+    const sigstoreTufRoot = tufRoot(env.SIGSTORE_TUF_ROOT);
     config = Object.freeze({
       ...tokens(env),
       insecureRegistries,
@@ -192,16 +228,19 @@ export function loadConfig(env: Bindings): Config {
       trustRecheckSeconds: integer("TRUST_RECHECK_SECONDS", env.TRUST_RECHECK_SECONDS, 60, 0, 86_400),
       trustRefreshPerRun: integer("TRUST_REFRESH_PER_RUN", env.TRUST_REFRESH_PER_RUN, 4, 0, 200),
       // Hosts the operator names in configuration count as named explicitly: EGRESS_ALLOWED_HOSTS,
-      // INSECURE_REGISTRIES and the hosts REGISTRY_CREDENTIALS holds credentials for.
+      // INSECURE_REGISTRIES, the hosts REGISTRY_CREDENTIALS holds credentials for, SIGSTORE_TUF_URL's.
       egress: Object.freeze({
         allowLoopback: flag("ALLOW_LOOPBACK_UPSTREAMS", env.ALLOW_LOOPBACK_UPSTREAMS, true),
         namedHosts: Object.freeze([
           ...list(env.EGRESS_ALLOWED_HOSTS).map((h) => h.toLowerCase()),
           ...insecureRegistries,
           ...Object.keys(registryCredentials),
+          ...(sigstoreTufUrl ? [new URL(sigstoreTufUrl).host] : []),
         ]),
         maxRedirects: DEFAULT_LIMITS.http.redirects,
       }),
+      ...(sigstoreTufUrl ? { sigstoreTufUrl } : {}),
+      ...(sigstoreTufRoot ? { sigstoreTufRoot } : {}),
     });
     configs.set(env, config);
   }

@@ -1,10 +1,11 @@
-// Worker entry: HTTP through the Hono app; a daily cron refreshes Notary trust data that is due
-// and prunes the verdict history (docs/deploy.md "The cron").
+// Worker entry: HTTP through the Hono app; a daily cron refreshes Notary trust data that is due and
+// Sigstore's trust root (TUF), and prunes the verdict history (docs/deploy.md "The cron").
 import { createApp } from "./app";
 import type { Bindings } from "./env";
 import { servicesFor } from "./services";
 import { primeNotaryParsers } from "../src/verify/notary-v1/prime";
 import { DEFAULT_REFRESH_LIMITS, RECENT_TRUST_PREFIX, refreshDueNotaryTrust } from "../src/requirements/notary-refresh";
+import { refreshSigstoreTrustedRoot, sigstoreTufUrl } from "../src/requirements/sigstore-root";
 
 // At start-up, so the first Notary decision of an isolate does not pay for compiling its parsers.
 primeNotaryParsers();
@@ -33,11 +34,21 @@ async function refreshTrust(env: Bindings): Promise<void> {
   console.log(`trust refresh: ${report.considered} recorded, ${report.refreshed.length} refreshed, ${report.failed.length} failed, ${report.deferred} deferred`);
 }
 
+/** Sigstore's trust root through TUF, once a decision has used it: a failure is logged, the last verified root stays. */
+async function refreshSigstoreRoot(env: Bindings): Promise<void> {
+  const { decideDeps } = servicesFor(env);
+  const url = sigstoreTufUrl(decideDeps.verifier);
+  const result = await refreshSigstoreTrustedRoot(decideDeps.verifier);
+  // A failure was logged where it happened.
+  if (result?.ok && !result.note) console.log(`sigstore trust root refresh: ${url} verified`);
+}
+
 export default {
   fetch: app.fetch,
   async scheduled(_controller: ScheduledController, env: Bindings, ctx: ExecutionContext): Promise<void> {
     const { config, verdicts } = servicesFor(env);
     ctx.waitUntil(verdicts.deleteOlderThan(Date.now() - config.verdictRetentionDays * 86_400_000));
     ctx.waitUntil(refreshTrust(env));
+    ctx.waitUntil(refreshSigstoreRoot(env));
   },
 } satisfies ExportedHandler<Bindings>;

@@ -66,6 +66,8 @@ export function servicesFor(env: Bindings): Services {
             trustRecheckSeconds: config.trustRecheckSeconds,
             credentials: config.registryCredentials,
             insecureRegistries: config.insecureRegistries,
+            ...(config.sigstoreTufUrl ? { sigstoreTufUrl: config.sigstoreTufUrl } : {}),
+            ...(config.sigstoreTufRoot ? { sigstoreTufRoot: config.sigstoreTufRoot } : {}),
           },
         },
         clock: systemClock,

@@ -19,6 +19,8 @@ export interface VerifierSettings {
   readonly insecureRegistries?: readonly string[];
   /** The TUF repository Sigstore's trust root is read from (SIGSTORE_TUF_URL); default: the public-good one. */
   readonly sigstoreTufUrl?: string;
+  /** The root.json that repository's TUF client starts from (SIGSTORE_TUF_ROOT); default: the embedded public-good root. */
+  readonly sigstoreTufRoot?: string;
 }
 
 /** I/O and configuration verifiers may use; all of it comes in through ports. */

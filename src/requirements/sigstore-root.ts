@@ -72,6 +72,16 @@ export function sigstoreTufUrl(deps: VerifierDeps): string {
   return (deps.settings.sigstoreTufUrl ?? DEFAULT_SIGSTORE_TUF_URL).replace(/\/+$/, "");
 }
 
+/** The root the client starts from: the configured one for a private repository, else the embedded public-good root. */
+function bootstrapRoot(deps: VerifierDeps): string {
+  return deps.settings.sigstoreTufRoot ?? EMBEDDED_SIGSTORE_ROOT_JSON;
+}
+
+/** One state per (repository, bootstrap root): another root for the same URL starts afresh. */
+async function stateKey(deps: VerifierDeps, url: string): Promise<string> {
+  return STATE_PREFIX + (await sha256Hex(`${url}\n${await sha256Hex(bootstrapRoot(deps))}`));
+}
+
 /**
  * The verified `trusted_root.json` of the public-good instance (or the configured repository).
  * Answers from memory while fresh; past the recheck interval, a stale but unexpired root answers at
@@ -90,10 +100,17 @@ export async function loadSigstoreTrustedRoot(deps: VerifierDeps, background?: B
   return (await refresh(deps, url, false)).result;
 }
 
-/** The cron's refresh: asks the repository whatever the memo and the stored state say. */
-export async function refreshSigstoreTrustedRoot(deps: VerifierDeps): Promise<SigstoreRootResult> {
-  return (await refresh(deps, sigstoreTufUrl(deps), true)).result;
+/**
+ * The cron's refresh: asks the repository whatever the memo and the stored state say, once a
+ * decision has used the trust root (there is stored state); undefined otherwise, so a deployment
+ * without keyless policies never contacts the repository.
+ */
+export async function refreshSigstoreTrustedRoot(deps: VerifierDeps): Promise<SigstoreRootResult | undefined> {
+  const url = sigstoreTufUrl(deps);
+  if ((await deps.trustCache.get(await stateKey(deps, url))) === null) return undefined;
+  return (await refresh(deps, url, true)).result;
 }
+
 
 /** One refresh per (cache, URL) at a time; its result becomes the memo. */
 function refresh(deps: VerifierDeps, url: string, force: boolean): Promise<Memo> {
@@ -114,14 +131,14 @@ const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
 
 async function resolve(deps: VerifierDeps, url: string, force: boolean): Promise<Memo> {
   const now = deps.clock.now().getTime();
-  const key = STATE_PREFIX + (await sha256Hex(url));
+  const key = await stateKey(deps, url);
   const stored = await readState(await deps.trustCache.get(key), now);
   const recheck = SIGSTORE_RECHECK_SECONDS * 1000;
   if (!force && stored && now < stored.checkedAt + recheck && now < stored.expires) {
     return { result: { ok: true, trustedRoot: stored.files.target }, at: now, until: Math.min(stored.checkedAt + recheck, stored.expires), state: stored };
   }
   try {
-    const embedded = utf8(EMBEDDED_SIGSTORE_ROOT_JSON);
+    const embedded = utf8(bootstrapRoot(deps));
     const update = await updateTuf({
       trustedRoot: stored && (await rootVersion(stored.files.root)) >= (await rootVersion(embedded)) ? stored.files.root : embedded,
       ...(stored ? { previous: stored.files } : {}),

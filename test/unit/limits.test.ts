@@ -24,6 +24,7 @@ describe("DEFAULT_LIMITS", () => {
       decision: { budgetMs: 10_000 },
       api: { bodyBytes: 1 << 20, imagesPerRequest: 256, hookEvents: 10_000, hookIssues: 20, hookWaitMs: 10_000, drainBytes: 64 << 20, referenceLength: 1024, patternLength: 1024 },
       memory: { memoEntries: 1024, tokenEntries: 1024, compiledPolicies: 256, notaryKeys: 512, cosignKeys: 256, namedGuards: 64 },
+      tuf: { rootBytes: 512 << 10, timestampBytes: 16 << 10, snapshotBytes: 2 << 20, targetsBytes: 4 << 20, targetBytes: 2 << 20, rootRotations: 32, keys: 256, signatures: 256 },
     });
   });
 

@@ -54,7 +54,7 @@ export function base64Encode(bytes: Uint8Array): string {
 
 
 export async function sha512(bytes: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-512", bytes));
+  return new Uint8Array(await crypto.subtle.digest("SHA-512", bytes as Uint8Array<ArrayBuffer>));
 }
 
 /** Length-checked comparison without an early exit on the first differing byte. */

@@ -9,7 +9,7 @@
 // all the hash of the key, so distinct keys are told apart by their public key (signatures.ts).
 import { DerError, ED25519_SPKI_PREFIX, TAG, children, parseSpki, readSingle, unsignedInteger } from "../shared/der";
 import { concatBytes, parsePem, toHex } from "../shared/encoding";
-import { VerifyKeyCache } from "../shared/key-import";
+import { VerifyKeyCache, type ImportParams } from "../shared/key-import";
 import { isRecord } from "../../stored";
 import { fail } from "./errors";
 
@@ -84,7 +84,7 @@ export function keyIdentity(key: TufKey): string | undefined {
 // Imported keys by their identity (the public key itself), bounded.
 const imported = new VerifyKeyCache(64);
 
-const IMPORT: Record<KeyAlgorithm, SubtleCryptoImportKeyAlgorithm> = {
+const IMPORT: Record<KeyAlgorithm, ImportParams> = {
   "ecdsa-p256": { name: "ECDSA", namedCurve: "P-256" },
   ed25519: { name: "Ed25519" },
 };

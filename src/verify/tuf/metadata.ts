@@ -114,7 +114,7 @@ export function parseMetadata<T extends RoleName>(bytes: Uint8Array, type: T): E
     case "timestamp": {
       const meta = readMetaMap(signed.meta, `${where} meta`);
       const snapshot = meta.get("snapshot.json");
-      if (!snapshot || meta.size !== 1) fail("MALFORMED", `${where} meta must list snapshot.json and nothing else`);
+      if (!snapshot) fail("MALFORMED", `${where} meta must list snapshot.json`);
       metadata = { type: "timestamp", ...common, snapshot };
       break;
     }
