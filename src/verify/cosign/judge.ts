@@ -19,6 +19,8 @@ export interface SignerPolicy {
    * count as one signer. A name absent here is its own key.
    */
   readonly identities?: Readonly<Record<string, string>>;
+  /** What the signers are, for messages: "key" (default), or "key or identity" with keyless identities. */
+  readonly noun?: string;
 }
 
 export interface Judgement {
@@ -37,6 +39,8 @@ export interface Judgement {
   readonly missing: readonly string[];
   /** Signatures nothing could be checked against, with why. */
   readonly unreadable: readonly { readonly source: string; readonly why: string; readonly code: CosignUnreadableCode }[];
+  /** SignerPolicy.noun. */
+  readonly noun?: string;
 }
 
 export function judgeSignatures(policy: SignerPolicy, signatures: readonly CheckedSignature[]): Judgement {
@@ -63,6 +67,7 @@ export function judgeSignatures(policy: SignerPolicy, signatures: readonly Check
     thresholdMet,
     missing,
     unreadable: signatures.flatMap((s) => (s.unreadable ? [{ source: s.source, why: s.unreadable, code: s.problem }] : [])),
+    ...(policy.noun !== undefined ? { noun: policy.noun } : {}),
   };
 }
 
@@ -89,7 +94,7 @@ export function requiredMessage(j: Judgement): string {
 }
 
 function details(j: Judgement, failed: readonly string[]): string {
-  const parts = [j.signers.length > 0 ? `valid signatures from ${j.signers.join(", ")}` : "no valid signature from any key"];
+  const parts = [j.signers.length > 0 ? `valid signatures from ${j.signers.join(", ")}` : `no valid signature from any ${j.noun ?? "key"}`];
   if (j.distinctSigners < j.signers.length) parts[0] += ` (${j.distinctSigners} distinct ${j.distinctSigners === 1 ? "key" : "keys"}: some names hold the same public key)`;
   for (const key of failed) parts.push(`${key}: ${j.failures[key]}`);
   return parts.join("; ");
