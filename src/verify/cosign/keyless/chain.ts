@@ -82,8 +82,9 @@ export function validAt(c: Certificate, at: Date): boolean {
 }
 
 function windowProblem(ca: TrustedCertificateAuthority, at: Date): string | undefined {
-  if (ca.validFrom && at < ca.validFrom) return `the CA ${ca.uri ?? ""} is trusted from ${ca.validFrom.toISOString()}`;
-  if (ca.validTo && at > ca.validTo) return `the CA ${ca.uri ?? ""} was trusted until ${ca.validTo.toISOString()}`;
+  const name = ca.uri ? `the CA ${ca.uri}` : "the CA";
+  if (ca.validFrom && at < ca.validFrom) return `${name} is trusted from ${ca.validFrom.toISOString()}`;
+  if (ca.validTo && at > ca.validTo) return `${name} was trusted until ${ca.validTo.toISOString()}`;
   return undefined;
 }
 
@@ -116,7 +117,7 @@ async function pathThrough(leaf: Certificate, extra: readonly Certificate[], ca:
   // Climb from the leaf through carried intermediates until a certificate of this CA issues one.
   const path: Certificate[] = [leaf];
   let anchorIndex = -1;
-  let lastProblem = `no certificate of the CA ${ca.uri ?? ""} issued ${describeCertificate(leaf)}`.replace("  ", " ");
+  let lastProblem = `no certificate of the CA${ca.uri ? ` ${ca.uri}` : ""} issued ${describeCertificate(leaf)}`;
   while (anchorIndex < 0 && path.length <= MAX_CHAIN_CERTIFICATES) {
     const current = path[path.length - 1]!;
     let next: Certificate | undefined;

@@ -5,11 +5,13 @@
 //   spec.data.hash = {algorithm, hex digest of the payload}.
 // - dsse 0.0.1 (DSSE): spec.payloadHash = sha256 of the payload, and a spec.signatures item with
 //   signature = base64(signature) and verifier = base64(PEM certificate).
+// - hashedrekord 0.0.2 (Rekor v2, message or DSSE): see hashedRekordV2.
 // - intoto 0.0.2 (DSSE): spec.content.payloadHash as above, and an envelope signature with
 //   sig = base64(base64(signature)) and publicKey = base64(PEM certificate).
 import { base64Decode, bytesEqual, parsePem, toHex, utf8DecodeStrict } from "../../shared/encoding";
 import { isRecord } from "../../../stored";
 import { MAX_ENTRY_BODY_BYTES } from "./limits";
+import { pae } from "./pae";
 import type { SignedContent, TlogEntry } from "./types";
 
 export type BodyCheck = { readonly ok: true } | { readonly ok: false; readonly malformed: boolean; readonly why: string };
@@ -46,7 +48,9 @@ export async function matchEntryBody(entry: TlogEntry, signature: Uint8Array, ce
           ? await dsse(spec, signature, certificate, signed)
           : kind === "intoto" && version === "0.0.2"
             ? await intoto(spec, signature, certificate, signed)
-            : `a ${String(kind)} ${String(version)} entry cannot record this signature (hashedrekord 0.0.1, dsse 0.0.1 and intoto 0.0.2 are read)`;
+            : kind === "hashedrekord" && version === "0.0.2"
+              ? await hashedRekordV2(spec, signature, certificate, signed)
+              : `a ${String(kind)} ${String(version)} entry cannot record this signature (hashedrekord 0.0.1 and 0.0.2, dsse 0.0.1 and intoto 0.0.2 are read)`;
     return mismatch === undefined ? { ok: true } : { ok: false, malformed: false, why: mismatch };
   } catch (err) {
     if (err instanceof BodyError) return { ok: false, malformed: true, why: `the log entry's ${String(kind)} body is malformed: ${err.message}` };
@@ -66,6 +70,28 @@ async function hashedRekord(spec: Record<string, unknown>, signature: Uint8Array
   if (recorded !== wanted) return `the log entry records ${algorithm} ${recorded}, not this payload's ${wanted}`;
   if (!bytesEqual(b64(sig.content, "spec.signature.content"), signature)) return "the log entry records another signature";
   return certificateProblem(b64(rec(sig.publicKey, "spec.signature.publicKey").content, "spec.signature.publicKey.content"), certificate);
+}
+
+// Rekor v2 (rekor-tiles HashedRekordLogEntryV002, protojson): the digest of what was signed (the
+// payload, or a DSSE envelope's PAE), the signature, the verifier's certificate.
+const V2_HASHES: Record<string, string> = { SHA2_256: "SHA-256", SHA2_384: "SHA-384", SHA2_512: "SHA-512" };
+
+async function hashedRekordV2(spec: Record<string, unknown>, signature: Uint8Array, certificate: Uint8Array, signed: SignedContent): Promise<string | undefined> {
+  const entry = rec(spec.hashedRekordV002, "spec.hashedRekordV002");
+  const data = rec(entry.data, "spec.hashedRekordV002.data");
+  const algorithm = str(data.algorithm, "spec.hashedRekordV002.data.algorithm");
+  const name = V2_HASHES[algorithm];
+  if (!name) throw new BodyError(`unknown hash algorithm ${JSON.stringify(algorithm)}`);
+  const content = signed.kind === "dsse" ? pae(signed.payloadType, signed.payload) : signed.payload;
+  const wanted = await digest(name, content);
+  const recorded = b64(data.digest, "spec.hashedRekordV002.data.digest");
+  if (!bytesEqual(recorded, wanted)) return `the log entry records ${algorithm} ${toHex(recorded)}, not this ${signed.kind === "dsse" ? "envelope's" : "payload's"} ${toHex(wanted)}`;
+  const sig = rec(entry.signature, "spec.hashedRekordV002.signature");
+  if (!bytesEqual(b64(sig.content, "spec.hashedRekordV002.signature.content"), signature)) return "the log entry records another signature";
+  const verifier = rec(sig.verifier, "spec.hashedRekordV002.signature.verifier");
+  if (verifier.x509Certificate === undefined) return "the log entry records a public key, not the signing certificate";
+  const der = b64(rec(verifier.x509Certificate, "spec.hashedRekordV002.signature.verifier.x509Certificate").rawBytes, "x509Certificate.rawBytes");
+  return bytesEqual(der, certificate) ? undefined : "the log entry records another certificate";
 }
 
 async function dsse(spec: Record<string, unknown>, signature: Uint8Array, certificate: Uint8Array, signed: SignedContent): Promise<string | undefined> {

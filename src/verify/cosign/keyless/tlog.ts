@@ -9,9 +9,10 @@
 //   shard's, not the global index), path hashes sha256(0x01‖l‖r), root compared with the proof's.
 // - Checkpoint (C2SP signed-note, Rekor v1's STH): "origin\nsize\nbase64(root)\n[extra lines]\n\n"
 //   then "— name base64(hint4‖signature)\n" lines; the note's text is everything before the blank
-//   line plus its newline. Rekor v1 keys' hint is the log ID's first 4 bytes. A signature whose hint
-//   is the log's must verify, one must; others (cosigners) are ignored. The checkpoint's size and
-//   root must be the proof's.
+//   line plus its newline. Rekor v1 keys' hint is the log ID's first 4 bytes: the signature with the
+//   log's hint must verify. Rekor v2 (C2SP tlog-checkpoint): the origin is the log's host and one
+//   signature under that name must verify (its hint is not the log ID's). Other signatures
+//   (cosigners, witnesses) are ignored. The checkpoint's size and root must be the proof's.
 import { parseSpki } from "../../shared/der";
 import { base64Decode, base64Encode, bytesEqual, concatBytes, sha256, toHex, utf8 } from "../../shared/encoding";
 import { defaultHash, verifyWithKey } from "./crypto";
@@ -116,8 +117,13 @@ export function parseCheckpoint(envelope: string): Checkpoint | string {
   return { origin, size: Number(sizeText), rootHash, text, signatures };
 }
 
-/** The v0.2+ proof: inclusion of the body in a tree whose head the log signed. */
-export async function verifyInclusion(entry: TlogEntry, log: TrustedLogKey): Promise<ProofCheck> {
+/**
+ * The v0.2+ proof: inclusion of the body in a tree whose head the log signed. Rekor v1 checkpoints
+ * are found by the key hint (the log ID's first 4 bytes); Rekor v2 ones (`origin` given: the log's
+ * baseUrl host, as sigstore-go's note verifier names it) must have that origin on their first line
+ * and a signature under that name.
+ */
+export async function verifyInclusion(entry: TlogEntry, log: TrustedLogKey, origin?: string): Promise<ProofCheck> {
   const proof = entry.inclusionProof;
   if (!proof) return { ok: false, why: "the entry has no inclusion proof" };
   const root = await rootFromInclusionProof(proof.logIndex, proof.treeSize, await leafHash(entry.canonicalizedBody), proof.hashes);
@@ -128,15 +134,17 @@ export async function verifyInclusion(entry: TlogEntry, log: TrustedLogKey): Pro
   if (cp.size !== proof.treeSize || !bytesEqual(cp.rootHash, proof.rootHash)) {
     return { ok: false, why: `the checkpoint (tree size ${cp.size}) is not for the proof's tree (size ${proof.treeSize}) and root` };
   }
+  if (origin !== undefined && cp.origin !== origin) return { ok: false, why: `the checkpoint's origin is ${JSON.stringify(cp.origin)}, not the log's ${JSON.stringify(origin)}` };
   const hint = log.logId.subarray(0, 4);
-  const spki = parseSpki(log.spki);
-  let verified = false;
-  for (const s of cp.signatures) {
-    if (!bytesEqual(s.hint, hint)) continue;
-    if (!(await verifyWithKey(spki, defaultHash(spki), s.signature, utf8(cp.text)))) {
-      return { ok: false, why: `the checkpoint's signature by ${s.name} does not verify under log ${toHex(log.logId)}` };
-    }
-    verified = true;
+  const mine = cp.signatures.filter((s) => (origin === undefined ? bytesEqual(s.hint, hint) : s.name === origin));
+  if (mine.length === 0) {
+    return { ok: false, why: `the checkpoint carries no signature by log ${toHex(log.logId)} (${origin === undefined ? `key hint ${toHex(hint)}` : `name ${origin}`})` };
   }
-  return verified ? { ok: true } : { ok: false, why: `the checkpoint carries no signature by log ${toHex(log.logId)} (key hint ${toHex(hint)})` };
+  const spki = parseSpki(log.spki);
+  for (const s of mine) {
+    if (await verifyWithKey(spki, defaultHash(spki), s.signature, utf8(cp.text))) return { ok: true };
+    // A v1 signature with the log's own hint that does not verify is forged or corrupt.
+    if (origin === undefined) break;
+  }
+  return { ok: false, why: `the checkpoint's signature by ${mine[0]!.name} does not verify under log ${toHex(log.logId)}` };
 }

@@ -73,16 +73,16 @@ function readRoot(doc: unknown): TrustedRoot {
   if (typeof mediaType !== "string" || !(TRUSTED_ROOT_MEDIA_TYPES as readonly string[]).includes(mediaType)) {
     throw new RootError(`mediaType ${JSON.stringify(mediaType ?? null)} is not a trusted root's (${TRUSTED_ROOT_MEDIA_TYPES.join(" or ")})`);
   }
-  const root_: TrustedRoot = {
+  const trusted: TrustedRoot = {
     certificateAuthorities: list(root, "certificateAuthorities", "certificate_authorities").map((v, i) => readAuthority(v, `certificateAuthorities[${i}]`)),
     tlogs: list(root, "tlogs", "tlogs").map((v, i) => readLog(v, `tlogs[${i}]`)),
     ctlogs: list(root, "ctlogs", "ctlogs").map((v, i) => readLog(v, `ctlogs[${i}]`)),
     timestampAuthorities: list(root, "timestampAuthorities", "timestamp_authorities").map((v, i) => readAuthority(v, `timestampAuthorities[${i}]`)),
   };
-  if (root_.certificateAuthorities.length === 0 && root_.tlogs.length === 0) {
+  if (trusted.certificateAuthorities.length === 0 && trusted.tlogs.length === 0) {
     throw new RootError("it names neither a certificate authority nor a transparency log");
   }
-  return root_;
+  return trusted;
 }
 
 function readLog(value: unknown, where: string): TrustedLogKey {

@@ -5,18 +5,19 @@
 //  1. the signature over the signed content (message: the payload; DSSE: PAE(type, payload))
 //     under the signing certificate's key;
 //  2. the transparency-log entries (unless ignoreTlog): each by a log of the trust root, its SET
-//     and/or inclusion proof and checkpoint verified, its body recording this signature,
-//     certificate and content; one is required;
+//     and/or inclusion proof and checkpoint verified (Rekor v1; Rekor v2: proof and checkpoint),
+//     its body recording this signature, certificate and content; one is required;
 //  3. the signing time: the integrated time of an entry whose SET verified (an inclusion proof
 //     alone dates nothing: sigstore-go does not trust an unsigned integrated time), else an RFC
-//     3161 timestamp by a TSA of the trust root; the certificate must be valid at every time
-//     that verified. Rekor v2 entries (hashedrekord 0.0.2) are not verified yet;
+//     3161 timestamp by a TSA of the trust root (Rekor v2 entries carry no signed time: they need
+//     one); the certificate must be valid at every time that verified;
 //  4. the certificate chain to a Fulcio CA of the trust root at that time;
 //  5. code signing: extended key usage codeSigning, key usage digitalSignature;
 //  6. the embedded SCT under a CT log of the trust root (unless ignoreSCT);
 //  7. the identity against the policy's matchers, first match wins.
 import { DerError, parseCertificate, parseExtendedKeyUsage, parseKeyUsage, type Certificate } from "../../shared/der";
-import { bytesEqual, concatBytes, toHex, utf8 } from "../../shared/encoding";
+import { bytesEqual, toHex } from "../../shared/encoding";
+import { pae } from "./pae";
 import { verifyChain, validAt, EKU_CODE_SIGNING } from "./chain";
 import { defaultHash, verifyWithKey } from "./crypto";
 import { fulcioIdentity, matcherProblem } from "./identity";
@@ -25,19 +26,15 @@ import { verifyTimestamp } from "./rfc3161";
 import { matchEntryBody } from "./rekor-body";
 import { verifyEmbeddedScts } from "./sct";
 import { findLog, logKeyValidAt, verifyInclusion, verifySet } from "./tlog";
-import type { TrustedRoot } from "./trusted-root";
-import type { FulcioIdentity, IdentityMatcher, KeylessCheck, KeylessEvidence, KeylessFailureCode, KeylessOptions, SignedContent } from "./types";
+import type { TrustedLogKey, TrustedRoot } from "./trusted-root";
+import type { FulcioIdentity, IdentityMatcher, KeylessCheck, KeylessEvidence, KeylessFailureCode, KeylessOptions, SignedContent, TlogEntry } from "./types";
 
 export { compileIdentityRegExp } from "./identity";
 
 type Failure = Extract<KeylessCheck, { ok: false }>;
 const fail = (code: KeylessFailureCode, why: string, identity?: FulcioIdentity): Failure => (identity ? { ok: false, code, why, identity } : { ok: false, code, why });
 
-/** DSSE's pre-authentication encoding: "DSSEv1 <len(type)> <type> <len(payload)> <payload>". */
-export function pae(payloadType: string, payload: Uint8Array): Uint8Array {
-  const type = utf8(payloadType);
-  return concatBytes(utf8(`DSSEv1 ${type.length} `), type, utf8(` ${payload.length} `), payload);
-}
+export { pae } from "./pae";
 
 function signedBytes(signed: SignedContent): Uint8Array {
   return signed.kind === "dsse" ? pae(signed.payloadType, signed.payload) : signed.payload;
@@ -71,10 +68,12 @@ async function verifyUnguarded(evidence: KeylessEvidence, root: TrustedRoot, opt
   // 2–3. The transparency log, and the time it vouches for (else an RFC 3161 timestamp's).
   let signedAt: Date | undefined;
   let timeSource: "tlog" | "rfc3161" = "tlog";
+  let dateLater: readonly { log: TrustedLogKey; where: string }[] = [];
   if (!options.ignoreTlog) {
     const tlog = await verifyTlog(evidence, root);
     if (!tlog.ok) return tlog;
     signedAt = tlog.signedAt;
+    dateLater = tlog.dateLater;
   }
   const stamps = await verifyTimestamps(evidence, root);
   if (!stamps.ok) return stamps;
@@ -90,6 +89,11 @@ async function verifyUnguarded(evidence: KeylessEvidence, root: TrustedRoot, opt
         ? "the policy ignores the transparency log and the signature carries no RFC 3161 timestamp, so nothing dates the signature"
         : "the log entry has an inclusion proof but no signed entry timestamp, and no RFC 3161 timestamp dates the signature (an integrated time only the proof carries is not signed)",
     );
+  }
+  // Rekor v2 log keys must have been valid when the signature was made.
+  for (const { log, where } of dateLater) {
+    const problem = logKeyValidAt(log, signedAt, false);
+    if (problem) return fail("TLOG_UNTRUSTED", `${where}: ${problem}`);
   }
   // Every verified time must fall within the signing certificate's validity (sigstore-go).
   for (const t of stamps.times) {
@@ -144,7 +148,7 @@ function codeSigningProblem(leaf: Certificate): string | undefined {
   return undefined;
 }
 
-type TlogResult = { readonly ok: true; readonly signedAt?: Date } | Failure;
+type TlogResult = { readonly ok: true; readonly signedAt?: Date; readonly dateLater: readonly { log: TrustedLogKey; where: string }[] } | Failure;
 
 async function verifyTlog(evidence: KeylessEvidence, root: TrustedRoot): Promise<TlogResult> {
   const entries = evidence.tlogEntries;
@@ -156,6 +160,7 @@ async function verifyTlog(evidence: KeylessEvidence, root: TrustedRoot): Promise
     }
   }
   const unknown: string[] = [];
+  const dateLater: { log: TrustedLogKey; where: string }[] = [];
   let verified = 0;
   let signedAt: Date | undefined;
   for (const entry of entries) {
@@ -167,31 +172,63 @@ async function verifyTlog(evidence: KeylessEvidence, root: TrustedRoot): Promise
     const where = `log entry ${entry.logIndex} of ${log.baseUrl ?? toHex(entry.logId)}`;
     if (!Number.isSafeInteger(entry.integratedTime) || entry.integratedTime < 0) return fail("MALFORMED", `${where} has no valid integrated time`);
     const integrated = new Date(entry.integratedTime * 1000);
-    if (entry.version === "0.0.2" && entry.kind !== "intoto") {
-      return fail("TLOG_INVALID", `${where} is a Rekor v2 entry (${entry.kind} 0.0.2), which this version does not verify; ignoreTlog with an RFC 3161 timestamp accepts the signature without it`);
-    }
     const proof = entry.inclusionProof && entry.inclusionProof.checkpoint !== "" ? entry.inclusionProof : undefined;
-    if (!entry.signedEntryTimestamp && !proof) return fail("TLOG_INVALID", `${where} has neither a signed entry timestamp nor an inclusion proof with a checkpoint`);
-    const keyProblem = logKeyValidAt(log, integrated, entry.signedEntryTimestamp !== undefined);
-    if (keyProblem) return fail("TLOG_UNTRUSTED", `${where}: ${keyProblem}`);
-    if (entry.signedEntryTimestamp) {
-      const set = await verifySet(entry, log);
-      if (!set.ok) return fail("TLOG_INVALID", set.why);
+    let origin: string | undefined;
+    if (isRekorV2(entry)) {
+      // Rekor v2: no SET and no integrated time; the proof's checkpoint names the log by its host,
+      // and the key's validity is checked at the signing time a timestamp gives.
+      if (!proof) return fail("TLOG_INVALID", `${where} is a Rekor v2 entry without an inclusion proof`);
+      origin = hostOf(log.baseUrl);
+      if (origin === undefined) return fail("TLOG_UNTRUSTED", `${where} is a Rekor v2 entry, and the trust root gives its log no baseUrl to name its checkpoints`);
+      dateLater.push({ log, where });
+    } else {
+      if (!entry.signedEntryTimestamp && !proof) return fail("TLOG_INVALID", `${where} has neither a signed entry timestamp nor an inclusion proof with a checkpoint`);
+      const keyProblem = logKeyValidAt(log, integrated, entry.signedEntryTimestamp !== undefined);
+      if (keyProblem) return fail("TLOG_UNTRUSTED", `${where}: ${keyProblem}`);
+      if (entry.signedEntryTimestamp) {
+        const set = await verifySet(entry, log);
+        if (!set.ok) return fail("TLOG_INVALID", set.why);
+      }
     }
     if (proof) {
-      const inclusion = await verifyInclusion({ ...entry, inclusionProof: proof }, log);
+      const inclusion = await verifyInclusion({ ...entry, inclusionProof: proof }, log, origin);
       if (!inclusion.ok) return fail("TLOG_INVALID", inclusion.why);
     }
     const body = await matchEntryBody(entry, evidence.signature, evidence.certificate, evidence.signed);
     if (!body.ok) return fail(body.malformed ? "MALFORMED" : "TLOG_MISMATCH", `${where}: ${body.why}`);
     verified++;
-    if (entry.signedEntryTimestamp && !signedAt) signedAt = integrated;
+    if (entry.signedEntryTimestamp && origin === undefined && !signedAt) signedAt = integrated;
   }
   if (verified === 0) {
     const known = root.tlogs.map((l) => toHex(l.logId)).join(", ") || "none";
     return fail("TLOG_UNTRUSTED", `the log entry is by log ${unknown.join(", ")}, which the trust root does not know (it knows ${known})`);
   }
-  return signedAt ? { ok: true, signedAt } : { ok: true };
+  return { ok: true, dateLater, ...(signedAt ? { signedAt } : {}) };
+}
+
+/** Rekor v2 entries: hashedrekord (or dsse) 0.0.2, as the entry or its body says. */
+function isRekorV2(entry: TlogEntry): boolean {
+  let kind = entry.kind;
+  let version = entry.version;
+  if (kind === undefined || version === undefined) {
+    try {
+      const body = JSON.parse(new TextDecoder().decode(entry.canonicalizedBody)) as { kind?: unknown; apiVersion?: unknown };
+      kind = String(body.kind);
+      version = String(body.apiVersion);
+    } catch {
+      return false;
+    }
+  }
+  return version === "0.0.2" && (kind === "hashedrekord" || kind === "dsse");
+}
+
+function hostOf(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    return new URL(url).hostname || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 type StampResult = { readonly ok: true; readonly times: readonly Date[]; readonly problem?: string } | Failure;
