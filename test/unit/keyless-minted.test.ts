@@ -34,6 +34,14 @@ describe("minted certificates", () => {
     expect(check).toMatchObject({ ok: true, identity: { issuer: ISSUER, subject: EMAIL }, signedAt: w.signedAt });
   });
 
+  it("a P-384 leaf signing with SHA-384, or with SHA-256 as older clients did, verifies; SHA-512 does not", async () => {
+    const p384 = await newKey("P-384");
+    const cert = await mintLeafWithSct(spec({ key: p384 }), w.ca.spki, w.ct, w.signedAt);
+    expect(await verifyKeyless(await w.evidence(cert, p384), w.root, opts)).toMatchObject({ ok: true });
+    expect(await verifyKeyless(await w.evidence(cert, p384, undefined, "SHA-256"), w.root, opts)).toMatchObject({ ok: true });
+    expect(await verifyKeyless(await w.evidence(cert, p384, undefined, "SHA-512"), w.root, opts)).toMatchObject({ ok: false, code: "SIGNATURE_INVALID" });
+  });
+
   it("a leaf that expired before the signing time: CERTIFICATE_EXPIRED naming both times", async () => {
     const e = await w.evidence(await leaf({ notBefore: new Date("2026-01-02T02:00:00Z"), notAfter: new Date("2026-01-02T02:10:00Z") }), leafKey);
     const check = await verifyKeyless(e, w.root, opts);
