@@ -55,9 +55,10 @@ export async function verifyKeyless(evidence: KeylessEvidence, root: TrustedRoot
   try {
     return await verifyUnguarded(evidence, root, options);
   } catch (err) {
-    // A certificate or trust-root part that does not read, found past the first checks.
+    // A certificate or trust-root part that does not read, found past the first checks; anything
+    // else thrown on the way is a deny too (fail closed), never an allow or a crash.
     if (err instanceof DerError) return fail("MALFORMED", `${evidence.source}: ${err.message}`);
-    throw err;
+    return fail("MALFORMED", `${evidence.source}: the signature could not be verified (${err instanceof Error ? err.message : String(err)})`);
   }
 }
 
