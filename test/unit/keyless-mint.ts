@@ -91,6 +91,8 @@ export const LEAF_EXTENSIONS = {
   san: (email: string) => ext("2.5.29.17", seq(tlv(0x81, enc.encode(email))), true),
   issuer: (iss: string) => ext("1.3.6.1.4.1.57264.1.8", utf8s(iss)),
   unknownCritical: ext("1.2.3.4.5", tlv(TAG.NULL, new Uint8Array()), true),
+  /** A critical flag that is an INTEGER, not a BOOLEAN. */
+  malformedFlag: seq(oid("1.2.3.4.6"), tlv(TAG.INTEGER, u8(1)), tlv(TAG.OCTET_STRING, tlv(TAG.NULL, new Uint8Array()))),
 };
 
 /** A leaf with an embedded SCT by `ct` over its precertificate (the TBS without the SCT list). */

@@ -67,6 +67,7 @@ async function verifyUnguarded(evidence: KeylessEvidence, root: TrustedRoot, opt
   let leaf: Certificate;
   try {
     leaf = parseCertificate(evidence.certificate);
+    if (leaf.extensionsProblem) throw new DerError(leaf.extensionsProblem);
   } catch (err) {
     if (err instanceof DerError) return fail("MALFORMED", `the signing certificate does not parse: ${err.message}`);
     throw err;
