@@ -108,16 +108,16 @@ async function verifyUnguarded(evidence: KeylessEvidence, root: TrustedRoot, opt
     const problem = logKeyValidAt(log, signedAt, true);
     if (problem) return fail("TLOG_UNTRUSTED", `${where}: ${problem}`);
   }
-  // Every verified time must fall within the signing certificate's validity (sigstore-go).
+
+  // 4. The chain at the signing time.
+  const chain = await verifyChain(leaf, evidence.chain, root, signedAt);
+  if (!chain.ok) return fail(chain.code, chain.why);
+  // Every other verified time must fall within the signing certificate's validity too (sigstore-go).
   for (const t of stamps.times) {
     if (!validAt(leaf, t)) {
       return fail("CERTIFICATE_EXPIRED", `the signing certificate was valid from ${leaf.notBefore.toISOString()} to ${leaf.notAfter.toISOString()}, not at the RFC 3161 timestamp's time ${t.toISOString()}`);
     }
   }
-
-  // 4. The chain at the signing time.
-  const chain = await verifyChain(leaf, evidence.chain, root, signedAt);
-  if (!chain.ok) return fail(chain.code, chain.why);
 
   // 5. A code-signing certificate.
   const usage = codeSigningProblem(leaf);
