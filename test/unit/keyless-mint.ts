@@ -45,8 +45,8 @@ export async function newKey(curve: "P-256" | "P-384" = "P-256"): Promise<Key> {
 }
 
 /** ECDSA in ASN.1 DER, over the curve's hash of `data`. */
-export async function sign(key: Key, data: Uint8Array): Promise<Uint8Array> {
-  const raw = new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: key.curve === "P-384" ? "SHA-384" : "SHA-256" }, key.pair.privateKey, data));
+export async function sign(key: Key, data: Uint8Array, hash = key.curve === "P-384" ? "SHA-384" : "SHA-256"): Promise<Uint8Array> {
+  const raw = new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash }, key.pair.privateKey, data));
   const half = raw.length / 2;
   const int = (b: Uint8Array) => {
     let i = 0;
@@ -91,6 +91,8 @@ export const LEAF_EXTENSIONS = {
   san: (email: string) => ext("2.5.29.17", seq(tlv(0x81, enc.encode(email))), true),
   issuer: (iss: string) => ext("1.3.6.1.4.1.57264.1.8", utf8s(iss)),
   unknownCritical: ext("1.2.3.4.5", tlv(TAG.NULL, new Uint8Array()), true),
+  /** A critical flag that is an INTEGER, not a BOOLEAN. */
+  malformedFlag: seq(oid("1.2.3.4.6"), tlv(TAG.INTEGER, u8(1)), tlv(TAG.OCTET_STRING, tlv(TAG.NULL, new Uint8Array()))),
 };
 
 /** A leaf with an embedded SCT by `ct` over its precertificate (the TBS without the SCT list). */
@@ -115,7 +117,7 @@ export interface World {
   caCert: Uint8Array;
   signedAt: Date;
   /** Evidence for a leaf made from `leaf` (a certificate minted for `leafKey`), signed and logged. */
-  evidence(leaf: Uint8Array, leafKey: Key, payload?: Uint8Array): Promise<KeylessEvidence>;
+  evidence(leaf: Uint8Array, leafKey: Key, payload?: Uint8Array, hash?: string): Promise<KeylessEvidence>;
 }
 
 export async function world(): Promise<World> {
@@ -136,8 +138,8 @@ export async function world(): Promise<World> {
     rekor,
     caCert,
     signedAt,
-    async evidence(leaf, leafKey, payload = enc.encode('{"critical":{}}')) {
-      const signature = await sign(leafKey, payload);
+    async evidence(leaf, leafKey, payload = enc.encode('{"critical":{}}'), hash) {
+      const signature = await sign(leafKey, payload, hash);
       const pem = `-----BEGIN CERTIFICATE-----\n${b64(leaf)}\n-----END CERTIFICATE-----\n`;
       const body = enc.encode(
         JSON.stringify({ apiVersion: "0.0.1", kind: "hashedrekord", spec: { data: { hash: { algorithm: "sha256", value: hex(await sha256(payload)) } }, signature: { content: b64(signature), publicKey: { content: b64(enc.encode(pem)) } } } }),

@@ -1,6 +1,7 @@
 // verifyKeyless on certificates minted in memory (keyless-mint.ts), for what real data cannot
 // show: the leaf's validity at the signing time, a missing SCT, key usages, critical extensions.
 import { beforeAll, describe, expect, it } from "vitest";
+import { parseCertificate } from "../../src/verify/shared/der";
 import { verifyKeyless } from "../../src/verify/cosign/keyless/verify";
 import type { KeylessOptions } from "../../src/verify/cosign/keyless/types";
 import { LEAF_EXTENSIONS as X, mintCert, mintLeafWithSct, newKey, world, type CertSpec, type Key, type World } from "./keyless-mint";
@@ -32,6 +33,14 @@ describe("minted certificates", () => {
   it("a well-formed leaf verifies (P-384 CA, P-256 leaf, SET, SCT)", async () => {
     const check = await verifyKeyless(await w.evidence(await leaf(), leafKey), w.root, opts);
     expect(check).toMatchObject({ ok: true, identity: { issuer: ISSUER, subject: EMAIL }, signedAt: w.signedAt });
+  });
+
+  it("a P-384 leaf signing with SHA-384, or with SHA-256 as older clients did, verifies; SHA-512 does not", async () => {
+    const p384 = await newKey("P-384");
+    const cert = await mintLeafWithSct(spec({ key: p384 }), w.ca.spki, w.ct, w.signedAt);
+    expect(await verifyKeyless(await w.evidence(cert, p384), w.root, opts)).toMatchObject({ ok: true });
+    expect(await verifyKeyless(await w.evidence(cert, p384, undefined, "SHA-256"), w.root, opts)).toMatchObject({ ok: true });
+    expect(await verifyKeyless(await w.evidence(cert, p384, undefined, "SHA-512"), w.root, opts)).toMatchObject({ ok: false, code: "SIGNATURE_INVALID" });
   });
 
   it("a leaf that expired before the signing time: CERTIFICATE_EXPIRED naming both times", async () => {
@@ -97,6 +106,12 @@ describe("minted certificates", () => {
     const e = await w.evidence(await mintLeafWithSct(spec({ issuer: "intermediate", signer: midKey }), midKey.spki, w.ct, w.signedAt), leafKey);
     expect(await verifyKeyless(e, w.root, opts)).toMatchObject({ ok: false, code: "CERTIFICATE_UNTRUSTED" });
     expect(await verifyKeyless({ ...e, chain: [mid] }, w.root, opts)).toMatchObject({ ok: true });
+  });
+
+  it("extensions that do not read: MALFORMED for keyless, while parseCertificate still reads the certificate (as Notary needs)", async () => {
+    const cert = await leaf({ extensions: [X.keyUsageDigitalSignature, X.ekuCodeSigning, X.san(EMAIL), X.issuer(ISSUER), X.malformedFlag] });
+    expect(parseCertificate(cert).extensionsProblem).toBe("X.509: bad extension");
+    expect(await verifyKeyless(await w.evidence(cert, leafKey), w.root, opts)).toMatchObject({ ok: false, code: "MALFORMED", why: expect.stringContaining("bad extension") });
   });
 
   it("a certificate without an issuer extension: MALFORMED", async () => {

@@ -12,6 +12,8 @@ export function vectorText(name: string): string {
   return text;
 }
 
+export const vectorNames = () => Object.keys(files).map((k) => k.replace("../vectors/sigstore/", ""));
+
 export const utf8 = (s: string) => new TextEncoder().encode(s);
 
 export function b64(s: string): Uint8Array {
@@ -53,7 +55,10 @@ function tlogEntry(e: Json): TlogEntry {
 
 /** A bundle file's evidence; `artifact` is the signed file for message signatures. */
 export function bundleEvidence(name: string, artifact?: Uint8Array): KeylessEvidence {
-  const b: Json = JSON.parse(vectorText(name));
+  return bundleEvidenceFromJson(JSON.parse(vectorText(name)), artifact, name);
+}
+
+export function bundleEvidenceFromJson(b: Json, artifact?: Uint8Array, name = "bundle"): KeylessEvidence {
   const vm = b.verificationMaterial;
   const certs: Uint8Array[] = vm.certificate ? [b64(vm.certificate.rawBytes)] : vm.x509CertificateChain.certificates.map((c: Json) => b64(c.rawBytes));
   const [certificate, ...chain] = certs;

@@ -250,3 +250,10 @@ describe("tampered copies fail with their code", () => {
     await expectFail({ ...v01(), certificate: utf8("not a certificate") }, "MALFORMED", "does not parse");
   });
 });
+
+describe("fail closed", () => {
+  it("evidence of the wrong shape is a MALFORMED deny, not a throw", async () => {
+    const e = { ...v01(), tlogEntries: [{ ...entry0(v01()), inclusionProof: { ...entry0(v01()).inclusionProof!, hashes: null as unknown as Uint8Array[] } }] };
+    expect(await verifyKeyless(e, trustedRoot(), opts())).toMatchObject({ ok: false, code: "MALFORMED" });
+  });
+});

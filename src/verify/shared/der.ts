@@ -184,8 +184,10 @@ export interface Certificate {
   /** The issuer and subject Names, DER (chains link where one's issuer is the other's subject). */
   readonly issuerName: Uint8Array;
   readonly subjectName: Uint8Array;
-  /** The extensions in certificate order, unparsed. */
+  /** The extensions in certificate order, unparsed ([] when they do not read: see extensionsProblem). */
   readonly extensions: readonly CertificateExtension[];
+  /** Why the extensions do not read as RFC 5280's, when they do not. */
+  readonly extensionsProblem?: string;
   /** The TBSCertificate's fields in order, raw (rebuilding it, e.g. RFC 6962's precertificate TBS). */
   readonly tbsFields: readonly DerNode[];
 }
@@ -224,11 +226,19 @@ export function parseCertificate(der: Uint8Array): Certificate {
   }
   let isCA = false;
   let extensions: CertificateExtension[] = [];
+  let extensionsProblem: string | undefined;
   for (; i < fields.length; i++) {
     const f = fields[i]!;
     if (f.tag === 0xa3) {
       isCA = basicConstraintsCA(f);
-      extensions = extensionsOf(f);
+      // Read strictly for those who need every extension; kept apart so certificates that parsed
+      // before (Notary) still parse.
+      try {
+        extensions = extensionsOf(f);
+      } catch (err) {
+        if (!(err instanceof DerError)) throw err;
+        extensionsProblem = err.message;
+      }
     }
     else if (f.tag !== 0x81 && f.tag !== 0x82 && f.tag !== 0xa1 && f.tag !== 0xa2) {
       throw new DerError("X.509: unexpected TBSCertificate field");
@@ -252,6 +262,7 @@ export function parseCertificate(der: Uint8Array): Certificate {
     issuerName: issuer.raw,
     subjectName: subject.raw,
     extensions,
+    ...(extensionsProblem !== undefined ? { extensionsProblem } : {}),
     tbsFields: fields,
   };
 }

@@ -58,6 +58,7 @@ export async function linkProblem(child: Certificate, parent: Certificate): Prom
 }
 
 function extensionProblem(c: Certificate): string | undefined {
+  if (c.extensionsProblem) return `the extensions of ${describeCertificate(c)} do not read: ${c.extensionsProblem}`;
   const seen = new Set<string>();
   for (const e of c.extensions) {
     if (seen.has(e.oid)) return `${describeCertificate(c)} has the extension ${e.oid} twice`;

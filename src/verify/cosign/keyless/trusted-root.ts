@@ -136,7 +136,9 @@ function readValidity(obj: Record<string, unknown>, where: string): { validFrom?
   const start = field(validFor, "start", "start");
   const end = field(validFor, "end", "end");
   const out: { validFrom?: Date; validTo?: Date } = {};
-  if (start !== undefined && start !== null) out.validFrom = timestamp(start, `${where}.validFor.start`);
+  // TimeRange.start is required (a missing bound is not "always"; sigstore-conformance refuses it).
+  if (start === undefined || start === null) throw new RootError(`${where}.validFor has no start`);
+  out.validFrom = timestamp(start, `${where}.validFor.start`);
   if (end !== undefined && end !== null) out.validTo = timestamp(end, `${where}.validFor.end`);
   return out;
 }

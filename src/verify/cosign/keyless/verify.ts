@@ -40,13 +40,25 @@ function signedBytes(signed: SignedContent): Uint8Array {
   return signed.kind === "dsse" ? pae(signed.payloadType, signed.payload) : signed.payload;
 }
 
+/**
+ * The signature under the leaf's key with its curve's hash; for P-384/P-521 keys also SHA-256, which
+ * older clients used (sigstore-go's compatibility verifier; cosign hashed with SHA-256 throughout).
+ */
+async function verifySigned(leaf: Certificate, evidence: KeylessEvidence): Promise<boolean> {
+  const content = signedBytes(evidence.signed);
+  const hash = defaultHash(leaf.spki);
+  if (await verifyWithKey(leaf.spki, hash, evidence.signature, content)) return true;
+  return hash !== "SHA-256" && leaf.spki.algorithm === "ecdsa-other" && (await verifyWithKey(leaf.spki, "SHA-256", evidence.signature, content));
+}
+
 export async function verifyKeyless(evidence: KeylessEvidence, root: TrustedRoot, options: KeylessOptions): Promise<KeylessCheck> {
   try {
     return await verifyUnguarded(evidence, root, options);
   } catch (err) {
-    // A certificate or trust-root part that does not read, found past the first checks.
+    // A certificate or trust-root part that does not read, found past the first checks; anything
+    // else thrown on the way is a deny too (fail closed), never an allow or a crash.
     if (err instanceof DerError) return fail("MALFORMED", `${evidence.source}: ${err.message}`);
-    throw err;
+    return fail("MALFORMED", `${evidence.source}: the signature could not be verified (${err instanceof Error ? err.message : String(err)})`);
   }
 }
 
@@ -55,13 +67,14 @@ async function verifyUnguarded(evidence: KeylessEvidence, root: TrustedRoot, opt
   let leaf: Certificate;
   try {
     leaf = parseCertificate(evidence.certificate);
+    if (leaf.extensionsProblem) throw new DerError(leaf.extensionsProblem);
   } catch (err) {
     if (err instanceof DerError) return fail("MALFORMED", `the signing certificate does not parse: ${err.message}`);
     throw err;
   }
 
   // 1. The signature under the certificate's key.
-  if (!(await verifyWithKey(leaf.spki, defaultHash(leaf.spki), evidence.signature, signedBytes(evidence.signed)))) {
+  if (!(await verifySigned(leaf, evidence))) {
     return fail("SIGNATURE_INVALID", `the ${evidence.signed.kind === "dsse" ? "DSSE envelope's" : "payload's"} signature does not verify under the signing certificate's key`);
   }
 
@@ -92,19 +105,19 @@ async function verifyUnguarded(evidence: KeylessEvidence, root: TrustedRoot, opt
   }
   // Rekor v2 log keys must have been valid when the signature was made.
   for (const { log, where } of dateLater) {
-    const problem = logKeyValidAt(log, signedAt, false);
+    const problem = logKeyValidAt(log, signedAt, true);
     if (problem) return fail("TLOG_UNTRUSTED", `${where}: ${problem}`);
-  }
-  // Every verified time must fall within the signing certificate's validity (sigstore-go).
-  for (const t of stamps.times) {
-    if (!validAt(leaf, t)) {
-      return fail("CERTIFICATE_EXPIRED", `the signing certificate was valid from ${leaf.notBefore.toISOString()} to ${leaf.notAfter.toISOString()}, not at the RFC 3161 timestamp's time ${t.toISOString()}`);
-    }
   }
 
   // 4. The chain at the signing time.
   const chain = await verifyChain(leaf, evidence.chain, root, signedAt);
   if (!chain.ok) return fail(chain.code, chain.why);
+  // Every other verified time must fall within the signing certificate's validity too (sigstore-go).
+  for (const t of stamps.times) {
+    if (!validAt(leaf, t)) {
+      return fail("CERTIFICATE_EXPIRED", `the signing certificate was valid from ${leaf.notBefore.toISOString()} to ${leaf.notAfter.toISOString()}, not at the RFC 3161 timestamp's time ${t.toISOString()}`);
+    }
+  }
 
   // 5. A code-signing certificate.
   const usage = codeSigningProblem(leaf);
@@ -172,18 +185,18 @@ async function verifyTlog(evidence: KeylessEvidence, root: TrustedRoot): Promise
     const where = `log entry ${entry.logIndex} of ${log.baseUrl ?? toHex(entry.logId)}`;
     if (!Number.isSafeInteger(entry.integratedTime) || entry.integratedTime < 0) return fail("MALFORMED", `${where} has no valid integrated time`);
     const integrated = new Date(entry.integratedTime * 1000);
-    const proof = entry.inclusionProof && entry.inclusionProof.checkpoint !== "" ? entry.inclusionProof : undefined;
+    const proof = entry.inclusionProof;
     let origin: string | undefined;
     if (isRekorV2(entry)) {
       // Rekor v2: no SET and no integrated time; the proof's checkpoint names the log by its host,
       // and the key's validity is checked at the signing time a timestamp gives.
-      if (!proof) return fail("TLOG_INVALID", `${where} is a Rekor v2 entry without an inclusion proof`);
+      if (!proof || proof.checkpoint === "") return fail("TLOG_INVALID", `${where} is a Rekor v2 entry without an inclusion proof and checkpoint`);
       origin = hostOf(log.baseUrl);
       if (origin === undefined) return fail("TLOG_UNTRUSTED", `${where} is a Rekor v2 entry, and the trust root gives its log no baseUrl to name its checkpoints`);
       dateLater.push({ log, where });
     } else {
-      if (!entry.signedEntryTimestamp && !proof) return fail("TLOG_INVALID", `${where} has neither a signed entry timestamp nor an inclusion proof with a checkpoint`);
-      const keyProblem = logKeyValidAt(log, integrated, entry.signedEntryTimestamp !== undefined);
+      if (!entry.signedEntryTimestamp && (!proof || proof.checkpoint === "")) return fail("TLOG_INVALID", `${where} has neither a signed entry timestamp nor an inclusion proof with a checkpoint`);
+      const keyProblem = logKeyValidAt(log, integrated, true);
       if (keyProblem) return fail("TLOG_UNTRUSTED", `${where}: ${keyProblem}`);
       if (entry.signedEntryTimestamp) {
         const set = await verifySet(entry, log);
