@@ -82,6 +82,8 @@ interface Progress {
   readonly pending: Set<string>;
   /** The in-flight verification this decision started, if any: dropped when its budget runs out. */
   leading?: { readonly key: string; readonly promise: Promise<SharedOutcome> };
+  /** Called once the decision's own work is over (its verdict reached, or given up on). */
+  onEnd?: () => void;
 }
 
 export async function decide(input: DecisionInput, view: PolicyView, deps: DecideDeps): Promise<Verdict> {
@@ -92,10 +94,12 @@ export async function decide(input: DecisionInput, view: PolicyView, deps: Decid
     timer = setTimeout(() => resolve("timeout"), budgetMs);
   });
   try {
-    const decided = decideWithin(input, view, deps, progress).catch((err: unknown) =>
-      // Whatever escapes (a cache binding failing, a bug) is a deny, never a 500.
-      failClosed(input, view, deps, `the decision could not be completed: ${err instanceof Error ? err.message : String(err)}`),
-    );
+    const decided = decideWithin(input, view, deps, progress)
+      .catch((err: unknown) =>
+        // Whatever escapes (a cache binding failing, a bug) is a deny, never a 500.
+        failClosed(input, view, deps, `the decision could not be completed: ${err instanceof Error ? err.message : String(err)}`),
+      )
+      .finally(() => progress.onEnd?.());
     const first = await Promise.race([decided, overBudget]);
     if (first !== "timeout") return first;
     // A verification that outlives its budget must not hold the slot: later requests start afresh.
@@ -190,11 +194,22 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
     "none",
   );
   let digest = reference.digest;
-  // Work of the rule's kinds that needs no digest, started only when the registry is asked.
+  // Work of the rule's kinds that needs no digest, started only when the registry is asked, and
+  // called off when the decision ends without it (a registry that failed): none outlives it.
   const prepared = new Map<number, Promise<unknown>>();
+  const unprepare = new AbortController();
+  progress.onEnd = () => unprepare.abort();
   if (!digest && need !== "none") {
     progress.step = `resolving the digest of ${reference.canonical} at registry ${reference.registry}`;
-    const startPrepared = () => prepareAll(prepared, requirements, kinds, { reference: decided, rule, context: input.context, deps: verifierNaming(deps.verifier, upstreams), ...(input.background ? { background: input.background } : {}) });
+    const startPrepared = () =>
+      prepareAll(prepared, requirements, kinds, {
+        reference: decided,
+        rule,
+        context: input.context,
+        deps: verifierNaming(deps.verifier, upstreams),
+        signal: unprepare.signal,
+        ...(input.background ? { background: input.background } : {}),
+      });
     const resolved = await deps.digests.resolve(reference, upstreams, input.background, startPrepared);
     if (resolved.ok) {
       digest = resolved.digest;

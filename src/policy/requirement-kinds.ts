@@ -41,6 +41,8 @@ export interface PrepareContext {
   readonly deps: VerifierDeps;
   /** Where cache writes go once the outcome is known (ports.ts `writeBehind`). */
   readonly background?: Background;
+  /** Aborted when the decision ends: prepared work not taken over by then stops (no request outlives it). */
+  readonly signal?: AbortSignal;
 }
 
 export interface EvaluationContext extends PrepareContext {

@@ -120,6 +120,10 @@ async function loadTrust(req: NotaryRequirement, ctx: PrepareContext): Promise<L
       // Role files asked for ahead of need are abandoned with the load (a failed root leaves three
       // requests and their retries running): none outlives the decision.
       const done = new AbortController();
+      // A load started ahead of the digest stops with a decision that ended without it.
+      const stop = () => done.abort();
+      if (ctx.signal?.aborted) done.abort();
+      else ctx.signal?.addEventListener("abort", stop);
       const verified = await verifyTrustData({
         gun,
         rootKeys: req.rootKeys,
@@ -133,7 +137,10 @@ async function loadTrust(req: NotaryRequirement, ctx: PrepareContext): Promise<L
         // Read by judge(): asked for with root, timestamp, snapshot and targets, not after them.
         expectedDelegations: ["targets/releases", ...(req.signers ?? []).map((s) => signerRole(s.name))],
         onVerify: (role) => deps.counter.count("verify", `notary ${gun} ${role}`),
-      }).finally(() => done.abort());
+      }).finally(() => {
+        ctx.signal?.removeEventListener("abort", stop);
+        done.abort();
+      });
       summary = verified.summary;
       // The verdict rests on what was just verified, not on these writes: they need not delay it.
       const writes = Promise.all([

@@ -428,6 +428,25 @@ describe("notary requirement on real notary trust data", () => {
     expect(v.reasons[0]!.code).toBe("NOTARY_TRUST_SERVER_UNREACHABLE");
   });
 
+  it("a trust load started early stops when the decision ends without it (the registry failed): no request outlives it", async () => {
+    const c = vector("signed-releases").meta;
+    const server = trustServer("signed-releases");
+    const { deps } = setup(server, c.now, V1("signed-releases"));
+    const failing: DecideDeps = {
+      ...deps,
+      digests: {
+        async resolve(_ref, _upstreams, _background, onUpstream) {
+          onUpstream?.();
+          return { ok: false, transient: true, reason: { code: "REGISTRY_UNREACHABLE", message: "127.0.0.1:5000 could not be reached (no HTTP answer)" } };
+        },
+      },
+    };
+    const v = await run(failing, `${IMAGE}:v1`, { rootKeys: [c.pinnedRoot.publicKeyPem] });
+    expect(v.reasons[0]!.code).toBe("REGISTRY_UNREACHABLE");
+    await new Promise((r) => setTimeout(r, 100));
+    expect(server.fetched).toEqual([]);
+  });
+
   it("starts nothing early when the digest needs no registry (a pinned digest): the trust data is read once", async () => {
     const c = vector("signed-releases").meta;
     const server = trustServer("signed-releases");
