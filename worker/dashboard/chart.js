@@ -93,7 +93,7 @@ export function barChart({ title, caption, buckets, compact }) {
     const point = svg("g", { class: "bucket", tabindex: "-1", role: "img", "aria-label": describe(b) });
     point.dataset.allow = String(b.allow);
     point.dataset.deny = String(b.deny);
-    point.dataset.label = b.longLabel;
+    point.dataset.start = new Date(b.start).toISOString();
     point.appendChild(svg("rect", { class: "bucket-hit", x: pad.left + slot * i, y: pad.top, width: slot, height: plotH }));
     // Denied at the base, where a few are still seen; allowed on top.
     if (b.deny > 0) point.appendChild(svg("rect", { class: "bar-deny", x, width: barW, y: y(b.deny), height: y(0) - y(b.deny) }));
@@ -156,6 +156,7 @@ export function barChart({ title, caption, buckets, compact }) {
   const tbody = el("tbody");
   buckets.forEach((b) => {
     const tr = el("tr");
+    tr.dataset.start = new Date(b.start).toISOString();
     const th = el("th", null, b.longLabel);
     th.scope = "row";
     tr.appendChild(th);

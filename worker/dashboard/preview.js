@@ -8,17 +8,25 @@ const MAX_FILE_BYTES = 1024 * 1024;
 const POLL_MS = 1000;
 const DAY = 24 * 3600 * 1000;
 
-/** newly-denied, newly-allowed, error or changed: how a change is sorted and labelled. */
-function kindOf(change) {
-  const before = change.before && change.before.decision;
-  const after = change.after && change.after.decision;
-  if (after !== "allow" && after !== "deny") return "error";
-  if (before === "allow" && after === "deny") return "newly-denied";
-  if (before === "deny" && after === "allow") return "newly-allowed";
-  return "changed";
+/**
+ * The kind of each listed change. The API lists newly denied, then newly allowed, then errors
+ * (src/preview.ts), as many of each as the summary counts: the position says which. An error is a
+ * replay that could not check the image, a deny that says nothing about the candidate.
+ */
+function kindsOf(changes, summary) {
+  const denied = Number(summary.newlyDenied) || 0;
+  const allowed = Number(summary.newlyAllowed) || 0;
+  return changes.map((change, i) => {
+    const before = change.before && change.before.decision;
+    const after = change.after && change.after.decision;
+    if (i < denied && before !== "deny" && after === "deny") return "newly-denied";
+    if (i >= denied && i < denied + allowed && before !== "allow" && after === "allow") return "newly-allowed";
+    if (i >= denied + allowed) return "error";
+    // The answer is not in that order after all: say what the decisions say.
+    return after === "deny" ? "newly-denied" : "newly-allowed";
+  });
 }
-const KIND_ORDER = { "newly-denied": 0, error: 1, "newly-allowed": 2, changed: 3 };
-const KIND_LABEL = { "newly-denied": "Newly denied", "newly-allowed": "Newly allowed", error: "Error", changed: "Reasons changed" };
+const KIND_LABEL = { "newly-denied": "Newly denied", "newly-allowed": "Newly allowed", error: "Could not be checked" };
 
 function outcome(side) {
   const td = el("td", "outcome");
@@ -84,14 +92,15 @@ export function createPreview(ctx) {
 
     const warnings = Array.isArray(candidate.warnings) ? candidate.warnings : [];
     $("preview-warnings").replaceChildren(
-      ...warnings.map((w) => el("li", "warning", typeof w === "string" ? w : [w.path, w.code, w.message].filter(Boolean).join(": "))),
+      ...warnings.map((w) => el("li", "warning", "Warning: " + (typeof w === "string" ? w : [w.path, w.message].filter(Boolean).join(": ")))),
     );
 
-    const changes = (Array.isArray(result.changes) ? result.changes : []).slice();
-    changes.sort((a, b) => KIND_ORDER[kindOf(a)] - KIND_ORDER[kindOf(b)]);
+    // In the API's order: what a gate acts on first.
+    const changes = Array.isArray(result.changes) ? result.changes : [];
+    const kinds = kindsOf(changes, summary);
     $("preview-changes").replaceChildren(
-      ...changes.map((change) => {
-        const kind = kindOf(change);
+      ...changes.map((change, i) => {
+        const kind = kinds[i];
         const tr = el("tr", "change change-" + kind);
         tr.dataset.kind = kind;
         tr.dataset.reference = change.reference || change.image || "";
