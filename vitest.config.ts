@@ -18,6 +18,8 @@ export default defineConfig({
                 CLIENT_TOKENS: "test-client-token,second-client-token",
                 // test-client-token's admission reviews come from the API server (worker/admission-caller.ts).
                 ADMISSION_CALLERS: "client-1",
+                // Previews of more images than this run as polled jobs (test/worker/preview.test.ts).
+                PREVIEW_IMAGES_PER_REQUEST: "4",
                 TEST_MIGRATIONS: migrations,
               },
             },

@@ -8,6 +8,7 @@ import { dashboardRoutes } from "./routes/dashboard";
 import { decisionRoutes } from "./routes/decisions";
 import { hookRoutes } from "./routes/hooks";
 import { policyRoutes } from "./routes/policies";
+import { statsRoutes } from "./routes/stats";
 import { verdictRoutes } from "./routes/verdicts";
 
 export function createApp(): Hono<Env> {
@@ -17,6 +18,7 @@ export function createApp(): Hono<Env> {
   app.route("/v1/policies", policyRoutes);
   app.route("/v1/verdicts", verdictRoutes);
   app.route("/v1/audit", auditRoutes);
+  app.route("/v1/stats", statsRoutes);
   app.route("/v1/admission", admissionRoutes);
   app.route("/v1/hooks", hookRoutes);
   app.route("/v1", decisionRoutes);

@@ -1,9 +1,10 @@
 // What every route that decides shares: the policy a decision uses, deciding a list of images, and
 // recording the verdicts. Routes (decisions, admission, hooks) import these; they hold only routes.
 import type { Context } from "hono";
-import { decide, type Verdict } from "../src/decide";
+import { decide, type DecideDeps, type PolicyView, type Verdict } from "../src/decide";
+import type { Cache } from "../src/ports";
 import { parseReference, type ImageReference } from "../src/reference";
-import type { Env } from "./env";
+import type { Bindings, Env } from "./env";
 import { HttpError } from "./errors";
 import { assertPolicyAllowed } from "./middleware/auth";
 import { policyId } from "./policy-id";
@@ -88,4 +89,31 @@ export function recordVerdicts(
       .catch((err: unknown) => console.error("recording verdicts failed:", err)),
   );
   return recorded;
+}
+
+/** The verdict cache as a preview sees it: read, never written. */
+function readOnly(cache: Cache): Cache {
+  return { get: (key) => cache.get(key), put: async () => {} };
+}
+
+const unrecordedDeps = new WeakMap<DecideDeps, DecideDeps>();
+
+/**
+ * Decides one image exactly as a decision would (the same core, rules and trust caches), but records
+ * no verdict and writes no verdict cache: a policy preview's replay (worker/preview.ts).
+ */
+export function decideUnrecorded(
+  env: Bindings,
+  view: PolicyView,
+  image: string,
+  reference: ImageReference,
+  context: Readonly<Record<string, unknown>>,
+): Promise<Verdict> {
+  const { decideDeps } = servicesFor(env);
+  let deps = unrecordedDeps.get(decideDeps);
+  if (!deps) {
+    deps = { ...decideDeps, verdictCache: readOnly(decideDeps.verdictCache) };
+    unrecordedDeps.set(decideDeps, deps);
+  }
+  return decide({ image, reference, context }, view, deps);
 }

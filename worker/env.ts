@@ -26,6 +26,8 @@ export interface Bindings {
   readonly TRUST_RECHECK_SECONDS?: string;
   /** Notary repositories the daily cron refreshes per run (0: none); docs/deploy.md. */
   readonly TRUST_REFRESH_PER_RUN?: string;
+  /** Images a policy preview replays per request (worker/preview.ts says why 24); tests set fewer. */
+  readonly PREVIEW_IMAGES_PER_REQUEST?: string;
   /** Comma-separated hosts (host or host:port), on private addresses or internal names, that upstream requests may reach. */
   readonly EGRESS_ALLOWED_HOSTS?: string;
   /** "false" refuses loopback upstreams (127/8, ::1, localhost); default true (the test lab uses 127.0.0.1). */
@@ -60,6 +62,7 @@ export interface Config {
   readonly upstreamTimeoutMs: number;
   readonly trustRecheckSeconds: number;
   readonly trustRefreshPerRun: number;
+  readonly previewImagesPerRequest: number;
   /** Which upstream addresses may be contacted (docs/security.md). */
   readonly egress: EgressPolicy;
 }
@@ -191,6 +194,7 @@ export function loadConfig(env: Bindings): Config {
       upstreamTimeoutMs: integer("UPSTREAM_TIMEOUT_MS", env.UPSTREAM_TIMEOUT_MS, DEFAULT_LIMITS.http.timeoutMs, 100, 60_000),
       trustRecheckSeconds: integer("TRUST_RECHECK_SECONDS", env.TRUST_RECHECK_SECONDS, 60, 0, 86_400),
       trustRefreshPerRun: integer("TRUST_REFRESH_PER_RUN", env.TRUST_REFRESH_PER_RUN, 4, 0, 200),
+      previewImagesPerRequest: integer("PREVIEW_IMAGES_PER_REQUEST", env.PREVIEW_IMAGES_PER_REQUEST, 24, 1, 200),
       // Hosts the operator names in configuration count as named explicitly: EGRESS_ALLOWED_HOSTS,
       // INSECURE_REGISTRIES and the hosts REGISTRY_CREDENTIALS holds credentials for.
       egress: Object.freeze({

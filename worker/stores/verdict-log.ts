@@ -1,5 +1,6 @@
 // The verdict history in D1: one row per decision, read newest first with an opaque cursor.
 import type { Verdict } from "../../src/decide";
+import { decidingCode, failedUpstreamHost } from "../../src/stats";
 import { pageNewestFirst } from "./paging";
 
 export interface RecordedVerdict extends Verdict {
@@ -42,8 +43,10 @@ const MAX_GROUP_BYTES = 512 * 1024;
 const COLUMNS = [
   "id", "evaluated_at", "evaluated_ms", "image", "reference", "repository", "digest", "policy_id",
   "policy_revision", "decision", "mode", "rule", "cached", "reasons", "context", "source",
+  // For GET /v1/stats (migrations/0003_verdict_stats.sql): what decided, and which upstream failed.
+  "code", "upstream_host",
 ] as const;
-type Row16 = (string | number | null)[];
+type RowValues = (string | number | null)[];
 
 const INSERT_ROWS = `INSERT INTO verdicts (${COLUMNS.join(", ")})
   SELECT ${COLUMNS.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ")} FROM json_each(?1)`;
@@ -88,7 +91,7 @@ export class VerdictLog {
   ) {}
 
   /** One row's column values, in COLUMNS order. */
-  private row(verdict: RecordedVerdict, repository: string): Row16 {
+  private row(verdict: RecordedVerdict, repository: string): RowValues {
     let context = verdict.context ? JSON.stringify(verdict.context) : null;
     if (context && context.length > MAX_CONTEXT_CHARS) context = JSON.stringify({ truncated: true });
     return [
@@ -108,6 +111,8 @@ export class VerdictLog {
       JSON.stringify(verdict.reasons),
       context,
       verdict.source,
+      decidingCode(verdict.decision, verdict.reasons),
+      failedUpstreamHost(verdict.reasons, repository.split("/")[0] ?? ""),
     ];
   }
 
