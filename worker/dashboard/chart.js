@@ -37,8 +37,8 @@ export function barChart({ title, caption, buckets, compact }) {
   head.appendChild(legend);
   figure.appendChild(head);
 
-  const width = compact ? 360 : 760;
-  const height = compact ? 120 : 240;
+  const width = compact ? 360 : 1000;
+  const height = compact ? 120 : 260;
   const pad = { left: compact ? 30 : 44, right: 8, top: 10, bottom: compact ? 20 : 26 };
   const plotW = width - pad.left - pad.right;
   const plotH = height - pad.top - pad.bottom;

@@ -1,7 +1,7 @@
 // The overview: GET /v1/stats as charts of allowed and denied over time (all policies, then one per
 // policy), the top denied images and reason codes, the verdict cache and the upstream errors.
 import { barChart, bucketsOf, windowOf } from "./chart.js";
-import { $, api, count, el, knownPolicies, percent, shortRef, timeFormat } from "./util.js";
+import { $, api, count, el, knownPolicies, percent, plural, shortRef, timeFormat } from "./util.js";
 
 const RANGES = {
   "24h": { bucket: "hour", n: 24, caption: "Last 24 hours, per hour (UTC)" },
@@ -72,7 +72,7 @@ export function createOverview(ctx) {
     $("stats-deny-share").textContent = all ? percent(totals.deny / all) : "–";
     const cache = stats.cache || {};
     $("stats-cache").textContent = percent(cache.ratio);
-    $("stats-cache-detail").textContent = count(cache.hits) + " hits, " + count(cache.misses) + " misses";
+    $("stats-cache-detail").textContent = plural(cache.hits, "hit", "hits") + ", " + plural(cache.misses, "miss", "misses");
 
     const title = policy ? "Verdicts of policy " + policy : "Verdicts of all policies";
     $("stats-chart").replaceChildren(barChart({ title, caption: range.caption, buckets: bucketsOf(stats.series, win) }));

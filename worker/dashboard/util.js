@@ -49,6 +49,10 @@ export function count(n) {
   return typeof n === "number" && isFinite(n) ? numberFormat.format(n) : "–";
 }
 
+export function plural(n, one, many) {
+  return count(n) + " " + (n === 1 ? one : many);
+}
+
 export function percent(ratio) {
   return typeof ratio === "number" && isFinite(ratio) ? Math.round(ratio * 1000) / 10 + " %" : "–";
 }
