@@ -525,10 +525,10 @@ describe("dashboard in Chromium", () => {
     expect(await page.evaluate(() => sessionStorage.getItem("trustgate.dashboard.admin"))).toBe(worker.adminToken);
     expect(await page.evaluate(() => sessionStorage.getItem("trustgate.dashboard.token"))).toBe(worker.clientToken);
 
+    await shot("dashboard-audit");
     await page.fill("#audit-policy", "web");
     await page.press("#audit-policy", "Enter");
     await expect.poll(() => page.locator("#audit-rows tr").count()).toBe(2);
-    await shot("dashboard-audit");
     await page.fill("#audit-policy", "");
     await page.press("#audit-policy", "Enter");
     await expect.poll(() => page.locator("#audit-rows tr").count()).toBe(4);
@@ -617,6 +617,7 @@ describe("dashboard in Chromium", () => {
     expect(await focusIndicator()).toMatchObject({ visible: true });
     await page.keyboard.press("Enter");
     await expect.poll(async () => (await focused())?.id).toBe("overview-title");
+    await expect.poll(() => page.locator("#view-overview").getAttribute("aria-busy")).toBe("false");
     await expect.poll(() => page.locator("#stats-chart g.bucket").count()).toBe(24);
 
     // The chart: one bar in the tab order (the newest), the arrows move between bars.
@@ -633,6 +634,13 @@ describe("dashboard in Chromium", () => {
     const withData = bars.map((b) => b.allow + b.deny > 0).lastIndexOf(true);
     for (let i = bars.length - 1; i > withData; i--) await page.keyboard.press("ArrowLeft");
     expect(await text("#stats-chart .chart-readout")).toBe(`${bars[withData]!.label}.`);
+    // A refresh draws the chart anew and gives the focus back to the same bar.
+    const before = await page.locator("#stats-chart g.bucket:focus").elementHandle();
+    await page.evaluate(() => (document.getElementById("stats-form") as HTMLFormElement).requestSubmit());
+    await expect.poll(() => before!.evaluate((g) => g.isConnected)).toBe(false);
+    await expect.poll(() => page.locator("#view-overview").getAttribute("aria-busy")).toBe("false");
+    expect(await focused()).toMatchObject({ cls: "bucket", data: { start: bars[withData]!.start } });
+    expect(await page.locator("#stats-chart g.bucket[tabindex='0']").getAttribute("data-start")).toBe(bars[withData]!.start);
     // Tab leaves the chart for its table button; Space opens the table.
     await page.keyboard.press("Tab");
     expect((await focused())?.text).toBe("Show as table");
@@ -656,6 +664,16 @@ describe("dashboard in Chromium", () => {
     await expect.poll(() => page.locator("#detail").isVisible()).toBe(true);
     expect((await focused())?.id).toBe("detail-close");
     expect(await text("#detail-title")).toBe(history[1]!.image);
+    await page.keyboard.press("Escape");
+    await expect.poll(() => page.locator("#detail").isVisible()).toBe(false);
+    expect((await focused())?.data.id).toBe(history[1]!.id);
+    // Again, with a new verdict arriving while the detail is open (the rows are drawn anew behind it).
+    await page.keyboard.press("Enter");
+    await expect.poll(() => page.locator("#detail").isVisible()).toBe(true);
+    const stale = await page.locator(`#verdict-rows tr[data-id="${history[1]!.id}"]`).elementHandle();
+    await api("POST", "/v1/decisions", worker.clientToken, { policy: "web", image: img("nginx", 10) });
+    await expect.poll(() => rows().count(), { timeout: 20_000, interval: 250 }).toBe(18);
+    expect(await stale!.evaluate((tr) => tr.isConnected)).toBe(false);
     await page.keyboard.press("Escape");
     await expect.poll(() => page.locator("#detail").isVisible()).toBe(false);
     expect((await focused())?.data.id).toBe(history[1]!.id);
@@ -689,7 +707,9 @@ describe("dashboard in Chromium", () => {
       }
     });
     expect(outcome).toBe("TypeError");
-    expect((await violations()).some((v) => v.startsWith("require-trusted-types-for"))).toBe(true);
+    // The report is an event dispatched after the refusal.
+    await expect.poll(async () => (await violations()).some((v) => v.startsWith("require-trusted-types-for"))).toBe(true);
+    expect(await violations()).toHaveLength(1);
     await page.evaluate(() => {
       (window as unknown as { __violations: string[] }).__violations.length = 0;
     });

@@ -99,12 +99,19 @@ export function barChart({ title, caption, buckets, compact }) {
     if (b.deny > 0) point.appendChild(svg("rect", { class: "bar-deny", x, width: barW, y: y(b.deny), height: y(0) - y(b.deny) }));
     if (b.allow > 0) point.appendChild(svg("rect", { class: "bar-allow", x, width: barW, y: y(b.deny + b.allow), height: y(b.deny) - y(b.deny + b.allow) }));
     point.appendChild(svg("rect", { class: "bucket-focus", x: pad.left + slot * i + 1, y: pad.top - 2, width: Math.max(1, slot - 2), height: plotH + 4, rx: 3 }));
-    const focus = () => {
+    point.addEventListener("focus", () => {
+      // The focused bar is the one in the tab order, however it got the focus.
+      if (current !== i) {
+        points[current].setAttribute("tabindex", "-1");
+        current = i;
+        point.setAttribute("tabindex", "0");
+      }
       readout.textContent = describe(b) + ".";
-    };
-    point.addEventListener("focus", focus);
-    point.addEventListener("mouseenter", focus);
-    point.addEventListener("click", () => move(i));
+    });
+    point.addEventListener("mouseenter", () => {
+      readout.textContent = describe(b) + ".";
+    });
+    point.addEventListener("click", () => point.focus());
     points.push(point);
     chart.appendChild(point);
   });
@@ -114,18 +121,11 @@ export function barChart({ title, caption, buckets, compact }) {
   // One bar in the tab order (the newest); arrows, Home and End move the focus (roving tabindex).
   let current = points.length - 1;
   if (points[current]) points[current].setAttribute("tabindex", "0");
-  function move(i) {
-    if (!points[i]) return;
-    points[current].setAttribute("tabindex", "-1");
-    current = i;
-    points[i].setAttribute("tabindex", "0");
-    points[i].focus();
-  }
   chart.addEventListener("keydown", (e) => {
     const next = { ArrowLeft: current - 1, ArrowRight: current + 1, Home: 0, End: points.length - 1 }[e.key];
     if (next === undefined) return;
     e.preventDefault();
-    move(Math.max(0, Math.min(points.length - 1, next)));
+    points[Math.max(0, Math.min(points.length - 1, next))].focus();
   });
   chart.addEventListener("mouseleave", () => {
     if (!chart.contains(document.activeElement)) readout.textContent = "In all: " + count(totalAllow) + " allowed, " + count(totalDeny) + " denied.";
@@ -176,6 +176,23 @@ export function barChart({ title, caption, buckets, compact }) {
   figure.appendChild(caption2);
   figure.appendChild(table);
   return figure;
+}
+
+/** What has the focus in a chart (its title and the bar's start, or its table button), to give it back after a redraw. */
+export function chartFocus() {
+  const active = document.activeElement;
+  const figure = active && active.closest ? active.closest("figure.chart") : null;
+  if (!figure) return null;
+  return { chart: figure.dataset.chart, start: active.dataset ? active.dataset.start || null : null, toggle: active.classList.contains("chart-toggle") };
+}
+
+/** Gives the focus back to the same bar (or table button) of the redrawn chart, when it is still there. */
+export function restoreChartFocus(container, saved) {
+  if (!saved) return;
+  const figure = [...container.querySelectorAll("figure.chart")].find((f) => f.dataset.chart === saved.chart);
+  if (!figure) return;
+  const target = saved.toggle ? figure.querySelector(".chart-toggle") : [...figure.querySelectorAll("g.bucket")].find((g) => g.dataset.start === saved.start);
+  if (target) target.focus();
 }
 
 const HOUR = 3600 * 1000;

@@ -1,6 +1,6 @@
 // The overview: GET /v1/stats as charts of allowed and denied over time (all policies, then one per
 // policy), the top denied images and reason codes, the verdict cache and the upstream errors.
-import { barChart, bucketsOf, windowOf } from "./chart.js";
+import { barChart, bucketsOf, chartFocus, restoreChartFocus, windowOf } from "./chart.js";
 import { $, api, count, el, knownPolicies, percent, plural, shortRef, timeFormat } from "./util.js";
 
 const RANGES = {
@@ -75,7 +75,9 @@ export function createOverview(ctx) {
     $("stats-cache-detail").textContent = plural(cache.hits, "hit", "hits") + ", " + plural(cache.misses, "miss", "misses");
 
     const title = policy ? "Verdicts of policy " + policy : "Verdicts of all policies";
+    const focus = chartFocus();
     $("stats-chart").replaceChildren(barChart({ title, caption: range.caption, buckets: bucketsOf(stats.series, win) }));
+    restoreChartFocus($("stats-chart"), focus);
 
     renderList($("top-images"), $("top-images-empty"), Array.isArray(stats.topDeniedImages) ? stats.topDeniedImages : [], (row) => {
       const td = el("td", "mono");
@@ -124,7 +126,9 @@ export function createOverview(ctx) {
       box.appendChild(open);
       return box;
     });
+    const focus = chartFocus();
     $("per-policy-charts").replaceChildren(...charts);
+    restoreChartFocus($("per-policy-charts"), focus);
     const more = policies.ids.length > ids.length ? " The first " + ids.length + " of " + policies.ids.length + " are shown." : "";
     $("per-policy-note").textContent =
       (policies.source === "policies" ? "Every policy of this service." : "The policies of the latest 100 verdicts (an admin token lists them all).") + more;
@@ -138,6 +142,7 @@ export function createOverview(ctx) {
     const policy = $("stats-policy").value;
     const win = windowOf(range.bucket, range.n);
     $("stats-status").textContent = "Loading…";
+    $("view-overview").setAttribute("aria-busy", "true");
     try {
       if (!policies) setPolicies(await knownPolicies());
       const { body } = await api(statsPath(policy, win));
@@ -151,7 +156,9 @@ export function createOverview(ctx) {
       $("stats-status").textContent = "";
       ctx.fail(err);
     }
-    if (mine === generation && !$("view-overview").hidden) timer = setTimeout(again, REFRESH_MS);
+    if (mine !== generation) return;
+    $("view-overview").setAttribute("aria-busy", "false");
+    if (!$("view-overview").hidden) timer = setTimeout(again, REFRESH_MS);
   }
 
   /** The periodic refresh waits while the focus is inside the view: redrawing would take it away. */
@@ -176,10 +183,10 @@ export function createOverview(ctx) {
     hide() {
       generation++;
       clearTimeout(timer);
+      $("view-overview").setAttribute("aria-busy", "false");
     },
     reset() {
-      generation++;
-      clearTimeout(timer);
+      this.hide();
       policies = null;
     },
   };

@@ -341,9 +341,13 @@ export function createVerdicts(ctx) {
     if (e.target === dialog && outside) dialog.close();
   });
   dialog.addEventListener("close", () => {
-    // Back to the row the detail was opened from, so the keyboard does not start over at the top.
-    if (state.opener && state.opener.isConnected) state.opener.focus();
+    // Back to the row the detail was opened from, so the keyboard does not start over at the top;
+    // the browser does so itself unless a poll redrew the rows meanwhile: then to the same verdict's row.
+    const id = state.opener && state.opener.dataset.id;
     state.opener = null;
+    if (!id || (document.activeElement && document.activeElement.closest && document.activeElement.closest("#verdict-rows"))) return;
+    const row = [...$("verdict-rows").children].find((tr) => tr.dataset.id === id);
+    if (row) row.focus();
   });
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden && state.active) poll();
