@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// trustgate CLI: `trustgate check <image…> --policy <id>` asks the service and gates CI on the verdicts.
+// trustgate CLI: `trustgate check <image…> --policy <id>` asks the service and gates CI on the verdicts;
+// `trustgate preview --policy <id> <file>` shows what a candidate policy would change (docs/preview.md).
 // Also a module: the GitHub Action (action/index.mjs) imports its parsing, requests and formatting.
 import { readFileSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -10,11 +11,15 @@ export const EXIT_DENIED = 1;
 export const EXIT_ERROR = 2;
 const MAX_BATCH = 256; // the service's limit per /v1/decisions:batch request
 const DEFAULT_TIMEOUT_SECONDS = 30;
+/** A preview job is polled this often, and given up after the service's job lifetime (an hour). */
+const POLL_INTERVAL_MS = 1000;
+const MAX_JOB_WAIT_MS = 3_600_000;
 
 const HELP = `trustgate: ask a trustgate service whether container images may be used.
 
 Usage:
   trustgate check <image>... --policy <id> [options]
+  trustgate preview <policy-file> --policy <id> [--format <f>] [--since <time>] [--limit <n>] [options]
   trustgate --help | --version
 
 Options for check:
@@ -27,11 +32,20 @@ Options for check:
       --json              print { policy, allowed, verdicts } as JSON on stdout
   -h, --help              this text
 
+Options for preview (an admin token; "-" reads the policy from stdin):
+  -p, --policy <id>       the stored policy the file would replace (required)
+      --format <f>        the file's format, as for PUT /v1/policies (default native)
+      --since <time>      replay the images decided since this ISO 8601 time (default 7 days ago)
+      --limit <n>         replay at most this many distinct images (default and most 1000)
+  -u, -t, --timeout, --json as for check (--timeout is per request; a long preview is polled)
+
 Exit status:
-  0  every image is allowed
-  1  at least one image is denied (each verdict is printed with its reasons)
+  0  check: every image is allowed; preview: no image would become denied
+  1  check: at least one image is denied (each verdict is printed with its reasons);
+     preview: at least one image would become denied (each change is printed)
   2  usage error, or the service could not give an answer (unreachable, timeout, HTTP error,
-     bad response): a gate must not pass when the service is down
+     bad response, an invalid candidate policy), or a preview could not replay some image that was
+     allowed (an upstream away): a gate must not pass when it cannot tell
 
 With GITHUB_ACTIONS=true every denied image (and any error) also becomes an ::error annotation
 (on stdout; on stderr with --json so stdout stays valid JSON).
@@ -45,10 +59,12 @@ export class UsageError extends Error {}
 
 /** The service did not give a usable answer. `status`/`code` when it answered with an HTTP error. */
 export class ServiceError extends Error {
-  constructor(message, { status, code } = {}) {
+  constructor(message, { status, code, issues } = {}) {
     super(message);
     this.status = status;
     this.code = code;
+    /** An invalid policy's problems, as the service lists them ({ path, message }). */
+    this.issues = issues;
   }
 }
 
@@ -103,6 +119,9 @@ export function parseCommandLine(argv) {
         context: { type: "string", short: "c", multiple: true },
         timeout: { type: "string" },
         json: { type: "boolean" },
+        format: { type: "string" },
+        since: { type: "string" },
+        limit: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
       },
@@ -115,10 +134,16 @@ export function parseCommandLine(argv) {
   if (values.version) return { command: "version" };
   const [command, ...images] = positionals;
   if (command === undefined) throw new UsageError("no command given; try `trustgate check <image>... --policy <id>`");
-  if (command !== "check") throw new UsageError(`unknown command "${command}"; the one command is "check"`);
-  if (images.length === 0) throw new UsageError("check needs at least one image reference");
-  for (const image of images) {
-    if (image.trim() === "" || /\s/.test(image)) throw new UsageError(`not an image reference: "${clean(image)}"`);
+  if (command !== "check" && command !== "preview") throw new UsageError(`unknown command "${command}"; the commands are "check" and "preview"`);
+  const only = command === "check" ? ["format", "since", "limit"] : ["context"];
+  for (const name of only) if (values[name] !== undefined) throw new UsageError(`--${name} is not an option of ${command}`);
+  if (command === "preview") {
+    if (images.length !== 1) throw new UsageError("preview needs exactly one policy file (or - for stdin)");
+  } else {
+    if (images.length === 0) throw new UsageError("check needs at least one image reference");
+    for (const image of images) {
+      if (image.trim() === "" || /\s/.test(image)) throw new UsageError(`not an image reference: "${clean(image)}"`);
+    }
   }
   const policy = values.policy;
   if (policy === undefined || policy === "") throw new UsageError("--policy <id> is required");
@@ -153,7 +178,18 @@ export function parseCommandLine(argv) {
     context[key] = pair.slice(eq + 1);
   }
 
-  return { command: "check", images, policy, url, token, timeoutMs: Math.round(timeout * 1000), context, json: Boolean(values.json) };
+  const common = { policy, url, token, timeoutMs: Math.round(timeout * 1000), json: Boolean(values.json) };
+  if (command === "preview") {
+    const query = new URLSearchParams();
+    if (values.format !== undefined) query.set("format", values.format);
+    if (values.since !== undefined) query.set("since", values.since);
+    if (values.limit !== undefined) {
+      if (!/^\d+$/.test(values.limit)) throw new UsageError(`--limit: a whole number, not "${clean(values.limit)}"`);
+      query.set("limit", values.limit);
+    }
+    return { command: "preview", file: images[0], query, ...common };
+  }
+  return { command: "check", images, context, ...common };
 }
 
 // ---------------------------------------------------------------- the service
@@ -171,11 +207,14 @@ function describeFetchError(err) {
   return parts.join(": ") || String(err);
 }
 
-async function decideBatch(opts, images) {
-  const target = endpoint(opts.url);
-  const headers = { "content-type": "application/json", accept: "application/json", "user-agent": "trustgate-cli" };
+/**
+ * One request to the service: its JSON answer and status, or a ServiceError that says why there is
+ * none (unreachable, timeout, an HTTP error with the service's code and message, a body not JSON).
+ */
+async function callService(opts, method, target, body, contentType = "application/json") {
+  const headers = { accept: "application/json", "user-agent": "trustgate-cli" };
+  if (body !== undefined) headers["content-type"] = contentType;
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  const body = { policy: opts.policy, images, ...(Object.keys(opts.context).length ? { context: opts.context } : {}) };
   const signal = AbortSignal.timeout(opts.timeoutMs);
   const seconds = `${opts.timeoutMs / 1000} s`;
 
@@ -183,7 +222,7 @@ async function decideBatch(opts, images) {
   let text;
   try {
     // No redirects: a gate talks to the URL it was given, and a 3xx is not an answer.
-    response = await fetch(target, { method: "POST", headers, body: JSON.stringify(body), redirect: "manual", signal });
+    response = await fetch(target, { method, headers, ...(body !== undefined ? { body } : {}), redirect: "manual", signal });
     text = await response.text();
   } catch (err) {
     if (err?.name === "TimeoutError" || err?.name === "AbortError" || signal.aborted) {
@@ -207,10 +246,17 @@ async function decideBatch(opts, images) {
     }
     throw new ServiceError(
       `${target} answered HTTP ${response.status}${code ? ` ${code}` : ""}${message ? `: ${clean(message)}` : ""}${hint}`,
-      { status: response.status, code },
+      { status: response.status, code, issues: Array.isArray(json?.error?.issues) ? json.error.issues : undefined },
     );
   }
   if (json === undefined) throw new ServiceError(`${target} answered HTTP ${response.status} with a body that is not JSON`);
+  return { status: response.status, json };
+}
+
+async function decideBatch(opts, images) {
+  const target = endpoint(opts.url);
+  const body = { policy: opts.policy, images, ...(Object.keys(opts.context).length ? { context: opts.context } : {}) };
+  const { json } = await callService(opts, "POST", target, JSON.stringify(body));
   const verdicts = json?.verdicts;
   if (!Array.isArray(verdicts) || verdicts.length !== images.length) {
     throw new ServiceError(`${target} answered without one verdict per image (asked ${images.length})`);
@@ -234,6 +280,154 @@ export async function decideAll(opts) {
     verdicts = verdicts.concat(await decideBatch(opts, opts.images.slice(i, i + MAX_BATCH)));
   }
   return verdicts;
+}
+
+// ---------------------------------------------------------------- preview
+
+function previewEndpoint(base, policy) {
+  return `${base.origin}${base.pathname.replace(/\/+$/, "")}/v1/policies/${encodeURIComponent(policy)}:preview`;
+}
+
+function isPreviewAnswer(json) {
+  const s = json?.summary;
+  return (
+    Array.isArray(json?.changes) &&
+    typeof json?.window === "object" &&
+    ["newlyDenied", "newlyAllowed", "unchanged", "errors"].every((k) => Number.isInteger(s?.[k])) &&
+    json.changes.every((c) => typeof c?.image === "string" && Array.isArray(c?.before?.reasons) && Array.isArray(c?.after?.reasons))
+  );
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Asks the service what the candidate would change: the answer at once, or (202) a job polled until
+ * it is done, `onProgress(done, total)` after each poll. The service moves a job on as it is polled.
+ */
+export async function previewPolicy(opts, text, onProgress = () => {}) {
+  const target = `${previewEndpoint(opts.url, opts.policy)}${opts.query.size ? `?${opts.query}` : ""}`;
+  let { status, json } = await callService(opts, "POST", target, text, "text/plain; charset=utf-8");
+  const deadline = Date.now() + MAX_JOB_WAIT_MS;
+  while (status === 202) {
+    const poll = json?.poll;
+    const progress = json?.job?.progress;
+    if (typeof poll !== "string" || !poll.startsWith("/v1/policies/") || !Number.isInteger(progress?.done) || !Number.isInteger(progress?.total)) {
+      throw new ServiceError(`${target} answered 202 without a job to poll`);
+    }
+    onProgress(progress.done, progress.total);
+    if (Date.now() > deadline) throw new ServiceError(`the preview job did not finish within ${MAX_JOB_WAIT_MS / 60_000} minutes`);
+    await sleep(POLL_INTERVAL_MS);
+    ({ status, json } = await callService(opts, "GET", `${opts.url.origin}${opts.url.pathname.replace(/\/+$/, "")}${poll}`));
+  }
+  if (!isPreviewAnswer(json)) throw new ServiceError(`${target} answered with a body that is not a preview`);
+  return json;
+}
+
+const PREVIEW_ERROR_CODES = new Set([
+  "VERIFICATION_ERROR",
+  "INVALID_REFERENCE",
+  "REGISTRY_UNREACHABLE",
+  "REGISTRY_AUTH_FAILED",
+  "REGISTRY_BAD_RESPONSE",
+  "NOTARY_TRUST_SERVER_UNREACHABLE",
+  "NOTARY_TRUST_SERVER_AUTH_FAILED",
+  "SIMPLE_LOOKASIDE_UNREACHABLE",
+]);
+
+/** The service lists newly denied, newly allowed, then images it could not replay (docs/preview.md). */
+function changeKind(c) {
+  if (c.after.decision === "deny" && c.before.decision !== "deny" && c.after.reasons.some((r) => PREVIEW_ERROR_CODES.has(r?.code))) return "error";
+  return c.after.decision === "deny" ? "denied" : "allowed";
+}
+
+function contextText(context) {
+  if (context === null || typeof context !== "object") return "";
+  return Object.entries(context)
+    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+    .join(" ");
+}
+
+export function formatChange(c, paint) {
+  const kind = changeKind(c);
+  const label = kind === "denied" ? paint.red("NEWLY DENIED ") : kind === "allowed" ? paint.green("NEWLY ALLOWED") : paint.yellow("NOT REPLAYED ");
+  const lines = [`${label}  ${paint.bold(clean(c.image))}`];
+  const field = (name, value) => lines.push(`       ${paint.dim(name.padEnd(9))} ${clean(value)}`);
+  if (c.reference && c.reference !== c.image) field("reference", c.reference);
+  const context = contextText(c.context);
+  if (context) field("context", context);
+  for (const [name, outcome] of [["before", c.before], ["after", c.after]]) {
+    field(name, outcome.decision);
+    for (const r of outcome.reasons) lines.push(`         - ${paint.bold(clean(r?.code ?? "?"))}: ${clean(r?.message ?? "")}`);
+  }
+  return lines.join("\n");
+}
+
+export function formatPreview(opts, answer, paint) {
+  const { candidate, window: w, summary: s } = answer;
+  const out = [
+    `policy ${clean(opts.policy)}: candidate revision ${clean(candidate?.revision ?? "?")}`,
+    ...(candidate?.warnings ?? []).map((x) => `${paint.yellow("warning")} ${clean(x?.path ?? "")}: ${clean(x?.message ?? "")}`),
+    `replayed ${w.images} image(s) from ${w.verdicts} verdict(s) recorded ${clean(w.since)} to ${clean(w.until)}`,
+    "",
+  ];
+  if (answer.changes.length) out.push(answer.changes.map((c) => formatChange(c, paint)).join("\n\n"), "");
+  const denied = s.newlyDenied ? paint.red(`${s.newlyDenied} newly denied`) : paint.green("0 newly denied");
+  const errors = s.errors ? paint.yellow(`${s.errors} not replayed`) : "0 not replayed";
+  out.push(`${denied}, ${s.newlyAllowed} newly allowed, ${s.unchanged} unchanged, ${errors}`);
+  return `${out.join("\n")}\n`;
+}
+
+/** 1 when an image would become denied; else 2 when some could not be replayed; else 0. */
+export function previewExit(answer) {
+  if (answer.summary.newlyDenied > 0) return EXIT_DENIED;
+  return answer.summary.errors > 0 ? EXIT_ERROR : EXIT_ALLOWED;
+}
+
+async function runPreview(opts) {
+  const annotations = opts.json ? process.stderr : process.stdout;
+  let text;
+  try {
+    text = readFileSync(opts.file === "-" ? 0 : opts.file, "utf8");
+  } catch (err) {
+    process.stderr.write(`trustgate: cannot read the policy file ${clean(opts.file)}: ${clean(err.message)}\n`);
+    return EXIT_ERROR;
+  }
+  const tty = Boolean(process.stderr.isTTY);
+  let shown = "";
+  const onProgress = (done, total) => {
+    const line = `preview: ${done}/${total} images replayed`;
+    if (line === shown) return;
+    shown = line;
+    // One line rewritten on a terminal; a line per step in a CI log.
+    process.stderr.write(tty ? `\r${line}` : `${line}\n`);
+  };
+  let answer;
+  try {
+    answer = await previewPolicy(opts, text, onProgress);
+  } catch (err) {
+    if (!(err instanceof ServiceError)) throw err;
+    if (tty && shown) process.stderr.write("\n");
+    process.stderr.write(`trustgate: error: ${err.message}\n`);
+    for (const issue of err.issues ?? []) process.stderr.write(`  ${clean(issue?.path ?? "")}: ${clean(issue?.message ?? "")}\n`);
+    process.stderr.write(`trustgate: no preview, so the check fails (exit ${EXIT_ERROR})\n`);
+    if (opts.json) {
+      const error = { message: err.message, ...(err.status ? { status: err.status } : {}), ...(err.code ? { code: err.code } : {}), ...(err.issues ? { issues: err.issues } : {}) };
+      process.stdout.write(`${JSON.stringify({ error }, null, 2)}\n`);
+    }
+    if (github) annotations.write(annotation("trustgate preview failed", err.message));
+    return EXIT_ERROR;
+  }
+  if (tty && shown) process.stderr.write("\n");
+  if (opts.json) process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
+  else process.stdout.write(formatPreview(opts, answer, painter(process.stdout)));
+  if (github) {
+    for (const c of answer.changes) {
+      if (changeKind(c) !== "denied") continue;
+      const reasons = c.after.reasons.map((r) => `${r?.code ?? "?"}: ${r?.message ?? ""}`).join("\n");
+      annotations.write(annotation(`policy ${opts.policy} would deny ${c.image}`, `${c.image} would become denied\n${reasons}`));
+    }
+  }
+  return previewExit(answer);
 }
 
 // ---------------------------------------------------------------- printing
@@ -292,6 +486,8 @@ async function main(argv) {
     process.stdout.write(`${version()}\n`);
     return EXIT_ALLOWED;
   }
+
+  if (opts.command === "preview") return runPreview(opts);
 
   const annotations = opts.json ? process.stderr : process.stdout;
   let verdicts;
