@@ -172,6 +172,57 @@ describe("dashboard in Chromium", () => {
       const s = getComputedStyle(a);
       return { kind: "outline", width: parseFloat(s.outlineWidth), visible: s.outlineStyle !== "none" };
     });
+  /**
+   * Text whose contrast with what lies behind it is under WCAG AA (4.5:1, or 3:1 for large text),
+   * for every visible element with text of its own in the view; backgrounds blended up the tree.
+   */
+  const contrastFailures = (root: string) =>
+    page.evaluate((selector) => {
+      const parse = (c: string): number[] | null => {
+        const m = /^rgba?\(([^)]+)\)$/.exec(c) ?? /^color\(srgb ([^)]+)\)$/.exec(c);
+        if (!m) return null;
+        const parts = m[1]!.split(/[\s,/]+/).filter(Boolean).map(Number);
+        const scale = c.startsWith("color(") ? 255 : 1;
+        return [parts[0]! * scale, parts[1]! * scale, parts[2]! * scale, parts[3] ?? 1];
+      };
+      const over = (top: number[], bottom: number[]) => top.slice(0, 3).map((v, i) => v * top[3]! + bottom[i]! * (1 - top[3]!)).concat(1);
+      const backdrop = (el: Element | null): number[] => {
+        const layers: number[][] = [];
+        for (let e = el; e; e = e.parentElement) {
+          const bg = parse(getComputedStyle(e).backgroundColor);
+          if (bg && bg[3]! > 0) layers.push(bg);
+          if (bg && bg[3] === 1) break;
+        }
+        let color = [255, 255, 255, 1];
+        if (layers.length && layers.at(-1)![3] === 1) color = layers.pop()!;
+        for (const layer of layers.reverse()) color = over(layer, color);
+        return color;
+      };
+      const lum = (c: number[]) => {
+        const [r, g, b] = c.slice(0, 3).map((v) => {
+          const x = v / 255;
+          return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+        });
+        return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+      };
+      const failures: string[] = [];
+      for (const el of Array.from(document.querySelectorAll(`${selector} *`))) {
+        const own = Array.from(el.childNodes).some((n) => n.nodeType === Node.TEXT_NODE && n.textContent!.trim());
+        const box = (el as HTMLElement).getBoundingClientRect?.();
+        if (!own || !box || box.width === 0 || box.height === 0 || el.closest("[hidden], :disabled, .visually-hidden, svg")) continue;
+        const style = getComputedStyle(el);
+        if (style.visibility === "hidden") continue;
+        const bg = backdrop(el);
+        const fg = over(parse(style.color)!, bg);
+        const [hi, lo] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+        const ratio = (hi! + 0.05) / (lo! + 0.05);
+        const size = parseFloat(style.fontSize);
+        const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+        if (ratio < (large ? 3 : 4.5)) failures.push(`${el.tagName.toLowerCase()}.${el.className} "${el.textContent!.trim().slice(0, 30)}": ${ratio.toFixed(2)}`);
+      }
+      return failures;
+    }, root);
+
   async function tabTo(predicate: (f: Awaited<ReturnType<typeof focused>>) => boolean, max = 40): Promise<void> {
     for (let i = 0; i < max; i++) {
       await page.keyboard.press("Tab");
@@ -608,6 +659,30 @@ describe("dashboard in Chromium", () => {
     expect(await text("#preview-error")).toMatch(/^HTTP 400 /);
     expect(await text("#preview-error")).toContain("rules[0]");
     expect(await page.locator("#preview-result").isVisible()).toBe(false);
+  });
+
+  it("meets WCAG AA contrast in every view, in the light and the dark theme", async () => {
+    for (const scheme of ["light", "dark"] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      expect((await contrastFailures("#view-preview")).join("\n"), `preview, ${scheme}`).toBe("");
+      await openView("audit");
+      await expect.poll(() => page.locator("#audit-rows tr").count()).toBe(4);
+      expect((await contrastFailures("#view-audit")).join("\n"), `audit, ${scheme}`).toBe("");
+      await openView("verdicts");
+      await expect.poll(() => rows().count()).toBe(17);
+      expect((await contrastFailures("#board")).join("\n"), `verdicts, ${scheme}`).toBe("");
+      expect((await contrastFailures("header")).join("\n"), `header, ${scheme}`).toBe("");
+      await rows().first().click();
+      await expect.poll(() => page.locator("#detail").isVisible()).toBe(true);
+      expect((await contrastFailures("#detail")).join("\n"), `detail, ${scheme}`).toBe("");
+      await page.keyboard.press("Escape");
+      await openView("overview");
+      await expect.poll(() => page.locator("#view-overview").getAttribute("aria-busy")).toBe("false");
+      await expect.poll(() => page.locator("#per-policy-charts figure").count()).toBe(3);
+      expect((await contrastFailures("#view-overview")).join("\n"), `overview, ${scheme}`).toBe("");
+      await openView("preview");
+    }
+    await page.emulateMedia({ colorScheme: "light" });
   });
 
   it("is usable with the keyboard alone, with a visible focus everywhere", async () => {
