@@ -22,6 +22,8 @@ export default defineConfig({
                 PREVIEW_IMAGES_PER_REQUEST: "4",
                 TEST_MIGRATIONS: migrations,
               },
+              // Migrated by hand, a migration at a time, under rows written before it (stats.test.ts).
+              d1Databases: ["MIGRATION_TEST"],
             },
           }),
         ],

@@ -1,6 +1,6 @@
 // trustgate benchmark: one run, trustgate next to its baselines, on loopback only.
 // See bench/README.md for what is measured and the caveats. Bundled and run by bench/run.mjs.
-// BENCH_PHASES=warm,cold,cpu,bundle,hostile (any subset, comma-separated) runs only those phases.
+// BENCH_PHASES=warm,cold,cpu,bundle,hostile,stats (any subset, comma-separated) runs only those phases.
 import { execFile } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
@@ -20,6 +20,7 @@ import { createSkopeoLab } from "../test/e2e/lab/skopeo-oracle";
 import { REPO_ROOT, startWorker, type WorkerHandle } from "../test/e2e/lab/worker";
 import { coldRoundTrips, TRACE_LATENCY_MS, type RoundTrips } from "./round-trips";
 import { hostilePhase, hostileRows, type HostileResult } from "./hostile";
+import { statsPhase, statsRows, type StatsResult } from "./stats";
 import { notaryChain, SIGNATURES_PER_CHAIN, VECTOR_FILES, type NotaryVector, type VectorFile } from "./cpu-worker/notary-chain";
 
 const run = promisify(execFile);
@@ -42,7 +43,7 @@ const IN_WORKERD = {
   coldDecision: { path: "/decide-cold", lo: 1, hi: 20, requests: 10 },
 } as const;
 
-const PHASES = ["warm", "cold", "cpu", "bundle", "hostile"] as const;
+const PHASES = ["warm", "cold", "cpu", "bundle", "hostile", "stats"] as const;
 type Phase = (typeof PHASES)[number];
 
 /** BENCH_PHASES, e.g. "warm,cpu": the phases to run; unset or empty: all of them. */
@@ -673,6 +674,9 @@ async function main() {
     // --- 5. Hostile registry (bench/hostile.ts): its own Worker, after the timed phases above.
     if (has("hostile")) results.hostile = await hostilePhase(log);
 
+    // --- 6. Stats (bench/stats.ts): a million verdict rows in a local D1, each stats query timed.
+    if (has("stats")) results.stats = await statsPhase(log);
+
     // --- 4. Bundle.
     if (has("bundle")) {
       log("4. bundle size");
@@ -762,6 +766,7 @@ function table(r: any): string {
   const b = r.bundle;
   if (b) rows.push(["4. bundle (wrangler deploy --dry-run)", `${b.gzipKiB} KiB gzipped (${b.rawKiB} KiB raw)`, b.largest.slice(0, 4).map((d: any) => `${d.name} ${d.minifiedKiB}`).join(", ") + " (KiB min.)", ""]);
   if (r.hostile) rows.push(...hostileRows(r.hostile as HostileResult));
+  if (r.stats) rows.push(...statsRows(r.stats as StatsResult));
   const head = ["what", "trustgate", "next to it", "verdict"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((x, i) => x.padEnd(widths[i]!)).join(" | ");

@@ -1,6 +1,7 @@
-// Verdict statistics, the pure part: the window and buckets a stats query covers, the series with
-// empty buckets filled in, and the two facts the verdict log keeps per row for counting (the reason
-// code that decided, the upstream host that failed). worker/stores/verdict-stats.ts runs the SQL.
+// Verdict statistics, the pure part: the window (whole UTC hours) and buckets a stats query covers,
+// the series with empty buckets filled in, and the two facts the verdict log keeps per row for
+// counting (the reason code that decided, the upstream host that failed). worker/stores/verdict-stats.ts
+// runs the SQL over the per-hour counts of migrations/0003_verdict_stats.sql.
 import { NOT_DENY_REASONS, type Reason, type ReasonCode } from "./reasons";
 
 export type Bucket = "hour" | "day";
@@ -40,17 +41,22 @@ export function isoTime(name: string, text: string): number {
   return ms;
 }
 
+const HOUR_MS = 3_600_000;
+
 /**
  * The window of `?from=&to=&bucket=`: bucket hour (default) or day; to defaults to now, from to 24 h
- * before to. Refused: a bad time or bucket, from not before to, a window past maxWindowDays, or one
- * that would need more than maxBuckets buckets.
+ * before to. Counts are kept per UTC hour, so the window is widened to whole hours (from down, to
+ * up) and the answer says so. Refused: a bad time or bucket, from not before to, a window past
+ * maxWindowDays, or one that would need more than maxBuckets buckets.
  */
 export function statsWindow(q: { from?: string | undefined; to?: string | undefined; bucket?: string | undefined }, nowMs: number): StatsWindow {
   const bucket = q.bucket ?? "hour";
   if (bucket !== "hour" && bucket !== "day") throw new StatsQueryError(`bucket must be "hour" or "day", not "${bucket.slice(0, 40)}"`);
-  const toMs = q.to !== undefined ? isoTime("to", q.to) : nowMs;
-  const fromMs = q.from !== undefined ? isoTime("from", q.from) : toMs - 86_400_000;
-  if (fromMs >= toMs) throw new StatsQueryError("from must be before to");
+  const givenTo = q.to !== undefined ? isoTime("to", q.to) : nowMs;
+  const givenFrom = q.from !== undefined ? isoTime("from", q.from) : givenTo - 86_400_000;
+  if (givenFrom >= givenTo) throw new StatsQueryError("from must be before to");
+  const toMs = Math.ceil(givenTo / HOUR_MS) * HOUR_MS;
+  const fromMs = q.from !== undefined ? Math.floor(givenFrom / HOUR_MS) * HOUR_MS : toMs - 86_400_000;
   if (toMs - fromMs > STATS_LIMITS.maxWindowDays * 86_400_000) {
     throw new StatsQueryError(`the window may span at most ${STATS_LIMITS.maxWindowDays} days`);
   }

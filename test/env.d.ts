@@ -6,6 +6,8 @@ declare global {
   namespace Cloudflare {
     interface Env extends Bindings {
       TEST_MIGRATIONS: D1Migration[];
+      /** An empty database, for migrating rows written before a migration (test/worker/stats.test.ts). */
+      MIGRATION_TEST: D1Database;
     }
   }
 }

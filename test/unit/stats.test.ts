@@ -5,8 +5,14 @@ import { bucketStarts, decidingCode, failedUpstreamHost, fillSeries, statsWindow
 const NOW = Date.parse("2026-03-10T12:34:56.000Z");
 
 describe("statsWindow", () => {
-  it("defaults to the 24 hours before now, in hours", () => {
-    expect(statsWindow({}, NOW)).toEqual({ fromMs: NOW - 86_400_000, toMs: NOW, bucket: "hour" });
+  it("defaults to the 24 whole hours up to the end of the current one", () => {
+    const end = Date.parse("2026-03-10T13:00:00.000Z");
+    expect(statsWindow({}, NOW)).toEqual({ fromMs: end - 86_400_000, toMs: end, bucket: "hour" });
+  });
+
+  it("widens a window to whole hours: from down, to up", () => {
+    const w = statsWindow({ from: "2026-03-01T10:59:59Z", to: "2026-03-01T11:00:01Z" }, NOW);
+    expect([new Date(w.fromMs).toISOString(), new Date(w.toMs).toISOString()]).toEqual(["2026-03-01T10:00:00.000Z", "2026-03-01T12:00:00.000Z"]);
   });
 
   it("reads zoned ISO times; from defaults to 24 h before to", () => {
@@ -18,7 +24,7 @@ describe("statsWindow", () => {
   it("allows exactly the most buckets, and refuses one more", () => {
     const from = "2026-01-01T00:00:00Z";
     expect(() => statsWindow({ from, to: "2026-02-01T00:00:00Z" }, NOW)).not.toThrow(); // 744 hours
-    expect(() => statsWindow({ from, to: "2026-02-01T00:00:01Z" }, NOW)).toThrow(StatsQueryError);
+    expect(() => statsWindow({ from, to: "2026-02-01T00:00:01Z" }, NOW)).toThrow(StatsQueryError); // widened to 01:00
     // An unaligned from adds the bucket it falls in.
     expect(() => statsWindow({ from: "2026-01-01T00:30:00Z", to: "2026-02-01T00:00:01Z" }, NOW)).toThrow(/745 hour buckets/);
   });

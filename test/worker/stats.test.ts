@@ -1,9 +1,11 @@
 // GET /v1/stats: counts per bucket and decision, top denied images and reason codes, the verdict
 // cache's hit ratio and upstream errors per host, from the verdict log in D1.
-import { env } from "cloudflare:test";
+import { applyD1Migrations, env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import ALICE from "../vectors/cosign/keys/alice.pub?raw";
-import MIGRATION from "../../migrations/0003_verdict_stats.sql?raw";
+import { statsWindow } from "../../src/stats";
+import { VerdictLog } from "../../worker/stores/verdict-log";
+import { verdictStats } from "../../worker/stores/verdict-stats";
 import { ADMIN, CLIENT, DIGEST_A, call, decideImage, putPolicy, waitForVerdicts } from "./http";
 
 let seq = 0;
@@ -46,6 +48,17 @@ afterEach(() => {
 });
 
 describe("GET /v1/stats", () => {
+  it("widens an unaligned window to whole hours, and says so", async () => {
+    await seed([{ policy: "st-widen", at: "2026-03-02T10:05:00.000Z" }]);
+    // 12:10+01:00 is 11:10Z.
+    const res = await stats("policy=st-widen&from=2026-03-02T10:30:00Z&to=2026-03-02T12:10:00%2B01:00");
+    expect(res.json).toMatchObject({ from: "2026-03-02T10:00:00.000Z", to: "2026-03-02T12:00:00.000Z" });
+    expect(res.json.series).toEqual([
+      { start: "2026-03-02T10:00:00.000Z", allow: 1, deny: 0 },
+      { start: "2026-03-02T11:00:00.000Z", allow: 0, deny: 0 },
+    ]);
+  });
+
   it("counts allow and deny per hour bucket, filling empty buckets, within [from, to)", async () => {
     await seed([
       { policy: "st-hour", at: "2026-03-01T10:00:00.000Z" },
@@ -152,8 +165,9 @@ describe("GET /v1/stats", () => {
     expect(res.status).toBe(200);
     expect(Date.parse(res.json.to) - Date.parse(res.json.from)).toBe(86_400_000);
     expect(res.json.bucket).toBe("hour");
-    expect(res.json.series.length).toBeGreaterThanOrEqual(24);
-    expect(res.json.series.length).toBeLessThanOrEqual(25);
+    // Widened to whole hours: the hour now is in, and 23 before it.
+    expect(res.json.series).toHaveLength(24);
+    expect(res.json.to.endsWith(":00:00.000Z")).toBe(true);
   });
 
   it("refuses bad parameters with 400 INVALID_QUERY", async () => {
@@ -208,21 +222,53 @@ describe("GET /v1/stats", () => {
     expect(down.json.reasons[0].code).toBe("REGISTRY_UNREACHABLE");
   });
 
-  it("keeps rows written before the code column readable: the migration fills in their deciding code", async () => {
-    await seed([
-      { policy: "st-old", at: "2026-09-01T10:00:00.000Z", decision: "deny", code: null },
-      { policy: "st-old", at: "2026-09-01T10:00:00.000Z", decision: "allow", code: null },
+  it("counts rows written before migration 0003: their deciding code filled in, their hours counted", async () => {
+    const db = env.MIGRATION_TEST;
+    const before = env.TEST_MIGRATIONS.filter((m) => m.name < "0003");
+    const m0003 = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0003"))!;
+    await applyD1Migrations(db, before, "migrations_0003_test");
+    const old = db.prepare(
+      `INSERT INTO verdicts (id, evaluated_at, evaluated_ms, image, reference, repository, digest, policy_id, policy_revision, decision, mode, rule, cached, reasons, context, source)
+       VALUES (?1, '', ?2, 'i', ?3, 'r', NULL, 'st-old', 'r', ?4, 'enforce', NULL, ?5, ?6, NULL, 'decisions')`,
+    );
+    const at = Date.parse("2026-09-01T10:20:00Z");
+    await db.batch([
+      // A note first, then the reason to deny: the deny counts under the reason to deny.
+      old.bind("o1", at, "docker.io/library/a:1", "deny", 0, JSON.stringify([{ code: "TAG_UNRESOLVED", message: "m" }, { code: "NOTARY_SIGNER_MISSING", message: "m" }])),
+      old.bind("o2", at, "docker.io/library/a:1", "deny", 1, JSON.stringify([{ code: "NOTARY_SIGNER_MISSING", message: "m" }])),
+      old.bind("o3", at + 3_600_000, "docker.io/library/b:1", "allow", 0, JSON.stringify([{ code: "STATIC_ALLOW", message: "m" }])),
     ]);
-    // As 0001 wrote them: reasons only (a note first, then the reason to deny).
-    await env.VERDICTS.prepare("UPDATE verdicts SET reasons = ?1 WHERE policy_id = 'st-old' AND decision = 'deny'")
-      .bind(JSON.stringify([{ code: "TAG_UNRESOLVED", message: "m" }, { code: "NOTARY_SIGNER_MISSING", message: "m" }])).run();
-    await env.VERDICTS.prepare("UPDATE verdicts SET reasons = ?1 WHERE policy_id = 'st-old' AND decision = 'allow'")
-      .bind(JSON.stringify([{ code: "STATIC_ALLOW", message: "m" }])).run();
-    const backfill = /UPDATE verdicts SET code[\s\S]*?WHERE code IS NULL;/.exec(MIGRATION)![0];
-    await env.VERDICTS.prepare(backfill).run();
-    const res = await stats("policy=st-old&from=2026-09-01T00:00:00Z&to=2026-09-02T00:00:00Z");
-    expect(res.json.topReasonCodes).toEqual([{ code: "NOTARY_SIGNER_MISSING", count: 1 }]);
-    // The verified deny was a miss; the static allow neither.
-    expect(res.json.cache).toEqual({ hits: 0, misses: 1, ratio: 0 });
+    await applyD1Migrations(db, [m0003], "migrations_0003_test");
+    const w = statsWindow({ from: "2026-09-01T10:00:00Z", to: "2026-09-01T12:00:00Z" }, Date.now());
+    const counted = await verdictStats(db, "st-old", w);
+    expect(counted.series).toEqual([
+      { start: "2026-09-01T10:00:00.000Z", allow: 0, deny: 2 },
+      { start: "2026-09-01T11:00:00.000Z", allow: 1, deny: 0 },
+    ]);
+    expect(counted.topReasonCodes).toEqual([{ code: "NOTARY_SIGNER_MISSING", count: 2 }]);
+    expect(counted.topDeniedImages).toEqual([{ reference: "docker.io/library/a:1", count: 2 }]);
+    // One cached deny (a hit), one verified afresh (a miss); the static allow is neither.
+    expect(counted.cache).toEqual({ hits: 1, misses: 1, ratio: 0.5 });
+    // Rows inserted after the migration count themselves (the trigger).
+    await db.prepare(
+      `INSERT INTO verdicts (id, evaluated_at, evaluated_ms, image, reference, repository, digest, policy_id, policy_revision, decision, mode, rule, cached, reasons, context, source, code, upstream_host)
+       VALUES ('n1', '', ?1, 'i', 'docker.io/library/a:1', 'r', NULL, 'st-old', 'r', 'deny', 'enforce', NULL, 0, '[]', NULL, 'decisions', 'REGISTRY_UNREACHABLE', 'ghcr.io')`,
+    ).bind(at).run();
+    const after = await verdictStats(db, "st-old", w);
+    expect(after.topReasonCodes).toEqual([{ code: "NOTARY_SIGNER_MISSING", count: 2 }, { code: "REGISTRY_UNREACHABLE", count: 1 }]);
+    expect(after.upstreamErrors).toEqual([{ host: "ghcr.io", count: 1 }]);
+    expect(after.totals).toEqual({ allow: 1, deny: 3 });
+  });
+
+  it("drops an hour's counts with its verdicts when retention deletes them", async () => {
+    await seed([
+      { policy: "st-ret", at: "2026-10-01T10:30:00.000Z", decision: "deny", reference: "docker.io/library/gone:1" },
+      { policy: "st-ret", at: "2026-10-01T11:30:00.000Z", decision: "deny", reference: "docker.io/library/kept:1" },
+    ]);
+    const log = new VerdictLog(env.VERDICTS);
+    await log.deleteOlderThan(Date.parse("2026-10-01T11:00:00.000Z"));
+    const res = await stats("policy=st-ret&from=2026-10-01T00:00:00Z&to=2026-10-02T00:00:00Z");
+    expect(res.json.totals).toEqual({ allow: 0, deny: 1 });
+    expect(res.json.topDeniedImages).toEqual([{ reference: "docker.io/library/kept:1", count: 1 }]);
   });
 });

@@ -204,8 +204,14 @@ export class VerdictLog {
   }
 
   async deleteOlderThan(ms: number): Promise<number> {
-    const res = await this.db.prepare("DELETE FROM verdicts WHERE evaluated_ms < ?1").bind(ms).run();
-    return res.meta.changes ?? 0;
+    // The per-hour counts (migrations/0003) go with their hour once all of it is past the cutoff.
+    const [res] = await this.db.batch([
+      this.db.prepare("DELETE FROM verdicts WHERE evaluated_ms < ?1").bind(ms),
+      ...["verdict_hours", "verdict_hour_codes", "verdict_hour_denied", "verdict_hour_hosts"].map((table) =>
+        this.db.prepare(`DELETE FROM ${table} WHERE hour_ms <= ?1 - 3600000`).bind(ms),
+      ),
+    ]);
+    return res!.meta.changes ?? 0;
   }
 }
 

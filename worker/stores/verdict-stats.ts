@@ -1,4 +1,5 @@
-// Verdict statistics from D1 (GET /v1/stats, docs/stats.md): one batch of grouped counts over a time
+// Verdict statistics from D1 (GET /v1/stats, docs/stats.md): one batch of grouped sums over the
+// per-hour counts a trigger keeps as verdicts are inserted (migrations/0003_verdict_stats.sql).
 // range, each query answered from one of the covering indexes in migrations/0003_verdict_stats.sql.
 import { BUCKET_MS, fillSeries, STATS_LIMITS, type SeriesPoint, type StatsWindow } from "../../src/stats";
 
@@ -11,39 +12,46 @@ export interface VerdictStats {
   readonly upstreamErrors: { host: string; count: number }[];
 }
 
-/**
- * Codes of verdicts no verdict cache could have answered (static rules, nothing matched): neither
- * hits nor misses. A verdict from rows older than the `code` column counts as a miss when not cached.
- */
-const NOT_CACHEABLE = "'STATIC_ALLOW', 'STATIC_DENY', 'NO_MATCHING_RULE'";
-
 /** One policy, some (a restricted token's), or every one (null). */
 export type PolicyScope = string | readonly string[] | null;
 
-export async function verdictStats(db: D1Database, scope: PolicyScope, w: StatsWindow): Promise<VerdictStats> {
-  // ?1 from, ?2 to, ?3 the policy or a JSON array of policies.
+export interface StatsQuery {
+  readonly name: "buckets" | "topDeniedImages" | "topReasonCodes" | "upstreamErrors";
+  readonly sql: string;
+  readonly args: readonly (string | number)[];
+}
+
+/** The four queries of one stats answer (also timed one by one by the bench's stats phase). */
+export function statsQueries(scope: PolicyScope, w: StatsWindow): StatsQuery[] {
+  // ?1 from, ?2 to (whole hours: statsWindow), ?3 the policy or a JSON array of policies.
   const where =
     scope === null
-      ? "evaluated_ms >= ?1 AND evaluated_ms < ?2"
+      ? "hour_ms >= ?1 AND hour_ms < ?2"
       : typeof scope === "string"
-        ? "policy_id = ?3 AND evaluated_ms >= ?1 AND evaluated_ms < ?2"
-        : "policy_id IN (SELECT value FROM json_each(?3)) AND evaluated_ms >= ?1 AND evaluated_ms < ?2";
+        ? "policy_id = ?3 AND hour_ms >= ?1 AND hour_ms < ?2"
+        : "policy_id IN (SELECT value FROM json_each(?3)) AND hour_ms >= ?1 AND hour_ms < ?2";
   const args = scope === null ? [w.fromMs, w.toMs] : [w.fromMs, w.toMs, typeof scope === "string" ? scope : JSON.stringify(scope)];
   const top = STATS_LIMITS.top;
   const step = BUCKET_MS[w.bucket];
-  const q = (sql: string) => db.prepare(sql).bind(...args);
-  const [buckets, denied, codes, hosts] = await db.batch<Record<string, unknown>>([
+  const q = (name: StatsQuery["name"], sql: string): StatsQuery => ({ name, sql, args });
+  return [
     // Integer division: the bucket's index since the epoch.
-    q(`SELECT evaluated_ms / ${step} AS bucket, decision, COUNT(*) AS n, SUM(cached) AS hits,
-         SUM(cached = 0 AND COALESCE(code, '') NOT IN (${NOT_CACHEABLE})) AS misses
-       FROM verdicts WHERE ${where} GROUP BY bucket, decision`),
-    q(`SELECT reference, COUNT(*) AS n FROM verdicts WHERE decision = 'deny' AND ${where}
+    q("buckets", `SELECT hour_ms / ${step} AS bucket, decision, SUM(n) AS n, SUM(hits) AS hits, SUM(misses) AS misses
+       FROM verdict_hours WHERE ${where} GROUP BY bucket, decision`),
+    q("topDeniedImages", `SELECT reference, SUM(n) AS n FROM verdict_hour_denied WHERE ${where}
        GROUP BY reference ORDER BY n DESC, reference LIMIT ${top}`),
-    q(`SELECT COALESCE(code, 'UNKNOWN') AS code, COUNT(*) AS n FROM verdicts WHERE decision = 'deny' AND ${where}
-       GROUP BY 1 ORDER BY n DESC, code LIMIT ${top}`),
-    q(`SELECT upstream_host AS host, COUNT(*) AS n FROM verdicts WHERE upstream_host IS NOT NULL AND ${where}
-       GROUP BY upstream_host ORDER BY n DESC, host LIMIT ${top}`),
-  ]);
+    q("topReasonCodes", `SELECT code, SUM(n) AS n FROM verdict_hour_codes WHERE ${where}
+       GROUP BY code ORDER BY n DESC, code LIMIT ${top}`),
+    q("upstreamErrors", `SELECT host, SUM(n) AS n FROM verdict_hour_hosts WHERE ${where}
+       GROUP BY host ORDER BY n DESC, host LIMIT ${top}`),
+  ];
+}
+
+export async function verdictStats(db: D1Database, scope: PolicyScope, w: StatsWindow): Promise<VerdictStats> {
+  // One round trip for all four.
+  const [buckets, denied, codes, hosts] = await db.batch<Record<string, unknown>>(
+    statsQueries(scope, w).map((s) => db.prepare(s.sql).bind(...s.args)),
+  );
   const bucketRows = (buckets!.results as { bucket: number; decision: string; n: number; hits: number; misses: number }[]);
   const series = fillSeries(w, bucketRows);
   let hits = 0;
