@@ -589,6 +589,8 @@ describe("dashboard in Chromium", () => {
     const recorded = (await waitForHistory(17)).length;
     const audit = (await api("GET", "/v1/audit", worker.adminToken)).entries.length;
     await openView("preview");
+    // The policy field suggests the policies the page knows of.
+    expect(await page.locator("#policy-ids option").evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(["jobs", "staging", "web"]);
     await page.fill("#preview-policy", "web");
     // The candidate: nginx denied from now on, busybox allowed.
     const candidate = [

@@ -1,7 +1,7 @@
 // The overview: GET /v1/stats as charts of allowed and denied over time (all policies, then one per
 // policy), the top denied images and reason codes, the verdict cache and the upstream errors.
 import { barChart, bucketsOf, chartFocus, restoreChartFocus, windowOf } from "./chart.js";
-import { $, api, count, el, knownPolicies, percent, plural, shortRef, timeFormat } from "./util.js";
+import { $, api, count, el, knownPolicies, offerPolicies, percent, plural, shortRef, timeFormat } from "./util.js";
 
 const RANGES = {
   "24h": { bucket: "hour", n: 24, caption: "Last 24 hours, per hour (UTC)" },
@@ -46,12 +46,7 @@ export function createOverview(ctx) {
       select.appendChild(o);
     }
     select.value = chosen;
-    const datalist = $("policy-ids");
-    datalist.replaceChildren(...list.ids.map((id) => {
-      const o = el("option");
-      o.value = id;
-      return o;
-    }));
+    offerPolicies(list.ids);
   }
 
   function renderList(body, empty, rows, cell) {

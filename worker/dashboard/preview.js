@@ -1,7 +1,7 @@
 // The policy change preview (POST /v1/policies/{id}:preview, admin): a candidate document pasted or
 // uploaded, replayed against the images recently decided under the policy; the summary and every
 // change before/after. A large window answers 202 with a job, polled here with its progress.
-import { $, adminGate, api, ApiError, addField, count, decisionBadge, el, needsAdmin, shortRef, whenFull } from "./util.js";
+import { $, adminGate, api, ApiError, addField, count, decisionBadge, el, knownPolicies, needsAdmin, offerPolicies, shortRef, whenFull } from "./util.js";
 
 /** The API's body cap (DEFAULT_LIMITS.api.bodyBytes): a larger file is refused before it is sent. */
 const MAX_FILE_BYTES = 1024 * 1024;
@@ -245,7 +245,10 @@ export function createPreview(ctx) {
   });
 
   return {
-    show() {},
+    show() {
+      // The policy field's suggestions, when the overview has not made them yet.
+      if (!$("policy-ids").children.length) knownPolicies().then((list) => offerPolicies(list.ids), () => {});
+    },
     hide() {},
     reset() {
       generation++;

@@ -180,6 +180,17 @@ export async function api(path, options = {}) {
   return { status: res.status, body };
 }
 
+/** The policy IDs offered by the forms' policy fields (<datalist id="policy-ids">). */
+export function offerPolicies(ids) {
+  $("policy-ids").replaceChildren(
+    ...ids.map((id) => {
+      const o = el("option");
+      o.value = id;
+      return o;
+    }),
+  );
+}
+
 /** The policies this token can name: the list for an admin token, else those seen in the latest verdicts. */
 export async function knownPolicies() {
   try {
