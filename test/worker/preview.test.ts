@@ -138,6 +138,28 @@ describe("POST /v1/policies/{id}:preview", () => {
     expect(await kvKeys(env.VERDICT_CACHE)).toEqual(keys);
   });
 
+  it("replays an image once per namespace it was decided in, in that namespace", async () => {
+    await putPolicy("pv-ns", { rules: [{ pattern: "docker.io/library/*", require: [{ type: "allow" }] }] });
+    await decideImage(`nginx@${DIGEST_A}`, "pv-ns", { namespace: "payments", pipeline: "p1" });
+    await decideImage(`nginx@${DIGEST_A}`, "pv-ns", { namespace: "payments", pipeline: "p2" });
+    await decideImage(`nginx@${DIGEST_A}`, "pv-ns", { namespace: "web" });
+    await waitForVerdicts("policy=pv-ns", 3);
+    // nginx is denied in payments only (a namespaced rule); web still follows the unscoped rules.
+    const scoped = {
+      rules: [
+        { pattern: "docker.io/library/*", require: [{ type: "allow" }] },
+        { pattern: "docker.io/library/*", namespace: "payments", require: [{ type: "allow" }] },
+        { pattern: "docker.io/library/nginx", namespace: "payments", require: [{ type: "deny", message: "not in payments" }] },
+      ],
+    };
+    const res = await preview("pv-ns", scoped);
+    expect(res.status, JSON.stringify(res.json)).toBe(200);
+    expect(res.json.window).toMatchObject({ verdicts: 3, images: 2 });
+    expect(res.json.summary).toEqual({ newlyDenied: 1, newlyAllowed: 0, unchanged: 1, errors: 0 });
+    // The latest context of that namespace.
+    expect(res.json.changes).toMatchObject([{ context: { namespace: "payments", pipeline: "p2" }, after: { decision: "deny" } }]);
+  });
+
   it("refuses an invalid candidate with the importer's issues, as PUT does", async () => {
     await putPolicy("pv-invalid", current);
     const bad = { rules: [{ pattern: "docker.io/library/*", require: [{ type: "cosign" }] }] };

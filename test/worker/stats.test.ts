@@ -1,6 +1,7 @@
 // GET /v1/stats: counts per bucket and decision, top denied images and reason codes, the verdict
 // cache's hit ratio and upstream errors per host, from the verdict log in D1.
-import { applyD1Migrations, env } from "cloudflare:test";
+import { applyD1Migrations, createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import worker from "../../worker/index";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import ALICE from "../vectors/cosign/keys/alice.pub?raw";
 import { statsWindow } from "../../src/stats";
@@ -190,6 +191,27 @@ describe("GET /v1/stats", () => {
     const id = await stats("policy=Not_An_ID");
     expect(id.status).toBe(400);
     expect(id.json.error.code).toBe("INVALID_POLICY_ID");
+  });
+
+  it("counts only a restricted token's policies, and refuses it another's", async () => {
+    await seed([
+      { policy: "st-mine", at: "2026-11-01T10:00:00.000Z", decision: "deny" },
+      { policy: "st-theirs", at: "2026-11-01T10:00:00.000Z", decision: "deny" },
+      { policy: "st-theirs", at: "2026-11-01T10:00:00.000Z" },
+    ]);
+    const restricted = { ...env, CLIENT_TOKENS: "mine=mine-secret-0123@st-mine" } as typeof env;
+    const get = async (query: string) => {
+      const ctx = createExecutionContext();
+      const res = await worker.fetch(new Request(`http://trustgate.test/v1/stats?${query}`, { headers: { authorization: "Bearer mine-secret-0123" } }), restricted, ctx);
+      await waitOnExecutionContext(ctx);
+      return { status: res.status, json: (await res.json()) as any };
+    };
+    const window = "from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z";
+    const all = await get(window);
+    expect(all.status).toBe(200);
+    expect(all.json.totals).toEqual({ allow: 0, deny: 1 });
+    expect((await get(`policy=st-theirs&${window}`)).status).toBe(403);
+    expect((await stats(`${window}&policy=st-theirs`)).json.totals).toEqual({ allow: 1, deny: 1 });
   });
 
   it("needs a token; an admin token may read it too", async () => {
