@@ -753,7 +753,8 @@ describe("dashboard in Chromium", () => {
     expect(await stale!.evaluate((tr) => tr.isConnected)).toBe(false);
     await page.keyboard.press("Escape");
     await expect.poll(() => page.locator("#detail").isVisible()).toBe(false);
-    expect((await focused())?.data.id).toBe(history[1]!.id);
+    // The dialog's close event, which gives the focus back, is dispatched after it closes.
+    await expect.poll(async () => (await focused())?.data.id).toBe(history[1]!.id);
 
     // The preview form, field by field.
     await page.keyboard.down("Shift");

@@ -343,6 +343,8 @@ export function createVerdicts(ctx) {
   dialog.addEventListener("close", () => {
     // Back to the row the detail was opened from, so the keyboard does not start over at the top;
     // the browser does so itself unless a poll redrew the rows meanwhile: then to the same verdict's row.
+    // The event is dispatched later than the close: by then the detail may be open again.
+    if (dialog.open) return;
     const id = state.opener && state.opener.dataset.id;
     state.opener = null;
     if (!id || (document.activeElement && document.activeElement.closest && document.activeElement.closest("#verdict-rows"))) return;
