@@ -8,6 +8,9 @@ async function get(path: string, headers: Record<string, string> = {}, method = 
   return SELF.fetch(`http://trustgate.test${path}`, { method, headers });
 }
 
+/** app.js and the modules it imports (worker/routes/dashboard.ts serves each). */
+const SCRIPTS = ["app", "util", "chart", "overview", "verdicts", "audit", "preview"].map((name) => `/dashboard/${name}.js`);
+
 function cspOf(res: Response): Map<string, string> {
   const directives = new Map<string, string>();
   for (const part of (res.headers.get("content-security-policy") ?? "").split(";")) {
@@ -40,7 +43,7 @@ describe("GET / (dashboard)", () => {
     const html = await res.text();
     expect(html).toMatch(/^<!doctype html>/);
     expect(html).toContain('<form id="token-form"');
-    expect(html).toContain('<script src="/dashboard/app.js" defer></script>');
+    expect(html).toContain('<script type="module" src="/dashboard/app.js"></script>');
     // Nothing inline the CSP would have to allow: every script has a src and no body, no style attributes or tags.
     for (const m of html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)) {
       expect(m[1]).toMatch(/\bsrc="\/dashboard\//);
@@ -53,7 +56,7 @@ describe("GET / (dashboard)", () => {
     const page = await get("/");
     // An SVG gets no charset: XML says UTF-8 itself.
     const files: [string, string][] = [
-      ["/dashboard/app.js", "text/javascript; charset=utf-8"],
+      ...SCRIPTS.map((path): [string, string] => [path, "text/javascript; charset=utf-8"]),
       ["/dashboard/app.css", "text/css; charset=utf-8"],
       ["/dashboard/icon.svg", "image/svg+xml"],
     ];
@@ -92,14 +95,19 @@ describe("GET / (dashboard)", () => {
     expect(again.headers.get("x-content-type-options")).toBe("nosniff");
   });
 
-  it("puts data into the DOM only as text: the script never assigns HTML", async () => {
-    const js = await (await get("/dashboard/app.js")).text();
-    expect(js).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function/);
-    expect(js).toContain("textContent");
-    // Reads the history with the entered token, and keeps it in sessionStorage only.
-    expect(js).toContain('fetch("/v1/verdicts?"');
-    expect(js).toContain("sessionStorage");
-    expect(js).not.toContain("localStorage");
+  it("puts data into the DOM only as text: no script assigns HTML", async () => {
+    const scripts = new Map<string, string>();
+    for (const path of SCRIPTS) scripts.set(path, await (await get(path)).text());
+    for (const [path, js] of scripts) {
+      expect(js, path).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function|setAttribute\("style"|\.style\./);
+      expect(js, path).not.toContain("localStorage");
+      // Modules import only each other, from this origin.
+      for (const m of js.matchAll(/^import .* from "([^"]+)";$/gm)) expect(SCRIPTS, path).toContain(new URL(m[1]!, `http://x${path}`).pathname);
+    }
+    // One fetch for every call, with the entered token kept in sessionStorage only.
+    expect([...scripts.values()].join("\n").match(/\bfetch\(/g)).toHaveLength(1);
+    expect(scripts.get("/dashboard/util.js")).toContain("sessionStorage");
+    expect(scripts.get("/dashboard/verdicts.js")).toContain('api("/v1/verdicts?"');
   });
 
   it("ignores credentials: the page is the same with or without a token", async () => {
@@ -117,12 +125,13 @@ describe("GET / (dashboard)", () => {
 
   it("serves the files as they are in worker/dashboard/, byte for byte", async () => {
     // The text-module rule hands the files over unchanged (no minifying, no newline rewriting).
-    for (const path of ["/", "/dashboard/app.js", "/dashboard/app.css", "/dashboard/icon.svg"]) {
+    for (const path of ["/", ...SCRIPTS, "/dashboard/app.css", "/dashboard/icon.svg"]) {
       const body = await (await get(path)).text();
       expect(body.length, path).toBeGreaterThan(300);
       expect(body.endsWith("\n"), path).toBe(true);
     }
     expect(await (await get("/dashboard/app.js")).text()).toMatch(/^\/\/ The dashboard's script/);
+    for (const path of SCRIPTS) expect(await (await get(path)).text(), path).toMatch(/^\/\/ /);
   });
 
   it("does not catch other paths: they are still JSON 404s", async () => {

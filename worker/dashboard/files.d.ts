@@ -15,3 +15,27 @@ declare module "*/dashboard/app.js" {
   const text: string;
   export default text;
 }
+declare module "*/dashboard/util.js" {
+  const text: string;
+  export default text;
+}
+declare module "*/dashboard/chart.js" {
+  const text: string;
+  export default text;
+}
+declare module "*/dashboard/overview.js" {
+  const text: string;
+  export default text;
+}
+declare module "*/dashboard/verdicts.js" {
+  const text: string;
+  export default text;
+}
+declare module "*/dashboard/audit.js" {
+  const text: string;
+  export default text;
+}
+declare module "*/dashboard/preview.js" {
+  const text: string;
+  export default text;
+}

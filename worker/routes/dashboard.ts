@@ -1,10 +1,16 @@
-// The verdict dashboard: a public static page at / whose script reads GET /v1/verdicts with the
-// token a person enters. The files are in worker/dashboard/ and are bundled as text (wrangler.toml
+// The dashboard: a public static page at / whose scripts read the API (stats, verdicts, audit,
+// policy previews) with the token a person enters. The files are in worker/dashboard/ and are bundled as text (wrangler.toml
 // [[rules]]): the Worker serves them itself, so no assets router sits in front of the API.
 import { Hono } from "../hono";
 import type { Env } from "../env";
 import DASHBOARD_CSS from "../dashboard/app.css";
 import DASHBOARD_JS from "../dashboard/app.js";
+import AUDIT_JS from "../dashboard/audit.js";
+import CHART_JS from "../dashboard/chart.js";
+import OVERVIEW_JS from "../dashboard/overview.js";
+import PREVIEW_JS from "../dashboard/preview.js";
+import UTIL_JS from "../dashboard/util.js";
+import VERDICTS_JS from "../dashboard/verdicts.js";
 import DASHBOARD_ICON from "../dashboard/icon.svg";
 import DASHBOARD_HTML from "../dashboard/index.html";
 
@@ -49,6 +55,13 @@ interface File {
 const FILES: Readonly<Record<string, File>> = {
   "/": { body: DASHBOARD_HTML, type: "text/html; charset=utf-8" },
   "/dashboard/app.js": { body: DASHBOARD_JS, type: "text/javascript; charset=utf-8" },
+  // app.js is a module; the views and helpers it imports, one file each.
+  "/dashboard/util.js": { body: UTIL_JS, type: "text/javascript; charset=utf-8" },
+  "/dashboard/chart.js": { body: CHART_JS, type: "text/javascript; charset=utf-8" },
+  "/dashboard/overview.js": { body: OVERVIEW_JS, type: "text/javascript; charset=utf-8" },
+  "/dashboard/verdicts.js": { body: VERDICTS_JS, type: "text/javascript; charset=utf-8" },
+  "/dashboard/audit.js": { body: AUDIT_JS, type: "text/javascript; charset=utf-8" },
+  "/dashboard/preview.js": { body: PREVIEW_JS, type: "text/javascript; charset=utf-8" },
   "/dashboard/app.css": { body: DASHBOARD_CSS, type: "text/css; charset=utf-8" },
   "/dashboard/icon.svg": { body: DASHBOARD_ICON, type: "image/svg+xml" },
 };

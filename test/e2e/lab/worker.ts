@@ -38,7 +38,7 @@ export interface WorkerHandle {
  * banner (its npm update check), no request.cf download, the npm registry pointed at a closed
  * loopback port for any remaining update check, and global config/registry/logs in the temp dir.
  */
-function wranglerEnv(dir: string): NodeJS.ProcessEnv {
+export function wranglerEnv(dir: string): NodeJS.ProcessEnv {
   const env = withoutProxies(process.env);
   for (const key of Object.keys(env)) {
     // Credentials would only matter for remote mode; make sure nothing can pick them up.
@@ -63,7 +63,7 @@ function wranglerEnv(dir: string): NodeJS.ProcessEnv {
 }
 
 // The repo's pinned wrangler, also for a throwaway projectDir (which has no node_modules).
-const WRANGLER = join(REPO_ROOT, "node_modules", ".bin", "wrangler");
+export const WRANGLER = join(REPO_ROOT, "node_modules", ".bin", "wrangler");
 
 export async function startWorker(options: WorkerOptions = {}): Promise<WorkerHandle> {
   const projectDir = options.projectDir ?? REPO_ROOT;
