@@ -47,6 +47,10 @@ export const REASON_CODES = [
   "COSIGN_REQUIRED_SIGNER_MISSING",
   "COSIGN_SIGNATURES_UNREADABLE",
   "COSIGN_LIMIT_REACHED",
+  // several rules, combinators (Kyverno, policy-controller)
+  "NO_RULE_APPLIES",
+  "ANY_OF_UNMET",
+  "DIGEST_NOT_PINNED",
 ] as const;
 
 export type ReasonCode = (typeof REASON_CODES)[number];
@@ -64,6 +68,7 @@ export const NOT_DENY_REASONS: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
   "TAG_UNRESOLVED",
   "AUDIT_MODE",
   "NOTARY_STALE_TRUST_DATA",
+  "NO_RULE_APPLIES",
 ]);
 
 export interface Reason {
