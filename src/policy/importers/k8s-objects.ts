@@ -1,0 +1,54 @@
+// Kubernetes objects in a submitted stream (one object, a YAML stream, a List) for the Kyverno and
+// policy-controller importers, and what both read the same way.
+import { at, isRecord, optionalList, typeName, type Issues } from "./shared";
+
+/** A List inside a List inside a stream is as deep as kubectl output goes. */
+const MAX_NESTING = 4;
+
+export interface Located {
+  readonly obj: Record<string, unknown>;
+  readonly path: string;
+}
+
+export function collectObjects(value: unknown, path: string, depth: number, out: Located[], issues: Issues, expected: string): void {
+  if (Array.isArray(value)) {
+    if (depth >= MAX_NESTING) {
+      issues.push({ path, message: "lists nested too deeply" });
+      return;
+    }
+    value.forEach((item, i) => collectObjects(item, at(path, i), depth + 1, out, issues, expected));
+    return;
+  }
+  if (!isRecord(value)) {
+    issues.push({ path, message: `expected a Kubernetes object (${expected}), got ${typeName(value)}` });
+    return;
+  }
+  const kind = value.kind;
+  if (typeof kind === "string" && kind.endsWith("List") && "items" in value) {
+    const itemsPath = at(path, "items");
+    const items = optionalList(value.items, itemsPath, issues) ?? [];
+    if (depth >= MAX_NESTING) {
+      issues.push({ path: itemsPath, message: "lists nested too deeply" });
+      return;
+    }
+    items.forEach((item, i) => collectObjects(item, at(itemsPath, i), depth + 1, out, issues, expected));
+    return;
+  }
+  out.push({ obj: value, path });
+}
+
+/** Key references trustgate cannot follow: it holds no cluster credentials and no KMS client. */
+const KEY_REFERENCE = /^(k8s|awskms|gcpkms|azurekms|hashivault|kms|env|pkcs11):\/\//i;
+
+export function keyReferenceProblem(value: string): string | undefined {
+  const scheme = KEY_REFERENCE.exec(value.trim());
+  if (!scheme) return undefined;
+  return `${scheme[0]} keys are references trustgate cannot follow (it reads no Secrets and calls no KMS): give the PEM public key inline instead (cosign public-key --key ${scheme[0]}… prints it)`;
+}
+
+const PEM_BLOCKS = /-----BEGIN [A-Z0-9 ]+-----[\s\S]*?-----END [A-Z0-9 ]+-----/g;
+
+/** Every PEM block in a string (Kyverno's publicKeys may hold several), trimmed. */
+export function splitPems(text: string): string[] {
+  return [...text.matchAll(PEM_BLOCKS)].map((m) => m[0].trim());
+}

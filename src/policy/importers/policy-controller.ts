@@ -1,0 +1,256 @@
+// Imports Sigstore policy-controller ClusterImagePolicy objects (and the config-policy-controller
+// ConfigMap beside them) into an allMatching policy (docs/policy-controller.md): every matching
+// ClusterImagePolicy must pass, and within one any authority suffices.
+import * as z from "../../schema";
+import { compilePattern, PatternSyntaxError } from "../pattern";
+import { PolicyValidationError, type NoMatch, type Policy, type PolicyIssue, type Requirement, type Rule } from "../model";
+import type { RequirementKinds } from "../requirement-kinds";
+import { distinctWarnings } from "../review";
+import { at, checkRequirement, dictionary, distinctIssues, list, mapping, mappingWith, nested, normalizePem, pemProblem, readShape, requiredText, text, typeName, type Issues } from "./shared";
+import { collectObjects, keyReferenceProblem, splitPems, type Located } from "./k8s-objects";
+
+const CIP_API_VERSIONS = ["policy.sigstore.dev/v1beta1", "policy.sigstore.dev/v1alpha1"];
+const CONFIG_NAME = "config-policy-controller";
+const MAX_POLICIES = 1000;
+const KEYLESS_NOT_YET = "keyless authorities are not supported yet by this importer: verify with key.data, or keep this policy in policy-controller";
+/** The resources policy-controller's webhook validates, by the Kind a decision's context names. */
+const RESOURCE_KINDS: Readonly<Record<string, string>> = {
+  pods: "Pod",
+  deployments: "Deployment",
+  replicasets: "ReplicaSet",
+  statefulsets: "StatefulSet",
+  daemonsets: "DaemonSet",
+  jobs: "Job",
+  cronjobs: "CronJob",
+  replicationcontrollers: "ReplicationController",
+};
+
+const refused = (message: string) => z.optional(z.custom<never>((v) => v === undefined || v === null, { message }));
+
+const metadataShape = mappingWith({ name: text(), namespace: text() });
+const specShape = mapping({
+  images: list(),
+  authorities: list(),
+  mode: text(),
+  match: list(),
+  policy: refused("policy (CUE or Rego over the verified signatures) is not supported: trustgate decides on signatures alone; drop it or keep this policy in policy-controller"),
+});
+const imageShape = mapping({ glob: requiredText() });
+const authorityShape = mapping({
+  name: text(),
+  key: nested(),
+  static: nested(),
+  source: list(),
+  signatureFormat: text(),
+  keyless: refused(KEYLESS_NOT_YET),
+  ctlog: refused(
+    "ctlog asks for this key's signatures in a Rekor transparency log, which this importer does not support yet: drop ctlog to verify by key alone (as policy-controller does without it), or keep this policy in policy-controller",
+  ),
+  attestations: refused("attestations are not supported yet: trustgate verifies image signatures only"),
+  rfc3161timestamp: refused("rfc3161timestamp (signed timestamps) is not supported yet by this importer"),
+});
+const keyShape = mapping({
+  data: text(),
+  hashAlgorithm: text(),
+  secretRef: refused("secretRef keys are references trustgate cannot follow (it reads no Secrets): give the PEM public key in key.data"),
+  kms: refused("kms keys are references trustgate cannot follow: give the PEM public key in key.data (cosign public-key --key <kms-uri> prints it)"),
+});
+const staticShape = mapping({ action: requiredText(), message: text() });
+const sourceShape = mapping({
+  oci: text(),
+  signaturePullSecrets: refused("signaturePullSecrets: give registry credentials to trustgate (REGISTRY_CREDENTIALS), not in the policy"),
+  tagPrefix: refused("tagPrefix is not supported: trustgate reads cosign's default sha256-<digest>.sig tags"),
+});
+const matchShape = mapping({
+  group: text(),
+  version: text(),
+  resource: requiredText(),
+  selector: refused("selector: labels are not in a decision's context; trustgate matches on the resource kind only"),
+});
+const configMapShape = mappingWith({ data: dictionary() });
+
+interface Ctx {
+  readonly kinds: RequirementKinds;
+  readonly issues: Issues;
+  readonly warnings: PolicyIssue[];
+}
+
+export function importPolicyController(document: unknown, kinds: RequirementKinds, out: PolicyIssue[] = []): Policy {
+  const ctx: Ctx = { kinds, issues: [], warnings: [] };
+  const objects: Located[] = [];
+  collectObjects(document, "", 0, objects, ctx.issues, "ClusterImagePolicy, TrustRoot, the config-policy-controller ConfigMap");
+  const rules: Rule[] = [];
+  const names = new Map<string, string>();
+  let noMatch: NoMatch | undefined;
+  for (const { obj, path } of objects) {
+    const meta = readShape(metadataShape, obj.metadata ?? {}, at(path, "metadata"), ctx.issues)?.data;
+    const name = meta?.name ?? "";
+    if (obj.kind === "ConfigMap") {
+      if (name !== CONFIG_NAME) {
+        ctx.issues.push({ path: at(at(path, "metadata"), "name"), message: `only the ${CONFIG_NAME} ConfigMap is read, got "${name}"` });
+        continue;
+      }
+      noMatch = readConfig(obj, path, ctx);
+      continue;
+    }
+    if (obj.kind === "TrustRoot") {
+      ctx.warnings.push({ path, message: `TrustRoot ${name} is read for keyless authorities and ctlog, which this importer does not support yet: it is not used` });
+      continue;
+    }
+    if (obj.kind !== "ClusterImagePolicy") {
+      ctx.issues.push({ path: at(path, "kind"), message: `expected ClusterImagePolicy, TrustRoot or the ${CONFIG_NAME} ConfigMap, got ${typeof obj.kind === "string" ? `"${obj.kind}"` : obj.kind === undefined ? "no kind" : typeName(obj.kind)}` });
+      continue;
+    }
+    if (typeof obj.apiVersion !== "string" || !CIP_API_VERSIONS.includes(obj.apiVersion)) {
+      ctx.issues.push({ path: at(path, "apiVersion"), message: `expected ${CIP_API_VERSIONS.join(" or ")}, got ${typeof obj.apiVersion === "string" ? `"${obj.apiVersion}"` : typeName(obj.apiVersion)}` });
+    }
+    if (name === "") ctx.issues.push({ path: at(at(path, "metadata"), "name"), message: "required" });
+    if (names.has(name)) ctx.issues.push({ path: at(path, "metadata"), message: `ClusterImagePolicy ${name} is also defined at ${names.get(name) || "the top"}` });
+    names.set(name, path);
+    const rule = clusterImagePolicy(obj, path, name, ctx);
+    if (rule) rules.push(rule);
+  }
+  if (names.size === 0 && ctx.issues.length === 0) ctx.issues.push({ path: "", message: "no ClusterImagePolicy in the document" });
+  if (rules.length > MAX_POLICIES) ctx.issues.push({ path: "", message: `${rules.length} ClusterImagePolicies: at most ${MAX_POLICIES}` });
+  if (ctx.issues.length > 0) throw new PolicyValidationError(distinctIssues(ctx.issues));
+  out.push(...distinctWarnings(ctx.warnings));
+  return {
+    mode: "enforce",
+    patternStyle: "policy-controller",
+    ruleSelection: "allMatching",
+    // policy-controller's config store: deny when the ConfigMap does not say otherwise.
+    noMatch: noMatch ?? "deny",
+    rules,
+  };
+}
+
+function readConfig(obj: Record<string, unknown>, path: string, ctx: Ctx): NoMatch {
+  const data = readShape(configMapShape, obj, path, ctx.issues)?.data.data ?? {};
+  const value = data["no-match-policy"];
+  // As pkg/config/store.go: anything but allow or warn is deny.
+  if (value === "allow" || value === "warn") return value;
+  if (value !== undefined && value !== "deny") {
+    ctx.warnings.push({ path: at(at(path, "data"), "no-match-policy"), message: `"${String(value)}" is not allow, warn or deny: policy-controller reads it as deny` });
+  }
+  return "deny";
+}
+
+function clusterImagePolicy(obj: Record<string, unknown>, path: string, name: string, ctx: Ctx): Rule | undefined {
+  const specPath = at(path, "spec");
+  const spec = readShape(specShape, obj.spec, specPath, ctx.issues)?.data;
+  if (!spec) return undefined;
+  const globs: string[] = [];
+  (spec.images ?? []).forEach((raw, i) => {
+    const p = at(at(specPath, "images"), i);
+    const image = readShape(imageShape, raw, p, ctx.issues)?.data;
+    if (!image?.glob) return;
+    try {
+      compilePattern(image.glob, "policy-controller");
+      globs.push(image.glob);
+    } catch (err) {
+      if (!(err instanceof PatternSyntaxError)) throw err;
+      ctx.issues.push({ path: at(p, "glob"), message: err.message });
+    }
+  });
+  if ((spec.images ?? []).length === 0) ctx.issues.push({ path: at(specPath, "images"), message: "required: at least one image glob" });
+
+  const mode = spec.mode ?? "enforce";
+  if (mode !== "enforce" && mode !== "warn") ctx.issues.push({ path: at(specPath, "mode"), message: `expected enforce or warn, got "${mode}"` });
+
+  const kinds: string[] = [];
+  (spec.match ?? []).forEach((raw, i) => {
+    const p = at(at(specPath, "match"), i);
+    const m = readShape(matchShape, raw, p, ctx.issues)?.data;
+    if (!m?.resource) return;
+    const kind = RESOURCE_KINDS[m.resource];
+    if (kind) kinds.push(kind);
+    else ctx.issues.push({ path: at(p, "resource"), message: `"${m.resource}" is not a resource trustgate decides (${Object.keys(RESOURCE_KINDS).join(", ")})` });
+  });
+
+  const of: { name: string; requirement: Requirement }[] = [];
+  const sources: Record<string, string> = { "": at(specPath, "authorities") };
+  (spec.authorities ?? []).forEach((raw, i) => {
+    const p = at(at(specPath, "authorities"), i);
+    const built = authority(raw, p, i, ctx);
+    if (!built) return;
+    sources[`of[${of.length}]`] = p;
+    of.push(built);
+  });
+  if ((spec.authorities ?? []).length === 0) ctx.issues.push({ path: at(specPath, "authorities"), message: "required: at least one authority" });
+  if (of.length === 0 || globs.length === 0) return undefined;
+  const require = checkRequirement(
+    { type: "anyOf", count: 1, of, message: `failed policy: ${name}: {image}: {failures}` },
+    ctx.kinds,
+    sources,
+    ctx.issues,
+    ctx.warnings,
+  );
+  return {
+    name,
+    pattern: globs[0]!,
+    ...(globs.length > 1 ? { patterns: globs.slice(1) } : {}),
+    ...(kinds.length > 0 ? { when: { kinds } } : {}),
+    mode: mode === "warn" ? "audit" : "enforce",
+    require: [require],
+  };
+}
+
+function authority(raw: unknown, path: string, index: number, ctx: Ctx): { name: string; requirement: Requirement } | undefined {
+  const a = readShape(authorityShape, raw, path, ctx.issues)?.data;
+  if (!a) return undefined;
+  // policy-controller's defaults: authority-<index>.
+  const name = a.name || `authority-${index}`;
+  const set = [a.key, a.static].filter((v) => v !== undefined && v !== null).length;
+  if (set !== 1) {
+    ctx.issues.push({ path, message: "an authority needs exactly one of key or static (keyless is not supported yet by this importer)" });
+    return undefined;
+  }
+  if (a.static !== undefined && a.static !== null) {
+    const s = readShape(staticShape, a.static, at(path, "static"), ctx.issues)?.data;
+    if (s?.action === "pass") return { name, requirement: { type: "allow" } };
+    if (s?.action === "fail") return { name, requirement: { type: "deny", message: `disallowed by static policy: ${s.message ?? ""}` } };
+    if (s?.action) ctx.issues.push({ path: at(at(path, "static"), "action"), message: `expected pass or fail, got "${s.action}"` });
+    return undefined;
+  }
+  if (a.signatureFormat && a.signatureFormat !== "simplesigning") {
+    ctx.issues.push({
+      path: at(path, "signatureFormat"),
+      message: a.signatureFormat === "bundle" ? "when using the new bundle format, the authority must be keyless (policy-controller's rule): drop signatureFormat for a key authority" : `expected bundle or nothing, got "${a.signatureFormat}"`,
+    });
+  }
+  let repository: string | undefined;
+  const sourceList = a.source ?? [];
+  if (sourceList.length > 1) ctx.issues.push({ path: at(path, "source"), message: "more than one signature source is not supported: give one source.oci" });
+  sourceList.slice(0, 1).forEach((raw, i) => {
+    const s = readShape(sourceShape, raw, at(at(path, "source"), i), ctx.issues)?.data;
+    if (s?.oci) repository = s.oci;
+  });
+  const keyPath = at(path, "key");
+  const k = readShape(keyShape, a.key, keyPath, ctx.issues)?.data;
+  if (!k) return undefined;
+  const hash = k.hashAlgorithm ?? "sha256";
+  if (hash !== "sha256") {
+    ctx.issues.push({ path: at(keyPath, "hashAlgorithm"), message: `hashAlgorithm ${hash} is not supported: trustgate verifies cosign ECDSA P-256 / Ed25519 signatures over SHA-256 (cosign's default)` });
+  }
+  const data = k.data ?? "";
+  if (data.trim() === "") {
+    ctx.issues.push({ path: at(keyPath, "data"), message: "required: the PEM public key (secretRef and kms are not supported)" });
+    return undefined;
+  }
+  const reference = keyReferenceProblem(data);
+  if (reference) {
+    ctx.issues.push({ path: at(keyPath, "data"), message: reference });
+    return undefined;
+  }
+  const pems = splitPems(data);
+  if (pems.length > 1) {
+    ctx.issues.push({ path: at(keyPath, "data"), message: `${pems.length} PEM blocks: policy-controller reads one key per authority; give each key its own authority` });
+    return undefined;
+  }
+  const problem = pemProblem(data);
+  if (problem) {
+    ctx.issues.push({ path: at(keyPath, "data"), message: problem });
+    return undefined;
+  }
+  return { name, requirement: { type: "cosign", keys: [{ name, key: normalizePem(pems[0] ?? data) }], ...(repository ? { signatureRepository: repository } : {}) } };
+}
