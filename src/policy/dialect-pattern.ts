@@ -91,8 +91,14 @@ export function dialectSpellings(ref: ImageReference, style: DialectStyle): stri
   if (registry !== "docker.io") return [`${registry}/${ref.path}${suffix}`];
   const short = ref.path.startsWith("library/") ? ref.path.slice("library/".length) : undefined;
   if (style === "kyverno") {
-    // Kyverno prefixes docker.io to a name without a registry and does not add library/.
-    return [`docker.io/${ref.path}${suffix}`, ...(short !== undefined ? [`docker.io/${short}${suffix}`] : [])];
+    // Kyverno prefixes docker.io to a name without a registry and does not add library/; a pod
+    // spec may also have written index.docker.io.
+    return [
+      `docker.io/${ref.path}${suffix}`,
+      ...(short !== undefined ? [`docker.io/${short}${suffix}`] : []),
+      `index.docker.io/${ref.path}${suffix}`,
+      ...(short !== undefined ? [`index.docker.io/${short}${suffix}`] : []),
+    ];
   }
   // go-containerregistry's Name(): index.docker.io/library/…; glob.Match also tries the name as written.
   return [

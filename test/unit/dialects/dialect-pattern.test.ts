@@ -39,7 +39,14 @@ describe("Kyverno wildcard", () => {
       expect(kyverno("docker.io/nginx:*", image)).toBe(true);
       expect(kyverno("docker.io/library/nginx:*", image)).toBe(true);
     }
-    expect(dialectSpellings(parseReference("nginx:1"), "kyverno")).toEqual(["docker.io/library/nginx:1", "docker.io/nginx:1"]);
+    expect(dialectSpellings(parseReference("nginx:1"), "kyverno")).toEqual([
+      "docker.io/library/nginx:1",
+      "docker.io/nginx:1",
+      "index.docker.io/library/nginx:1",
+      "index.docker.io/nginx:1",
+    ]);
+    // A rule written for index.docker.io sees the image however the pod spec spelled it.
+    expect(kyverno("index.docker.io/*", "nginx")).toBe(true);
   });
 });
 
