@@ -425,8 +425,18 @@ function allMatching(policy: Policy): boolean {
 
 /** Every rule that selects the image; the tag plays no part (both dialects match name@digest when pinned). */
 function selectAllMatching(input: DecisionInput, compiled: CompiledPolicy): Picked {
-  return { decided: input.reference, matches: compiled.matchAll(input.reference, input.context) };
+  const matches = compiled.matchAll(input.reference, input.context);
+  const total = matches.reduce((n, m) => n + m.rule.require.length, 0);
+  if (total > MAX_DECISION_REQUIREMENTS) {
+    // Bounded work: refused whole, never checked in part.
+    const rule = matches.map((m) => ruleLabel(m.rule)).join(", ");
+    const message = `${matches.length} matching rules bring ${total} requirements; one decision evaluates at most ${MAX_DECISION_REQUIREMENTS}: split the policy so fewer rules match one image`;
+    return { verdict: { rule, reasons: [{ code: "VERIFICATION_ERROR", message, rule }] } };
+  }
+  return { decided: input.reference, matches };
 }
+
+const MAX_DECISION_REQUIREMENTS = DEFAULT_LIMITS.decision.requirements;
 
 /** The hosts any of the rules names (one rule: as computed once per compiled rule). */
 function unionUpstreams(matches: readonly CompiledRule[], deps: DecideDeps): NamedUpstreams {

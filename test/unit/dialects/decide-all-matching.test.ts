@@ -175,6 +175,15 @@ describe("allMatching policies", () => {
     expect(calls.get("b")).toBe(1);
   });
 
+  it("refuses, whole, a decision whose matching rules bring more requirements than one decision evaluates", async () => {
+    const { deps, view, calls } = setup();
+    const rules: Rule[] = Array.from({ length: 33 }, (_, i) => ({ name: `r${i}`, pattern: "ghcr.io/*", require: [flag(`a${i}`, true), flag(`b${i}`, true)] }));
+    const v = await decide(input("ghcr.io/org/app:v1"), view({ rules }), deps);
+    expect(v.decision).toBe("deny");
+    expect(v.reasons[0]!.message).toContain("33 matching rules bring 66 requirements; one decision evaluates at most 64");
+    expect(calls.size).toBe(0);
+  });
+
   it("match and exclude on namespaces and kinds; a context that does not say applies the rule", async () => {
     const { deps, view } = setup();
     const rules: Rule[] = [
