@@ -2,6 +2,7 @@
 // field, and decisions that need no registry (no match, static authorities) decide as the tools do.
 import { describe, expect, it } from "vitest";
 import { DIGEST_A, call, decideImage, putPolicy } from "./http";
+import { review } from "../unit/admission/helpers";
 
 const KEY = `-----BEGIN PUBLIC KEY-----
 MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEKc7WkoGyrvstCcANAHFuLIBI9cIQ
@@ -84,5 +85,32 @@ describe("PUT /v1/policies/{id}?format=kyverno|policy-controller", () => {
     expect(res.status).toBe(400);
     expect(res.json.error.issues).toContainEqual({ path: "spec.authorities[0].key.secretRef", message: expect.stringContaining("give the PEM public key in key.data") });
     expect((await call("GET", "/v1/policies/pc-secret", { token: "test-admin-token" })).status).toBe(404);
+  });
+});
+
+describe("POST /v1/admission with a Kyverno policy: namespace and kind come from the review", () => {
+  // The vectors' APP image is a tag on 127.0.0.1:9 (refuses connections): a rule that matches it
+  // must verify, cannot, and denies; an excluded namespace or an unmatched kind is not checked.
+  const policy = (exclude: string, kinds: string) =>
+    kyverno("                    rekor: { ignoreTlog: true }")
+      .replace('"ghcr.io/acme/*"', '"127.0.0.1:9/*"')
+      .replace("kinds: [Pod]", `kinds: [${kinds}]`)
+      .replace("      verifyImages:", `${exclude}      verifyImages:`);
+  const admit = (id: string, file: string) => call("POST", `/v1/admission?policy=${id}`, { token: "test-client-token", body: review(file) });
+
+  it("checks a Pod in payments, skips it when payments is excluded, and a Deployment through autogen", async () => {
+    expect((await putPolicy("kyv-adm", policy("", "Pod"), "kyverno")).status).toBe(200);
+    const pod = await admit("kyv-adm", "pod-create.json");
+    expect(pod.json.response.allowed, JSON.stringify(pod.json)).toBe(false);
+    expect(pod.json.response.status.message).toContain("127.0.0.1:9/team/app:1.4.2");
+    expect((await admit("kyv-adm", "deployment-create.json")).json.response.allowed).toBe(false);
+
+    const excluded = "      exclude:\n        any:\n          - resources:\n              namespaces: [pay*]\n";
+    expect((await putPolicy("kyv-adm-ex", policy(excluded, "Pod"), "kyverno")).status).toBe(200);
+    expect((await admit("kyv-adm-ex", "pod-create.json")).json.response.allowed).toBe(true);
+
+    expect((await putPolicy("kyv-adm-job", policy("", "Job"), "kyverno")).status).toBe(200);
+    expect((await admit("kyv-adm-job", "pod-create.json")).json.response.allowed).toBe(true);
+    expect((await admit("kyv-adm-job", "job-create.json")).json.response.allowed).toBe(false);
   });
 });
