@@ -1,6 +1,6 @@
 // trustgate benchmark: one run, trustgate next to its baselines, on loopback only.
 // See bench/README.md for what is measured and the caveats. Bundled and run by bench/run.mjs.
-// BENCH_PHASES=warm,cold,cpu,bundle,hostile (any subset, comma-separated) runs only those phases.
+// BENCH_PHASES=warm,cold,cpu,keyless,bundle,hostile (any subset, comma-separated) runs only those phases.
 import { execFile } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
@@ -40,9 +40,10 @@ const IN_WORKERD = {
   notaryChain: { path: "/notary-chain", lo: 1, hi: 50, requests: 20 },
   warmDecision: { path: "/decide-warm", lo: 1, hi: 1000, requests: 20 },
   coldDecision: { path: "/decide-cold", lo: 1, hi: 20, requests: 10 },
+  keylessDecision: { path: "/keyless-cold", lo: 1, hi: 20, requests: 10 },
 } as const;
 
-const PHASES = ["warm", "cold", "cpu", "bundle", "hostile"] as const;
+const PHASES = ["warm", "cold", "cpu", "keyless", "bundle", "hostile"] as const;
 type Phase = (typeof PHASES)[number];
 
 /** BENCH_PHASES, e.g. "warm,cpu": the phases to run; unset or empty: all of them. */
@@ -402,7 +403,7 @@ async function main() {
     // next: FIRST_RUN_SAMPLES instances for the first chain (the first of them then serves every
     // other CPU figure) and as many for the first cold decision, each untouched until then.
     const freshCpuWorkers = () => Promise.all(Array.from({ length: FIRST_RUN_SAMPLES }, () => maybe(has("cpu"), () => startWorker(cpuProject))));
-    const [warm, cold, hello, chainFresh, decideFresh, registry, notary, gpg, skopeo] = await Promise.all([
+    const [warm, cold, hello, chainFresh, decideFresh, registry, notary, gpg, skopeo, keylessWorker] = await Promise.all([
       maybe(has("warm"), () => startWorker()),
       maybe(has("cold"), () => startWorker({ vars: zero })),
       maybe(has("warm"), () => startWorker({ projectDir: join(REPO_ROOT, "bench/hello-world") })),
@@ -412,6 +413,8 @@ async function main() {
       maybe(lab, () => startNotaryServer()),
       maybe(has("cold"), () => createGpgHome()),
       maybe(has("cold"), () => createSkopeoLab()),
+      // Its own instance: the keyless phase runs alone as often as with the cpu phase.
+      maybe(has("keyless"), () => startWorker(cpuProject)),
     ] as const);
 
     if (registry && notary) {
@@ -670,6 +673,13 @@ async function main() {
       };
     }
 
+    // --- 3b. CPU of a cold keyless cosign decision inside workerd (bench/cpu-worker/keyless.ts).
+    if (keylessWorker) {
+      const spec = IN_WORKERD.keylessDecision;
+      log(`3b. keyless: cold keyless cosign decide() in workerd, ${spec.requests} requests x ${spec.lo} then x ${spec.hi}`);
+      results.keyless = { ...(await inWorkerd(keylessWorker, spec)), budgetMs: 5 };
+    }
+
     // --- 5. Hostile registry (bench/hostile.ts): its own Worker, after the timed phases above.
     if (has("hostile")) results.hostile = await hostilePhase(log);
 
@@ -758,6 +768,15 @@ function table(r: any): string {
         "incl. proxy, KV/D1 simulation",
       ]);
     }
+  }
+  const k = r.keyless;
+  if (k) {
+    rows.push([
+      "3b. CPU cold keyless cosign decide(), inside workerd",
+      `${k.perRunMs} ms/decision (per request: median ${k.perRunMedianMs}, p90 ${k.perRunP90Ms})`,
+      "budget 5 ms; legacy .sig layer, inline trust root, registry in memory",
+      `${ok(k.perRunMs < 5)}, p90 ${ok(k.perRunP90Ms < 5)}`,
+    ]);
   }
   const b = r.bundle;
   if (b) rows.push(["4. bundle (wrangler deploy --dry-run)", `${b.gzipKiB} KiB gzipped (${b.rawKiB} KiB raw)`, b.largest.slice(0, 4).map((d: any) => `${d.name} ${d.minifiedKiB}`).join(", ") + " (KiB min.)", ""]);

@@ -36,6 +36,14 @@ export interface Limits {
      * leaving room for a few keys over a few signatures each (a key is tried once per signature).
      */
     readonly verifications: number;
+    /** Certificates one keyless signature carries (leaf, intermediates, root): Fulcio's chains are 2–3 long. */
+    readonly keylessCertificates: number;
+    /** Transparency-log entries read per keyless signature: cosign writes one; each may cost a check. */
+    readonly tlogEntries: number;
+    /** RFC 3161 timestamps read per keyless signature: one per TSA the signer asked. */
+    readonly rfc3161Timestamps: number;
+    /** Hashes in one Merkle inclusion proof: a tree of 2^64 leaves needs 64. */
+    readonly inclusionProofHashes: number;
   };
   /** What one Notary v1 verification may fetch and check (a trust server may be hostile). */
   readonly notary: {
@@ -157,6 +165,10 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
     payloadBytes: 64 * KiB,
     signaturesPerBundle: 2,
     verifications: 32,
+    keylessCertificates: 10,
+    tlogEntries: 4,
+    rfc3161Timestamps: 4,
+    inclusionProofHashes: 64,
   }),
   notary: Object.freeze({
     timestampBytes: 1 * MiB,

@@ -9,6 +9,8 @@
 //                           verdict cache: the decision core of a warm decision, no KV, no D1
 //   GET /decide-cold?n=N    decide() with every cache empty: digest (fake resolver), trust data
 //                           (the vector's files from an in-memory fetch), full verification, verdict
+//   GET /keyless-cold?n=N   decide() for a keyless cosign rule with every cache empty: a legacy .sig
+//                           layer signed under the test PKI, verified against its inline trust root (keyless.ts)
 //
 // Every answer is checked here (allow, cached or not as expected, the vector's digest); a wrong
 // answer is a 500, so the bench never measures the wrong work.
@@ -19,6 +21,7 @@ import { noCounter, type Cache, type Clock, type HttpFetch } from "../../src/por
 import { parseReference } from "../../src/reference";
 import { defaultRequirementKinds } from "../../src/requirements";
 import { primeNotaryParsers } from "../../src/verify/notary-v1/prime";
+import { keylessColdDecision } from "./keyless";
 import { notaryChain, VECTOR_FILES, type NotaryVector, type VectorCase, type VectorFile } from "./notary-chain";
 import caseJson from "../../test/vectors/notary-v1/alice-signed/case.json";
 import root from "../../test/vectors/notary-v1/alice-signed/root.json";
@@ -138,6 +141,9 @@ const work: Record<string, (n: number) => Promise<void>> = {
   },
   "/decide-cold": async (n) => {
     for (let i = 0; i < n; i++) await decideOnce(deps(), false);
+  },
+  "/keyless-cold": async (n) => {
+    for (let i = 0; i < n; i++) await keylessColdDecision();
   },
 };
 

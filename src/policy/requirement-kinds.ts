@@ -17,6 +17,8 @@ export interface VerifierSettings {
   readonly credentials: Readonly<Record<string, Credentials>>;
   /** Registries spoken to over plain http besides loopback ones (INSECURE_REGISTRIES). */
   readonly insecureRegistries?: readonly string[];
+  /** The TUF repository Sigstore's trust root is read from (SIGSTORE_TUF_URL); default: the public-good one. */
+  readonly sigstoreTufUrl?: string;
 }
 
 /** I/O and configuration verifiers may use; all of it comes in through ports. */

@@ -104,6 +104,7 @@ describe("layers", () => {
       "policy",
       "adapters",
       "verify/*",
+      "verify/tuf",
       "verify/shared",
       "base",
     ]);

@@ -1,6 +1,7 @@
 // Policy administration: validation before storage, formats, paths of offending fields, CRUD.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { createSigstorePki } from "../support/sigstore-pki";
 import { ADMIN, call, putPolicy } from "./http";
 
 const allowAll = { mode: "enforce", rules: [{ pattern: "*:*", require: [{ type: "allow" }] }] };
@@ -193,18 +194,51 @@ describe("GET and DELETE /v1/policies", () => {
   });
 });
 
-describe("PUT /v1/policies: cosign options that are not supported yet", () => {
-  for (const [field, value, words] of [
-    ["keyless", true, /keyless .* not supported yet/],
-    ["identities", [{ issuer: "https://accounts.example.com", subject: "ci@example.com" }], /keyless identities are not supported yet/],
-    ["rekor", { url: "https://rekor.example.com" }, /Rekor\) verification is not supported yet/],
+describe("PUT /v1/policies: cosign keyless options", () => {
+  const key = { name: "k", key: "-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----" };
+  const gh = { issuer: "https://token.actions.githubusercontent.com", subject: "https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main" };
+  const put = (requirement: Record<string, unknown>) =>
+    putPolicy("cosign-keyless", { rules: [{ pattern: "*", require: [{ type: "cosign", ...requirement }] }] });
+
+  for (const [name, requirement, path, words] of [
+    ["keyless that is not an object", { keys: [key], keyless: true }, "rules[0].require[0].keyless", /object/],
+    ["identities outside keyless", { keys: [key], identities: [gh] }, "rules[0].require[0].identities", /keyless identities go under keyless\.identities/],
+    ["a Rekor URL", { keys: [key], rekor: { url: "https://rekor.example.com" } }, "rules[0].require[0].rekor", /Rekor URL is not used/],
+    ["neither keys nor keyless", {}, "rules[0].require[0].keys", /give keys, keyless identities, or both/],
+    ["an identity without issuer", { keyless: { identities: [{ subject: "a@example.com" }] } }, "rules[0].require[0].keyless.identities[0]", /issuer or issuerRegExp/],
+    ["an identity with subject and subjectRegExp", { keyless: { identities: [{ ...gh, subjectRegExp: "^https://" }] } }, "rules[0].require[0].keyless.identities[0]", /subject or subjectRegExp/],
+    ["a regular expression that does not compile", { keyless: { identities: [{ issuer: gh.issuer, subjectRegExp: "(" }] } }, "rules[0].require[0].keyless.identities[0].subjectRegExp", /the regular expression "\(" is not valid/],
+    ["an unknown Fulcio extension", { keyless: { identities: [{ ...gh, extensions: { githubWorkflowRepo: "org/repo" } }] } }, "rules[0].require[0].keyless.identities[0].extensions", /unknown Fulcio extension "githubWorkflowRepo"; known: githubWorkflowTrigger/],
+    ["an unknown keyless field", { keyless: { identities: [gh], ctlog: {} } }, "rules[0].require[0].keyless.ctlog", /unknown field/],
+    ["a required signer that is neither key nor identity", { keys: [key], keyless: { identities: [{ ...gh, name: "release" }] }, required: ["nightly"] }, "rules[0].require[0].required", /keys or keyless identities/],
+    ["an identity named like a key", { keys: [key], keyless: { identities: [{ ...gh, name: "k" }] } }, "rules[0].require[0].keyless.identities", /"k" appears more than once/],
+    ["a trust root that is not one", { keyless: { identities: [gh], trustRoot: { mediaType: "x" } } }, "rules[0].require[0].keyless.trustRoot", /not a usable trusted_root\.json/],
   ] as const) {
-    it(`refuses ${field} with a 400 saying so`, async () => {
-      const res = await putPolicy("cosign-keyless", {
-        rules: [{ pattern: "*", require: [{ type: "cosign", keys: [{ name: "k", key: "-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----" }], [field]: value }] }],
-      });
+    it(`refuses ${name} with a 400 naming the field`, async () => {
+      const res = await put(requirement);
       expect(res.status).toBe(400);
-      expect(res.json.error.issues).toEqual([{ path: `rules[0].require[0].${field}`, message: expect.stringMatching(words) }]);
+      expect(res.json.error.issues).toEqual([{ path, message: expect.stringMatching(words) }]);
     });
   }
+
+  it("accepts an inline trust root, as an object or as the JSON text of trusted_root.json", async () => {
+    const pki = await createSigstorePki();
+    for (const trustRoot of [pki.trustedRoot, pki.trustedRootJson]) {
+      const res = await put({ keyless: { identities: [gh], trustRoot } });
+      expect(res.status, JSON.stringify(res.json)).toBe(200);
+    }
+  });
+
+  it("accepts keyless identities without keys, names them in required, and warns about one listed twice", async () => {
+    const res = await put({
+      keyless: { identities: [{ ...gh, name: "release" }, { ...gh, name: "again" }, { issuerRegExp: "^https://accounts\\.google\\.com$", subject: "a@example.com" }] },
+      required: ["release"],
+      threshold: 3,
+    });
+    expect(res.status).toBe(200);
+    expect(res.json.warnings).toEqual([
+      { path: "rules[0].require[0].keyless.identities[1]", message: expect.stringMatching(/"again" is the same identity as "release".*count as one signer/) },
+      { path: "rules[0].require[0].threshold", message: expect.stringMatching(/threshold of 3 cannot be met by 2 distinct signers/) },
+    ]);
+  });
 });

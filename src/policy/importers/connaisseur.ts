@@ -5,6 +5,7 @@ import { compilePattern, PatternSyntaxError } from "../pattern";
 import { PolicyValidationError, type NamespacedValidation, type Policy, type PolicyIssue, type Requirement, type Rule } from "../model";
 import { distinctWarnings, reviewRules, samePem, type LocatedRule } from "../review";
 import type { RequirementKinds } from "../requirement-kinds";
+import { looseTrustRoot } from "./sigstore-root";
 import {
   at,
   checkRequirement,
@@ -137,7 +138,7 @@ const V3: Layout = {
     cosign: mapping({ ...validatorFields, host: nested(), trustRoots: nested(), cert: text(), auth: nested() }),
   },
   cosignHostShape: z.nullish(mapping({ rekor: text(), rekorPubkey: text(), fulcioCert: text(), ctLogPubkey: text() })),
-  cosignRootShape: mapping({ name: requiredText(), key: requiredText(), keyless: nested() }, "a trust root (name, key)"),
+  cosignRootShape: mapping({ name: requiredText(), key: text(), keyless: nested() }, "a trust root (name, key or keyless)"),
   // registry only tells Connaisseur which host the credentials are for; for notaryv1 that is the host.
   authShape: z.nullish(mapping({ username: text(), password: text(), registry: text(), secretName: nested(), useKeychain: flag() })),
   cosignAuthShape: z.nullish(mapping({ username: nested(), password: nested(), registry: text(), secretName: nested(), useKeychain: flag() })),
@@ -155,7 +156,7 @@ const V3: Layout = {
       verifySCT: nested(),
     }),
   ),
-  cosignWithShape: z.object({ threshold, required: list(), verifyInTransparencyLog: flag() }),
+  cosignWithShape: z.object({ threshold, required: list(), verifyInTransparencyLog: flag(), verifySCT: flag() }),
   namespacedShape: z.nullish(mapping({ mode: namespacedMode })),
   tlogKey: "verifyInTransparencyLog",
   trustRootRefs: ["trustRoot", "key"],
@@ -228,8 +229,30 @@ const DEFAULT_NOTARY_HOST = "notary.docker.io";
 
 interface TrustRoot {
   readonly name: string;
+  /** The PEM key; "" for a keyless trust root. */
   readonly key: string;
   readonly keyPath: string;
+  /** Connaisseur 3 cosign: a keyless trust root's identity (issuer/subject, exact or regular expressions). */
+  readonly keyless?: KeylessRoot;
+}
+
+interface KeylessRoot {
+  readonly issuer?: string;
+  readonly issuerRegex?: string;
+  readonly subject?: string;
+  readonly subjectRegex?: string;
+}
+
+/** internal/validator/auth/trust_root.go Keyless: issuer or issuerRegex, subject or subjectRegex. */
+const keylessRootShape = mapping({ issuer: text(), issuerRegex: text(), subject: text(), subjectRegex: text() }, "a keyless identity (issuer or issuerRegex, subject or subjectRegex)");
+
+/** A validator's host: Connaisseur 3 names a private Sigstore's keys there. */
+interface SigstoreHost {
+  readonly rekor?: string;
+  readonly rekorPubkey?: string;
+  readonly fulcioCert?: string;
+  readonly ctLogPubkey?: string;
+  readonly path: string;
 }
 
 type Validator =
@@ -251,6 +274,8 @@ type Validator =
       readonly rootsPath: string;
       /** Connaisseur 2 checks Rekor when host (the Rekor URL) is set. */
       readonly rekorHostPath?: string;
+      /** Connaisseur 3: the host's Sigstore settings, for keyless trust roots. */
+      readonly sigstore?: SigstoreHost;
     }
   /** Reported already; rules using it get no requirement of their own. */
   | { readonly kind: "unusable"; readonly name: string };
@@ -487,17 +512,27 @@ function readTrustRoots(
     if (!root) return;
     root.unknown();
     const rootName = root.take<string>("name");
-    if (!isAbsent(root.take("keyless"))) {
-      issues.push({
-        path: at(rPath, "keyless"),
-        message:
-          "keyless (Fulcio certificate) trust roots are not supported: trustgate verifies cosign signatures by key. " +
-          "Sign with a key pair (cosign generate-key-pair) and give its public key, or remove this trust root",
-      });
+    const keyPath = at(rPath, "key");
+    const rawKeyless = root.take("keyless");
+    if (!isAbsent(rawKeyless)) {
+      if (!isAbsent(root.raw.key)) {
+        issues.push({ path: rPath, message: "a trust root has a key or keyless, not both" });
+        return;
+      }
+      const keyless = readKeylessRoot(rawKeyless, at(rPath, "keyless"), issues);
+      if (!keyless || rootName === undefined) return;
+      if (roots.some((r) => r.name === rootName)) {
+        issues.push({ path: at(rPath, "name"), message: `trust root "${rootName}" is defined twice in this validator` });
+        return;
+      }
+      roots.push({ name: rootName, key: "", keyPath: at(rPath, "keyless"), keyless });
       return;
     }
-    const keyPath = at(rPath, "key");
     const key = root.take<string>("key");
+    if (key === undefined && root.known("keyless") && isAbsent(root.raw.key)) {
+      issues.push({ path: keyPath, message: "required: a public key (or keyless: issuer and subject)" });
+      return;
+    }
     if (key !== undefined) {
       const problem = keyProblem(key);
       if (problem) issues.push({ path: keyPath, message: problem });
@@ -507,7 +542,7 @@ function readTrustRoots(
       issues.push({ path: at(rPath, "name"), message: `trust root "${rootName}" is defined twice in this validator` });
       return;
     }
-    const twin = roots.find((r) => samePem(r.key, key));
+    const twin = roots.find((r) => r.keyless === undefined && samePem(r.key, key));
     if (twin) {
       // Connaisseur counts a signature once per trust root that verifies it; trustgate counts a key once.
       warnings.push({
@@ -518,6 +553,31 @@ function readTrustRoots(
     roots.push({ name: rootName, key: normalizePem(key), keyPath });
   });
   return { roots, count: list.length };
+}
+
+/** A keyless trust root's identity: exactly one of issuer/issuerRegex and of subject/subjectRegex (Connaisseur's validation). */
+function readKeylessRoot(raw: unknown, path: string, issues: Issues): KeylessRoot | undefined {
+  const fields = parse(keylessRootShape, raw, path, issues);
+  if (!fields) return undefined;
+  fields.unknown();
+  const read = (k: string) => {
+    const v = fields.take<string>(k);
+    return v === undefined || v === "" ? undefined : v;
+  };
+  const out: { -readonly [K in keyof KeylessRoot]: KeylessRoot[K] } = {};
+  let ok = true;
+  for (const [exact, regex] of [["issuer", "issuerRegex"], ["subject", "subjectRegex"]] as const) {
+    const e = read(exact);
+    const r = read(regex);
+    if ((e === undefined) === (r === undefined)) {
+      issues.push({ path, message: `give ${exact} or ${regex} (one of them)` });
+      ok = false;
+      continue;
+    }
+    if (e !== undefined) out[exact] = e;
+    if (r !== undefined) out[regex] = r;
+  }
+  return ok ? out : undefined;
 }
 
 /** A cosign trust root is a PEM public key (cosign.pub); a KMS reference cannot be reached from here. */
@@ -542,7 +602,7 @@ function readCosign(
   if (!entry) return { kind: "unusable", name };
   entry.unknown();
 
-  const rekorHostPath = readCosignHost(entry, layout, at(path, "host"), issues);
+  const { rekorHostPath, sigstore } = readCosignHost(entry, layout, at(path, "host"), issues);
 
   const rootsPath = at(path, layout.trustRoots);
   const { roots, count } = readTrustRoots(entry.take(layout.trustRoots), rootsPath, layout.cosignRootShape, cosignKeyProblem, issues, warnings);
@@ -571,7 +631,7 @@ function readCosign(
     if (layout.version === 3) auth.take("registry");
   }
 
-  return { kind: "cosign", name, roots, rootsPath, ...(rekorHostPath ? { rekorHostPath } : {}) };
+  return { kind: "cosign", name, roots, rootsPath, ...(rekorHostPath ? { rekorHostPath } : {}), ...(sigstore ? { sigstore } : {}) };
 }
 
 /**
@@ -579,20 +639,25 @@ function readCosign(
  * Connaisseur 2: host is the Rekor URL, and setting it makes cosign check the transparency log.
  * Connaisseur 3: host holds Rekor, Fulcio and CT log settings, which only the log and keyless use.
  */
-function readCosignHost(entry: Fields, layout: Layout, hostPath: string, issues: Issues): string | undefined {
+function readCosignHost(entry: Fields, layout: Layout, hostPath: string, issues: Issues): { rekorHostPath?: string; sigstore?: SigstoreHost } {
   if (!layout.cosignHostShape) {
     const host = entry.take<string>("host");
-    return host !== undefined && host.trim() !== "" ? hostPath : undefined;
+    return host !== undefined && host.trim() !== "" ? { rekorHostPath: hostPath } : {};
   }
   const host = parse(layout.cosignHostShape, entry.take("host"), hostPath, issues);
-  if (!host) return undefined;
+  if (!host) return {};
   host.unknown();
+  const sigstore: { -readonly [K in keyof SigstoreHost]: SigstoreHost[K] } = { path: hostPath };
   // Every value is read as a string, an unknown field's too.
   for (const key of Object.keys(host.raw)) {
-    if (host.known(key)) host.take(key);
-    else optionalString(host.raw[key], at(hostPath, key), issues);
+    if (!host.known(key)) {
+      optionalString(host.raw[key], at(hostPath, key), issues);
+      continue;
+    }
+    const value = host.take<string>(key);
+    if (value !== undefined && value.trim() !== "") sigstore[key as "rekor" | "rekorPubkey" | "fulcioCert" | "ctLogPubkey"] = value;
   }
-  return undefined;
+  return { sigstore };
 }
 
 /** A validator's `cert` (a custom CA) cannot be honoured: fetch in Workers trusts public CAs only. */
@@ -922,29 +987,70 @@ function pinNamedRoot(
   return { roots: [root], threshold: undefined };
 }
 
-/** Reports a rule for which Connaisseur would also check the Rekor transparency log: trustgate checks none. */
+/**
+ * Whether Connaisseur checks the Rekor transparency log for this rule. Keyless trust roots are
+ * checked against it here too; key-based signatures are not (a rule with keys and the log is refused).
+ */
 function reportRekor(
   validator: Extract<Validator, { kind: "cosign" }>,
   options: RuleOptions,
   cosignOptions: Fields,
   layout: Layout,
   rulePath: string,
+  keyBased: boolean,
   issues: Issues,
-): void {
+): boolean {
   const tlogPath = at(options.path, layout.tlogKey);
   const tlog = cosignOptions.take<boolean>(layout.tlogKey);
   const rekor = layout.version === 3 ? tlog !== false : tlog === true || (tlog === undefined && validator.rekorHostPath !== undefined);
-  if (rekor) {
+  if (rekor && keyBased) {
     issues.push({
       path: tlog !== undefined ? tlogPath : (validator.rekorHostPath ?? rulePath),
       message:
         layout.version === 3
           ? "Connaisseur 3 also verifies cosign signatures in the Rekor transparency log (verifyInTransparencyLog defaults to true); " +
-            "trustgate checks signatures by key only and no transparency log: set with.verifyInTransparencyLog: false for this rule"
+            "trustgate checks key-based signatures without the transparency log (keyless trust roots are checked against it): " +
+            "set with.verifyInTransparencyLog: false for this rule"
           : "Connaisseur 2 verifies cosign signatures in the Rekor transparency log when the validator has a host; " +
             "trustgate checks signatures by key only and no transparency log: set with.verify_in_transparency_log: false for this rule",
     });
   }
+  return rekor;
+}
+
+/**
+ * The trust root for keyless trust roots: Sigstore's public-good one (undefined), or one built from
+ * the validator's host keys (a private Sigstore). Connaisseur takes each key from host or else from
+ * the public good; trustgate takes all or none, and says which are missing. null: reported.
+ */
+function hostTrustRoot(validator: Extract<Validator, { kind: "cosign" }>, tlog: boolean, sct: boolean, issues: Issues): Record<string, unknown> | undefined | null {
+  const h = validator.sigstore;
+  if (!h || (h.fulcioCert === undefined && h.rekorPubkey === undefined && h.ctLogPubkey === undefined)) return undefined;
+  const missing = [
+    ...(h.fulcioCert === undefined ? ["fulcioCert"] : []),
+    ...(tlog && h.rekorPubkey === undefined ? ["rekorPubkey"] : []),
+    ...(sct && h.ctLogPubkey === undefined ? ["ctLogPubkey"] : []),
+  ];
+  if (missing.length > 0) {
+    issues.push({
+      path: h.path,
+      message:
+        `keyless trust roots under a private Sigstore need all of its keys here: add ${missing.join(", ")} ` +
+        "(trustgate does not mix them with Sigstore's public-good keys), or remove host's keys to use the public-good trust root",
+    });
+    return null;
+  }
+  const built = looseTrustRoot({
+    fulcioCertificates: h.fulcioCert!,
+    rekorKeys: tlog && h.rekorPubkey !== undefined ? [h.rekorPubkey] : [],
+    ctLogKeys: sct && h.ctLogPubkey !== undefined ? [h.ctLogPubkey] : [],
+    ...(h.rekor !== undefined ? { rekorUrl: /^https?:\/\//.test(h.rekor) ? h.rekor : `https://${h.rekor}` } : {}),
+  });
+  if (!built.ok) {
+    issues.push({ path: at(h.path, built.what === "fulcio" ? "fulcioCert" : built.what === "rekor" ? "rekorPubkey" : "ctLogPubkey"), message: built.why });
+    return null;
+  }
+  return built.root;
 }
 
 /**
@@ -955,7 +1061,7 @@ function reportRekor(
  *   (all of them must sign) unless the threshold asks for more signers than that, then every
  *   root (Connaisseur 3 ValidateImage; Connaisseur 2 __get_pinned_trust_roots, the same sets).
  * Rekor: Connaisseur 3 verifies in the transparency log unless verifyInTransparencyLog is false;
- * Connaisseur 2 when the validator's host (its Rekor URL) is set. trustgate checks no log.
+ * Connaisseur 2 when the validator's host (its Rekor URL) is set. trustgate checks the log for keyless trust roots only.
  */
 function cosignRequirementFor(
   validator: Extract<Validator, { kind: "cosign" }>,
@@ -987,19 +1093,41 @@ function cosignRequirementFor(
   if (!pin) return missingTrustRoot(described, ref, layout.missingCosignRoot(ref, validator.name));
   const { roots: pinned, threshold: effectiveThreshold } = pin;
 
-  reportRekor(validator, options, cosignOptions, layout, rulePath, issues);
+  const keyRoots = pinned.filter((r) => r.keyless === undefined);
+  const keylessRoots = pinned.filter((r) => r.keyless !== undefined);
+  const tlog = reportRekor(validator, options, cosignOptions, layout, rulePath, keyRoots.length > 0, issues);
+  // Connaisseur 3 with.verifySCT, true unless set false (cosign's IgnoreSCT).
+  const sct = cosignOptions.take<boolean>("verifySCT") !== false;
   if (pinned.length === 0) return undefined;
+  const trustRoot = keylessRoots.length > 0 ? hostTrustRoot(validator, tlog, sct, issues) : undefined;
+  if (trustRoot === null) return undefined;
 
   // What could not be met is reported above; the requirement keeps what can.
   const signers = required.filter((n) => pinned.some((r) => r.name === n));
   const requirement: Requirement = {
     type: "cosign",
-    keys: pinned.map((r) => ({ name: r.name, key: r.key })),
+    ...(keyRoots.length > 0 ? { keys: keyRoots.map((r) => ({ name: r.name, key: r.key })) } : {}),
+    ...(keylessRoots.length > 0
+      ? {
+          keyless: {
+            identities: keylessRoots.map((r) => ({
+              name: r.name,
+              ...(r.keyless!.issuer !== undefined ? { issuer: r.keyless!.issuer } : { issuerRegExp: r.keyless!.issuerRegex }),
+              ...(r.keyless!.subject !== undefined ? { subject: r.keyless!.subject } : { subjectRegExp: r.keyless!.subjectRegex }),
+            })),
+            ...(trustRoot ? { trustRoot } : {}),
+            ...(sct ? {} : { ignoreSCT: true }),
+            ...(tlog ? {} : { ignoreTlog: true }),
+          },
+        }
+      : {}),
     ...(effectiveThreshold !== undefined && effectiveThreshold !== 1 ? { threshold: effectiveThreshold } : {}),
     ...(signers.length > 0 ? { required: signers } : {}),
   };
-  const sources: Record<string, string> = { "": rulePath, keys: validator.rootsPath, threshold: thresholdPath, required: requiredPath };
-  pinned.forEach((r, k) => (sources[`keys[${k}]`] = r.keyPath));
+  const sources: Record<string, string> = { "": rulePath, keys: validator.rootsPath, keyless: validator.rootsPath, threshold: thresholdPath, required: requiredPath };
+  keyRoots.forEach((r, k) => (sources[`keys[${k}]`] = r.keyPath));
+  keylessRoots.forEach((r, k) => (sources[`keyless.identities[${k}]`] = r.keyPath));
+  if (trustRoot && validator.sigstore) sources["keyless.trustRoot"] = validator.sigstore.path;
   const which =
     ref !== "*"
       ? `trust root ${ref}`

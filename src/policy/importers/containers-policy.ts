@@ -7,6 +7,7 @@ import { PolicyValidationError, type Policy, type PolicyIssue, type Requirement 
 import { distinctWarnings, reviewRules, type LocatedRule } from "../review";
 import type { RequirementKinds } from "../requirement-kinds";
 import type * as z from "../../schema";
+import { looseTrustRoot } from "./sigstore-root";
 import {
   at,
   checkRequirement,
@@ -470,6 +471,8 @@ type ParsedRequirement =
       readonly keys: readonly Located<string>[];
       readonly keysPath: string;
       readonly identity?: Located<Identity>;
+      /** fulcio: the Fulcio identity and the trust root built from caData and the Rekor keys (instead of keys). */
+      readonly keyless?: { readonly issuer: string; readonly subject: string; readonly trustRoot: Record<string, unknown>; readonly path: string };
     };
 
 interface RequirementList {
@@ -653,13 +656,12 @@ function readSigstoreSigned(raw: Record<string, unknown>, path: string, used: bo
     if (used) issues.push({ path: at(path, key), message: FILES_HINT });
     ok = false;
   }
-  for (const key of ["fulcio", "pki"] as const) {
-    if (data[key] === undefined) continue;
-    optionalRecord(data[key], at(path, key), issues);
+  if (data.pki !== undefined) {
+    optionalRecord(data.pki, at(path, "pki"), issues);
     if (used) {
       issues.push({
-        path: at(path, key),
-        message: `keyless and certificate-based sigstore verification (${key}) is not supported: trustgate verifies sigstore signatures by public key (keyData)`,
+        path: at(path, "pki"),
+        message: "certificate-based sigstore verification (pki) is not supported: trustgate verifies sigstore signatures by public key (keyData) or Fulcio identity (fulcio)",
       });
     }
     ok = false;
@@ -669,14 +671,21 @@ function readSigstoreSigned(raw: Record<string, unknown>, path: string, used: bo
     issues.push({ path, message: "at most one of rekorPublicKeyPath, rekorPublicKeyPaths, rekorPublicKeyData and rekorPublicKeyDatas can be used simultaneously" });
     ok = false;
   }
-  for (const key of rekor) {
-    if (used) {
-      issues.push({
-        path: at(path, key),
-        message: "transparency-log (Rekor) checks are not supported: trustgate cannot require a Rekor SET; remove it to verify by key alone",
-      });
+  let keyless: Extract<ParsedRequirement, { kind: "sigstore" }>["keyless"];
+  if (data.fulcio !== undefined) {
+    const fulcio = readFulcio(data as Record<string, unknown>, rekor, path, used, issues);
+    if (fulcio) keyless = fulcio;
+    else ok = false;
+  } else {
+    for (const key of rekor) {
+      if (used) {
+        issues.push({
+          path: at(path, key),
+          message: "transparency-log (Rekor) checks of key-based signatures are not supported: trustgate cannot require a Rekor SET; remove it to verify by key alone",
+        });
+      }
+      ok = false;
     }
-    ok = false;
   }
 
   const dataPath = at(path, "keyData");
@@ -685,14 +694,95 @@ function readSigstoreSigned(raw: Record<string, unknown>, path: string, used: bo
   if (!keys) ok = false;
   const identityPath = at(path, "signedIdentity");
   const identity = readIdentity(data.signedIdentity, identityPath, issues, false);
-  if (!ok || !keys || keys.length === 0 || identity === null) return undefined;
+  if (!ok || !keys || (keys.length === 0 && !keyless) || identity === null) return undefined;
   return {
     kind: "sigstore",
     path,
     keys,
     keysPath: data.keyDatas !== undefined ? datasPath : dataPath,
     ...(identity ? { identity: { value: identity, path: identityPath } } : {}),
+    ...(keyless ? { keyless } : {}),
   };
+}
+
+const fulcioShape = mapping({ caPath: nested(), caData: nested(), oidcIssuer: nested(), subjectEmail: nested() });
+
+/**
+ * sigstoreSigned's fulcio (containers/image signature/policy_config_sigstore.go and fulcio_cert.go):
+ * the CA in caData (base64 of PEM certificates), the OIDC issuer and subject email matched exactly,
+ * and a Rekor key, mandatory with fulcio, whose SET dates the signature. containers/image checks no
+ * SCT, so neither does the import (ignoreSCT). Files cannot be read here: caPath and
+ * rekorPublicKeyPath(s) are refused, saying to inline the data.
+ */
+function readFulcio(
+  data: Record<string, unknown>,
+  rekor: readonly (typeof REKOR_KEYS)[number][],
+  path: string,
+  used: boolean,
+  issues: Issues,
+): Extract<ParsedRequirement, { kind: "sigstore" }>["keyless"] {
+  const fPath = at(path, "fulcio");
+  const f: Partial<z.infer<typeof fulcioShape>> | undefined = readShape(fulcioShape, data.fulcio, fPath, issues)?.data;
+  if (!f) return undefined;
+  let ok = true;
+  if (f.caPath !== undefined && f.caData !== undefined) {
+    issues.push({ path: fPath, message: "caPath and caData cannot be used simultaneously" });
+    ok = false;
+  } else if (f.caPath === undefined && f.caData === undefined) {
+    issues.push({ path: fPath, message: "At least one of caPath and caData must be specified" });
+    ok = false;
+  }
+  if (f.caPath !== undefined) {
+    optionalString(f.caPath, at(fPath, "caPath"), issues);
+    if (used) issues.push({ path: at(fPath, "caPath"), message: "trustgate cannot read files on your hosts: give the Fulcio CA inline as caData (base64 -w0 <CA file>)" });
+    ok = false;
+  }
+  const issuer = optionalString(f.oidcIssuer, at(fPath, "oidcIssuer"), issues);
+  const subject = optionalString(f.subjectEmail, at(fPath, "subjectEmail"), issues);
+  if (isAbsent(f.oidcIssuer) || issuer === "") {
+    issues.push({ path: fPath, message: "oidcIssuer not specified" });
+    ok = false;
+  }
+  if (isAbsent(f.subjectEmail) || subject === "") {
+    issues.push({ path: fPath, message: "subjectEmail not specified" });
+    ok = false;
+  }
+  if (rekor.length === 0) {
+    issues.push({
+      path,
+      message: "At least one of rekorPublickeyPath, rekorPublicKeyPaths, rekorPublickeyData and rekorPublicKeyDatas must be specified if fulcio is used",
+    });
+    ok = false;
+  }
+  const rekorKeys: Located<string>[] = [];
+  for (const key of rekor) {
+    if (key === "rekorPublicKeyPath" || key === "rekorPublicKeyPaths") {
+      if (used) issues.push({ path: at(path, key), message: "trustgate cannot read files on your hosts: give the Rekor public key inline as rekorPublicKeyData (base64 -w0 <key file>)" });
+      ok = false;
+      continue;
+    }
+    const read = readSigstoreKeys(
+      key === "rekorPublicKeyData" ? { keyData: data[key] } : { keyDatas: data[key] },
+      at(path, "rekorPublicKeyData"),
+      at(path, "rekorPublicKeyDatas"),
+      issues,
+    );
+    if (!read) ok = false;
+    else rekorKeys.push(...read);
+  }
+  let ca: string | undefined;
+  if (f.caData !== undefined) {
+    const bytes = decodeBase64(f.caData, at(fPath, "caData"), issues);
+    if (!bytes) ok = false;
+    else ca = new TextDecoder().decode(bytes);
+  }
+  if (!ok || ca === undefined || issuer === undefined || subject === undefined) return undefined;
+  const built = looseTrustRoot({ fulcioCertificates: ca, rekorKeys: rekorKeys.map((k) => k.value), ctLogKeys: [] });
+  if (!built.ok) {
+    issues.push({ path: built.what === "fulcio" ? at(fPath, "caData") : at(path, rekor[0]!), message: built.why });
+    return undefined;
+  }
+  return { issuer, subject, trustRoot: built.root, path: fPath };
 }
 
 /** The public keys of keyData and keyDatas; undefined when one cannot be read (reported). */
@@ -971,13 +1061,24 @@ function requirementsOf(list: RequirementList, attachments: boolean, ctx: Contex
     }
     const raw: Requirement = {
       type: "cosign",
-      keys: parsed.keys.map((k, i) => ({ name: `key-${i + 1}`, key: k.value })),
+      ...(parsed.keys.length > 0 ? { keys: parsed.keys.map((k, i) => ({ name: `key-${i + 1}`, key: k.value })) } : {}),
+      ...(parsed.keyless
+        ? {
+            keyless: {
+              identities: [{ name: "fulcio", issuer: parsed.keyless.issuer, subject: parsed.keyless.subject }],
+              trustRoot: parsed.keyless.trustRoot,
+              // containers/image checks no SCT (fulcio_cert.go).
+              ignoreSCT: true,
+            },
+          }
+        : {}),
       // containers/image's default; cosign's own payloads name a repository only.
       signedIdentity: parsed.identity?.value ?? { type: "matchRepoDigestOrExact" },
     };
     const sources: Record<string, string> = {
       "": parsed.path,
       keys: parsed.keysPath,
+      ...(parsed.keyless ? { keyless: parsed.keyless.path } : {}),
       ...(parsed.identity ? { signedIdentity: parsed.identity.path } : {}),
     };
     parsed.keys.forEach((k, i) => (sources[`keys[${i}]`] = k.path));

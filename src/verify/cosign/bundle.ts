@@ -11,7 +11,8 @@
 // both lowerCamelCase and proto field names and base64 in either alphabet, padded or not.
 // cosign accepts a statement when any subject's sha256 is the image's
 // (IntotoSubjectClaimVerifier: "no matching subject digest found"). Bundles with a certificate
-// (keyless, Fulcio) are not verified here; transparency-log entries in a bundle are not checked.
+// (keyless, Fulcio; v0.1, v0.2 and v0.3) are read into `keyless` (keyless/evidence.ts) and
+// verified by the keyless verifier; transparency-log entries of key-based bundles are not checked.
 import type { ImageReference } from "../../reference";
 import type { SignedIdentity } from "../shared/identity";
 import { utf8DecodeStrict } from "../shared/encoding";
@@ -25,8 +26,12 @@ import { MAX_SIGNATURES_PER_BUNDLE } from "./limits";
 import type { Parsed } from "./payload";
 import { verifySignature, type SignatureCheck } from "./signature";
 import { isRecord } from "../../stored";
+import { BUNDLE_VERSIONS, readKeylessBundle, type KeylessBundle } from "./keyless/evidence";
+import { field as get, protoBytes } from "./protojson";
 
 export const BUNDLE_V03_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json";
+/** Every bundle media type (and referrer artifact type) trustgate reads: v0.1, v0.2 and v0.3. */
+export const BUNDLE_MEDIA_TYPES: readonly string[] = Object.keys(BUNDLE_VERSIONS);
 export const IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
 export const IN_TOTO_STATEMENT_V1 = "https://in-toto.io/Statement/v1";
 export const COSIGN_SIGN_PREDICATE_TYPE = "https://sigstore.dev/cosign/sign/v1";
@@ -46,6 +51,11 @@ export interface SigstoreBundle {
   readonly signatures: readonly DsseSignature[];
   /** How many signatures the envelope lists (cosign writes one). */
   readonly signatureCount: number;
+  /**
+   * A keyless bundle (a Fulcio certificate, not a key): everything that verifies it. The fields
+   * above then mirror its DSSE envelope (empty for a messageSignature); checkBundle is not for it.
+   */
+  readonly keyless?: KeylessBundle;
 }
 
 /** A referrer manifest: which layer holds the bundle, and what it says it refers to. */
@@ -78,20 +88,35 @@ export function parseBundle(bytes: Uint8Array): Parsed<SigstoreBundle> {
   const root = parseJson(bytes);
   if (!isRecord(root)) return { ok: false, why: "the bundle is not a JSON object" };
   const mediaType = get(root, "mediaType", "media_type");
-  if (mediaType !== BUNDLE_V03_MEDIA_TYPE) {
-    return { ok: false, why: `bundle media type ${JSON.stringify(mediaType)} is not supported (only ${BUNDLE_V03_MEDIA_TYPE})` };
+  const version = typeof mediaType === "string" ? BUNDLE_VERSIONS[mediaType] : undefined;
+  if (version === undefined || typeof mediaType !== "string") {
+    return { ok: false, why: `bundle media type ${JSON.stringify(mediaType)} is not supported (only ${BUNDLE_MEDIA_TYPES.join(", ")})` };
   }
   const material = get(root, "verificationMaterial", "verification_material");
   if (!isRecord(material)) return { ok: false, why: "the bundle has no verificationMaterial" };
   const publicKey = get(material, "publicKey", "public_key");
   if (!isRecord(publicKey)) {
     const keyless = get(material, "certificate") !== undefined || get(material, "x509CertificateChain", "x509_certificate_chain") !== undefined;
+    if (!keyless) return { ok: false, why: "the bundle's verificationMaterial has no publicKey" };
+    const read = readKeylessBundle(root, version);
+    if (!read.ok) return { ok: false, why: `keyless bundle: ${read.why}` };
+    const content = read.value.content;
     return {
-      ok: false,
-      why: keyless
-        ? "the bundle is keyless (a Fulcio certificate, not a key): trustgate verifies key-based cosign signatures only"
-        : "the bundle's verificationMaterial has no publicKey",
+      ok: true,
+      value: {
+        mediaType,
+        publicKeyHint: undefined,
+        payloadType: content.kind === "dsse" ? content.payloadType : "",
+        payload: content.kind === "dsse" ? content.payload : new Uint8Array(0),
+        signatures: content.kind === "dsse" ? [{ sig: content.signature, keyid: "" }] : [],
+        signatureCount: content.kind === "dsse" ? 1 : 0,
+        keyless: read.value,
+      },
     };
+  }
+  // Key-based bundles are read as cosign v3 writes them: v0.3 only.
+  if (mediaType !== BUNDLE_V03_MEDIA_TYPE) {
+    return { ok: false, why: `bundle media type ${JSON.stringify(mediaType)} is not supported for a key-based bundle (only ${BUNDLE_V03_MEDIA_TYPE})` };
   }
   const hint = get(publicKey, "hint");
   if (get(root, "messageSignature", "message_signature") !== undefined) {
@@ -231,7 +256,18 @@ export async function checkBundle(check: BundleCheck): Promise<CheckedSignature>
 }
 
 function statementProblem(check: BundleCheck): string | undefined {
-  const parsed = parseStatement(check.bundle.payload);
+  return statementClaimProblem(check.bundle.payload, check.digest, check.image, check.signedIdentity);
+}
+
+/** Why a cosign-sign in-toto statement does not claim `digest` (and, with signedIdentity, the image), or undefined. */
+export function statementClaimProblem(
+  payload: Uint8Array,
+  digest: string,
+  image: ImageReference,
+  signedIdentity: SignedIdentity | undefined,
+): string | undefined {
+  const check = { digest, image, signedIdentity };
+  const parsed = parseStatement(payload);
   if (!parsed.ok) return parsed.why;
   const { predicateType, subjects } = parsed.value;
   if (predicateType !== COSIGN_SIGN_PREDICATE_TYPE) {
@@ -255,26 +291,6 @@ function statementProblem(check: BundleCheck): string | undefined {
 /** A hint as sigstore writes it, base64 in either alphabet with or without padding, in one spelling. */
 function normalHint(hint: string): string {
   return hint.replace(/-/g, "+").replace(/_/g, "/").replace(/=+$/, "");
-}
-
-function get(obj: Record<string, unknown>, ...names: string[]): unknown {
-  for (const name of names) if (obj[name] !== undefined) return obj[name];
-  return undefined;
-}
-
-/** protojson bytes: standard or URL-safe base64, padding optional. */
-function protoBytes(value: unknown): Uint8Array | undefined {
-  if (typeof value !== "string") return undefined;
-  let text = value.replace(/-/g, "+").replace(/_/g, "/");
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return undefined;
-  text = text.replace(/=+$/, "");
-  if (text.length % 4 === 1) return undefined;
-  text += "=".repeat((4 - (text.length % 4)) % 4);
-  try {
-    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-  } catch {
-    return undefined;
-  }
 }
 
 function parseJson(bytes: Uint8Array): unknown {

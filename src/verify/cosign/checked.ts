@@ -1,9 +1,10 @@
 // What checking one signature found, per key: the common currency of legacy signatures, bundles and the judgement.
 import type { CosignUnreadableCode } from "./errors";
+import type { KeylessFailureCode } from "./keyless/types";
 import type { SignatureScheme } from "./signature";
 
 export type KeyResult =
-  | { readonly ok: true; readonly scheme: SignatureScheme }
+  | { readonly ok: true; readonly scheme: SignatureScheme | "keyless" }
   /**
    * `signed`: the signature is the key's, but what it signs is refused (another digest, identity).
    * `unchecked`: the key was not tried (the verification budget was spent).
@@ -13,8 +14,10 @@ export type KeyResult =
 export type CheckedSignature = {
   /** Where it came from, for people: "sha256-<hex>.sig layer 0", "bundle sha256:<hex>". */
   readonly source: string;
-  /** Key name → result; empty when unreadable. */
+  /** Key name (or keyless identity name) → result; empty when unreadable. */
   readonly keys: Readonly<Record<string, KeyResult>>;
+  /** A keyless signature that failed before any identity could accept it: what failed, for the reasons. */
+  readonly keyless?: { readonly code: KeylessFailureCode; readonly why: string };
 } & (
   | { readonly unreadable?: undefined; readonly problem?: undefined }
   | {

@@ -17,7 +17,7 @@ export type CosignUnreadableCode =
   | "REFERRER_UNREADABLE"
   /** A bundle blob is larger than trustgate reads (its descriptor says so; it is not fetched). */
   | "BUNDLE_TOO_LARGE"
-  /** A bundle does not parse, is keyless, or holds something other than a DSSE in-toto envelope. */
+  /** A bundle does not parse, is keyless under a rule without identities, or holds something other than a DSSE in-toto envelope. */
   | "BUNDLE_UNREADABLE"
   /** The registry would not serve one signature's manifest or blob (a lasting failure; transient ones fail the search). */
   | "SOURCE_UNAVAILABLE";

@@ -13,6 +13,7 @@ export {
   parseSignatureManifest,
   parseDescriptor,
   checkLegacySignature,
+  payloadMismatch,
   type Descriptor,
   type SignatureLayer,
   type SignatureLayers,
@@ -20,6 +21,7 @@ export {
 } from "./legacy";
 export {
   BUNDLE_V03_MEDIA_TYPE,
+  BUNDLE_MEDIA_TYPES,
   IN_TOTO_PAYLOAD_TYPE,
   IN_TOTO_STATEMENT_V1,
   COSIGN_SIGN_PREDICATE_TYPE,
@@ -28,6 +30,7 @@ export {
   parseStatement,
   pae,
   checkBundle,
+  statementClaimProblem,
   type SigstoreBundle,
   type ReferrerManifest,
   type Statement,
@@ -36,3 +39,5 @@ export {
 export { MAX_BUNDLE_BYTES, MAX_PAYLOAD_BYTES, MAX_BUNDLES, MAX_SIGNATURE_LAYERS, MAX_SIGNATURES_PER_BUNDLE, MAX_VERIFICATIONS } from "./limits";
 export { VerificationBudget, checkWithin, yieldToEventLoop } from "./budget";
 export { judgeSignatures, thresholdMessage, requiredMessage, type Judgement, type SignerPolicy } from "./judge";
+export { checkKeylessSignature, failed as keylessFailed, identityMatches, type KeylessSigner, type KeylessSignatureCheck } from "./keyless-check";
+export { legacyEvidence, bundleEvidence, readKeylessBundle, isKeylessLayer, BUNDLE_VERSIONS, type KeylessBundle, type BundleVersion } from "./keyless/evidence";

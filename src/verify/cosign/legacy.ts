@@ -108,15 +108,20 @@ export interface LegacyCheck {
   readonly budget?: VerificationBudget;
 }
 
+/** Why a layer's blob is not the one its descriptor names (digest, then size), or undefined. */
+export async function payloadMismatch(layer: Descriptor, payload: Uint8Array): Promise<string | undefined> {
+  const actual = `sha256:${await sha256Hex(payload)}`;
+  if (actual !== layer.digest) return `the payload blob hashes to ${actual}, not ${layer.digest} as its descriptor says`;
+  if (payload.length !== layer.size) return `the payload blob has ${payload.length} bytes, its descriptor says ${layer.size}`;
+  return undefined;
+}
+
 /** Checks one legacy signature against every key (a key listed twice under two names, once). */
 export async function checkLegacySignature(check: LegacyCheck): Promise<CheckedSignature> {
   const { layer, payload } = check;
   const source = `${signatureTag(check.digest)} layer ${layer.index}`;
-  const actual = `sha256:${await sha256Hex(payload)}`;
-  if (actual !== layer.digest) return unreadable(source, "PAYLOAD_MISMATCH", `the payload blob hashes to ${actual}, not ${layer.digest} as its descriptor says`);
-  if (payload.length !== layer.size) {
-    return unreadable(source, "PAYLOAD_MISMATCH", `the payload blob has ${payload.length} bytes, its descriptor says ${layer.size}`);
-  }
+  const mismatch = await payloadMismatch(layer, payload);
+  if (mismatch) return unreadable(source, "PAYLOAD_MISMATCH", mismatch);
   const b64 = layer.annotations[SIGNATURE_ANNOTATION];
   if (b64 === undefined) return unreadable(source, "SIGNATURE_UNREADABLE", `the layer has no ${SIGNATURE_ANNOTATION} annotation`);
   const signature = base64Decode(b64);

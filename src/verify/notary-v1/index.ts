@@ -1,6 +1,6 @@
 // Public surface of the Notary v1 (Docker Content Trust) verifier.
 
-export { encodeCanonical, encodeCanonicalString, CanonicalJsonError } from "./canonical-json";
+export { encodeCanonical, encodeCanonicalString, CanonicalJsonError } from "../shared/canonical-json";
 export { NotaryV1Error, type NotaryV1ErrorCode } from "./errors";
 export {
   canonicalKeyId,

@@ -1,6 +1,6 @@
 // TUF public keys as notary writes them: parsing, key IDs, Web Crypto import (cached), certificates and pins.
 
-import { encodeCanonical } from "./canonical-json";
+import { encodeCanonical } from "../shared/canonical-json";
 import {
   DerError,
   ED25519_SPKI_PREFIX,

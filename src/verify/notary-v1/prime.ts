@@ -8,7 +8,7 @@
 //
 // The sample is a root role made by the notary CLI for this repository's test vectors
 // (test/vectors/notary-v1/alice-signed/root.json): a certificate root key and three ECDSA keys.
-import { encodeCanonical } from "./canonical-json";
+import { encodeCanonical } from "../shared/canonical-json";
 import { parseCertificate } from "../shared/der";
 import { base64Decode, parsePem } from "../shared/encoding";
 import { keyMaterial } from "./keys";

@@ -1,6 +1,6 @@
 // Signature checks as notary's verifiers do them (tuf/signed/verifiers.go, verify.go), on Web Crypto.
 
-import { CanonicalJsonError, encodeCanonical } from "./canonical-json";
+import { CanonicalJsonError, encodeCanonical } from "../shared/canonical-json";
 import { NotaryV1Error, fail } from "./errors";
 import { MIN_RSA_BITS, importVerifyKey, keyId, keyMaterial, type TufKey, type VerifyAlgorithm } from "./keys";
 import type { SignedEnvelope } from "./roles";

@@ -181,6 +181,20 @@ export interface Certificate {
   readonly isCA: boolean;
   /** Issuer and subject names are byte-identical. */
   readonly selfIssued: boolean;
+  /** The issuer and subject Names, DER (chains link where one's issuer is the other's subject). */
+  readonly issuerName: Uint8Array;
+  readonly subjectName: Uint8Array;
+  /** The extensions in certificate order, unparsed. */
+  readonly extensions: readonly CertificateExtension[];
+  /** The TBSCertificate's fields in order, raw (rebuilding it, e.g. RFC 6962's precertificate TBS). */
+  readonly tbsFields: readonly DerNode[];
+}
+
+export interface CertificateExtension {
+  readonly oid: string;
+  readonly critical: boolean;
+  /** The extnValue OCTET STRING's contents. */
+  readonly value: Uint8Array;
 }
 
 export function parseCertificate(der: Uint8Array): Certificate {
@@ -209,9 +223,13 @@ export function parseCertificate(der: Uint8Array): Certificate {
     throw new DerError("X.509: bad TBSCertificate");
   }
   let isCA = false;
+  let extensions: CertificateExtension[] = [];
   for (; i < fields.length; i++) {
     const f = fields[i]!;
-    if (f.tag === 0xa3) isCA = basicConstraintsCA(f);
+    if (f.tag === 0xa3) {
+      isCA = basicConstraintsCA(f);
+      extensions = extensionsOf(f);
+    }
     else if (f.tag !== 0x81 && f.tag !== 0x82 && f.tag !== 0xa1 && f.tag !== 0xa2) {
       throw new DerError("X.509: unexpected TBSCertificate field");
     }
@@ -231,7 +249,80 @@ export function parseCertificate(der: Uint8Array): Certificate {
     notAfter: decodeTime(notAfter),
     isCA,
     selfIssued: bytesSame(issuer.raw, subject.raw),
+    issuerName: issuer.raw,
+    subjectName: subject.raw,
+    extensions,
+    tbsFields: fields,
   };
+}
+
+function extensionsOf(extensionsWrapper: DerNode): CertificateExtension[] {
+  const [list] = children(extensionsWrapper);
+  if (!list || list.tag !== TAG.SEQUENCE) throw new DerError("X.509: bad extensions");
+  return children(list).map((ext) => {
+    const parts = children(ext);
+    const oid = parts[0];
+    const value = parts[parts.length - 1];
+    if (!oid || !value || value.tag !== TAG.OCTET_STRING || parts.length > 3) throw new DerError("X.509: bad extension");
+    const flag = parts.length === 3 ? parts[1]! : undefined;
+    if (flag && (flag.tag !== TAG.BOOLEAN || flag.value.length !== 1)) throw new DerError("X.509: bad extension");
+    return { oid: decodeOid(oid), critical: flag !== undefined && flag.value[0] !== 0, value: value.value };
+  });
+}
+
+/** One GeneralName of a subjectAltName (RFC 5280 4.2.1.6); kinds other than these come as "other-kind". */
+export type GeneralName =
+  | { readonly kind: "email" | "dns" | "uri"; readonly value: string }
+  | { readonly kind: "otherName"; readonly typeId: string; readonly value: DerNode }
+  | { readonly kind: "other-kind"; readonly tag: number };
+
+/** The GeneralNames of a subjectAltName extension's value. */
+export function parseSubjectAltNames(value: Uint8Array): GeneralName[] {
+  const seq = readSingle(value, TAG.SEQUENCE);
+  return children(seq).map((name): GeneralName => {
+    switch (name.tag) {
+      case 0x81:
+        return { kind: "email", value: ia5(name.value) };
+      case 0x82:
+        return { kind: "dns", value: ia5(name.value) };
+      case 0x86:
+        return { kind: "uri", value: ia5(name.value) };
+      case 0xa0: {
+        const [typeId, wrapped, ...rest] = children(name);
+        if (!typeId || wrapped?.tag !== 0xa0 || rest.length > 0) throw new DerError("X.509: bad otherName");
+        const [inner, ...more] = children(wrapped);
+        if (!inner || more.length > 0) throw new DerError("X.509: bad otherName");
+        return { kind: "otherName", typeId: decodeOid(typeId), value: inner };
+      }
+      default:
+        return { kind: "other-kind", tag: name.tag };
+    }
+  });
+}
+
+function ia5(bytes: Uint8Array): string {
+  for (const b of bytes) if (b > 0x7e || b < 0x20) throw new DerError("X.509: bad IA5String in a name");
+  return String.fromCharCode(...bytes);
+}
+
+/** The OIDs of an extKeyUsage extension's value. */
+export function parseExtendedKeyUsage(value: Uint8Array): string[] {
+  return children(readSingle(value, TAG.SEQUENCE)).map(decodeOid);
+}
+
+/** keyUsage bits (RFC 5280 4.2.1.3), bit 0 (digitalSignature) first. */
+export function parseKeyUsage(value: Uint8Array): boolean[] {
+  const node = readSingle(value, TAG.BIT_STRING);
+  if (node.value.length === 0 || node.value[0]! > 7 || (node.value.length === 1 && node.value[0] !== 0)) throw new DerError("X.509: bad keyUsage");
+  const bits: boolean[] = [];
+  const body = node.value.subarray(1);
+  for (let i = 0; i < body.length * 8 - node.value[0]!; i++) bits.push((body[i >> 3]! & (0x80 >> (i & 7))) !== 0);
+  return bits;
+}
+
+/** A string-valued DER node (UTF8String and the other directory strings). */
+export function decodeStringValue(node: DerNode): string {
+  return decodeDirectoryString(node);
 }
 
 function bytesSame(a: Uint8Array, b: Uint8Array): boolean {

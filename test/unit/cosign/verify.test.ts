@@ -191,12 +191,16 @@ describe("bundles", () => {
     expect(new TextDecoder().decode(pae("application/vnd.in-toto+json", new TextEncoder().encode("{}")))).toBe("DSSEv1 28 application/vnd.in-toto+json 2 {}");
   });
 
-  it("refuses keyless, message-signature and other-version bundles; reads proto field names and URL-safe base64", () => {
+  it("refuses unreadable keyless, key-based message-signature and key-based other-version bundles; reads proto field names and URL-safe base64", () => {
     const enc = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
     const mediaType = "application/vnd.dev.sigstore.bundle.v0.3+json";
     expect(parseBundle(enc({ mediaType, verificationMaterial: { certificate: { rawBytes: "AA==" } }, dsseEnvelope: {} }))).toMatchObject({ ok: false, why: expect.stringContaining("keyless") });
     expect(parseBundle(enc({ mediaType, verificationMaterial: { publicKey: {} }, messageSignature: {} }))).toMatchObject({ ok: false, why: expect.stringContaining("messageSignature") });
-    expect(parseBundle(enc({ mediaType: "application/vnd.dev.sigstore.bundle+json;version=0.1" }))).toMatchObject({ ok: false, why: expect.stringContaining("not supported") });
+    expect(parseBundle(enc({ mediaType: "application/vnd.dev.sigstore.bundle+json;version=0.1", verificationMaterial: { publicKey: { hint: "h" } } }))).toMatchObject({
+      ok: false,
+      why: expect.stringContaining("not supported for a key-based bundle"),
+    });
+    expect(parseBundle(enc({ mediaType: "application/vnd.dev.sigstore.bundle+json;version=0.4" }))).toMatchObject({ ok: false, why: expect.stringContaining("not supported") });
     const ok = parseBundle(enc({ media_type: mediaType, verification_material: { public_key: { hint: "h" } }, dsse_envelope: { payload: "e30", payload_type: "t", signatures: [{ sig: "-_8" }] } }));
     expect(ok).toMatchObject({ ok: true, value: { publicKeyHint: "h", payloadType: "t", payload: new TextEncoder().encode("{}"), signatures: [{ sig: Uint8Array.of(0xfb, 0xff) }] } });
   });

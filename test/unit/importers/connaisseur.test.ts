@@ -576,7 +576,7 @@ describe("importConnaisseur: cosign validators", () => {
     delete doc.application.policy[1].with.verifyInTransparencyLog;
     expectIssue(doc, "application.policy[1]", /verifyInTransparencyLog defaults to true.*set with\.verifyInTransparencyLog: false/);
     doc.application.policy[1].with.verifyInTransparencyLog = true;
-    expectIssue(doc, "application.policy[1].with.verifyInTransparencyLog", /trustgate checks signatures by key only and no transparency log/);
+    expectIssue(doc, "application.policy[1].with.verifyInTransparencyLog", /trustgate checks key-based signatures without the transparency log/);
   });
 
   it("asks to turn Rekor off in Connaisseur 2 only when the validator has a host (its Rekor URL) or the rule asks for it", () => {
@@ -587,11 +587,37 @@ describe("importConnaisseur: cosign validators", () => {
   });
 
   const invalid: [string, () => unknown, string, RegExp][] = [
-    ["a keyless trust root", () => {
+    ["a keyless trust root with issuer and issuerRegex", () => {
       const d = v3Cosign();
+      d.application.validators[1].trustRoots.push({ name: "ci", keyless: { issuer: "https://token.actions.githubusercontent.com", issuerRegex: "github", subject: "x" } });
+      return d;
+    }, "application.validators[1].trustRoots[3].keyless", /^give issuer or issuerRegex \(one of them\)$/],
+    ["a keyless trust root without subject", () => {
+      const d = v3Cosign();
+      d.application.validators[1].trustRoots.push({ name: "ci", keyless: { issuer: "https://token.actions.githubusercontent.com" } });
+      return d;
+    }, "application.validators[1].trustRoots[3].keyless", /^give subject or subjectRegex \(one of them\)$/],
+    ["a trust root with key and keyless", () => {
+      const d = v3Cosign();
+      d.application.validators[1].trustRoots[0].keyless = { issuer: "https://token.actions.githubusercontent.com", subject: "x" };
+      return d;
+    }, "application.validators[1].trustRoots[0]", /key or keyless, not both/],
+    ["a trust root with neither key nor keyless", () => {
+      const d = v3Cosign();
+      delete d.application.validators[1].trustRoots[0].key;
+      return d;
+    }, "application.validators[1].trustRoots[0].key", /required: a public key \(or keyless: issuer and subject\)/],
+    ["a keyless regular expression Go and JavaScript read differently", () => {
+      const d = v3Cosign({ trustRoot: "ci" });
+      d.application.validators[1].trustRoots.push({ name: "ci", keyless: { issuerRegex: "github", subjectRegex: "(?i)philipp" } });
+      return d;
+    }, "application.validators[1].trustRoots[3].keyless", /\(\?…\) group other than/],
+    ["a private Sigstore host with only some of its keys", () => {
+      const d = v3Cosign({ trustRoot: "ci", verifyInTransparencyLog: true });
+      d.application.validators[1].host = { fulcioCert: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----" };
       d.application.validators[1].trustRoots.push({ name: "ci", keyless: { issuer: "https://token.actions.githubusercontent.com", subject: "x" } });
       return d;
-    }, "application.validators[1].trustRoots[3].keyless", /keyless \(Fulcio certificate\) trust roots are not supported/],
+    }, "application.validators[1].host", /add rekorPubkey, ctLogPubkey/],
     ["a KMS key reference", () => {
       const d = v3Cosign();
       d.application.validators[1].trustRoots[0].key = "k8s://connaisseur/cosignkeys";

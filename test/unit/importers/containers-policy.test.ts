@@ -35,6 +35,9 @@ const reject = [{ type: "reject" }];
 const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 const signedBy = (extra: Record<string, unknown> = {}) => defined({ type: "signedBy", keyType: "GPGKeys", keyData: LAB_USER, ...extra });
 const sigstore = (extra: Record<string, unknown> = {}) => defined({ type: "sigstoreSigned", keyData: b64(COSIGN), ...extra });
+/** sigstoreSigned with fulcio (its fields over a default identity) and a Rekor key. */
+const fulcio = (f: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+  sigstore({ keyData: undefined, fulcio: defined({ oidcIssuer: "https://github.com/login/oauth", subjectEmail: "dev@example.com", ...f }), rekorPublicKeyData: b64(COSIGN), ...extra });
 
 function doc(policy: unknown, registriesD?: unknown[]): unknown {
   return { policy, ...(registriesD ? { "registries.d": registriesD } : {}) };
@@ -521,8 +524,17 @@ describe("importContainersPolicy: invalid documents, each problem at its path", 
     ["exactReference without a tag", () => docker({ "quay.io": [signedBy({ signedIdentity: { type: "exactReference", dockerReference: "quay.io/org/app" } })] }), at("quay.io", "[0].signedIdentity.dockerReference"), /neither a tag nor digest/],
     ["remapIdentity without signedPrefix", () => docker({ "quay.io": [signedBy({ signedIdentity: { type: "remapIdentity", prefix: "quay.io" } })] }), at("quay.io", "[0].signedIdentity.signedPrefix"), /required/],
     ["a sigstore keyPath", () => docker({ "quay.io": [sigstore({ keyData: undefined, keyPath: "/cosign.pub" })] }), at("quay.io", "[0].keyPath"), /cannot read files/],
-    ["fulcio", () => docker({ "quay.io": [sigstore({ keyData: undefined, fulcio: { caData: "x", oidcIssuer: "https://x", subjectEmail: "a@b" }, rekorPublicKeyData: "x" })] }), at("quay.io", "[0].fulcio"), /keyless .* not supported/],
-    ["a Rekor key", () => docker({ "quay.io": [sigstore({ rekorPublicKeyData: b64(COSIGN) })] }), at("quay.io", "[0].rekorPublicKeyData"), /Rekor\) checks are not supported/],
+    ["a fulcio caPath", () => docker({ "quay.io": [fulcio({ caPath: "/fulcio.pem" })] }), at("quay.io", "[0].fulcio.caPath"), /cannot read files on your hosts: give the Fulcio CA inline as caData/],
+    ["fulcio with caPath and caData", () => docker({ "quay.io": [fulcio({ caPath: "/fulcio.pem", caData: b64(COSIGN) })] }), at("quay.io", "[0].fulcio"), /^caPath and caData cannot be used simultaneously$/],
+    ["fulcio without CA", () => docker({ "quay.io": [fulcio({})] }), at("quay.io", "[0].fulcio"), /^At least one of caPath and caData must be specified$/],
+    ["fulcio without oidcIssuer", () => docker({ "quay.io": [fulcio({ caData: b64(COSIGN), oidcIssuer: undefined })] }), at("quay.io", "[0].fulcio"), /^oidcIssuer not specified$/],
+    ["fulcio without subjectEmail", () => docker({ "quay.io": [fulcio({ caData: b64(COSIGN), subjectEmail: undefined })] }), at("quay.io", "[0].fulcio"), /^subjectEmail not specified$/],
+    ["an unknown fulcio field", () => docker({ "quay.io": [fulcio({ caData: b64(COSIGN), subjectHostname: "h" })] }), at("quay.io", "[0].fulcio.subjectHostname"), /unknown field/],
+    ["fulcio without a Rekor key", () => docker({ "quay.io": [fulcio({ caData: b64(COSIGN) }, { rekorPublicKeyData: undefined })] }), at("quay.io", "[0]"), /must be specified if fulcio is used/],
+    ["fulcio with a Rekor key file", () => docker({ "quay.io": [fulcio({ caData: b64(COSIGN) }, { rekorPublicKeyData: undefined, rekorPublicKeyPath: "/rekor.pub" })] }), at("quay.io", "[0].rekorPublicKeyPath"), /give the Rekor public key inline as rekorPublicKeyData/],
+    ["a fulcio CA that is no certificate", () => docker({ "quay.io": [fulcio({ caData: b64(COSIGN) })] }), at("quay.io", "[0].fulcio.caData"), /expected PEM CERTIFICATE blocks, got PUBLIC KEY/],
+    ["pki", () => docker({ "quay.io": [sigstore({ keyData: undefined, pki: { caRootsData: "x", subjectEmail: "a@b" } })] }), at("quay.io", "[0].pki"), /\(pki\) is not supported/],
+    ["a Rekor key", () => docker({ "quay.io": [sigstore({ rekorPublicKeyData: b64(COSIGN) })] }), at("quay.io", "[0].rekorPublicKeyData"), /Rekor\) checks of key-based signatures are not supported/],
     ["a sigstore key that is no PEM", () => docker({ "quay.io": [sigstore({ keyData: b64("ssh-ed25519 AAAA") })] }), at("quay.io", "[0].keyData"), /PEM public key/],
     ["empty keyDatas", () => docker({ "quay.io": [sigstore({ keyData: undefined, keyDatas: [] })] }), at("quay.io", "[0].keyDatas"), /contains no entries/],
     ["a short name scope", () => docker({ busybox: accept }), at("busybox"), /never matches .*write "docker.io\/library\/busybox"/],

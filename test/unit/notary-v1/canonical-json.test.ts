@@ -1,6 +1,6 @@
 // Canonical JSON edge cases: the exact bytes docker/go canonical/json produces, which Notary v1 signs.
 import { describe, expect, it } from "vitest";
-import { CanonicalJsonError, encodeCanonical, encodeCanonicalString } from "../../../src/verify/notary-v1/canonical-json";
+import { CanonicalJsonError, encodeCanonical, encodeCanonicalString } from "../../../src/verify/shared/canonical-json";
 import { utf8 } from "../../../src/verify/shared/encoding";
 
 const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(" ");

@@ -1,5 +1,5 @@
 // Test generator: mints keys, certificates and a whole signed Notary v1 repository with Web Crypto.
-import { encodeCanonical } from "../../../src/verify/notary-v1/canonical-json";
+import { encodeCanonical } from "../../../src/verify/shared/canonical-json";
 import { ED25519_SPKI_PREFIX, tlv } from "../../../src/verify/shared/der";
 import { base64Encode, concatBytes, sha256, sha512, toHex, toPem, utf8 } from "../../../src/verify/shared/encoding";
 import { importPinnedKey, type PinnedKey } from "../../../src/verify/notary-v1/keys";

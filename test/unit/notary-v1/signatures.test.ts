@@ -1,6 +1,6 @@
 // Signature methods (ecdsa raw r||s, eddsa, rsapss, rsapkcs1v15) and role threshold counting.
 import { describe, expect, it } from "vitest";
-import { encodeCanonical } from "../../../src/verify/notary-v1/canonical-json";
+import { encodeCanonical } from "../../../src/verify/shared/canonical-json";
 import { utf8 } from "../../../src/verify/shared/encoding";
 import { NotaryV1Error } from "../../../src/verify/notary-v1/errors";
 import { parseTufKey, type TufKey } from "../../../src/verify/notary-v1/keys";

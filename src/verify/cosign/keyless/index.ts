@@ -1,4 +1,4 @@
 // Keyless cosign (Fulcio certificates, Rekor entries, the Sigstore trust root), pure.
 export * from "./types";
 export { parseTrustedRoot, type TrustedRoot, type TrustedLogKey, type TrustedCertificateAuthority } from "./trusted-root";
-export { verifyKeyless, describeMatcher } from "./verify";
+export { verifyKeyless, describeMatcher, compileIdentityRegExp } from "./verify";

@@ -1,4 +1,7 @@
 // Canonical JSON exactly as docker/go canonical/json MarshalCanonical writes it: the bytes Notary v1 signs.
+// TUF 1.0 metadata (securesystemslib's encode_canonical, go-securesystemslib cjson, which sign
+// Sigstore's repository) follows the same rules for the integers, strings and objects it holds, so
+// verify/tuf reads these bytes too.
 //
 // Rules (docker/go canonical/json encode.go, canonical mode):
 // - no whitespace; object keys sorted by their UTF-8 bytes (Go string order, not UTF-16 order);
@@ -9,7 +12,7 @@
 //   digits beyond 2^53 were already rounded on both sides, and we match notary bit for bit up to
 //   |n| < 2^63. Beyond that Go's int64 conversion overflows; we refuse instead of emulating it.
 
-import { utf8 } from "../shared/encoding";
+import { utf8 } from "./encoding";
 
 export class CanonicalJsonError extends Error {
   override readonly name = "CanonicalJsonError";
