@@ -52,3 +52,36 @@ const PEM_BLOCKS = /-----BEGIN [A-Z0-9 ]+-----[\s\S]*?-----END [A-Z0-9 ]+-----/g
 export function splitPems(text: string): string[] {
   return [...text.matchAll(PEM_BLOCKS)].map((m) => m[0].trim());
 }
+
+/** The public-good Sigstore services: the native keyless default trust root (TUF) covers them. */
+export const PUBLIC_FULCIO = new Set(["https://fulcio.sigstore.dev", "https://fulcio.sigstore.dev/"]);
+export const PUBLIC_REKOR = new Set(["https://rekor.sigstore.dev", "https://rekor.sigstore.dev/"]);
+
+/**
+ * A Kyverno wildcard ('*' any run, '?' one character, matched over the whole value) as an identity:
+ * exact when it has no wildcard, else an anchored regular expression meaning the same.
+ */
+export function wildcardIdentity(value: string): { exact: string } | { regExp: string } {
+  if (!/[*?]/.test(value)) return { exact: value };
+  let out = "^";
+  for (const ch of value) {
+    if (ch === "*") out += ".*";
+    else if (ch === "?") out += ".";
+    else out += /[\\^$.+()[\]{}|]/.test(ch) ? `\\${ch}` : ch;
+  }
+  return { regExp: `${out}$` };
+}
+
+/** Kyverno's additionalExtensions keys (cosign's CertExtensionMap names or OIDs) → trustgate's FULCIO_EXTENSIONS names. */
+export const KYVERNO_EXTENSIONS: Readonly<Record<string, string>> = {
+  githubWorkflowTrigger: "githubWorkflowTrigger",
+  "1.3.6.1.4.1.57264.1.2": "githubWorkflowTrigger",
+  githubWorkflowSha: "githubWorkflowSHA",
+  "1.3.6.1.4.1.57264.1.3": "githubWorkflowSHA",
+  githubWorkflowName: "githubWorkflowName",
+  "1.3.6.1.4.1.57264.1.4": "githubWorkflowName",
+  githubWorkflowRepository: "githubWorkflowRepository",
+  "1.3.6.1.4.1.57264.1.5": "githubWorkflowRepository",
+  githubWorkflowRef: "githubWorkflowRef",
+  "1.3.6.1.4.1.57264.1.6": "githubWorkflowRef",
+};

@@ -7,14 +7,13 @@ import { PolicyValidationError, type Mode, type ModeOverride, type Policy, type 
 import type { RequirementKinds } from "../requirement-kinds";
 import { distinctWarnings } from "../review";
 import { at, checkRequirement, dictionary, distinctIssues, flag, list, mapping, mappingWith, nested, normalizePem, pemProblem, readShape, requiredText, text, typeName, type Issues } from "./shared";
-import { collectObjects, keyReferenceProblem, splitPems, type Located } from "./k8s-objects";
+import { collectObjects, keyReferenceProblem, KYVERNO_EXTENSIONS, PUBLIC_REKOR, splitPems, wildcardIdentity, type Located } from "./k8s-objects";
 
 const API_VERSIONS = ["kyverno.io/v1", "kyverno.io/v2beta1", "kyverno.io/v2"];
 const MAX_RULES = 1000;
 const AUTOGEN_ANNOTATION = "pod-policies.kyverno.io/autogen-controllers";
 /** Kyverno's pod controllers (pkg/autogen): a rule on Pods also checks their templates. */
 const POD_CONTROLLERS = ["DaemonSet", "Deployment", "Job", "StatefulSet", "ReplicaSet", "ReplicationController", "CronJob"];
-const KEYLESS_NOT_YET = "keyless attestors are not supported yet by this importer: verify with keys.publicKeys, or keep this rule in Kyverno";
 
 const int = () => z.nullish(z.int({ error: (issue) => `expected a whole number, got ${typeName(issue.input)}` }));
 const refused = (message: string) => z.optional(z.custom<never>((v) => v === undefined || v === null, { message }));
@@ -74,10 +73,10 @@ const verifyImageShape = mapping({
   imageRegistryCredentials: refused("imageRegistryCredentials: give registry credentials to trustgate (REGISTRY_CREDENTIALS), not in the policy"),
   image: refused("image is deprecated in Kyverno: write imageReferences"),
   key: refused("key is deprecated in Kyverno: write attestors[].entries[].keys.publicKeys"),
-  roots: refused("roots is deprecated in Kyverno: keyless attestors are not supported yet by this importer"),
-  subject: refused("subject is deprecated in Kyverno: keyless attestors are not supported yet by this importer"),
-  issuer: refused("issuer is deprecated in Kyverno: keyless attestors are not supported yet by this importer"),
-  additionalExtensions: refused("additionalExtensions: keyless attestors are not supported yet by this importer"),
+  roots: refused("roots is deprecated in Kyverno: write attestors[].entries[].keyless"),
+  subject: refused("subject is deprecated in Kyverno: write attestors[].entries[].keyless.subject"),
+  issuer: refused("issuer is deprecated in Kyverno: write attestors[].entries[].keyless.issuer"),
+  additionalExtensions: refused("additionalExtensions is deprecated here in Kyverno: write attestors[].entries[].keyless.additionalExtensions"),
 });
 
 const attestorSetShape = mapping({ count: int(), entries: list() });
@@ -87,7 +86,7 @@ const attestorShape = mapping({
   attestor: nested(),
   repository: text(),
   annotations: dictionary(),
-  keyless: refused(KEYLESS_NOT_YET),
+  keyless: nested(),
   certificates: refused("certificates attestors are not supported: verify with keys.publicKeys"),
 });
 
@@ -101,6 +100,16 @@ const keysShape = mapping({
 });
 
 const rekorShape = mapping({ url: text(), pubkey: text(), ignoreTlog: flag() });
+const keylessShape = mapping({
+  issuer: text(),
+  issuerRegExp: text(),
+  subject: text(),
+  subjectRegExp: text(),
+  additionalExtensions: dictionary(),
+  rekor: nested(),
+  ctlog: nested(),
+  roots: refused("roots (a private Fulcio CA) is not supported by this importer: trustgate verifies keyless signatures under the Sigstore public-good trust root; keep this rule in Kyverno, or write a native cosign rule with keyless.trustRoot"),
+});
 const ctlogShape = mapping({ ignoreSCT: flag(), pubkey: text(), tsaCertChain: text() });
 const filterShape = mapping({
   resources: nested(),
@@ -408,8 +417,17 @@ function attestorSet(raw: unknown, path: string, label: string, repository: stri
       }
       return;
     }
-    if (e.keys === undefined || e.keys === null) {
-      ctx.issues.push({ path: entryPath, message: "an attestor entry needs keys (keyless, certificates: not supported)" });
+    const hasKeys = e.keys !== undefined && e.keys !== null;
+    const hasKeyless = e.keyless !== undefined && e.keyless !== null;
+    if (hasKeys === hasKeyless) {
+      ctx.issues.push({ path: entryPath, message: "an attestor entry needs one of keys, keyless or attestor (certificates: not supported)" });
+      return;
+    }
+    if (hasKeyless) {
+      const keyless = keylessAttestor(e.keyless, at(entryPath, "keyless"), ctx);
+      if (!keyless) return;
+      sources[`of[${of.length}]`] = at(entryPath, "keyless");
+      of.push({ name: `${entryLabel}.keyless`, requirement: { type: "cosign", keyless, ...(repo ? { signatureRepository: repo } : {}) } });
       return;
     }
     for (const key of staticKeys(e.keys, at(entryPath, "keys"), ctx)) {
@@ -465,4 +483,63 @@ function staticKeys(raw: unknown, path: string, ctx: Ctx): { pem: string; index?
     return [];
   }
   return pems.map((pem, i) => ({ pem: normalizePem(pem), ...(pems.length > 1 ? { index: i } : {}) }));
+}
+
+/**
+ * A keyless attestor as the native `keyless` block: issuer and subject are Kyverno wildcards
+ * (matchCertificateData) or Go regular expressions; additionalExtensions exact. The public-good
+ * Rekor and CT logs only: the native default trust root holds their keys.
+ */
+function keylessAttestor(raw: unknown, path: string, ctx: Ctx): Record<string, unknown> | undefined {
+  const k = readShape(keylessShape, raw, path, ctx.issues)?.data;
+  if (!k) return undefined;
+  const before = ctx.issues.length;
+  const identity: Record<string, unknown> = {};
+  const side = (field: "issuer" | "subject", fallback: string) => {
+    const wildcard = k[field];
+    const regExp = k[`${field}RegExp`];
+    if (wildcard && regExp) {
+      ctx.issues.push({ path: at(path, `${field}RegExp`), message: `give ${field} or ${field}RegExp, not both: trustgate matches one of them` });
+    } else if (wildcard) {
+      const id = wildcardIdentity(wildcard);
+      if ("exact" in id) identity[field] = id.exact;
+      else identity[`${field}RegExp`] = id.regExp;
+    } else if (regExp) {
+      identity[`${field}RegExp`] = regExp;
+    } else {
+      // Kyverno checks nothing then; say so rather than invent a constraint.
+      identity[`${field}RegExp`] = ".*";
+      ctx.warnings.push({ path, message: `no ${field}: ${fallback}, as Kyverno accepts` });
+    }
+  };
+  side("issuer", "a certificate from any OIDC issuer is accepted");
+  side("subject", "a certificate for any subject is accepted");
+  const extensions: Record<string, string> = {};
+  for (const [key, value] of Object.entries(k.additionalExtensions ?? {})) {
+    const p = at(at(path, "additionalExtensions"), key);
+    const name = KYVERNO_EXTENSIONS[key];
+    if (!name) {
+      ctx.issues.push({ path: p, message: `extension ${key} is not one Kyverno reads (${Object.keys(KYVERNO_EXTENSIONS).filter((n) => !n.includes(".")).join(", ")})` });
+    } else if (typeof value !== "string" || /[*?]/.test(value)) {
+      ctx.issues.push({ path: p, message: "expected an exact value: trustgate compares extensions exactly (no wildcards)" });
+    } else {
+      extensions[name] = value;
+    }
+  }
+  if (Object.keys(extensions).length > 0) identity.extensions = extensions;
+
+  const rekor = k.rekor === undefined || k.rekor === null ? undefined : readShape(rekorShape, k.rekor, at(path, "rekor"), ctx.issues)?.data;
+  if (rekor?.url && !PUBLIC_REKOR.has(rekor.url)) {
+    ctx.issues.push({ path: at(at(path, "rekor"), "url"), message: `a private Rekor (${rekor.url}) is not supported by this importer: keyless signatures are checked against the public-good log` });
+  }
+  if (rekor?.pubkey) ctx.issues.push({ path: at(at(path, "rekor"), "pubkey"), message: "a Rekor public key of your own is not supported by this importer: keyless signatures are checked against the public-good log's keys" });
+  const ctlog = k.ctlog === undefined || k.ctlog === null ? undefined : readShape(ctlogShape, k.ctlog, at(path, "ctlog"), ctx.issues)?.data;
+  if (ctlog?.pubkey) ctx.issues.push({ path: at(at(path, "ctlog"), "pubkey"), message: "a CT log key of your own is not supported by this importer" });
+  if (ctlog?.tsaCertChain) ctx.issues.push({ path: at(at(path, "ctlog"), "tsaCertChain"), message: "a timestamp authority of your own is not supported by this importer" });
+  if (ctx.issues.length > before) return undefined;
+  return {
+    identities: [identity],
+    ...(ctlog?.ignoreSCT ? { ignoreSCT: true } : {}),
+    ...(rekor?.ignoreTlog ? { ignoreTlog: true } : {}),
+  };
 }

@@ -6,13 +6,12 @@ import { compilePattern, PatternSyntaxError } from "../pattern";
 import { PolicyValidationError, type NoMatch, type Policy, type PolicyIssue, type Requirement, type Rule } from "../model";
 import type { RequirementKinds } from "../requirement-kinds";
 import { distinctWarnings } from "../review";
-import { at, checkRequirement, dictionary, distinctIssues, list, mapping, mappingWith, nested, normalizePem, pemProblem, readShape, requiredText, text, typeName, type Issues } from "./shared";
-import { collectObjects, keyReferenceProblem, splitPems, type Located } from "./k8s-objects";
+import { at, checkRequirement, dictionary, distinctIssues, flag, list, mapping, mappingWith, nested, normalizePem, pemProblem, readShape, requiredText, text, typeName, type Issues } from "./shared";
+import { collectObjects, keyReferenceProblem, PUBLIC_FULCIO, PUBLIC_REKOR, splitPems, type Located } from "./k8s-objects";
 
 const CIP_API_VERSIONS = ["policy.sigstore.dev/v1beta1", "policy.sigstore.dev/v1alpha1"];
 const CONFIG_NAME = "config-policy-controller";
 const MAX_POLICIES = 1000;
-const KEYLESS_NOT_YET = "keyless authorities are not supported yet by this importer: verify with key.data, or keep this policy in policy-controller";
 /** The resources policy-controller's webhook validates, by the Kind a decision's context names. */
 const RESOURCE_KINDS: Readonly<Record<string, string>> = {
   pods: "Pod",
@@ -42,10 +41,8 @@ const authorityShape = mapping({
   static: nested(),
   source: list(),
   signatureFormat: text(),
-  keyless: refused(KEYLESS_NOT_YET),
-  ctlog: refused(
-    "ctlog asks for this key's signatures in a Rekor transparency log, which this importer does not support yet: drop ctlog to verify by key alone (as policy-controller does without it), or keep this policy in policy-controller",
-  ),
+  keyless: nested(),
+  ctlog: nested(),
   attestations: refused("attestations are not supported yet: trustgate verifies image signatures only"),
   rfc3161timestamp: refused("rfc3161timestamp (signed timestamps) is not supported yet by this importer"),
 });
@@ -54,6 +51,18 @@ const keyShape = mapping({
   hashAlgorithm: text(),
   secretRef: refused("secretRef keys are references trustgate cannot follow (it reads no Secrets): give the PEM public key in key.data"),
   kms: refused("kms keys are references trustgate cannot follow: give the PEM public key in key.data (cosign public-key --key <kms-uri> prints it)"),
+});
+const keylessShape = mapping({
+  url: text(),
+  identities: list(),
+  insecureIgnoreSCT: flag(),
+  "ca-cert": refused("ca-cert (a private Fulcio CA) is not supported by this importer: keyless signatures are verified under the Sigstore public-good trust root"),
+  trustRootRef: refused("trustRootRef is not supported by this importer yet: keyless signatures are verified under the Sigstore public-good trust root; drop it, or keep this policy in policy-controller"),
+});
+const identityShape = mapping({ issuer: text(), subject: text(), issuerRegExp: text(), subjectRegExp: text() });
+const tlogShape = mapping({
+  url: text(),
+  trustRootRef: refused("trustRootRef is not supported by this importer yet: the public-good Rekor is used"),
 });
 const staticShape = mapping({ action: requiredText(), message: text() });
 const sourceShape = mapping({
@@ -94,7 +103,7 @@ export function importPolicyController(document: unknown, kinds: RequirementKind
       continue;
     }
     if (obj.kind === "TrustRoot") {
-      ctx.warnings.push({ path, message: `TrustRoot ${name} is read for keyless authorities and ctlog, which this importer does not support yet: it is not used` });
+      ctx.warnings.push({ path, message: `TrustRoot ${name} is not used: this importer verifies keyless authorities under the Sigstore public-good trust root, and refuses trustRootRef` });
       continue;
     }
     if (obj.kind !== "ClusterImagePolicy") {
@@ -200,9 +209,9 @@ function authority(raw: unknown, path: string, index: number, ctx: Ctx): { name:
   if (!a) return undefined;
   // policy-controller's defaults: authority-<index>.
   const name = a.name || `authority-${index}`;
-  const set = [a.key, a.static].filter((v) => v !== undefined && v !== null).length;
+  const set = [a.key, a.static, a.keyless].filter((v) => v !== undefined && v !== null).length;
   if (set !== 1) {
-    ctx.issues.push({ path, message: "an authority needs exactly one of key or static (keyless is not supported yet by this importer)" });
+    ctx.issues.push({ path, message: "an authority needs exactly one of key, keyless or static" });
     return undefined;
   }
   if (a.static !== undefined && a.static !== null) {
@@ -212,12 +221,6 @@ function authority(raw: unknown, path: string, index: number, ctx: Ctx): { name:
     if (s?.action) ctx.issues.push({ path: at(at(path, "static"), "action"), message: `expected pass or fail, got "${s.action}"` });
     return undefined;
   }
-  if (a.signatureFormat && a.signatureFormat !== "simplesigning") {
-    ctx.issues.push({
-      path: at(path, "signatureFormat"),
-      message: a.signatureFormat === "bundle" ? "when using the new bundle format, the authority must be keyless (policy-controller's rule): drop signatureFormat for a key authority" : `expected bundle or nothing, got "${a.signatureFormat}"`,
-    });
-  }
   let repository: string | undefined;
   const sourceList = a.source ?? [];
   if (sourceList.length > 1) ctx.issues.push({ path: at(path, "source"), message: "more than one signature source is not supported: give one source.oci" });
@@ -225,6 +228,29 @@ function authority(raw: unknown, path: string, index: number, ctx: Ctx): { name:
     const s = readShape(sourceShape, raw, at(at(path, "source"), i), ctx.issues)?.data;
     if (s?.oci) repository = s.oci;
   });
+  const tlog = a.ctlog === undefined || a.ctlog === null ? undefined : readShape(tlogShape, a.ctlog, at(path, "ctlog"), ctx.issues)?.data;
+  if (a.keyless !== undefined && a.keyless !== null) {
+    // Without ctlog, policy-controller checks keyless entries offline against the public-good Rekor keys.
+    if (tlog?.url && !PUBLIC_REKOR.has(tlog.url)) {
+      ctx.issues.push({ path: at(at(path, "ctlog"), "url"), message: `a private Rekor (${tlog.url}) is not supported by this importer: keyless signatures are checked against the public-good log` });
+      return undefined;
+    }
+    const keyless = keylessAuthority(a.keyless, at(path, "keyless"), ctx);
+    return keyless ? { name, requirement: { type: "cosign", keyless, ...(repository ? { signatureRepository: repository } : {}) } } : undefined;
+  }
+  if (tlog) {
+    ctx.issues.push({
+      path: at(path, "ctlog"),
+      message:
+        "ctlog asks for this key's signatures in a Rekor transparency log, which trustgate does not check for key signatures: drop ctlog to verify by key alone (as policy-controller does without it), or keep this policy in policy-controller",
+    });
+  }
+  if (a.signatureFormat && a.signatureFormat !== "simplesigning") {
+    ctx.issues.push({
+      path: at(path, "signatureFormat"),
+      message: a.signatureFormat === "bundle" ? "when using the new bundle format, the authority must be keyless (policy-controller's rule): drop signatureFormat for a key authority" : `expected bundle or nothing, got "${a.signatureFormat}"`,
+    });
+  }
   const keyPath = at(path, "key");
   const k = readShape(keyShape, a.key, keyPath, ctx.issues)?.data;
   if (!k) return undefined;
@@ -253,4 +279,33 @@ function authority(raw: unknown, path: string, index: number, ctx: Ctx): { name:
     return undefined;
   }
   return { name, requirement: { type: "cosign", keys: [{ name, key: normalizePem(pems[0] ?? data) }], ...(repository ? { signatureRepository: repository } : {}) } };
+}
+
+/** A keyless authority as the native `keyless` block: identities are cosign's (exact or Go regular expressions), any one suffices. */
+function keylessAuthority(raw: unknown, path: string, ctx: Ctx): Record<string, unknown> | undefined {
+  const k = readShape(keylessShape, raw, path, ctx.issues)?.data;
+  if (!k) return undefined;
+  const before = ctx.issues.length;
+  if (k.url && !PUBLIC_FULCIO.has(k.url)) {
+    ctx.issues.push({ path: at(path, "url"), message: `a private Fulcio (${k.url}) is not supported by this importer: keyless signatures are verified under the Sigstore public-good trust root` });
+  }
+  const identities: Record<string, string>[] = [];
+  (k.identities ?? []).forEach((rawIdentity, i) => {
+    const p = at(at(path, "identities"), i);
+    const id = readShape(identityShape, rawIdentity, p, ctx.issues)?.data;
+    if (!id) return;
+    const out: Record<string, string> = {};
+    for (const side of ["issuer", "subject"] as const) {
+      const exact = id[side];
+      const regExp = id[`${side}RegExp`];
+      if (exact && regExp) ctx.issues.push({ path: at(p, `${side}RegExp`), message: `give ${side} or ${side}RegExp, not both` });
+      else if (exact) out[side] = exact;
+      else if (regExp) out[`${side}RegExp`] = regExp;
+      else ctx.issues.push({ path: at(p, side), message: `required: ${side} or ${side}RegExp (policy-controller's validation asks for both sides)` });
+    }
+    identities.push(out);
+  });
+  if ((k.identities ?? []).length === 0) ctx.issues.push({ path: at(path, "identities"), message: "required: at least one identity" });
+  if (ctx.issues.length > before) return undefined;
+  return { identities, ...(k.insecureIgnoreSCT ? { ignoreSCT: true } : {}) };
 }

@@ -158,9 +158,53 @@ describe("Kyverno importer: fields", () => {
     expectIssue(text, "spec.rules[0].verifyImages[0].attestors[0].entries[0].keys.signatureAlgorithm", /sha512 is not supported/);
   });
 
-  it("keyless and certificate attestors, attestations and Notary are refused with what to do", () => {
-    const keyless = policy(`- imageReferences: ["ghcr.io/*"]\n  attestors:\n    - entries:\n        - keyless:\n            subject: x\n            issuer: y`);
-    expectIssue(keyless, "spec.rules[0].verifyImages[0].attestors[0].entries[0].keyless", /keyless attestors are not supported yet by this importer/);
+  const keylessEntry = (keyless: string) => policy(`- imageReferences: ["ghcr.io/*"]\n  attestors:\n    - entries:\n        - keyless:\n${indent(keyless, "            ")}`);
+
+  it("keyless attestors become native keyless identities: wildcards as anchored regular expressions", () => {
+    const p = fromText(
+      keylessEntry(
+        "subject: https://github.com/acme/*/.github/workflows/release.yml@refs/tags/v?\nissuer: https://token.actions.githubusercontent.com\nadditionalExtensions:\n  githubWorkflowSha: 0123abc\nrekor:\n  url: https://rekor.sigstore.dev\nctlog:\n  ignoreSCT: true",
+      ),
+    );
+    expect(p.rules[0]!.require[0]).toMatchObject({
+      type: "anyOf",
+      of: [
+        {
+          name: ".attestors[0].entries[0].keyless",
+          requirement: {
+            type: "cosign",
+            keyless: {
+              identities: [
+                {
+                  issuer: "https://token.actions.githubusercontent.com",
+                  subjectRegExp: "^https://github\\.com/acme/.*/\\.github/workflows/release\\.yml@refs/tags/v.$",
+                  extensions: { githubWorkflowSHA: "0123abc" },
+                },
+              ],
+              ignoreSCT: true,
+            },
+          },
+        },
+      ],
+    });
+  });
+
+  it("keyless subjectRegExp passes through; a missing issuer accepts any, with a warning", () => {
+    const warnings: PolicyIssue[] = [];
+    const p = fromText(keylessEntry("subjectRegExp: ^ci@acme\\.com$"), warnings);
+    expect(p.rules[0]!.require[0]).toMatchObject({ of: [{ requirement: { keyless: { identities: [{ issuerRegExp: ".*", subjectRegExp: "^ci@acme\\.com$" }] } } }] });
+    expect(warnings.map((w) => w.message)).toContain("no issuer: a certificate from any OIDC issuer is accepted, as Kyverno accepts");
+  });
+
+  it("keyless with private roots, a private Rekor or wildcard extensions is refused", () => {
+    expectIssue(keylessEntry("subject: a\nissuer: b\nroots: x"), "spec.rules[0].verifyImages[0].attestors[0].entries[0].keyless.roots", /private Fulcio CA/);
+    expectIssue(keylessEntry("subject: a\nissuer: b\nrekor:\n  url: https://rekor.acme.internal"), "spec.rules[0].verifyImages[0].attestors[0].entries[0].keyless.rekor.url", /private Rekor/);
+    expectIssue(keylessEntry("subject: a\nissuer: b\nadditionalExtensions:\n  githubWorkflowRef: refs/*"), "spec.rules[0].verifyImages[0].attestors[0].entries[0].keyless.additionalExtensions.githubWorkflowRef", /exact value/);
+  });
+
+  it("certificate attestors, attestations and Notary are refused with what to do", () => {
+    const certs = policy(`- imageReferences: ["ghcr.io/*"]\n  attestors:\n    - entries:\n        - certificates:\n            cert: x`);
+    expectIssue(certs, "spec.rules[0].verifyImages[0].attestors[0].entries[0].certificates", /certificates attestors are not supported/);
     const attestations = policy(`${keyEntry()}\n  attestations:\n    - type: https://slsa.dev/provenance/v0.2`);
     expectIssue(attestations, "spec.rules[0].verifyImages[0].attestations", /attestations are not supported yet/);
     expectIssue(policy(`${keyEntry()}\n  type: Notary`), "spec.rules[0].verifyImages[0].type", /Notary is not supported/);

@@ -96,7 +96,7 @@ describe("policy-controller importer: the fixture", () => {
   it("a TrustRoot is noted as unused", () => {
     const w: PolicyIssue[] = [];
     fromText(`${fixture}\n---\napiVersion: policy.sigstore.dev/v1alpha1\nkind: TrustRoot\nmetadata:\n  name: tr\nspec: {}\n`, w);
-    expect(w.map((x) => x.message)).toContain("TrustRoot tr is read for keyless authorities and ctlog, which this importer does not support yet: it is not used");
+    expect(w.map((x) => x.message)).toContain("TrustRoot tr is not used: this importer verifies keyless authorities under the Sigstore public-good trust root, and refuses trustRootRef");
   });
 });
 
@@ -122,9 +122,40 @@ describe("policy-controller importer: fields", () => {
     expectIssue(cip(keyAuthority().replace("- key:\n", "- key:\n    hashAlgorithm: sha512\n")), "spec.authorities[0].key.hashAlgorithm", /sha512 is not supported/);
   });
 
-  it("ctlog on a key authority, keyless, attestations and CUE/Rego policies are refused", () => {
+  it("keyless authorities become native keyless identities (cosign's exact or regular-expression sides)", () => {
+    const p = fromText(
+      cip(`- name: ci\n  keyless:\n    url: https://fulcio.sigstore.dev\n    insecureIgnoreSCT: true\n    identities:\n      - issuer: https://token.actions.githubusercontent.com\n        subjectRegExp: ^https://github.com/acme/\n      - issuerRegExp: .*accounts.google.com\n        subject: ci@acme.com\n  ctlog:\n    url: https://rekor.sigstore.dev`),
+    );
+    expect(p.rules[0]!.require[0]).toMatchObject({
+      of: [
+        {
+          name: "ci",
+          requirement: {
+            type: "cosign",
+            keyless: {
+              identities: [
+                { issuer: "https://token.actions.githubusercontent.com", subjectRegExp: "^https://github.com/acme/" },
+                { issuerRegExp: ".*accounts.google.com", subject: "ci@acme.com" },
+              ],
+              ignoreSCT: true,
+            },
+          },
+        },
+      ],
+    });
+  });
+
+  it("keyless with a private Fulcio or Rekor, a CA or a trustRootRef is refused", () => {
+    const id = "    identities: [{ issuer: a, subject: b }]";
+    expectIssue(cip(`- keyless:\n    url: https://fulcio.acme.internal\n${id}`), "spec.authorities[0].keyless.url", /private Fulcio/);
+    expectIssue(cip(`- keyless:\n    trustRootRef: mine\n${id}`), "spec.authorities[0].keyless.trustRootRef", /not supported by this importer yet/);
+    expectIssue(cip(`- keyless:\n    ca-cert: { data: x }\n${id}`), "spec.authorities[0].keyless.ca-cert", /private Fulcio CA/);
+    expectIssue(cip(`- keyless:\n${id}\n  ctlog:\n    url: https://rekor.acme.internal`), "spec.authorities[0].ctlog.url", /private Rekor/);
+    expectIssue(cip(`- keyless:\n    identities: [{ issuer: a }]`), "spec.authorities[0].keyless.identities[0].subject", /subject or subjectRegExp/);
+  });
+
+  it("ctlog on a key authority, attestations and CUE/Rego policies are refused", () => {
     expectIssue(cip(keyAuthority("  ctlog:\n    url: https://rekor.sigstore.dev")), "spec.authorities[0].ctlog", /drop ctlog to verify by key alone/);
-    expectIssue(cip(`- keyless:\n    identities: [{ issuer: a, subject: b }]`), "spec.authorities[0].keyless", /keyless authorities are not supported yet by this importer/);
     expectIssue(cip(keyAuthority("  attestations:\n    - name: x\n      predicateType: y")), "spec.authorities[0].attestations", /attestations are not supported yet/);
     expectIssue(cip(keyAuthority(), "  policy:\n    type: cue\n    data: x\n"), "spec.policy", /CUE or Rego/);
   });
@@ -143,7 +174,7 @@ describe("policy-controller importer: fields", () => {
   });
 
   it("an authority with neither key nor static, an unknown resource, and another kind are refused", () => {
-    expectIssue(cip(`- name: empty`), "spec.authorities[0]", /exactly one of key or static/);
+    expectIssue(cip(`- name: empty`), "spec.authorities[0]", /exactly one of key, keyless or static/);
     expectIssue(cip(keyAuthority(), "  match:\n    - resource: services\n"), "spec.match[0].resource", /not a resource trustgate decides/);
     expectIssue("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n", "kind", /expected ClusterImagePolicy/);
   });
