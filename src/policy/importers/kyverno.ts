@@ -8,6 +8,7 @@ import type { RequirementKinds } from "../requirement-kinds";
 import { distinctWarnings } from "../review";
 import { at, checkRequirement, dictionary, distinctIssues, flag, list, mapping, mappingWith, nested, normalizePem, pemProblem, readShape, requiredText, text, typeName, type Issues } from "./shared";
 import { collectObjects, keyReferenceProblem, KYVERNO_EXTENSIONS, PUBLIC_REKOR, splitPems, wildcardIdentity, type Located } from "./k8s-objects";
+import { looseTrustRoot } from "./sigstore-root";
 
 const API_VERSIONS = ["kyverno.io/v1", "kyverno.io/v2beta1", "kyverno.io/v2"];
 const MAX_RULES = 1000;
@@ -108,7 +109,7 @@ const keylessShape = mapping({
   additionalExtensions: dictionary(),
   rekor: nested(),
   ctlog: nested(),
-  roots: refused("roots (a private Fulcio CA) is not supported by this importer: trustgate verifies keyless signatures under the Sigstore public-good trust root; keep this rule in Kyverno, or write a native cosign rule with keyless.trustRoot"),
+  roots: text(),
 });
 const ctlogShape = mapping({ ignoreSCT: flag(), pubkey: text(), tsaCertChain: text() });
 const filterShape = mapping({
@@ -529,16 +530,31 @@ function keylessAttestor(raw: unknown, path: string, ctx: Ctx): Record<string, u
   if (Object.keys(extensions).length > 0) identity.extensions = extensions;
 
   const rekor = k.rekor === undefined || k.rekor === null ? undefined : readShape(rekorShape, k.rekor, at(path, "rekor"), ctx.issues)?.data;
-  if (rekor?.url && !PUBLIC_REKOR.has(rekor.url)) {
-    ctx.issues.push({ path: at(at(path, "rekor"), "url"), message: `a private Rekor (${rekor.url}) is not supported by this importer: keyless signatures are checked against the public-good log` });
-  }
-  if (rekor?.pubkey) ctx.issues.push({ path: at(at(path, "rekor"), "pubkey"), message: "a Rekor public key of your own is not supported by this importer: keyless signatures are checked against the public-good log's keys" });
   const ctlog = k.ctlog === undefined || k.ctlog === null ? undefined : readShape(ctlogShape, k.ctlog, at(path, "ctlog"), ctx.issues)?.data;
-  if (ctlog?.pubkey) ctx.issues.push({ path: at(at(path, "ctlog"), "pubkey"), message: "a CT log key of your own is not supported by this importer" });
   if (ctlog?.tsaCertChain) ctx.issues.push({ path: at(at(path, "ctlog"), "tsaCertChain"), message: "a timestamp authority of your own is not supported by this importer" });
+  // A private Sigstore: roots, the Rekor and CT log keys together make one trust root. Without
+  // roots, the public-good trust root (TUF) holds them all.
+  let trustRoot: Record<string, unknown> | undefined;
+  if (k.roots) {
+    if (!rekor?.pubkey && !rekor?.ignoreTlog) ctx.issues.push({ path: at(path, "rekor"), message: "with roots of your own, give rekor.pubkey (your Rekor's key) or rekor.ignoreTlog: true" });
+    if (!ctlog?.pubkey && !ctlog?.ignoreSCT) ctx.issues.push({ path: at(path, "ctlog"), message: "with roots of your own, give ctlog.pubkey (your CT log's key) or ctlog.ignoreSCT: true" });
+    const built = looseTrustRoot({
+      fulcioCertificates: k.roots,
+      rekorKeys: rekor?.pubkey ? [rekor.pubkey] : [],
+      ctLogKeys: ctlog?.pubkey ? [ctlog.pubkey] : [],
+      ...(rekor?.url ? { rekorUrl: rekor.url } : {}),
+    });
+    if (built.ok) trustRoot = built.root;
+    else ctx.issues.push({ path: built.what === "fulcio" ? at(path, "roots") : at(at(path, built.what), "pubkey"), message: built.why });
+  } else {
+    if (rekor?.url && !PUBLIC_REKOR.has(rekor.url)) ctx.issues.push({ path: at(at(path, "rekor"), "url"), message: `a private Rekor (${rekor.url}) needs its key and your Fulcio roots: give roots, rekor.pubkey and ctlog.pubkey` });
+    if (rekor?.pubkey) ctx.issues.push({ path: at(at(path, "rekor"), "pubkey"), message: "a Rekor key of your own needs your Fulcio roots too: give roots (trustgate builds one trust root from roots, rekor.pubkey and ctlog.pubkey)" });
+    if (ctlog?.pubkey) ctx.issues.push({ path: at(at(path, "ctlog"), "pubkey"), message: "a CT log key of your own needs your Fulcio roots too: give roots" });
+  }
   if (ctx.issues.length > before) return undefined;
   return {
     identities: [identity],
+    ...(trustRoot ? { trustRoot } : {}),
     ...(ctlog?.ignoreSCT ? { ignoreSCT: true } : {}),
     ...(rekor?.ignoreTlog ? { ignoreTlog: true } : {}),
   };

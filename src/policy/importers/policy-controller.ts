@@ -6,8 +6,9 @@ import { compilePattern, PatternSyntaxError } from "../pattern";
 import { PolicyValidationError, type NoMatch, type Policy, type PolicyIssue, type Requirement, type Rule } from "../model";
 import type { RequirementKinds } from "../requirement-kinds";
 import { distinctWarnings } from "../review";
-import { at, checkRequirement, dictionary, distinctIssues, flag, list, mapping, mappingWith, nested, normalizePem, pemProblem, readShape, requiredText, text, typeName, type Issues } from "./shared";
+import { at, checkRequirement, decodeBase64Text, dictionary, distinctIssues, flag, list, mapping, mappingWith, nested, normalizePem, pemProblem, readShape, requiredText, text, typeName, type Issues } from "./shared";
 import { collectObjects, keyReferenceProblem, PUBLIC_FULCIO, PUBLIC_REKOR, splitPems, type Located } from "./k8s-objects";
+import { looseTrustRoot } from "./sigstore-root";
 
 const CIP_API_VERSIONS = ["policy.sigstore.dev/v1beta1", "policy.sigstore.dev/v1alpha1"];
 const CONFIG_NAME = "config-policy-controller";
@@ -57,12 +58,12 @@ const keylessShape = mapping({
   identities: list(),
   insecureIgnoreSCT: flag(),
   "ca-cert": refused("ca-cert (a private Fulcio CA) is not supported by this importer: keyless signatures are verified under the Sigstore public-good trust root"),
-  trustRootRef: refused("trustRootRef is not supported by this importer yet: keyless signatures are verified under the Sigstore public-good trust root; drop it, or keep this policy in policy-controller"),
+  trustRootRef: text(),
 });
 const identityShape = mapping({ issuer: text(), subject: text(), issuerRegExp: text(), subjectRegExp: text() });
 const tlogShape = mapping({
   url: text(),
-  trustRootRef: refused("trustRootRef is not supported by this importer yet: the public-good Rekor is used"),
+  trustRootRef: text(),
 });
 const staticShape = mapping({ action: requiredText(), message: text() });
 const sourceShape = mapping({
@@ -82,12 +83,76 @@ interface Ctx {
   readonly kinds: RequirementKinds;
   readonly issues: Issues;
   readonly warnings: PolicyIssue[];
+  /** TrustRoots of the stream by name, as native trust roots (undefined: named but unusable, reported). */
+  readonly trustRoots: Map<string, Record<string, unknown> | undefined>;
+  readonly usedTrustRoots: Set<string>;
+}
+
+const trustRootSpecShape = mapping({
+  sigstoreKeys: nested(),
+  remote: refused("remote (a TUF mirror) is not supported: give the keys as sigstoreKeys"),
+  repository: refused("repository (a TUF repository) is not supported: give the keys as sigstoreKeys"),
+});
+const sigstoreKeysShape = mapping({ certificateAuthorities: list(), tLogs: list(), ctLogs: list(), timestampAuthorities: list() });
+const caShape = mapping({ subject: nested(), uri: text(), certChain: requiredText() });
+const logShape = mapping({ baseURL: text(), hashAlgorithm: text(), publicKey: requiredText() });
+
+/**
+ * A TrustRoot's sigstoreKeys (PEM as base64, as the CRD stores bytes) as a native trust root: one
+ * Fulcio CA chain, Rekor and CT log keys (pkg/apis/policy/v1alpha1/trustroot_types.go).
+ */
+function readTrustRoot(obj: Record<string, unknown>, path: string, ctx: Ctx): Record<string, unknown> | undefined {
+  const before = ctx.issues.length;
+  const specPath = at(path, "spec");
+  const spec = readShape(trustRootSpecShape, obj.spec, specPath, ctx.issues)?.data;
+  const keysPath = at(specPath, "sigstoreKeys");
+  if (spec && (spec.sigstoreKeys === undefined || spec.sigstoreKeys === null)) ctx.issues.push({ path: keysPath, message: "required: the Fulcio CA, Rekor and CT log keys" });
+  const keys = spec?.sigstoreKeys ? readShape(sigstoreKeysShape, spec.sigstoreKeys, keysPath, ctx.issues)?.data : undefined;
+  if (!keys) return undefined;
+  const pemOf = (b64: string | undefined, p: string): string | undefined => {
+    const text = b64 === undefined ? undefined : decodeBase64Text(b64);
+    if (text === undefined) ctx.issues.push({ path: p, message: "expected base64 of PEM (the CRD's bytes)" });
+    return text;
+  };
+  const cas = keys.certificateAuthorities ?? [];
+  if (cas.length !== 1) ctx.issues.push({ path: at(keysPath, "certificateAuthorities"), message: `exactly one certificate authority is supported, got ${cas.length}` });
+  const ca = cas.length === 1 ? readShape(caShape, cas[0], at(at(keysPath, "certificateAuthorities"), 0), ctx.issues)?.data : undefined;
+  const chain = ca ? pemOf(ca.certChain, at(at(at(keysPath, "certificateAuthorities"), 0), "certChain")) : undefined;
+  const logs = (field: "tLogs" | "ctLogs") =>
+    (keys[field] ?? []).flatMap((raw, i) => {
+      const p = at(at(keysPath, field), i);
+      const log = readShape(logShape, raw, p, ctx.issues)?.data;
+      if (log?.hashAlgorithm && log.hashAlgorithm.toLowerCase() !== "sha-256" && log.hashAlgorithm.toLowerCase() !== "sha256") {
+        ctx.issues.push({ path: at(p, "hashAlgorithm"), message: `expected sha-256, got "${log.hashAlgorithm}"` });
+      }
+      const pem = log ? pemOf(log.publicKey, at(p, "publicKey")) : undefined;
+      return pem === undefined ? [] : [{ pem, url: log?.baseURL ?? undefined }];
+    });
+  const tlogs = logs("tLogs");
+  const ctlogs = logs("ctLogs");
+  if ((keys.timestampAuthorities ?? []).length > 0) ctx.issues.push({ path: at(keysPath, "timestampAuthorities"), message: "timestamp authorities are not supported by this importer yet" });
+  if (ctx.issues.length > before || chain === undefined) return undefined;
+  const built = looseTrustRoot({ fulcioCertificates: chain, rekorKeys: tlogs.map((l) => l.pem), ctLogKeys: ctlogs.map((l) => l.pem), ...(tlogs[0]?.url ? { rekorUrl: tlogs[0].url } : {}) });
+  if (!built.ok) {
+    const where = built.what === "fulcio" ? "certificateAuthorities" : built.what === "rekor" ? "tLogs" : "ctLogs";
+    ctx.issues.push({ path: at(keysPath, where), message: built.why });
+    return undefined;
+  }
+  return built.root;
 }
 
 export function importPolicyController(document: unknown, kinds: RequirementKinds, out: PolicyIssue[] = []): Policy {
-  const ctx: Ctx = { kinds, issues: [], warnings: [] };
+  const ctx: Ctx = { kinds, issues: [], warnings: [], trustRoots: new Map(), usedTrustRoots: new Set() };
   const objects: Located[] = [];
   collectObjects(document, "", 0, objects, ctx.issues, "ClusterImagePolicy, TrustRoot, the config-policy-controller ConfigMap");
+  // TrustRoots first: a ClusterImagePolicy may name one that comes after it in the stream.
+  for (const { obj, path } of objects) {
+    if (obj.kind !== "TrustRoot") continue;
+    const name = readShape(metadataShape, obj.metadata ?? {}, at(path, "metadata"), [])?.data.name ?? "";
+    if (name === "") ctx.issues.push({ path: at(at(path, "metadata"), "name"), message: "required" });
+    else if (ctx.trustRoots.has(name)) ctx.issues.push({ path: at(path, "metadata"), message: `TrustRoot ${name} is defined twice` });
+    else ctx.trustRoots.set(name, readTrustRoot(obj, path, ctx));
+  }
   const rules: Rule[] = [];
   const names = new Map<string, string>();
   let noMatch: NoMatch | undefined;
@@ -102,10 +167,7 @@ export function importPolicyController(document: unknown, kinds: RequirementKind
       noMatch = readConfig(obj, path, ctx);
       continue;
     }
-    if (obj.kind === "TrustRoot") {
-      ctx.warnings.push({ path, message: `TrustRoot ${name} is not used: this importer verifies keyless authorities under the Sigstore public-good trust root, and refuses trustRootRef` });
-      continue;
-    }
+    if (obj.kind === "TrustRoot") continue;
     if (obj.kind !== "ClusterImagePolicy") {
       ctx.issues.push({ path: at(path, "kind"), message: `expected ClusterImagePolicy, TrustRoot or the ${CONFIG_NAME} ConfigMap, got ${typeof obj.kind === "string" ? `"${obj.kind}"` : obj.kind === undefined ? "no kind" : typeName(obj.kind)}` });
       continue;
@@ -118,6 +180,9 @@ export function importPolicyController(document: unknown, kinds: RequirementKind
     names.set(name, path);
     const rule = clusterImagePolicy(obj, path, name, ctx);
     if (rule) rules.push(rule);
+  }
+  for (const name of ctx.trustRoots.keys()) {
+    if (!ctx.usedTrustRoots.has(name)) ctx.warnings.push({ path: "", message: `TrustRoot ${name} is not named by any trustRootRef: it is not used` });
   }
   if (names.size === 0 && ctx.issues.length === 0) ctx.issues.push({ path: "", message: "no ClusterImagePolicy in the document" });
   if (rules.length > MAX_POLICIES) ctx.issues.push({ path: "", message: `${rules.length} ClusterImagePolicies: at most ${MAX_POLICIES}` });
@@ -230,12 +295,19 @@ function authority(raw: unknown, path: string, index: number, ctx: Ctx): { name:
   });
   const tlog = a.ctlog === undefined || a.ctlog === null ? undefined : readShape(tlogShape, a.ctlog, at(path, "ctlog"), ctx.issues)?.data;
   if (a.keyless !== undefined && a.keyless !== null) {
-    // Without ctlog, policy-controller checks keyless entries offline against the public-good Rekor keys.
-    if (tlog?.url && !PUBLIC_REKOR.has(tlog.url)) {
-      ctx.issues.push({ path: at(at(path, "ctlog"), "url"), message: `a private Rekor (${tlog.url}) is not supported by this importer: keyless signatures are checked against the public-good log` });
+    const keyless = keylessAuthority(a.keyless, at(path, "keyless"), ctx);
+    const rootRef = typeof keyless?.trustRootRef === "string" ? keyless.trustRootRef : undefined;
+    if (keyless) delete keyless.trustRootRef;
+    // The log's keys come from the keyless trust root: without one, the public-good Rekor (checked
+    // offline, as policy-controller does without ctlog); a ctlog naming another root cannot be had.
+    if (tlog?.trustRootRef && tlog.trustRootRef !== rootRef) {
+      ctx.issues.push({ path: at(at(path, "ctlog"), "trustRootRef"), message: "ctlog.trustRootRef must name the same TrustRoot as keyless.trustRootRef: trustgate checks the log with the keyless trust root's keys" });
       return undefined;
     }
-    const keyless = keylessAuthority(a.keyless, at(path, "keyless"), ctx);
+    if (!rootRef && tlog?.url && !PUBLIC_REKOR.has(tlog.url)) {
+      ctx.issues.push({ path: at(at(path, "ctlog"), "url"), message: `a private Rekor (${tlog.url}) needs its keys: name a TrustRoot with keyless.trustRootRef` });
+      return undefined;
+    }
     return keyless ? { name, requirement: { type: "cosign", keyless, ...(repository ? { signatureRepository: repository } : {}) } } : undefined;
   }
   if (tlog) {
@@ -286,8 +358,18 @@ function keylessAuthority(raw: unknown, path: string, ctx: Ctx): Record<string, 
   const k = readShape(keylessShape, raw, path, ctx.issues)?.data;
   if (!k) return undefined;
   const before = ctx.issues.length;
-  if (k.url && !PUBLIC_FULCIO.has(k.url)) {
-    ctx.issues.push({ path: at(path, "url"), message: `a private Fulcio (${k.url}) is not supported by this importer: keyless signatures are verified under the Sigstore public-good trust root` });
+  let trustRoot: Record<string, unknown> | undefined;
+  if (k.trustRootRef) {
+    if (!ctx.trustRoots.has(k.trustRootRef)) {
+      ctx.issues.push({ path: at(path, "trustRootRef"), message: `no TrustRoot ${k.trustRootRef} in the document: give it in the same stream` });
+    } else {
+      ctx.usedTrustRoots.add(k.trustRootRef);
+      // Unusable roots are reported where they are defined.
+      trustRoot = ctx.trustRoots.get(k.trustRootRef);
+      if (!trustRoot) return undefined;
+    }
+  } else if (k.url && !PUBLIC_FULCIO.has(k.url)) {
+    ctx.issues.push({ path: at(path, "url"), message: `a private Fulcio (${k.url}) needs its CA: name a TrustRoot with trustRootRef` });
   }
   const identities: Record<string, string>[] = [];
   (k.identities ?? []).forEach((rawIdentity, i) => {
@@ -307,5 +389,9 @@ function keylessAuthority(raw: unknown, path: string, ctx: Ctx): Record<string, 
   });
   if ((k.identities ?? []).length === 0) ctx.issues.push({ path: at(path, "identities"), message: "required: at least one identity" });
   if (ctx.issues.length > before) return undefined;
-  return { identities, ...(k.insecureIgnoreSCT ? { ignoreSCT: true } : {}) };
+  return {
+    identities,
+    ...(trustRoot ? { trustRoot, trustRootRef: k.trustRootRef } : {}),
+    ...(k.insecureIgnoreSCT ? { ignoreSCT: true } : {}),
+  };
 }

@@ -2,6 +2,7 @@
 // every field it reads, and every one it refuses with what to do instead.
 /// <reference types="vite/client" />
 import { describe, expect, it } from "vitest";
+import { createSigstorePki, toPem } from "../../support/sigstore-pki";
 import { compilePolicy } from "../../../src/policy/compile";
 import { parseDocumentText } from "../../../src/policy/document";
 import { importKyverno } from "../../../src/policy/importers/kyverno";
@@ -196,9 +197,24 @@ describe("Kyverno importer: fields", () => {
     expect(warnings.map((w) => w.message)).toContain("no issuer: a certificate from any OIDC issuer is accepted, as Kyverno accepts");
   });
 
-  it("keyless with private roots, a private Rekor or wildcard extensions is refused", () => {
-    expectIssue(keylessEntry("subject: a\nissuer: b\nroots: x"), "spec.rules[0].verifyImages[0].attestors[0].entries[0].keyless.roots", /private Fulcio CA/);
-    expectIssue(keylessEntry("subject: a\nissuer: b\nrekor:\n  url: https://rekor.acme.internal"), "spec.rules[0].verifyImages[0].attestors[0].entries[0].keyless.rekor.url", /private Rekor/);
+  it("keyless roots, rekor.pubkey and ctlog.pubkey make one native trust root (a private Sigstore)", async () => {
+    const pki = await createSigstorePki();
+    const p = fromText(
+      keylessEntry(
+        `subject: a\nissuer: b\nroots: |\n${indent(pki.intermediate.pem.trim() + "\n" + pki.root.pem.trim(), "  ")}\nrekor:\n  url: ${pki.rekor.baseUrl}\n  pubkey: |\n${indent(toPem("PUBLIC KEY", pki.rekor.key.spki).trim(), "    ")}\nctlog:\n  pubkey: |\n${indent(toPem("PUBLIC KEY", pki.ctLog.key.spki).trim(), "    ")}`,
+      ),
+    );
+    const keyless = (p.rules[0]!.require[0] as { of: { requirement: { keyless: Record<string, any> } }[] }).of[0]!.requirement.keyless;
+    expect(keyless.trustRoot.certificateAuthorities[0].certChain.certificates).toHaveLength(2);
+    expect(keyless.trustRoot.tlogs).toEqual([expect.objectContaining({ baseUrl: pki.rekor.baseUrl })]);
+    expect(keyless.trustRoot.ctlogs).toHaveLength(1);
+    expectIssue(keylessEntry(`subject: a\nissuer: b\nroots: |\n${indent(pki.root.pem.trim(), "  ")}`), "spec.rules[0].verifyImages[0].attestors[0].entries[0].keyless.rekor", /give rekor.pubkey/);
+  });
+
+  it("keyless with bad roots, a private Rekor without roots, or wildcard extensions is refused", () => {
+    expectIssue(keylessEntry("subject: a\nissuer: b\nroots: x\nrekor: { ignoreTlog: true }\nctlog: { ignoreSCT: true }"), "spec.rules[0].verifyImages[0].attestors[0].entries[0].keyless.roots", /no PEM certificate/);
+    expectIssue(keylessEntry("subject: a\nissuer: b\nrekor:\n  url: https://rekor.acme.internal"), "spec.rules[0].verifyImages[0].attestors[0].entries[0].keyless.rekor.url", /needs its key and your Fulcio roots/);
+    expectIssue(keylessEntry(`subject: a\nissuer: b\nrekor:\n  pubkey: |\n${indent(ALICE, "    ")}`), "spec.rules[0].verifyImages[0].attestors[0].entries[0].keyless.rekor.pubkey", /needs your Fulcio roots too/);
     expectIssue(keylessEntry("subject: a\nissuer: b\nadditionalExtensions:\n  githubWorkflowRef: refs/*"), "spec.rules[0].verifyImages[0].attestors[0].entries[0].keyless.additionalExtensions.githubWorkflowRef", /exact value/);
   });
 

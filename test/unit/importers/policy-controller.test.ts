@@ -1,7 +1,8 @@
 // The policy-controller importer: ClusterImagePolicies (and config-policy-controller) in, an
 // allMatching policy out; every field it reads, and every one it refuses with what to do instead.
 /// <reference types="vite/client" />
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createSigstorePki, toPem, type SigstorePki } from "../../support/sigstore-pki";
 import { compilePolicy } from "../../../src/policy/compile";
 import { parseDocumentText } from "../../../src/policy/document";
 import { importPolicyController } from "../../../src/policy/importers/policy-controller";
@@ -50,6 +51,32 @@ const keyAuthority = (extra = "") => `- key:
 ${indent(ALICE, "      ")}
 ${extra}`;
 
+let pki: SigstorePki;
+beforeAll(async () => {
+  pki = await createSigstorePki();
+});
+
+/** A TrustRoot with the test PKI's keys, as policy-controller stores them (base64 of PEM). */
+const trustRoot = (name: string) => `apiVersion: policy.sigstore.dev/v1alpha1
+kind: TrustRoot
+metadata:
+  name: ${name}
+spec:
+  sigstoreKeys:
+    certificateAuthorities:
+      - subject: { organization: test, commonName: test }
+        uri: https://fulcio.test
+        certChain: ${btoa(pki.intermediate.pem + pki.root.pem)}
+    tLogs:
+      - baseURL: ${pki.rekor.baseUrl}
+        hashAlgorithm: sha-256
+        publicKey: ${btoa(toPem("PUBLIC KEY", pki.rekor.key.spki))}
+    ctLogs:
+      - baseURL: ${pki.ctLog.baseUrl}
+        hashAlgorithm: sha-256
+        publicKey: ${btoa(toPem("PUBLIC KEY", pki.ctLog.key.spki))}
+`;
+
 describe("policy-controller importer: the fixture", () => {
   const warnings: PolicyIssue[] = [];
   const p = fromText(fixture, warnings);
@@ -93,10 +120,11 @@ describe("policy-controller importer: the fixture", () => {
     expect(names("nginx", {})).toEqual(["allow-base"]);
   });
 
-  it("a TrustRoot is noted as unused", () => {
+  it("a TrustRoot no policy names is noted as unused; one without sigstoreKeys is refused", () => {
     const w: PolicyIssue[] = [];
-    fromText(`${fixture}\n---\napiVersion: policy.sigstore.dev/v1alpha1\nkind: TrustRoot\nmetadata:\n  name: tr\nspec: {}\n`, w);
-    expect(w.map((x) => x.message)).toContain("TrustRoot tr is not used: this importer verifies keyless authorities under the Sigstore public-good trust root, and refuses trustRootRef");
+    expect(issuesOf(`${fixture}\n---\napiVersion: policy.sigstore.dev/v1alpha1\nkind: TrustRoot\nmetadata:\n  name: tr\nspec: {}\n`)).toContainEqual({ path: "[5].spec.sigstoreKeys", message: "required: the Fulcio CA, Rekor and CT log keys" });
+    fromText(`${fixture}\n---\n${trustRoot("tr")}`, w);
+    expect(w.map((x) => x.message)).toContain("TrustRoot tr is not named by any trustRootRef: it is not used");
   });
 });
 
@@ -145,13 +173,26 @@ describe("policy-controller importer: fields", () => {
     });
   });
 
-  it("keyless with a private Fulcio or Rekor, a CA or a trustRootRef is refused", () => {
+  it("keyless with a private Fulcio or Rekor but no TrustRoot, a CA, or a missing TrustRoot is refused", () => {
     const id = "    identities: [{ issuer: a, subject: b }]";
     expectIssue(cip(`- keyless:\n    url: https://fulcio.acme.internal\n${id}`), "spec.authorities[0].keyless.url", /private Fulcio/);
-    expectIssue(cip(`- keyless:\n    trustRootRef: mine\n${id}`), "spec.authorities[0].keyless.trustRootRef", /not supported by this importer yet/);
+    expectIssue(cip(`- keyless:\n    trustRootRef: mine\n${id}`), "spec.authorities[0].keyless.trustRootRef", /no TrustRoot mine in the document/);
     expectIssue(cip(`- keyless:\n    ca-cert: { data: x }\n${id}`), "spec.authorities[0].keyless.ca-cert", /private Fulcio CA/);
-    expectIssue(cip(`- keyless:\n${id}\n  ctlog:\n    url: https://rekor.acme.internal`), "spec.authorities[0].ctlog.url", /private Rekor/);
+    expectIssue(cip(`- keyless:\n${id}\n  ctlog:\n    url: https://rekor.acme.internal`), "spec.authorities[0].ctlog.url", /name a TrustRoot/);
     expectIssue(cip(`- keyless:\n    identities: [{ issuer: a }]`), "spec.authorities[0].keyless.identities[0].subject", /subject or subjectRegExp/);
+  });
+
+  it("keyless.trustRootRef names a TrustRoot of the stream: its sigstoreKeys become the native trust root", () => {
+    const text = `${trustRoot("private")}---\n${cip(`- keyless:\n    url: https://fulcio.test\n    trustRootRef: private\n    identities: [{ issuer: a, subject: b }]\n  ctlog:\n    url: ${pki.rekor.baseUrl}\n    trustRootRef: private`)}`;
+    const p = fromText(text);
+    const keyless = (p.rules[0]!.require[0] as { of: { requirement: { keyless: Record<string, any> } }[] }).of[0]!.requirement.keyless;
+    expect(keyless.identities).toEqual([{ issuer: "a", subject: "b" }]);
+    expect(keyless).not.toHaveProperty("trustRootRef");
+    expect(keyless.trustRoot.certificateAuthorities[0].certChain.certificates).toHaveLength(2);
+    expect(keyless.trustRoot.tlogs).toEqual([expect.objectContaining({ baseUrl: pki.rekor.baseUrl })]);
+    expect(keyless.trustRoot.ctlogs).toHaveLength(1);
+    // ctlog naming another root than keyless cannot be honoured.
+    expectIssue(text.replace("    trustRootRef: private\n", "    trustRootRef: other\n").replace("trustRootRef: private\n    identities", "trustRootRef: private\n    identities"), "[1].spec.authorities[0].ctlog.trustRootRef", /same TrustRoot/);
   });
 
   it("ctlog on a key authority, attestations and CUE/Rego policies are refused", () => {
