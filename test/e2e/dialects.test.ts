@@ -11,6 +11,19 @@ import { pushImage, writeOciImage } from "./lab/oci-image";
 import { startRegistry, type Registry } from "./lab/registry";
 import { startWorker, type WorkerHandle } from "./lab/worker";
 import { callApi, type ApiVerdict as Verdict } from "./lab/api";
+import { attachKeylessBundle, pushKeylessSignatures } from "./lab/keyless";
+import {
+  bundleJson,
+  cosignPayload,
+  cosignStatement,
+  createSigstorePki,
+  DEFAULT_IDENTITY,
+  IN_TOTO_PAYLOAD_TYPE,
+  legacyLayer,
+  signKeyless,
+  toPem,
+  type SigstorePki,
+} from "../support/sigstore-pki";
 
 const SIGNED = "dialects/signed"; // alice signs
 const BOB = "dialects/bob"; // bob signs
@@ -18,7 +31,11 @@ const UNSIGNED = "dialects/unsigned"; // nobody signs
 const ALICE_ONLY = "dialects/alice-only"; // alice signs; the policies also want bob
 const AUDIT = "dialects/audit"; // nobody signs; its rule only reports
 const ELSEWHERE = "dialects/elsewhere"; // no rule matches
-const REPOS = [SIGNED, BOB, UNSIGNED, ALICE_ONLY, AUDIT, ELSEWHERE];
+const KEYLESS = "dialects/keyless"; // signed keylessly (legacy .sig layer) by DEFAULT_IDENTITY under the private PKI
+const KEYLESS_BUNDLE = "dialects/keyless-bundle"; // the same as a v0.3 bundle
+const KEYLESS_OTHER = "dialects/keyless-other"; // signed keylessly by another subject
+const REPOS = [SIGNED, BOB, UNSIGNED, ALICE_ONLY, AUDIT, ELSEWHERE, KEYLESS, KEYLESS_BUNDLE, KEYLESS_OTHER];
+const OTHER_SUBJECT = "https://github.com/mallory/fork/.github/workflows/release.yml@refs/heads/main";
 
 const indent = (text: string, by: string) => text.trim().replace(/^/gm, by);
 
@@ -28,6 +45,8 @@ describe("Kyverno and policy-controller decisions against a real registry", () =
   let booting: Promise<WorkerHandle> | undefined;
   let work: string;
   const keys = {} as Record<"alice" | "bob", CosignKey>;
+  let pki: SigstorePki;
+  const pem = (spki: Uint8Array) => toPem("PUBLIC KEY", spki).trim();
 
   const image = (repo: string) => `${registry.host}/${repo}:v1`;
   const codes = (v: Verdict) => v.reasons.map((r) => r.code);
@@ -64,7 +83,24 @@ spec:
 ${rule("alice-signed", [SIGNED, UNSIGNED, BOB], entries(undefined, key("alice")))}
 ${rule("alice-and-bob", [ALICE_ONLY], entries(undefined, key("alice", "bob")))}
 ${rule("audit-only", [AUDIT], entries(1, key("alice")), "          failureAction: Audit\n")}
+${rule("keyless", [KEYLESS, KEYLESS_BUNDLE, KEYLESS_OTHER], `- entries:\n    - keyless:\n${indent(keylessAttestor(), "        ")}`)}
 `;
+  }
+
+  /** Kyverno's keyless attestor for the private PKI: a wildcard subject, roots and the logs' keys. */
+  function keylessAttestor(): string {
+    const subject = DEFAULT_IDENTITY.subject.replace("/trustgate/demo/", "/trustgate/*/");
+    return `subject: "${subject}"
+issuer: ${DEFAULT_IDENTITY.issuer}
+roots: |
+${indent(pki.intermediate.pem.trim() + "\n" + pki.root.pem.trim(), "  ")}
+rekor:
+  url: ${pki.rekor.baseUrl}
+  pubkey: |
+${indent(pem(pki.rekor.key.spki), "    ")}
+ctlog:
+  pubkey: |
+${indent(pem(pki.ctLog.key.spki), "    ")}`;
   }
 
   /** ClusterImagePolicies after policy-controller's samples; `noMatch` goes into config-policy-controller. */
@@ -84,6 +120,44 @@ ${authorityKeys.map((k) => `    - name: ${k}-key\n      key:\n        data: |\n$
       cip("alice-signed", [SIGNED, UNSIGNED, BOB, ALICE_ONLY], ["alice"]),
       cip("bob-too", [ALICE_ONLY], ["bob"]),
       cip("audit-only", [AUDIT], ["alice"], "warn"),
+      `apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata:
+  name: keyless
+spec:
+  images:
+${[KEYLESS, KEYLESS_BUNDLE, KEYLESS_OTHER].map((g) => `    - glob: "${registry.host}/${g}**"`).join("\n")}
+  authorities:
+    - name: release-workflow
+      keyless:
+        url: https://fulcio.test
+        trustRootRef: private-sigstore
+        identities:
+          - issuer: ${DEFAULT_IDENTITY.issuer}
+            subjectRegExp: ^https://github\\.com/trustgate/
+      ctlog:
+        url: ${pki.rekor.baseUrl}
+        trustRootRef: private-sigstore
+`,
+      `apiVersion: policy.sigstore.dev/v1alpha1
+kind: TrustRoot
+metadata:
+  name: private-sigstore
+spec:
+  sigstoreKeys:
+    certificateAuthorities:
+      - subject: { organization: trustgate, commonName: test }
+        uri: https://fulcio.test
+        certChain: ${Buffer.from(pki.intermediate.pem + pki.root.pem).toString("base64")}
+    tLogs:
+      - baseURL: ${pki.rekor.baseUrl}
+        hashAlgorithm: sha-256
+        publicKey: ${Buffer.from(pem(pki.rekor.key.spki)).toString("base64")}
+    ctLogs:
+      - baseURL: ${pki.ctLog.baseUrl}
+        hashAlgorithm: sha-256
+        publicKey: ${Buffer.from(pem(pki.ctLog.key.spki)).toString("base64")}
+`,
       ...(noMatch ? [`apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config-policy-controller\n  namespace: cosign-system\ndata:\n  no-match-policy: ${noMatch}\n`] : []),
     ].join("---\n");
   }
@@ -99,6 +173,13 @@ ${authorityKeys.map((k) => `    - name: ${k}-key\n      key:\n        data: |\n$
     await signImage(registry, SIGNED, one.manifestDigest, [keys.alice]);
     await signImage(registry, BOB, one.manifestDigest, [keys.bob]);
     await signImage(registry, ALICE_ONLY, one.manifestDigest, [keys.alice]);
+    pki = await createSigstorePki();
+    const legacy = await signKeyless(pki, { kind: "message", payload: cosignPayload(`${registry.host}/${KEYLESS}`, one.manifestDigest) });
+    await pushKeylessSignatures(registry, KEYLESS, one.manifestDigest, [legacyLayer(legacy)]);
+    const bundled = await signKeyless(pki, { kind: "dsse", payloadType: IN_TOTO_PAYLOAD_TYPE, payload: cosignStatement(one.manifestDigest) });
+    await attachKeylessBundle(registry, KEYLESS_BUNDLE, one.manifestDigest, await bundleJson(bundled, "0.3"));
+    const other = await signKeyless(pki, { kind: "message", payload: cosignPayload(`${registry.host}/${KEYLESS_OTHER}`, one.manifestDigest) }, { subject: OTHER_SUBJECT });
+    await pushKeylessSignatures(registry, KEYLESS_OTHER, one.manifestDigest, [legacyLayer(other)]);
     worker = await booting;
     const puts: [string, string, string][] = [
       ["e2e-kyverno", "kyverno", kyverno()],
@@ -151,6 +232,23 @@ ${authorityKeys.map((k) => `    - name: ${k}-key\n      key:\n        data: |\n$
       expect(v).toMatchObject({ decision: "allow", rule: null });
       expect(codes(v)).toEqual(["NO_RULE_APPLIES"]);
       expect((await decide("e2e-kyverno", image(UNSIGNED), { kind: "Service" })).decision).toBe("allow");
+    });
+  });
+
+  describe("keyless, under a private Sigstore given in the policy", () => {
+    it.each([
+      ["e2e-kyverno", "check-image/keyless"],
+      ["e2e-pc", "keyless"],
+    ])("%s: the identity the policy names (legacy and bundle) → allow; another subject → deny", async (policy, rule) => {
+      for (const repo of [KEYLESS, KEYLESS_BUNDLE]) {
+        const v = await decide(policy, image(repo));
+        expect(v, JSON.stringify(v)).toMatchObject({ decision: "allow", rule });
+        expect(codes(v)).toContain("COSIGN_SIGNED");
+      }
+      const other = await decide(policy, image(KEYLESS_OTHER));
+      expect(other.decision, JSON.stringify(other)).toBe("deny");
+      expect(codes(other)).toContain("COSIGN_IDENTITY_MISMATCH");
+      expect(JSON.stringify(other.reasons)).toContain("mallory");
     });
   });
 
