@@ -1,5 +1,6 @@
-// The decision: most specific rule → digest → every requirement of that rule → allow or deny,
-// with reasons. Fails closed: no rule, an unknown kind or a verifier error is a deny.
+// The decision: most specific rule (or, for allMatching policies, every matching rule) → digest →
+// every requirement of those rules → allow or deny, with reasons. Fails closed: no rule, an unknown
+// kind or a verifier error is a deny.
 import { compiledPolicyFor, ruleLabel, ruleMode, type CompiledPolicy, type CompiledRule } from "./policy/compile";
 import type { Mode, Policy, Requirement } from "./policy/model";
 import type { DigestNeed, RequirementKind, RequirementKinds, RequirementOutcome, VerifierDeps } from "./policy/requirement-kinds";
@@ -338,13 +339,13 @@ async function pickRule(
   const pinned = withoutTag(reference);
   const byDigest = compiled.match(pinned, namespace);
   // The digest alone picks the same rule: the tag chose nothing, and nothing needs resolving.
-  if (byDigest?.index === match.index) return { decided: reference, matches: match ? [match] : [] };
+  if (byDigest?.index === match.index) return { decided: reference, matches: [match] };
 
   const rule = match.rule.pattern;
   const tagged = `${reference.name}:${reference.tag}`;
   progress.step = `resolving tag ${tagged} at registry ${reference.registry}, which rule ${rule} names`;
   const resolved = await deps.digests.resolve(withoutDigest(reference), ruleUpstreams(match, deps.kinds), input.background);
-  if (resolved.ok && resolved.digest === reference.digest) return { decided: reference, matches: match ? [match] : [] };
+  if (resolved.ok && resolved.digest === reference.digest) return { decided: reference, matches: [match] };
   if (resolved.ok) {
     const reasons: Reason[] = [
       {

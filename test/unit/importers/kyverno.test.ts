@@ -204,7 +204,7 @@ describe("Kyverno importer: fields", () => {
         `subject: a\nissuer: b\nroots: |\n${indent(pki.intermediate.pem.trim() + "\n" + pki.root.pem.trim(), "  ")}\nrekor:\n  url: ${pki.rekor.baseUrl}\n  pubkey: |\n${indent(toPem("PUBLIC KEY", pki.rekor.key.spki).trim(), "    ")}\nctlog:\n  pubkey: |\n${indent(toPem("PUBLIC KEY", pki.ctLog.key.spki).trim(), "    ")}`,
       ),
     );
-    const keyless = (p.rules[0]!.require[0] as { of: { requirement: { keyless: Record<string, any> } }[] }).of[0]!.requirement.keyless;
+    const keyless = (p.rules[0]!.require[0] as unknown as { of: { requirement: { keyless: Record<string, any> } }[] }).of[0]!.requirement.keyless;
     expect(keyless.trustRoot.certificateAuthorities[0].certChain.certificates).toHaveLength(2);
     expect(keyless.trustRoot.tlogs).toEqual([expect.objectContaining({ baseUrl: pki.rekor.baseUrl })]);
     expect(keyless.trustRoot.ctlogs).toHaveLength(1);

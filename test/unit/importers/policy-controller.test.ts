@@ -185,7 +185,7 @@ describe("policy-controller importer: fields", () => {
   it("keyless.trustRootRef names a TrustRoot of the stream: its sigstoreKeys become the native trust root", () => {
     const text = `${trustRoot("private")}---\n${cip(`- keyless:\n    url: https://fulcio.test\n    trustRootRef: private\n    identities: [{ issuer: a, subject: b }]\n  ctlog:\n    url: ${pki.rekor.baseUrl}\n    trustRootRef: private`)}`;
     const p = fromText(text);
-    const keyless = (p.rules[0]!.require[0] as { of: { requirement: { keyless: Record<string, any> } }[] }).of[0]!.requirement.keyless;
+    const keyless = (p.rules[0]!.require[0] as unknown as { of: { requirement: { keyless: Record<string, any> } }[] }).of[0]!.requirement.keyless;
     expect(keyless.identities).toEqual([{ issuer: "a", subject: "b" }]);
     expect(keyless).not.toHaveProperty("trustRootRef");
     expect(keyless.trustRoot.certificateAuthorities[0].certChain.certificates).toHaveLength(2);
