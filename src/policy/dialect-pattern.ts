@@ -88,25 +88,22 @@ export class DialectPatternError extends Error {
 export function dialectSpellings(ref: ImageReference, style: DialectStyle): string[] {
   const suffix = ref.digest !== undefined ? `@${ref.digest}` : `:${ref.tag ?? "latest"}`;
   const registry = ref.registry.toLowerCase();
-  if (registry !== "docker.io") return [`${registry}/${ref.path}${suffix}`];
-  const short = ref.path.startsWith("library/") ? ref.path.slice("library/".length) : undefined;
-  if (style === "kyverno") {
-    // Kyverno prefixes docker.io to a name without a registry and does not add library/; a pod
-    // spec may also have written index.docker.io.
-    return [
-      `docker.io/${ref.path}${suffix}`,
-      ...(short !== undefined ? [`docker.io/${short}${suffix}`] : []),
-      `index.docker.io/${ref.path}${suffix}`,
-      ...(short !== undefined ? [`index.docker.io/${short}${suffix}`] : []),
-    ];
+  const short = registry === "docker.io" && ref.path.startsWith("library/") ? ref.path.slice("library/".length) : undefined;
+  const names: string[] = [];
+  if (registry !== "docker.io") {
+    names.push(`${registry}/${ref.path}`);
+  } else if (style === "kyverno") {
+    // Kyverno prefixes docker.io to a name without a registry and adds no library/; a pod spec
+    // may also have written index.docker.io.
+    names.push(`docker.io/${ref.path}`, ...(short !== undefined ? [`docker.io/${short}`] : []), `index.docker.io/${ref.path}`, ...(short !== undefined ? [`index.docker.io/${short}`] : []));
+  } else {
+    // go-containerregistry's Name() is index.docker.io/library/…; glob.Match also tries the name as written.
+    names.push(`index.docker.io/${ref.path}`, `docker.io/${ref.path}`, ref.path, ...(short !== undefined ? [`docker.io/${short}`, short] : []));
   }
-  // go-containerregistry's Name(): index.docker.io/library/…; glob.Match also tries the name as written.
-  return [
-    `index.docker.io/${ref.path}${suffix}`,
-    `docker.io/${ref.path}${suffix}`,
-    `${ref.path}${suffix}`,
-    ...(short !== undefined ? [`docker.io/${short}${suffix}`, `${short}${suffix}`] : []),
-  ];
+  const spellings = names.map((n) => n + suffix);
+  // policy-controller also tries the image as written, and `app` is written for `app:latest`.
+  if (style === "policy-controller" && ref.digest === undefined && suffix === ":latest") spellings.push(...names);
+  return spellings;
 }
 
 class DialectPattern implements CompiledPattern {

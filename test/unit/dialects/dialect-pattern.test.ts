@@ -69,6 +69,10 @@ describe("policy-controller glob", () => {
     expect(pc("*/*", "ubuntu")).toBe(true); // index.docker.io/library/ubuntu:latest
     expect(pc("index.docker.io/library/ubuntu:latest", "docker.io/library/ubuntu")).toBe(true);
     expect(pc("ubuntu:latest", "ubuntu")).toBe(true); // the name as written, as glob.Match also tries
+    // …and the image as written without its implicit :latest, whatever registry.
+    expect(pc("ghcr.io/org/app", "ghcr.io/org/app")).toBe(true);
+    expect(pc("ghcr.io/org/app", "ghcr.io/org/app:latest")).toBe(true);
+    expect(pc("ghcr.io/org/app", "ghcr.io/org/app:v1")).toBe(false);
   });
 
   it("refuses characters policy-controller does not accept ('?' is not a wildcard there)", () => {
