@@ -85,3 +85,16 @@ export const KYVERNO_EXTENSIONS: Readonly<Record<string, string>> = {
   githubWorkflowRef: "githubWorkflowRef",
   "1.3.6.1.4.1.57264.1.6": "githubWorkflowRef",
 };
+
+/**
+ * Every pattern of an allMatching policy is matched against every image decided, so their total
+ * length is bounded (real policies hold a few hundred characters of them).
+ */
+export const MAX_PATTERN_CHARACTERS = 32 * 1024;
+
+export function patternBudgetProblem(rules: readonly { pattern: string; patterns?: readonly string[]; skip?: readonly string[] }[]): string | undefined {
+  let total = 0;
+  for (const r of rules) for (const p of [r.pattern, ...(r.patterns ?? []), ...(r.skip ?? [])]) total += p.length;
+  if (total <= MAX_PATTERN_CHARACTERS) return undefined;
+  return `the image patterns total ${total} characters, at most ${MAX_PATTERN_CHARACTERS}: each is matched against every image decided; merge them into fewer wildcards`;
+}

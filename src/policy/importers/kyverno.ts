@@ -7,7 +7,7 @@ import { PolicyValidationError, type Mode, type ModeOverride, type Policy, type 
 import type { RequirementKinds } from "../requirement-kinds";
 import { distinctWarnings } from "../review";
 import { at, checkRequirement, dictionary, distinctIssues, flag, list, mapping, mappingWith, nested, normalizePem, pemProblem, readShape, requiredText, text, typeName, type Issues } from "./shared";
-import { collectObjects, keyReferenceProblem, KYVERNO_EXTENSIONS, PUBLIC_REKOR, splitPems, wildcardIdentity, type Located } from "./k8s-objects";
+import { collectObjects, keyReferenceProblem, patternBudgetProblem, KYVERNO_EXTENSIONS, PUBLIC_REKOR, splitPems, wildcardIdentity, type Located } from "./k8s-objects";
 import { looseTrustRoot } from "./sigstore-root";
 
 const API_VERSIONS = ["kyverno.io/v1", "kyverno.io/v2beta1", "kyverno.io/v2"];
@@ -172,6 +172,8 @@ export function importKyverno(document: unknown, kinds: RequirementKinds, out: P
   if (policies === 0 && ctx.issues.length === 0) ctx.issues.push({ path: "", message: "no ClusterPolicy or Policy in the document" });
   if (rules.length === 0 && ctx.issues.length === 0) ctx.issues.push({ path: "", message: "no verifyImages rule in the document: nothing to import" });
   if (rules.length > MAX_RULES) ctx.issues.push({ path: "", message: `${rules.length} rules: at most ${MAX_RULES}` });
+  const budget = patternBudgetProblem(rules);
+  if (budget) ctx.issues.push({ path: "", message: budget });
   if (ctx.issues.length > 0) throw new PolicyValidationError(distinctIssues(ctx.issues));
   out.push(...distinctWarnings(ctx.warnings));
   // Every rule carries its own mode; an image no rule matches is not checked (Kyverno).

@@ -7,7 +7,7 @@ import { PolicyValidationError, type NoMatch, type Policy, type PolicyIssue, typ
 import type { RequirementKinds } from "../requirement-kinds";
 import { distinctWarnings } from "../review";
 import { at, checkRequirement, decodeBase64Text, dictionary, distinctIssues, flag, list, mapping, mappingWith, nested, normalizePem, pemProblem, readShape, requiredText, text, typeName, type Issues } from "./shared";
-import { collectObjects, keyReferenceProblem, PUBLIC_FULCIO, PUBLIC_REKOR, splitPems, type Located } from "./k8s-objects";
+import { collectObjects, keyReferenceProblem, patternBudgetProblem, PUBLIC_FULCIO, PUBLIC_REKOR, splitPems, type Located } from "./k8s-objects";
 import { looseTrustRoot } from "./sigstore-root";
 
 const CIP_API_VERSIONS = ["policy.sigstore.dev/v1beta1", "policy.sigstore.dev/v1alpha1"];
@@ -186,6 +186,8 @@ export function importPolicyController(document: unknown, kinds: RequirementKind
   }
   if (names.size === 0 && ctx.issues.length === 0) ctx.issues.push({ path: "", message: "no ClusterImagePolicy in the document" });
   if (rules.length > MAX_POLICIES) ctx.issues.push({ path: "", message: `${rules.length} ClusterImagePolicies: at most ${MAX_POLICIES}` });
+  const budget = patternBudgetProblem(rules);
+  if (budget) ctx.issues.push({ path: "", message: budget });
   if (ctx.issues.length > 0) throw new PolicyValidationError(distinctIssues(ctx.issues));
   out.push(...distinctWarnings(ctx.warnings));
   return {

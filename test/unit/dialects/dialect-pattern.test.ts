@@ -2,7 +2,8 @@
 // (docs/patterns.md, "Kyverno and policy-controller"). Cases follow kyverno ext/wildcard/match_test.go
 // and sigstore/policy-controller pkg/apis/glob/glob_test.go.
 import { describe, expect, it } from "vitest";
-import { dialectSpellings, wildcardMatch } from "../../../src/policy/dialect-pattern";
+import fc from "fast-check";
+import { dialectSpellings, dialectTextMatcher, wildcardMatch } from "../../../src/policy/dialect-pattern";
 import { compilePattern, PatternSyntaxError } from "../../../src/policy/pattern";
 import { parseReference } from "../../../src/reference";
 
@@ -85,5 +86,21 @@ describe("policy-controller glob", () => {
     const pattern = "*a".repeat(200) + "b";
     expect(wildcardMatch(pattern, "a".repeat(400))).toBe(false);
     expect(pc(`ghcr.io/${"**a".repeat(100)}b`, `ghcr.io/${"a/".repeat(100)}x:v1`)).toBe(false);
+  });
+});
+
+describe("the fast path (stars only) agrees with the general matcher", () => {
+  it("on random patterns and texts", () => {
+    const chars = (alphabet: string[], max: number) => fc.array(fc.constantFrom(...alphabet), { maxLength: max }).map((a) => a.join(""));
+    fc.assert(
+      fc.property(chars(["a", "b", "/", "*"], 12), chars(["a", "b", "/"], 16), (pattern, text) => {
+        expect(dialectTextMatcher(pattern, "kyverno")(text)).toBe(wildcardMatch(pattern, text));
+        // policy-controller: '**' only (the fast path) against a regular expression of its glob.
+        const pcPattern = pattern.replaceAll("*", "**");
+        const re = new RegExp(`^${pcPattern.replaceAll("**", ".*")}$`);
+        expect(dialectTextMatcher(pcPattern, "policy-controller")(text)).toBe(re.test(text));
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -210,6 +210,11 @@ describe("policy-controller importer: fields", () => {
     expectIssue(cip(two), "spec.authorities[0].key.data", /one key per authority/);
   });
 
+  it("the image patterns of a policy are bounded in total (each is matched against every image)", () => {
+    const globs = Array.from({ length: 40 }, (_, i) => `    - glob: "ghcr.io/${String(i).padStart(4, "0")}${"x".repeat(1000)}/**"`).join("\n");
+    expectIssue(cip(keyAuthority()).replace('    - glob: "ghcr.io/**"', globs), "", /the image patterns total \d+ characters, at most 32768/);
+  });
+
   it("globs policy-controller would refuse are refused at their path", () => {
     expectIssue(cip(keyAuthority()).replace('"ghcr.io/**"', '"ghcr.io/app:v?"'), "spec.images[0].glob", /invalid glob/);
   });
