@@ -310,12 +310,19 @@ function condition(match: unknown, exclude: unknown, path: string, autogen: stri
       const { anyList, allList } = m;
       if (anyList.length > 0 && allList.length > 0) issues.push({ path: p, message: "match with both any and all is not supported: use one" });
       if (anyList.length > 1) {
-        // OR of filters: exact when they differ in one field only.
-        const kindsDiffer = anyList.some((f) => f.namespaces !== undefined);
-        const nsDiffer = anyList.some((f) => f.kinds !== undefined);
-        if (kindsDiffer && nsDiffer) issues.push({ path: at(p, "any"), message: "match.any filters that name both kinds and namespaces cannot be combined: split them into rules" });
-        else if (nsDiffer) when.kinds = anyList.flatMap((f) => f.kinds ?? []);
-        else when.namespaces = anyList.flatMap((f) => f.namespaces ?? []);
+        // OR of filters: exact when each names the same one field (or one names nothing: all match).
+        const byKind = anyList.some((f) => f.kinds !== undefined);
+        const byNamespace = anyList.some((f) => f.namespaces !== undefined);
+        const open = anyList.some((f) => f.kinds === undefined && f.namespaces === undefined);
+        if (open) {
+          // One filter matches every resource: so does the OR.
+        } else if (byKind && byNamespace) {
+          issues.push({ path: at(p, "any"), message: "match.any filters that name both kinds and namespaces cannot be combined: split them into rules" });
+        } else if (byKind) {
+          when.kinds = anyList.flatMap((f) => f.kinds ?? []);
+        } else {
+          when.namespaces = anyList.flatMap((f) => f.namespaces ?? []);
+        }
       } else if (anyList.length === 1) {
         Object.assign(when, anyList[0]);
       }

@@ -258,6 +258,15 @@ describe("Kyverno importer: fields", () => {
     expectIssue("apiVersion: v1\nkind: ConfigMap\n", "kind", /expected ClusterPolicy or Policy/);
   });
 
+  it("match.any filters: kinds or namespaces are joined; one open filter matches everything; both named is refused", () => {
+    const anyOf = (filters: string) => policy(keyEntry()).replace("          - resources:\n              kinds: [Pod]\n", filters);
+    const kinds = fromText(anyOf("          - resources: { kinds: [Job] }\n          - resources: { kinds: [CronJob] }\n"));
+    expect(kinds.rules[0]!.when).toEqual({ kinds: ["Job", "CronJob"] });
+    const open = fromText(anyOf("          - resources: { kinds: [Job] }\n          - resources: {}\n"));
+    expect(open.rules[0]!.when).toBeUndefined();
+    expectIssue(anyOf("          - resources: { kinds: [Job] }\n          - resources: { namespaces: [a] }\n"), "spec.rules[0].match.any", /cannot be combined/);
+  });
+
   it("autogen-controllers: none keeps the kinds as written", () => {
     const text = policy(keyEntry()).replace("  name: p\n", "  name: p\n  annotations:\n    pod-policies.kyverno.io/autogen-controllers: none\n");
     expect(fromText(text).rules[0]!.when).toEqual({ kinds: ["Pod"] });
