@@ -1,10 +1,11 @@
-// The decision: most specific rule → digest → every requirement of that rule → allow or deny,
-// with reasons. Fails closed: no rule, an unknown kind or a verifier error is a deny.
-import { compiledPolicyFor, type CompiledPolicy, type CompiledRule } from "./policy/compile";
+// The decision: most specific rule (or, for allMatching policies, every matching rule) → digest →
+// every requirement of those rules → allow or deny, with reasons. Fails closed: no rule, an unknown
+// kind or a verifier error is a deny.
+import { compiledPolicyFor, ruleLabel, ruleMode, type CompiledPolicy, type CompiledRule } from "./policy/compile";
 import type { Mode, Policy, Requirement } from "./policy/model";
 import type { DigestNeed, PrepareContext, RequirementKind, RequirementKinds, RequirementOutcome, VerifierDeps } from "./policy/requirement-kinds";
 import { requirementUpstreams, ruleUpstreams, verifierNaming } from "./policy/upstreams";
-import { writeBehind, type Background, type Cache, type Clock, type DigestResolver } from "./ports";
+import { writeBehind, type Background, type Cache, type Clock, type DigestResolver, type NamedUpstreams } from "./ports";
 import type { Reason } from "./reasons";
 import { isRecord, isStoredReason, isTime, readStoredJson } from "./stored";
 import type { ImageReference } from "./reference";
@@ -171,23 +172,25 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
   const namespace = typeof input.context.namespace === "string" ? input.context.namespace : undefined;
   const compiled = compiledPolicyFor(view.revision, view.policy);
   const notes: Reason[] = [];
-  const picked = await pickRule(input, compiled, namespace, deps, progress, notes);
+  const picked = allMatching(view.policy) ? selectAllMatching(input, compiled) : await pickRule(input, compiled, namespace, deps, progress, notes);
   if ("verdict" in picked) return finish(false, picked.verdict.rule, reference.digest ?? null, picked.verdict.reasons);
   // What the rule and its requirements see: the reference, or name@digest when its tag was no evidence.
-  const { decided, match } = picked;
-  if (!match) {
+  const { decided, matches } = picked;
+  if (matches.length === 0) {
+    if (allMatching(view.policy)) return finishNoMatch(view, input, evaluatedAt);
     return finish(false, null, reference.digest ?? null, [
       { code: "NO_MATCHING_RULE", message: noMatchMessage(view, input.image, reference.canonical, namespace, compiled), rule: null },
       ...notes,
     ]);
   }
-  const rule = match.rule.pattern;
-  const requirements = match.rule.require;
+  const rule = matches.map((m) => ruleLabel(m.rule)).join(", ");
+  const entries = matches.flatMap((match) => match.rule.require.map((requirement) => ({ match, requirement })));
+  const requirements = entries.map((e) => e.requirement);
   const kinds = requirements.map((r) => deps.kinds.get(r.type));
-  // The hosts this rule names literally may be contacted by this decision even on a private
-  // address (docs/security.md). Verdict cache and singleflight keys hold the rule's index, so a
-  // verdict reached with these permissions only ever answers the same rule.
-  const upstreams = ruleUpstreams(match, deps.kinds);
+  // The hosts these rules name literally may be contacted by this decision even on a private
+  // address (docs/security.md). Verdict cache and singleflight keys hold the rules' indexes, so a
+  // verdict reached with these permissions only ever answers the same rules.
+  const upstreams = unionUpstreams(matches, deps);
 
   const need = kinds.reduce<DigestNeed>(
     (acc, k) => (k && NEED_ORDER[k.digest] > NEED_ORDER[acc] ? k.digest : acc),
@@ -214,7 +217,8 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
     if (resolved.ok) {
       digest = resolved.digest;
     } else if (need === "required") {
-      return finish(false, rule, null, [{ ...resolved.reason, rule }]);
+      const judged = judgeRules(matches, () => [{ satisfied: false, cacheable: false, reasons: [{ ...resolved.reason, rule }] }], view.policy, input.context);
+      return finish(judged.satisfied, rule, null, judged.reasons);
     } else {
       notes.push({
         code: "DIGEST_UNRESOLVED",
@@ -230,7 +234,8 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
   // Every part of the reference the decision saw is in the key (Notary signs tags, identities
   // compare them, a pinned digest is checked differently from a resolved one): a verdict for
   // name:v1@d never answers name:latest@d, name@d or name:v1.
-  const cacheKey = digest ? `verdict:v3:${view.revision}:${match.index}:${decided.canonical}#${digest}` : undefined;
+  // The rules (and the mode each decided in: a namespace may override it) are in the key too.
+  const cacheKey = digest ? `verdict:v4:${view.revision}:${rulesKey(matches, view.policy, input.context)}:${decided.canonical}#${digest}` : undefined;
   if (!verifying || !cacheKey) return verifyAll();
 
   // Singleflight: registered before any await, so a second identical request always finds it.
@@ -261,6 +266,7 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
     const outcomes = await Promise.all(
       requirements.map(async (requirement, i): Promise<RequirementOutcome> => {
         const kind = kinds[i];
+        const rule = ruleLabel(entries[i]!.match.rule);
         if (!kind) {
           return {
             satisfied: false,
@@ -306,8 +312,8 @@ async function decideWithin(input: DecisionInput, view: PolicyView, deps: Decide
         }
       }),
     );
-    const satisfied = outcomes.every((o) => o.satisfied);
-    const verdict = finish(satisfied, rule, digest ?? null, [...outcomes.flatMap((o) => o.reasons), ...notes]);
+    const judged = judgeRules(matches, (m) => outcomes.filter((_, i) => entries[i]!.match === m), view.policy, input.context);
+    const verdict = finish(judged.satisfied, rule, digest ?? null, [...judged.reasons, ...notes]);
 
     const ttl = Math.min(deps.verdictTtlSeconds, ...outcomes.map((o) => o.ttlSeconds ?? Infinity));
     if (key && outcomes.every((o) => o.cacheable) && ttl > 0) {
@@ -348,7 +354,7 @@ function prepareAll(
 }
 
 type Picked =
-  | { readonly decided: ImageReference; readonly match: CompiledRule | undefined }
+  | { readonly decided: ImageReference; readonly matches: readonly CompiledRule[] }
   | { readonly verdict: { readonly rule: string; readonly reasons: Reason[] } };
 
 /**
@@ -367,17 +373,17 @@ async function pickRule(
 ): Promise<Picked> {
   const { reference } = input;
   const match = compiled.match(reference, namespace);
-  if (reference.tag === undefined || reference.digest === undefined || !match) return { decided: reference, match };
+  if (reference.tag === undefined || reference.digest === undefined || !match) return { decided: reference, matches: match ? [match] : [] };
   const pinned = withoutTag(reference);
   const byDigest = compiled.match(pinned, namespace);
   // The digest alone picks the same rule: the tag chose nothing, and nothing needs resolving.
-  if (byDigest?.index === match.index) return { decided: reference, match };
+  if (byDigest?.index === match.index) return { decided: reference, matches: [match] };
 
   const rule = match.rule.pattern;
   const tagged = `${reference.name}:${reference.tag}`;
   progress.step = `resolving tag ${tagged} at registry ${reference.registry}, which rule ${rule} names`;
   const resolved = await deps.digests.resolve(withoutDigest(reference), ruleUpstreams(match, deps.kinds), input.background);
-  if (resolved.ok && resolved.digest === reference.digest) return { decided: reference, match };
+  if (resolved.ok && resolved.digest === reference.digest) return { decided: reference, matches: [match] };
   if (resolved.ok) {
     const reasons: Reason[] = [
       {
@@ -401,7 +407,7 @@ async function pickRule(
     cause: resolved.reason.code,
     rule: byDigest?.rule.pattern ?? null,
   });
-  return { decided: pinned, match: byDigest };
+  return { decided: pinned, matches: byDigest ? [byDigest] : [] };
 }
 
 function withoutTag(ref: ImageReference): ImageReference {
@@ -446,4 +452,107 @@ function noMatchMessage(
   }
   if (view.policy.patternStyle === "connaisseur") return `no matching rule for image ${canonical} in policy ${view.id}`;
   return `no matching rule: no rule of policy ${view.id} matches ${canonical}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Several rules per decision: policies whose every matching rule must pass (Kyverno,
+// policy-controller), rules with a mode of their own.
+
+function allMatching(policy: Policy): boolean {
+  return policy.ruleSelection === "allMatching";
+}
+
+/** Every rule that selects the image; the tag plays no part (both dialects match name@digest when pinned). */
+function selectAllMatching(input: DecisionInput, compiled: CompiledPolicy): Picked {
+  const matches = compiled.matchAll(input.reference, input.context);
+  const total = matches.reduce((n, m) => n + m.rule.require.length, 0);
+  if (total > MAX_DECISION_REQUIREMENTS) {
+    // Bounded work: refused whole, never checked in part.
+    const rule = matches.map((m) => ruleLabel(m.rule)).join(", ");
+    const message = `${matches.length} matching rules bring ${total} requirements; one decision evaluates at most ${MAX_DECISION_REQUIREMENTS}: split the policy so fewer rules match one image`;
+    return { verdict: { rule, reasons: [{ code: "VERIFICATION_ERROR", message, rule }] } };
+  }
+  return { decided: input.reference, matches };
+}
+
+const MAX_DECISION_REQUIREMENTS = DEFAULT_LIMITS.decision.requirements;
+
+/** The hosts any of the rules names (one rule: as computed once per compiled rule). */
+function unionUpstreams(matches: readonly CompiledRule[], deps: DecideDeps): NamedUpstreams {
+  if (matches.length === 1) return ruleUpstreams(matches[0]!, deps.kinds);
+  return [...new Set(matches.flatMap((m) => ruleUpstreams(m, deps.kinds)))];
+}
+
+/** The rules in the verdict cache key: "3" for one rule, "1+4a" for two, the second in its own audit mode. */
+function rulesKey(matches: readonly CompiledRule[], policy: Policy, context: Readonly<Record<string, unknown>>): string {
+  return matches.map((m) => `${m.index}${ownAudit(m, policy, context) ? "a" : ""}`).join("+");
+}
+
+/** Whether the rule itself (not the policy) says audit for this decision. */
+function ownAudit(match: CompiledRule, policy: Policy, context: Readonly<Record<string, unknown>>): boolean {
+  if (match.rule.mode === undefined && match.rule.modeOverrides === undefined) return false;
+  return ruleMode(match.rule, policy.mode, context) === "audit" && policy.mode !== "audit";
+}
+
+/**
+ * Each rule holds when all its outcomes hold; a rule in its own audit mode that does not hold is
+ * passed with its reasons kept and a note (the policy's audit mode is `concluded`'s, as before).
+ */
+function judgeRules(
+  matches: readonly CompiledRule[],
+  outcomesOf: (match: CompiledRule) => readonly RequirementOutcome[],
+  policy: Policy,
+  context: Readonly<Record<string, unknown>>,
+): { satisfied: boolean; reasons: Reason[] } {
+  let satisfied = true;
+  const reasons: Reason[] = [];
+  for (const match of matches) {
+    const outcomes = outcomesOf(match);
+    const holds = outcomes.every((o) => o.satisfied);
+    reasons.push(...outcomes.flatMap((o) => o.reasons));
+    if (holds) continue;
+    if (ownAudit(match, policy, context)) {
+      const label = ruleLabel(match.rule);
+      reasons.push({ code: "AUDIT_MODE", message: `rule ${label} is in ${auditWord(policy)} mode: it failed, and the image is allowed`, rule: label });
+      continue;
+    }
+    satisfied = false;
+  }
+  return { satisfied, reasons };
+}
+
+/** Each tool's word for a rule that only reports. */
+function auditWord(policy: Policy): string {
+  if (policy.patternStyle === "policy-controller") return "warn";
+  if (policy.patternStyle === "kyverno") return "Audit (validationFailureAction: Audit)";
+  return "audit";
+}
+
+/** An image no rule selects, under an allMatching policy's `noMatch`. */
+function finishNoMatch(view: PolicyView, input: DecisionInput, evaluatedAt: string): Verdict {
+  const digest = input.reference.digest ?? null;
+  const noMatch = view.policy.noMatch ?? "deny";
+  const canonical = input.reference.canonical;
+  if (noMatch === "allow") {
+    const message =
+      view.policy.patternStyle === "kyverno"
+        ? `no verifyImages rule of policy ${view.id} matches ${canonical}: the image is not checked, as Kyverno does`
+        : `no rule of policy ${view.id} matches ${canonical}, and the policy allows such images (no-match-policy: allow)`;
+    return concluded(input, view, evaluatedAt, true, null, digest, [{ code: "NO_RULE_APPLIES", message, rule: null }]);
+  }
+  const denied: Reason = {
+    code: "NO_MATCHING_RULE",
+    message:
+      view.policy.patternStyle === "policy-controller"
+        ? `no matching policies: no ClusterImagePolicy of policy ${view.id} matches ${canonical}`
+        : `no matching rule: no rule of policy ${view.id} matches ${canonical}`,
+    rule: null,
+  };
+  if (noMatch === "warn") {
+    return concluded(input, view, evaluatedAt, true, null, digest, [
+      denied,
+      { code: "AUDIT_MODE", message: "no-match-policy is warn: the image would have been denied, and is allowed", rule: null },
+    ]);
+  }
+  return concluded(input, view, evaluatedAt, false, null, digest, [denied]);
 }

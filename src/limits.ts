@@ -112,6 +112,12 @@ export interface Limits {
      * is a deny saying what was still outstanding. Under the admission webhook's 10 s default.
      */
     readonly budgetMs: number;
+    /**
+     * Requirements one decision evaluates across every rule it takes (policies whose every matching
+     * rule must pass: Kyverno, policy-controller). Each may verify signatures; a policy that piles
+     * hundreds of rules onto one image is refused at decision time, never half-checked.
+     */
+    readonly requirements: number;
   };
   /** What a caller may send. */
   readonly api: {
@@ -216,6 +222,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   }),
   decision: Object.freeze({
     budgetMs: 10_000,
+    requirements: 64,
   }),
   api: Object.freeze({
     bodyBytes: 1 * MiB,

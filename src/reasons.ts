@@ -62,6 +62,10 @@ export const REASON_CODES = [
   "COSIGN_KEYLESS_UNREADABLE",
   "COSIGN_TRUST_ROOT_UNAVAILABLE",
   "COSIGN_TRUST_ROOT_STALE",
+  // several rules, combinators (Kyverno, policy-controller)
+  "NO_RULE_APPLIES",
+  "ANY_OF_UNMET",
+  "DIGEST_NOT_PINNED",
 ] as const;
 
 export type ReasonCode = (typeof REASON_CODES)[number];
@@ -80,6 +84,7 @@ export const NOT_DENY_REASONS: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
   "AUDIT_MODE",
   "NOTARY_STALE_TRUST_DATA",
   "COSIGN_TRUST_ROOT_STALE",
+  "NO_RULE_APPLIES",
 ]);
 
 export interface Reason {

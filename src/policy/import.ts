@@ -4,13 +4,15 @@ import { parseNativePolicy } from "./native";
 import { importConnaisseur } from "./importers/connaisseur";
 import { importContainersPolicy } from "./importers/containers-policy";
 import { importPortieris } from "./importers/portieris";
+import { importKyverno } from "./importers/kyverno";
+import { importPolicyController } from "./importers/policy-controller";
 import { distinctWarnings } from "./review";
 import { POLICY_FORMATS, type Policy, type PolicyFormat, type PolicyIssue } from "./model";
 import type { RequirementKinds } from "./requirement-kinds";
 import { stableStringify, sha256Hex } from "../encoding";
 
 /** Formats with an importer today. */
-export const SUPPORTED_FORMATS: readonly PolicyFormat[] = ["native", "containers-policy", "portieris", "connaisseur"];
+export const SUPPORTED_FORMATS: readonly PolicyFormat[] = ["native", "containers-policy", "portieris", "connaisseur", "kyverno", "policy-controller"];
 
 export class UnsupportedFormatError extends Error {
   override readonly name = "UnsupportedFormatError";
@@ -53,6 +55,10 @@ function parseFormat(document: unknown, format: PolicyFormat, kinds: Requirement
       return importContainersPolicy(document, kinds, warnings);
     case "native":
       return parseNativePolicy(document, kinds, warnings);
+    case "kyverno":
+      return importKyverno(document, kinds, warnings);
+    case "policy-controller":
+      return importPolicyController(document, kinds, warnings);
     default:
       throw new UnsupportedFormatError(format);
   }

@@ -31,7 +31,47 @@ export interface Rule {
    * context.namespace has scoped rules, only those apply; otherwise only unscoped rules do.
    */
   readonly namespace?: string;
+  /** How verdicts and reasons name the rule (Kyverno "<policy>/<rule>", a ClusterImagePolicy's name); default: its pattern. */
+  readonly name?: string;
+  /** More patterns that select the rule: it applies when `pattern` or any of these matches. */
+  readonly patterns?: readonly string[];
+  /** Patterns that exclude an image the rule would otherwise select (Kyverno skipImageReferences). */
+  readonly skip?: readonly string[];
+  /** When the rule applies, by what the decision's context says (admission: namespace and kind). */
+  readonly when?: RuleCondition;
+  /** This rule's own mode: `audit` makes its failure an allow that says so. Default: the policy's. */
+  readonly mode?: Mode;
+  /** Per-namespace modes, the first whose namespaces match context.namespace wins (Kyverno validationFailureActionOverrides). */
+  readonly modeOverrides?: readonly ModeOverride[];
 }
+
+/**
+ * Conditions on the decision context, namespaces as globs ('*' any run, '?' one character, as
+ * Kyverno writes them), kinds by name ("Pod", "Deployment"). A context that does not say (a decision
+ * by API without context) meets every `namespaces`/`kinds` condition and no exclusion: the rule
+ * applies, so missing context never skips a check.
+ */
+export interface RuleCondition {
+  readonly namespaces?: readonly string[];
+  readonly kinds?: readonly string[];
+  readonly excludeNamespaces?: readonly string[];
+  readonly excludeKinds?: readonly string[];
+}
+
+export interface ModeOverride {
+  readonly mode: Mode;
+  readonly namespaces: readonly string[];
+}
+
+/**
+ * How a policy picks the rules for an image: `mostSpecific` (default) takes the most specific
+ * matching rule; `allMatching` takes every matching rule and each must pass (Kyverno's
+ * verifyImages rules, policy-controller's ClusterImagePolicies).
+ */
+export type RuleSelection = "mostSpecific" | "allMatching";
+
+/** With allMatching: what an image no rule matches gets (`warn`: an allow that says so). */
+export type NoMatch = "deny" | "allow" | "warn";
 
 export interface Policy {
   readonly mode: Mode;
@@ -41,10 +81,14 @@ export interface Policy {
   readonly description?: string;
   /** Only admission requests read it (`/v1/admission`); decisions by API ignore it. */
   readonly namespacedValidation?: NamespacedValidation;
+  /** Default `mostSpecific`. */
+  readonly ruleSelection?: RuleSelection;
+  /** Only with `allMatching`; default `deny` (fail closed). */
+  readonly noMatch?: NoMatch;
 }
 
 /** Supported `?format=` values; importers for the last three arrive with their issues. */
-export const POLICY_FORMATS = ["native", "containers-policy", "portieris", "connaisseur"] as const;
+export const POLICY_FORMATS = ["native", "containers-policy", "portieris", "connaisseur", "kyverno", "policy-controller"] as const;
 export type PolicyFormat = (typeof POLICY_FORMATS)[number];
 
 /** A validation problem, located by a path into the submitted document ("rules[0].require[1].type"). */

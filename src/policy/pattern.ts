@@ -2,14 +2,15 @@
 import { splitHostPort } from "../hosts";
 import { canonicalRegistry, type ImageReference } from "../reference";
 import { DEFAULT_LIMITS } from "../limits";
+import { compileDialectPattern, DialectPatternError, isDialectPattern } from "./dialect-pattern";
 
 /**
  * Which tool's specificity rule ranks matching patterns. Matching itself is the same for every
  * style (see docs/patterns.md): the imported tools' unanchored matching is what we refuse to copy.
  */
-export type PatternStyle = "native" | "portieris" | "connaisseur" | "containers-policy";
+export type PatternStyle = "native" | "portieris" | "connaisseur" | "containers-policy" | "kyverno" | "policy-controller";
 
-export const PATTERN_STYLES: readonly PatternStyle[] = ["native", "portieris", "connaisseur", "containers-policy"];
+export const PATTERN_STYLES: readonly PatternStyle[] = ["native", "portieris", "connaisseur", "containers-policy", "kyverno", "policy-controller"];
 
 /**
  * containers/image looks a reference up by its policy identity: with a digest, the tag is dropped
@@ -372,6 +373,16 @@ export function compilePattern(source: string, style: PatternStyle): CompiledPat
       `pattern is too long: ${source.length} characters, at most ${MAX_PATTERN_LENGTH} allowed`,
     );
   }
+  // Kyverno and policy-controller match their own string forms with their own wildcards
+  // (dialect-pattern.ts); their policies take every matching rule, so they are never ranked.
+  if (style === "kyverno" || style === "policy-controller") {
+    try {
+      return compileDialectPattern(source, style, MAX_PATTERN_LENGTH);
+    } catch (err) {
+      if (err instanceof DialectPatternError) throw new PatternSyntaxError(err.message);
+      throw err;
+    }
+  }
   return new GlobPattern(source, style, parsePattern(source));
 }
 
@@ -379,11 +390,13 @@ export function compilePattern(source: string, style: PatternStyle): CompiledPat
 // "10.0.0.5:5000/app/*"); undefined when its registry part has a '*' in the host or the port
 // ("*:5000/*", "127.0.0.1:*/demo/*") or the pattern is a catch-all ("*", "*:v1").
 export function literalRegistry(pattern: CompiledPattern): string | undefined {
+  if (isDialectPattern(pattern)) return pattern.literalRegistry;
   return own(pattern).literalRegistry;
 }
 
 /** The pattern in the form it is matched and ranked in ("nginx:1.*" → "docker.io/library/nginx:1.*"). */
 export function normalizedPattern(pattern: CompiledPattern): string {
+  if (isDialectPattern(pattern)) return pattern.source;
   return own(pattern).normalized;
 }
 
@@ -458,6 +471,9 @@ const COMPARATORS: Readonly<Record<PatternStyle, (a: GlobPattern, b: GlobPattern
   portieris: comparePortieris,
   connaisseur: compareConnaisseur,
   "containers-policy": compareNative,
+  // Never reached: dialect patterns are not GlobPatterns (compilePattern).
+  kyverno: () => 0,
+  "policy-controller": () => 0,
 };
 
 /**
@@ -481,6 +497,11 @@ export function pickMostSpecific<T extends { readonly pattern: CompiledPattern }
   let bestPattern: GlobPattern | undefined;
   let style: PatternStyle | undefined;
   for (const candidate of candidates) {
+    // Dialect patterns have no ranking of their own: the first declared that matches.
+    if (isDialectPattern(candidate.pattern)) {
+      if (candidate.pattern.matches(ref)) return candidate;
+      continue;
+    }
     const p = own(candidate.pattern);
     // One policy has one style; mixing them has no meaningful order.
     style ??= p.style;

@@ -1,8 +1,18 @@
 // Every requirement kind trustgate knows; a new signature format adds one line here.
-import { createRequirementKinds } from "../policy/requirement-kinds";
+import { createRequirementKinds, type RequirementKinds } from "../policy/requirement-kinds";
+import { anyOfKind } from "./any-of";
 import { cosignKind } from "./cosign";
 import { notaryKind } from "./notary";
 import { signedByKind } from "./signed-by";
-import { allowKind, denyKind } from "./static";
+import { allowKind, denyKind, digestPinnedKind } from "./static";
 
-export const defaultRequirementKinds = createRequirementKinds([allowKind, denyKind, notaryKind, signedByKind, cosignKind]);
+// anyOf validates and evaluates its alternatives with the same registry it is part of.
+export const defaultRequirementKinds: RequirementKinds = createRequirementKinds([
+  allowKind,
+  denyKind,
+  notaryKind,
+  signedByKind,
+  cosignKind,
+  digestPinnedKind,
+  anyOfKind(() => defaultRequirementKinds),
+]);

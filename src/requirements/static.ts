@@ -62,3 +62,36 @@ export const denyKind: RequirementKind<DenyRequirement> = {
     };
   },
 };
+
+export type DigestPinnedRequirement = {
+  readonly type: "digestPinned";
+  /** The deny message; "{image}" is the image as decided. */
+  readonly message?: string;
+};
+
+/** The image must be given by digest, not only by tag (Kyverno verifyDigest without mutateDigest). */
+export const digestPinnedKind: RequirementKind<DigestPinnedRequirement> = {
+  type: "digestPinned",
+  schema: z.strictObject({
+    type: z.literal("digestPinned"),
+    message: z.optional(z.string().check(z.minLength(1), z.maxLength(1024))),
+  }),
+  digest: "none",
+  async evaluate(req, ctx) {
+    if (ctx.reference.digest !== undefined) return { satisfied: true, cacheable: true, reasons: [] };
+    return {
+      satisfied: false,
+      cacheable: true,
+      reasons: [
+        {
+          code: "DIGEST_NOT_PINNED",
+          message:
+            req.message?.replaceAll("{image}", ctx.reference.canonical) ??
+            `${ctx.reference.canonical} is given by tag; rule ${ctx.rule} needs it pinned by digest (name@sha256:…)`,
+          rule: ctx.rule,
+          requirement: "digestPinned",
+        },
+      ],
+    };
+  },
+};

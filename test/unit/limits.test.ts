@@ -21,7 +21,7 @@ describe("DEFAULT_LIMITS", () => {
       simpleSigning: { signatures: 16, signatureBytes: 65_536, extensionListBytes: 2 << 20, decompressedBytes: 1 << 20 },
       registry: { manifestBytes: 4 << 20, artifactManifestBytes: 256 << 10, artifactBlobBytes: 1 << 20 },
       http: { timeoutMs: 3000, retries: 2, baseDelayMs: 100, maxDelayMs: 1000, retryAfterCapMs: 2000, redirects: 3, tokenBodyBytes: 65_536 },
-      decision: { budgetMs: 10_000 },
+      decision: { budgetMs: 10_000, requirements: 64 },
       api: { bodyBytes: 1 << 20, imagesPerRequest: 256, hookEvents: 10_000, hookIssues: 20, hookWaitMs: 10_000, drainBytes: 64 << 20, referenceLength: 1024, patternLength: 1024 },
       memory: { memoEntries: 1024, tokenEntries: 1024, compiledPolicies: 256, notaryKeys: 512, cosignKeys: 256, namedGuards: 64 },
       tuf: { rootBytes: 512 << 10, timestampBytes: 16 << 10, snapshotBytes: 2 << 20, targetsBytes: 4 << 20, targetBytes: 2 << 20, rootRotations: 32, keys: 256, signatures: 256 },

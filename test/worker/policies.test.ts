@@ -104,11 +104,11 @@ describe("PUT /v1/policies/{id}", () => {
   });
 
   it("names the supported formats for an unknown one", async () => {
-    for (const format of ["kyverno", "NATIVE"]) {
+    for (const format of ["gatekeeper", "NATIVE"]) {
       const res = await putPolicy("fmt", allowAll, format);
       expect(res.status).toBe(400);
       expect(res.json.error.code).toBe("UNSUPPORTED_FORMAT");
-      expect(res.json.error.message).toContain("supported: native, containers-policy, portieris, connaisseur");
+      expect(res.json.error.message).toContain("supported: native, containers-policy, portieris, connaisseur, kyverno, policy-controller");
     }
   });
 

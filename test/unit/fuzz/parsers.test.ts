@@ -21,6 +21,8 @@ import portieris000 from "../importers/fixtures/portieris-000-imagepolicy.yaml?r
 import portieris004 from "../importers/fixtures/portieris-004-simple-with-secret.yaml?raw";
 import labUserB64 from "../importers/fixtures/keys/lab-user.gpg.b64?raw";
 import cosignPub from "../importers/fixtures/keys/cosign-test.pub?raw";
+import kyvernoFixture from "../importers/fixtures/kyverno-verify-images.yaml?raw";
+import policyControllerFixture from "../importers/fixtures/policy-controller-cips.yaml?raw";
 
 type RawGlob = (pattern: string, options: { query: "?raw"; import: "default"; eager: true }) => Record<string, string>;
 const admissionFiles = (import.meta as ImportMeta & { glob: RawGlob }).glob("../../vectors/admission/*.json", { query: "?raw", import: "default", eager: true });
@@ -115,6 +117,8 @@ const fixtureDocs: Record<string, unknown[]> = {
     },
     { default: [{ type: "insecureAcceptAnything" }] },
   ],
+  kyverno: [parseDocumentText(kyvernoFixture).value],
+  "policy-controller": [parseDocumentText(policyControllerFixture).value],
 };
 
 async function importOnly(text: string, format: string): Promise<void> {
