@@ -9,7 +9,8 @@ async function get(path: string, headers: Record<string, string> = {}, method = 
 }
 
 /** app.js and the modules it imports (worker/routes/dashboard.ts serves each). */
-const SCRIPTS = ["app", "util", "chart", "overview", "verdicts", "audit", "preview"].map((name) => `/dashboard/${name}.js`);
+// worker/dashboard/*.js bundled into one module (scripts/build-dashboard.mjs).
+const SCRIPTS = ["/dashboard/app.js"];
 
 function cspOf(res: Response): Map<string, string> {
   const directives = new Map<string, string>();
@@ -106,8 +107,8 @@ describe("GET / (dashboard)", () => {
     }
     // One fetch for every call, with the entered token kept in sessionStorage only.
     expect([...scripts.values()].join("\n").match(/\bfetch\(/g)).toHaveLength(1);
-    expect(scripts.get("/dashboard/util.js")).toContain("sessionStorage");
-    expect(scripts.get("/dashboard/verdicts.js")).toContain('api("/v1/verdicts?"');
+    expect(scripts.get("/dashboard/app.js")).toContain("sessionStorage");
+    expect(scripts.get("/dashboard/app.js")).toContain('"/v1/verdicts?"');
   });
 
   it("ignores credentials: the page is the same with or without a token", async () => {
@@ -123,8 +124,8 @@ describe("GET / (dashboard)", () => {
     expect(res.headers.get("content-security-policy")).toContain("default-src 'none'");
   });
 
-  it("serves the files as they are in worker/dashboard/, byte for byte", async () => {
-    // The text-module rule hands the files over unchanged (no minifying, no newline rewriting).
+  it("serves the files as they are in worker/dashboard/ (the script and stylesheet from build/), byte for byte", async () => {
+    // The text-module rule hands the files over unchanged (no newline rewriting).
     for (const path of ["/", ...SCRIPTS, "/dashboard/app.css", "/dashboard/icon.svg"]) {
       const body = await (await get(path)).text();
       expect(body.length, path).toBeGreaterThan(300);
@@ -135,7 +136,7 @@ describe("GET / (dashboard)", () => {
   });
 
   it("does not catch other paths: they are still JSON 404s", async () => {
-    for (const path of ["/nope", "/dashboard", "/dashboard/", "/dashboard/missing.js", "/index.html", "/index", "/_headers", "/dashboard/index.html", "/dashboard/files.d.ts"]) {
+    for (const path of ["/nope", "/dashboard", "/dashboard/", "/dashboard/missing.js", "/dashboard/util.js", "/dashboard/build/app.js", "/index.html", "/index", "/_headers", "/dashboard/index.html", "/dashboard/files.d.ts"]) {
       const res = await call("GET", path);
       expect(res.status, path).toBe(404);
       expect(res.json.error.code, path).toBe("NOT_FOUND");

@@ -11,31 +11,7 @@ declare module "*.svg" {
   const text: string;
   export default text;
 }
-declare module "*/dashboard/app.js" {
-  const text: string;
-  export default text;
-}
-declare module "*/dashboard/util.js" {
-  const text: string;
-  export default text;
-}
-declare module "*/dashboard/chart.js" {
-  const text: string;
-  export default text;
-}
-declare module "*/dashboard/overview.js" {
-  const text: string;
-  export default text;
-}
-declare module "*/dashboard/verdicts.js" {
-  const text: string;
-  export default text;
-}
-declare module "*/dashboard/audit.js" {
-  const text: string;
-  export default text;
-}
-declare module "*/dashboard/preview.js" {
+declare module "*/dashboard/build/app.js" {
   const text: string;
   export default text;
 }

@@ -3,14 +3,9 @@
 // [[rules]]): the Worker serves them itself, so no assets router sits in front of the API.
 import { Hono } from "../hono";
 import type { Env } from "../env";
-import DASHBOARD_CSS from "../dashboard/app.css";
-import DASHBOARD_JS from "../dashboard/app.js";
-import AUDIT_JS from "../dashboard/audit.js";
-import CHART_JS from "../dashboard/chart.js";
-import OVERVIEW_JS from "../dashboard/overview.js";
-import PREVIEW_JS from "../dashboard/preview.js";
-import UTIL_JS from "../dashboard/util.js";
-import VERDICTS_JS from "../dashboard/verdicts.js";
+// The script and stylesheet as built by scripts/build-dashboard.mjs (one minified module).
+import DASHBOARD_CSS from "../dashboard/build/app.css";
+import DASHBOARD_JS from "../dashboard/build/app.js";
 import DASHBOARD_ICON from "../dashboard/icon.svg";
 import DASHBOARD_HTML from "../dashboard/index.html";
 
@@ -54,14 +49,8 @@ interface File {
 
 const FILES: Readonly<Record<string, File>> = {
   "/": { body: DASHBOARD_HTML, type: "text/html; charset=utf-8" },
+  // The views and helpers of worker/dashboard/*.js, bundled into this one module.
   "/dashboard/app.js": { body: DASHBOARD_JS, type: "text/javascript; charset=utf-8" },
-  // app.js is a module; the views and helpers it imports, one file each.
-  "/dashboard/util.js": { body: UTIL_JS, type: "text/javascript; charset=utf-8" },
-  "/dashboard/chart.js": { body: CHART_JS, type: "text/javascript; charset=utf-8" },
-  "/dashboard/overview.js": { body: OVERVIEW_JS, type: "text/javascript; charset=utf-8" },
-  "/dashboard/verdicts.js": { body: VERDICTS_JS, type: "text/javascript; charset=utf-8" },
-  "/dashboard/audit.js": { body: AUDIT_JS, type: "text/javascript; charset=utf-8" },
-  "/dashboard/preview.js": { body: PREVIEW_JS, type: "text/javascript; charset=utf-8" },
   "/dashboard/app.css": { body: DASHBOARD_CSS, type: "text/css; charset=utf-8" },
   "/dashboard/icon.svg": { body: DASHBOARD_ICON, type: "image/svg+xml" },
 };
