@@ -13,7 +13,7 @@ import { REPO_ROOT, startWorker, type WorkerHandle } from "../test/e2e/lab/worke
 import { DEFAULT_DECISION_BUDGET_MS } from "../src/decide";
 
 /** Hostile decisions in all, how many at once, and the cheap requests timed on an idle Worker. */
-const HOSTILE = { decisions: 40, concurrency: 4, idleRequests: 300 } as const;
+const HOSTILE = { decisions: 120, concurrency: 4, idleRequests: 300 } as const;
 /** The cheap request's p99 under hostile load must stay below this. */
 export const CHEAP_P99_TARGET_MS = 50;
 

@@ -4,11 +4,14 @@ import { createApp } from "./app";
 import type { Bindings } from "./env";
 import { servicesFor } from "./services";
 import { primeNotaryParsers } from "../src/verify/notary-v1/prime";
+import { primeCosignFallbacks } from "../src/verify/cosign/prime";
 import { DEFAULT_REFRESH_LIMITS, RECENT_TRUST_PREFIX, refreshDueNotaryTrust } from "../src/requirements/notary-refresh";
 import { refreshSigstoreTrustedRoot, sigstoreTufUrl } from "../src/requirements/sigstore-root";
 
-// At start-up, so the first Notary decision of an isolate does not pay for compiling its parsers.
+// At start-up, so the first Notary decision of an isolate does not pay for compiling its parsers,
+// nor the first Ed25519 cosign check for the JS fallback's tables.
 primeNotaryParsers();
+primeCosignFallbacks();
 
 const app = createApp();
 
