@@ -89,11 +89,11 @@ describe("PUT /v1/policies/{id}?format=kyverno|policy-controller", () => {
 });
 
 describe("POST /v1/admission with a Kyverno policy: namespace and kind come from the review", () => {
-  // The vectors' APP image is a tag on 127.0.0.1:9 (refuses connections): a rule that matches it
+  // The vectors' APP image is a tag on 240.0.0.1:9 (a reserved address the egress guard refuses): a rule that matches it
   // must verify, cannot, and denies; an excluded namespace or an unmatched kind is not checked.
   const policy = (exclude: string, kinds: string) =>
     kyverno("                    rekor: { ignoreTlog: true }")
-      .replace('"ghcr.io/acme/*"', '"127.0.0.1:9/*"')
+      .replace('"ghcr.io/acme/*"', '"240.0.0.1:9/*"')
       .replace("kinds: [Pod]", `kinds: [${kinds}]`)
       .replace("      verifyImages:", `${exclude}      verifyImages:`);
   const admit = (id: string, file: string) => call("POST", `/v1/admission?policy=${id}`, { token: "test-client-token", body: review(file) });
@@ -102,7 +102,7 @@ describe("POST /v1/admission with a Kyverno policy: namespace and kind come from
     expect((await putPolicy("kyv-adm", policy("", "Pod"), "kyverno")).status).toBe(200);
     const pod = await admit("kyv-adm", "pod-create.json");
     expect(pod.json.response.allowed, JSON.stringify(pod.json)).toBe(false);
-    expect(pod.json.response.status.message).toContain("127.0.0.1:9/team/app:1.4.2");
+    expect(pod.json.response.status.message).toContain("240.0.0.1:9/team/app:1.4.2");
     expect((await admit("kyv-adm", "deployment-create.json")).json.response.allowed).toBe(false);
 
     const excluded = "      exclude:\n        any:\n          - resources:\n              namespaces: [pay*]\n";
