@@ -540,31 +540,72 @@ function keylessAttestor(raw: unknown, path: string, ctx: Ctx): Record<string, u
 
   const rekor = k.rekor === undefined || k.rekor === null ? undefined : readShape(rekorShape, k.rekor, at(path, "rekor"), ctx.issues)?.data;
   const ctlog = k.ctlog === undefined || k.ctlog === null ? undefined : readShape(ctlogShape, k.ctlog, at(path, "ctlog"), ctx.issues)?.data;
-  if (ctlog?.tsaCertChain) ctx.issues.push({ path: at(at(path, "ctlog"), "tsaCertChain"), message: "a timestamp authority of your own is not supported by this importer" });
-  // A private Sigstore: roots, the Rekor and CT log keys together make one trust root. Without
-  // roots, the public-good trust root (TUF) holds them all.
+  const trust = sigstoreTrust(
+    { roots: k.roots, rekorUrl: rekor?.url, rekorKey: rekor?.pubkey, ctKey: ctlog?.pubkey, tsa: ctlog?.tsaCertChain, ignoreTlog: rekor?.ignoreTlog, ignoreSCT: ctlog?.ignoreSCT },
+    path,
+    CLUSTER_POLICY_TRUST,
+    ctx,
+  );
+  if (ctx.issues.length > before) return undefined;
+  return { identities: [identity], ...trust };
+}
+
+/** Where a dialect writes the Sigstore trust fields, relative to the block that holds them. */
+interface TrustFields {
+  readonly roots: string;
+  readonly rekor: string;
+  readonly rekorUrl: string;
+  readonly rekorKey: string;
+  readonly ignoreTlog: string;
+  readonly ctlog: string;
+  readonly ctKey: string;
+  readonly ignoreSCT: string;
+  readonly tsa: string;
+}
+const CLUSTER_POLICY_TRUST: TrustFields = {
+  roots: "roots",
+  rekor: "rekor",
+  rekorUrl: "rekor.url",
+  rekorKey: "rekor.pubkey",
+  ignoreTlog: "rekor.ignoreTlog",
+  ctlog: "ctlog",
+  ctKey: "ctlog.pubkey",
+  ignoreSCT: "ctlog.ignoreSCT",
+  tsa: "ctlog.tsaCertChain",
+};
+
+interface TrustInput {
+  readonly roots?: string | null | undefined;
+  readonly rekorUrl?: string | null | undefined;
+  readonly rekorKey?: string | null | undefined;
+  readonly ctKey?: string | null | undefined;
+  readonly tsa?: string | null | undefined;
+  readonly ignoreTlog?: boolean | null | undefined;
+  readonly ignoreSCT?: boolean | null | undefined;
+}
+
+/**
+ * The trust half of a keyless attestor: a private Sigstore (roots, the Rekor and CT log keys
+ * together make one trust root) or, without roots, the public-good trust root (TUF) that holds them all.
+ */
+function sigstoreTrust(t: TrustInput, path: string, f: TrustFields, ctx: Ctx): { trustRoot?: Record<string, unknown>; ignoreSCT?: true; ignoreTlog?: true } {
+  if (t.tsa) ctx.issues.push({ path: at(path, f.tsa), message: "a timestamp authority of your own is not supported by this importer" });
   let trustRoot: Record<string, unknown> | undefined;
-  if (k.roots) {
-    if (!rekor?.pubkey && !rekor?.ignoreTlog) ctx.issues.push({ path: at(path, "rekor"), message: "with roots of your own, give rekor.pubkey (your Rekor's key) or rekor.ignoreTlog: true" });
-    if (!ctlog?.pubkey && !ctlog?.ignoreSCT) ctx.issues.push({ path: at(path, "ctlog"), message: "with roots of your own, give ctlog.pubkey (your CT log's key) or ctlog.ignoreSCT: true" });
+  if (t.roots) {
+    if (!t.rekorKey && !t.ignoreTlog) ctx.issues.push({ path: at(path, f.rekor), message: `with roots of your own, give ${f.rekorKey} (your Rekor's key) or ${f.ignoreTlog}: true` });
+    if (!t.ctKey && !t.ignoreSCT) ctx.issues.push({ path: at(path, f.ctlog), message: `with roots of your own, give ${f.ctKey} (your CT log's key) or ${f.ignoreSCT}: true` });
     const built = looseTrustRoot({
-      fulcioCertificates: k.roots,
-      rekorKeys: rekor?.pubkey ? [rekor.pubkey] : [],
-      ctLogKeys: ctlog?.pubkey ? [ctlog.pubkey] : [],
-      ...(rekor?.url ? { rekorUrl: rekor.url } : {}),
+      fulcioCertificates: t.roots,
+      rekorKeys: t.rekorKey ? [t.rekorKey] : [],
+      ctLogKeys: t.ctKey ? [t.ctKey] : [],
+      ...(t.rekorUrl ? { rekorUrl: t.rekorUrl } : {}),
     });
     if (built.ok) trustRoot = built.root;
-    else ctx.issues.push({ path: built.what === "fulcio" ? at(path, "roots") : at(at(path, built.what), "pubkey"), message: built.why });
+    else ctx.issues.push({ path: at(path, built.what === "fulcio" ? f.roots : built.what === "rekor" ? f.rekorKey : f.ctKey), message: built.why });
   } else {
-    if (rekor?.url && !PUBLIC_REKOR.has(rekor.url)) ctx.issues.push({ path: at(at(path, "rekor"), "url"), message: `a private Rekor (${rekor.url}) needs its key and your Fulcio roots: give roots, rekor.pubkey and ctlog.pubkey` });
-    if (rekor?.pubkey) ctx.issues.push({ path: at(at(path, "rekor"), "pubkey"), message: "a Rekor key of your own needs your Fulcio roots too: give roots (trustgate builds one trust root from roots, rekor.pubkey and ctlog.pubkey)" });
-    if (ctlog?.pubkey) ctx.issues.push({ path: at(at(path, "ctlog"), "pubkey"), message: "a CT log key of your own needs your Fulcio roots too: give roots" });
+    if (t.rekorUrl && !PUBLIC_REKOR.has(t.rekorUrl)) ctx.issues.push({ path: at(path, f.rekorUrl), message: `a private Rekor (${t.rekorUrl}) needs its key and your Fulcio roots: give ${f.roots}, ${f.rekorKey} and ${f.ctKey}` });
+    if (t.rekorKey) ctx.issues.push({ path: at(path, f.rekorKey), message: `a Rekor key of your own needs your Fulcio roots too: give ${f.roots} (trustgate builds one trust root from ${f.roots}, ${f.rekorKey} and ${f.ctKey})` });
+    if (t.ctKey) ctx.issues.push({ path: at(path, f.ctKey), message: `a CT log key of your own needs your Fulcio roots too: give ${f.roots}` });
   }
-  if (ctx.issues.length > before) return undefined;
-  return {
-    identities: [identity],
-    ...(trustRoot ? { trustRoot } : {}),
-    ...(ctlog?.ignoreSCT ? { ignoreSCT: true } : {}),
-    ...(rekor?.ignoreTlog ? { ignoreTlog: true } : {}),
-  };
+  return { ...(trustRoot ? { trustRoot } : {}), ...(t.ignoreSCT ? { ignoreSCT: true as const } : {}), ...(t.ignoreTlog ? { ignoreTlog: true as const } : {}) };
 }
