@@ -110,6 +110,7 @@ spec:
           data: |
 ${indent(KEY, "            ")}
         ctlog:
+          url: https://rekor.sigstore.dev
           insecureIgnoreTlog: true
   validations:
     - expression: images.containers.map(image, verifyImageSignatures(image, [attestors.cosign])).all(e, e > 0)

@@ -831,6 +831,8 @@ function ivpCosign(raw: unknown, path: string, name: string, ctx: Ctx): Requirem
   if (!c) return undefined;
   const before = ctx.issues.length;
   const ctlog = c.ctlog === undefined || c.ctlog === null ? undefined : readShape(ivpCtlogShape, c.ctlog, at(path, "ctlog"), ctx.issues)?.data;
+  // Kyverno builds a Rekor client from ctlog.url whenever ctlog is given, and fails every verification without one.
+  if (ctlog && !ctlog.url) ctx.issues.push({ path: at(at(path, "ctlog"), "url"), message: "required with ctlog: Kyverno fails every verification without it; write url: https://rekor.sigstore.dev (or your Rekor's URL)" });
   const source = c.source === undefined || c.source === null ? undefined : readShape(ivpSourceShape, c.source, at(path, "source"), ctx.issues)?.data;
   const repo = source?.repository ? { signatureRepository: source.repository } : {};
   const hasKey = c.key !== undefined && c.key !== null;
@@ -850,6 +852,7 @@ function ivpCosign(raw: unknown, path: string, name: string, ctx: Ctx): Requirem
     if (ctlog?.insecureIgnoreTlog !== true) {
       ctx.issues.push({ path: at(path, "ctlog"), message: "Kyverno verifies this key's signatures in the Rekor transparency log, which this importer does not support yet for keys: set ctlog.insecureIgnoreTlog: true to verify by key alone, or keep this policy in Kyverno" });
     }
+    if (ctlog?.tsaCertChain) ctx.issues.push({ path: at(at(path, "ctlog"), "tsaCertChain"), message: "a timestamp authority of your own is not supported by this importer" });
     const data = k.data ?? "";
     const reference = keyReferenceProblem(data);
     const pems = splitPems(data);

@@ -42,7 +42,7 @@ function expectIssue(text: string, path: string, message: RegExp): void {
   expect(issue?.message).toMatch(message);
 }
 
-const keyAttestor = (name: string, pem: string, extra = "    ctlog:\n      insecureIgnoreTlog: true\n") => `- name: ${name}
+const keyAttestor = (name: string, pem: string, extra = "    ctlog:\n      url: https://rekor.sigstore.dev\n      insecureIgnoreTlog: true\n") => `- name: ${name}
   cosign:
     key:
       data: |
@@ -208,6 +208,8 @@ describe("ImageValidatingPolicy: refused fields", () => {
     expectIssue(ivp({ attestors: keyless("{ issuer: a, issuerRegExp: b, subject: c }") }), "spec.attestors[0].cosign.keyless.identities[0].issuerRegExp", /not both/);
     expectIssue(ivp({ attestors: keyless("{ issuer: a, subject: c }", "    ctlog:\n      url: https://rekor.example.com\n") }), "spec.attestors[0].cosign.ctlog.url", /give keyless.roots, ctlog.rekorPubKey and ctlog.ctLogPubKey/);
     expectIssue(ivp({ attestors: keyless("{ issuer: a, subject: c }", "    ctlog:\n      tsaCertChain: x\n") }), "spec.attestors[0].cosign.ctlog.tsaCertChain", /timestamp authority/);
+    // Kyverno's getRekor fails without a URL whenever ctlog is given.
+    expectIssue(ivp({ attestors: keyAttestor("alice", ALICE, "    ctlog:\n      insecureIgnoreTlog: true\n") }), "spec.attestors[0].cosign.ctlog.url", /fails every verification without it/);
   });
 
   it("matchConstraints: object and label selectors, other resources, resource names, delete-only", () => {
