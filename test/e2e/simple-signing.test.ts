@@ -588,6 +588,28 @@ describe("simple signing: trustgate decides as skopeo does (containers-policy im
     }
   });
 
+  it("ECDSA keys: P-256 verifies through the deployed bundle (WebCrypto); brainpool, which only openpgp.js's left-out JS curves could check, is a deny naming the curve", async () => {
+    const [p256, brainpool] = await Promise.all([gpg.makeKey("p256", { ecdsa: "nistp256" }), gpg.makeKey("brainpool", { ecdsa: "brainpoolP256r1" })]);
+    const signed = { "curves/p256": p256, "curves/brainpool": brainpool };
+    for (const [repo, key] of Object.entries(signed)) {
+      await skopeo.push(join(work, "one"), `${lab.h}/${repo}:v1`, { signBy: key.fingerprint, gpg, registriesD: registriesD.signing });
+    }
+    const policy = dockerPolicy(
+      REJECT,
+      Object.fromEntries(Object.entries(signed).map(([repo, key]) => [`${lab.h}/${repo}`, [{ type: "signedBy", keyType: "GPGKeys", keyData: key.keyData }]])),
+    );
+    // The oracle (gpgme) accepts both.
+    for (const repo of Object.keys(signed)) expect((await skopeo.verdict(policy, registriesD.main, `${lab.h}/${repo}:v1`)).verdict, repo).toBe("accept");
+    const put = await api("PUT", "/v1/policies/simple-curves?format=containers-policy", worker.adminToken, { policy, "registries.d": registriesD.main });
+    expect(put.status, JSON.stringify(put.json)).toBe(200);
+    const decide = async (repo: string) => (await api("POST", "/v1/decisions", worker.clientToken, { image: `${lab.h}/${repo}:v1`, policy: "simple-curves" })).json;
+    const p256Verdict = await decide("curves/p256");
+    expect(p256Verdict.decision, JSON.stringify(p256Verdict)).toBe("allow");
+    const bp = await decide("curves/brainpool");
+    expect(bp.decision, JSON.stringify(bp)).toBe("deny");
+    expect(JSON.stringify(bp.reasons)).toMatch(/curve brainpoolP256r1/);
+  });
+
   it("a lookaside answering 500 is no verdict for skopeo (the oracle refuses to count it); trustgate denies", async () => {
     const policy = rsaEverywhere()(lab);
     const image = `${lab.h}/lab/rsa:v1`;

@@ -88,6 +88,48 @@ describe("PUT /v1/policies/{id}?format=kyverno|policy-controller", () => {
   });
 });
 
+describe("PUT /v1/policies/{id}?format=kyverno with an ImageValidatingPolicy", () => {
+  const ivp = (extra: string) => `apiVersion: policies.kyverno.io/v1alpha1
+kind: ImageValidatingPolicy
+metadata:
+  name: verify-image-ivpol
+spec:
+  validationActions: [Deny]
+  matchConstraints:
+    resourceRules:
+      - apiGroups: [""]
+        apiVersions: ["v1"]
+        operations: ["CREATE", "UPDATE"]
+        resources: ["pods"]
+  matchImageReferences:
+    - glob: "ghcr.io/acme/*"
+  attestors:
+    - name: cosign
+      cosign:
+        key:
+          data: |
+${indent(KEY, "            ")}
+        ctlog:
+          url: https://rekor.sigstore.dev
+          insecureIgnoreTlog: true
+  validations:
+    - expression: images.containers.map(image, verifyImageSignatures(image, [attestors.cosign])).all(e, e > 0)
+${extra}`;
+
+  it("stores it as Kyverno rules; an image it does not match is allowed", async () => {
+    const res = await putPolicy("ivp-ok", ivp(""), "kyverno");
+    expect(res.status, JSON.stringify(res.json)).toBe(200);
+    const v = await decideImage("quay.io/other/app:v1", "ivp-ok");
+    expect(v.json).toMatchObject({ decision: "allow", rule: null, reasons: [{ code: "NO_RULE_APPLIES" }] });
+  });
+
+  it("refuses matchConditions with a 400 naming the field and what to do", async () => {
+    const res = await putPolicy("ivp-cel", ivp("  matchConditions:\n    - name: not-system\n      expression: \"request.namespace != 'kube-system'\"\n"), "kyverno");
+    expect(res.status).toBe(400);
+    expect(res.json.error.issues).toContainEqual({ path: "spec.matchConditions", message: expect.stringContaining("narrow the policy with matchConstraints") });
+  });
+});
+
 describe("POST /v1/admission with a Kyverno policy: namespace and kind come from the review", () => {
   // The vectors' APP image is a tag on 240.0.0.1:9 (a reserved address the egress guard refuses): a rule that matches it
   // must verify, cannot, and denies; an excluded namespace or an unmatched kind is not checked.

@@ -144,14 +144,19 @@ interface Ctx {
 export function importKyverno(document: unknown, kinds: RequirementKinds, out: PolicyIssue[] = []): Policy {
   const ctx: Ctx = { kinds, issues: [], warnings: [] };
   const objects: Located[] = [];
-  collectObjects(document, "", 0, objects, ctx.issues, "ClusterPolicy, Policy");
+  collectObjects(document, "", 0, objects, ctx.issues, "ClusterPolicy, Policy, ImageValidatingPolicy");
   const rules: Rule[] = [];
   const seen = new Map<string, string>();
   let policies = 0;
   for (const { obj, path } of objects) {
+    if (obj.kind === "ImageValidatingPolicy") {
+      policies++;
+      const rule = imageValidatingPolicy(obj, path, seen, ctx);
+      if (rule) rules.push(rule);
+      continue;
+    }
     if (obj.kind !== "ClusterPolicy" && obj.kind !== "Policy") {
-      const hint = obj.kind === "ImageValidatingPolicy" ? ": ImageValidatingPolicy is not supported yet by this importer; write a ClusterPolicy with verifyImages" : "";
-      ctx.issues.push({ path: at(path, "kind"), message: `expected ClusterPolicy or Policy, got ${typeof obj.kind === "string" ? `"${obj.kind}"` : obj.kind === undefined ? "no kind" : typeName(obj.kind)}${hint}` });
+      ctx.issues.push({ path: at(path, "kind"), message: `expected ClusterPolicy, Policy or ImageValidatingPolicy, got ${typeof obj.kind === "string" ? `"${obj.kind}"` : obj.kind === undefined ? "no kind" : typeName(obj.kind)}` });
       continue;
     }
     if (typeof obj.apiVersion !== "string" || !API_VERSIONS.includes(obj.apiVersion)) {
@@ -169,8 +174,8 @@ export function importKyverno(document: unknown, kinds: RequirementKinds, out: P
     const label = namespace ? `${namespace}/${name}` : name;
     rules.push(...importPolicy(obj, path, label, namespace, autogenKinds(meta?.annotations ?? undefined), ctx));
   }
-  if (policies === 0 && ctx.issues.length === 0) ctx.issues.push({ path: "", message: "no ClusterPolicy or Policy in the document" });
-  if (rules.length === 0 && ctx.issues.length === 0) ctx.issues.push({ path: "", message: "no verifyImages rule in the document: nothing to import" });
+  if (policies === 0 && ctx.issues.length === 0) ctx.issues.push({ path: "", message: "no ClusterPolicy, Policy or ImageValidatingPolicy in the document" });
+  if (rules.length === 0 && ctx.issues.length === 0) ctx.issues.push({ path: "", message: "no verifyImages rule or ImageValidatingPolicy in the document: nothing to import" });
   if (rules.length > MAX_RULES) ctx.issues.push({ path: "", message: `${rules.length} rules: at most ${MAX_RULES}` });
   const budget = patternBudgetProblem(rules);
   if (budget) ctx.issues.push({ path: "", message: budget });
@@ -540,31 +545,527 @@ function keylessAttestor(raw: unknown, path: string, ctx: Ctx): Record<string, u
 
   const rekor = k.rekor === undefined || k.rekor === null ? undefined : readShape(rekorShape, k.rekor, at(path, "rekor"), ctx.issues)?.data;
   const ctlog = k.ctlog === undefined || k.ctlog === null ? undefined : readShape(ctlogShape, k.ctlog, at(path, "ctlog"), ctx.issues)?.data;
-  if (ctlog?.tsaCertChain) ctx.issues.push({ path: at(at(path, "ctlog"), "tsaCertChain"), message: "a timestamp authority of your own is not supported by this importer" });
-  // A private Sigstore: roots, the Rekor and CT log keys together make one trust root. Without
-  // roots, the public-good trust root (TUF) holds them all.
+  const trust = sigstoreTrust(
+    { roots: k.roots, rekorUrl: rekor?.url, rekorKey: rekor?.pubkey, ctKey: ctlog?.pubkey, tsa: ctlog?.tsaCertChain, ignoreTlog: rekor?.ignoreTlog, ignoreSCT: ctlog?.ignoreSCT },
+    path,
+    CLUSTER_POLICY_TRUST,
+    ctx,
+  );
+  if (ctx.issues.length > before) return undefined;
+  return { identities: [identity], ...trust };
+}
+
+/** Where a dialect writes the Sigstore trust fields, relative to the block that holds them. */
+interface TrustFields {
+  readonly roots: string;
+  readonly rekor: string;
+  readonly rekorUrl: string;
+  readonly rekorKey: string;
+  readonly ignoreTlog: string;
+  readonly ctlog: string;
+  readonly ctKey: string;
+  readonly ignoreSCT: string;
+  readonly tsa: string;
+}
+const CLUSTER_POLICY_TRUST: TrustFields = {
+  roots: "roots",
+  rekor: "rekor",
+  rekorUrl: "rekor.url",
+  rekorKey: "rekor.pubkey",
+  ignoreTlog: "rekor.ignoreTlog",
+  ctlog: "ctlog",
+  ctKey: "ctlog.pubkey",
+  ignoreSCT: "ctlog.ignoreSCT",
+  tsa: "ctlog.tsaCertChain",
+};
+
+interface TrustInput {
+  readonly roots?: string | null | undefined;
+  readonly rekorUrl?: string | null | undefined;
+  readonly rekorKey?: string | null | undefined;
+  readonly ctKey?: string | null | undefined;
+  readonly tsa?: string | null | undefined;
+  readonly ignoreTlog?: boolean | null | undefined;
+  readonly ignoreSCT?: boolean | null | undefined;
+}
+
+/**
+ * The trust half of a keyless attestor: a private Sigstore (roots, the Rekor and CT log keys
+ * together make one trust root) or, without roots, the public-good trust root (TUF) that holds them all.
+ */
+function sigstoreTrust(t: TrustInput, path: string, f: TrustFields, ctx: Ctx): { trustRoot?: Record<string, unknown>; ignoreSCT?: true; ignoreTlog?: true } {
+  if (t.tsa) ctx.issues.push({ path: at(path, f.tsa), message: "a timestamp authority of your own is not supported by this importer" });
   let trustRoot: Record<string, unknown> | undefined;
-  if (k.roots) {
-    if (!rekor?.pubkey && !rekor?.ignoreTlog) ctx.issues.push({ path: at(path, "rekor"), message: "with roots of your own, give rekor.pubkey (your Rekor's key) or rekor.ignoreTlog: true" });
-    if (!ctlog?.pubkey && !ctlog?.ignoreSCT) ctx.issues.push({ path: at(path, "ctlog"), message: "with roots of your own, give ctlog.pubkey (your CT log's key) or ctlog.ignoreSCT: true" });
+  if (t.roots) {
+    if (!t.rekorKey && !t.ignoreTlog) ctx.issues.push({ path: at(path, f.rekor), message: `with roots of your own, give ${f.rekorKey} (your Rekor's key) or ${f.ignoreTlog}: true` });
+    if (!t.ctKey && !t.ignoreSCT) ctx.issues.push({ path: at(path, f.ctlog), message: `with roots of your own, give ${f.ctKey} (your CT log's key) or ${f.ignoreSCT}: true` });
     const built = looseTrustRoot({
-      fulcioCertificates: k.roots,
-      rekorKeys: rekor?.pubkey ? [rekor.pubkey] : [],
-      ctLogKeys: ctlog?.pubkey ? [ctlog.pubkey] : [],
-      ...(rekor?.url ? { rekorUrl: rekor.url } : {}),
+      fulcioCertificates: t.roots,
+      rekorKeys: t.rekorKey ? [t.rekorKey] : [],
+      ctLogKeys: t.ctKey ? [t.ctKey] : [],
+      ...(t.rekorUrl ? { rekorUrl: t.rekorUrl } : {}),
     });
     if (built.ok) trustRoot = built.root;
-    else ctx.issues.push({ path: built.what === "fulcio" ? at(path, "roots") : at(at(path, built.what), "pubkey"), message: built.why });
+    else ctx.issues.push({ path: at(path, built.what === "fulcio" ? f.roots : built.what === "rekor" ? f.rekorKey : f.ctKey), message: built.why });
   } else {
-    if (rekor?.url && !PUBLIC_REKOR.has(rekor.url)) ctx.issues.push({ path: at(at(path, "rekor"), "url"), message: `a private Rekor (${rekor.url}) needs its key and your Fulcio roots: give roots, rekor.pubkey and ctlog.pubkey` });
-    if (rekor?.pubkey) ctx.issues.push({ path: at(at(path, "rekor"), "pubkey"), message: "a Rekor key of your own needs your Fulcio roots too: give roots (trustgate builds one trust root from roots, rekor.pubkey and ctlog.pubkey)" });
-    if (ctlog?.pubkey) ctx.issues.push({ path: at(at(path, "ctlog"), "pubkey"), message: "a CT log key of your own needs your Fulcio roots too: give roots" });
+    if (t.rekorUrl && !PUBLIC_REKOR.has(t.rekorUrl)) ctx.issues.push({ path: at(path, f.rekorUrl), message: `a private Rekor (${t.rekorUrl}) needs its key and your Fulcio roots: give ${f.roots}, ${f.rekorKey} and ${f.ctKey}` });
+    if (t.rekorKey) ctx.issues.push({ path: at(path, f.rekorKey), message: `a Rekor key of your own needs your Fulcio roots too: give ${f.roots} (trustgate builds one trust root from ${f.roots}, ${f.rekorKey} and ${f.ctKey})` });
+    if (t.ctKey) ctx.issues.push({ path: at(path, f.ctKey), message: `a CT log key of your own needs your Fulcio roots too: give ${f.roots}` });
   }
-  if (ctx.issues.length > before) return undefined;
+  return { ...(trustRoot ? { trustRoot } : {}), ...(t.ignoreSCT ? { ignoreSCT: true as const } : {}), ...(t.ignoreTlog ? { ignoreTlog: true as const } : {}) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// ImageValidatingPolicy (policies.kyverno.io, Kyverno 1.14+): attestors named in the spec, checked
+// by CEL validations. Only the validations that say "every image is signed by these attestors"
+// are read; anything else a CEL expression could say is refused, never guessed at.
+
+const IVP_API_VERSIONS = ["policies.kyverno.io/v1alpha1", "policies.kyverno.io/v1beta1", "policies.kyverno.io/v1"];
+/** The container lists Kyverno extracts from a workload (images.<field>). */
+const IVP_IMAGE_FIELDS = ["containers", "initContainers", "ephemeralContainers"];
+/** Kubernetes resources (matchConstraints.resourceRules[].resources) as the kinds a decision's context names. */
+const RESOURCE_KINDS: Readonly<Record<string, string>> = {
+  pods: "Pod",
+  deployments: "Deployment",
+  daemonsets: "DaemonSet",
+  statefulsets: "StatefulSet",
+  replicasets: "ReplicaSet",
+  replicationcontrollers: "ReplicationController",
+  jobs: "Job",
+  cronjobs: "CronJob",
+};
+const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
+const MAX_EXPRESSION = 4096;
+
+const ivpSpecShape = mapping({
+  matchConstraints: nested(),
+  matchImageReferences: list(),
+  attestors: list(),
+  validations: list(),
+  validationActions: list(),
+  validationConfigurations: nested(),
+  credentials: nested(),
+  // Admission plumbing with no bearing on a decision (trustgate fails closed whatever failurePolicy says).
+  failurePolicy: text(),
+  webhookConfiguration: nested(),
+  evaluation: nested(),
+  autogen: nested(),
+  auditAnnotations: list(),
+  matchConditions: refused("matchConditions (CEL) are not evaluated by trustgate: narrow the policy with matchConstraints (resources, namespaceSelector on kubernetes.io/metadata.name) or keep it in Kyverno"),
+  variables: refused("variables (CEL) are not evaluated by trustgate: write the validations in the canonical form images.containers.map(image, verifyImageSignatures(image, [attestors.<name>])).all(e, e > 0)"),
+  attestations: refused("attestations are not supported yet: trustgate verifies image signatures (verifyImageSignatures) only"),
+  images: refused("images (CEL image extractors) are not supported: trustgate decides the images a workload's containers name"),
+});
+const ivpEvaluationShape = mapping({ mode: text(), admission: nested(), background: nested() });
+const ivpConfigShape = mapping({ mutateDigest: flag(), verifyDigest: flag(), required: flag() });
+const ivpCredentialsShape = mapping({
+  providers: list(),
+  allowInsecureRegistry: refused("allowInsecureRegistry: trustgate talks to registries over HTTPS only"),
+  secrets: refused("secrets: give registry credentials to trustgate (REGISTRY_CREDENTIALS), not in the policy"),
+});
+const imageReferenceShape = mapping({
+  glob: text(),
+  expression: refused("CEL image matching is not supported: write a glob"),
+  cel: refused("CEL image matching is not supported: write a glob"),
+});
+const ivpAttestorShape = mapping({
+  name: requiredText(),
+  cosign: nested(),
+  notary: refused("notary attestors (Notary v2 / notation) are not supported: trustgate verifies cosign signatures here"),
+});
+const ivpCosignShape = mapping({
+  key: nested(),
+  keyless: nested(),
+  ctlog: nested(),
+  source: nested(),
+  certificate: refused("certificate attestors are not supported: verify with key.data or keyless"),
+  tuf: refused("tuf (a Sigstore TUF root of your own) is not supported: give keyless.roots with ctlog.rekorPubKey and ctlog.ctLogPubKey, or use the public-good Sigstore"),
+  annotations: refused("annotations (required signature payload annotations) are not supported yet"),
+});
+const ivpKeyShape = mapping({
+  data: text(),
+  hashAlgorithm: text(),
+  kms: refused("kms keys are references trustgate cannot follow: give the PEM public key in data (cosign public-key --key <kms-uri> prints it)"),
+  expression: refused("a key from a CEL expression cannot be read by trustgate: give the PEM public key in data"),
+});
+const ivpKeylessShape = mapping({ identities: list(), roots: text() });
+const ivpIdentityShape = mapping({ issuer: text(), subject: text(), issuerRegExp: text(), subjectRegExp: text() });
+const ivpCtlogShape = mapping({ url: text(), rekorPubKey: text(), ctLogPubKey: text(), tsaCertChain: text(), insecureIgnoreTlog: flag(), insecureIgnoreSCT: flag() });
+const ivpSourceShape = mapping({
+  repository: text(),
+  tagPrefix: refused("tagPrefix: trustgate reads cosign's default signature tags"),
+  PullSecrets: refused("PullSecrets: give registry credentials to trustgate (REGISTRY_CREDENTIALS), not in the policy"),
+});
+const validationShape = mapping({ expression: requiredText(), message: text(), messageExpression: text(), reason: text() });
+const matchResourcesShape = mapping({
+  resourceRules: list(),
+  namespaceSelector: nested(),
+  matchPolicy: text(),
+  objectSelector: nested(),
+  excludeResourceRules: refused("excludeResourceRules: trustgate cannot exclude by resource here; list the resources to check in resourceRules"),
+});
+const resourceRuleShape = mapping({
+  apiGroups: list(),
+  apiVersions: list(),
+  operations: list(),
+  resources: list(),
+  scope: text(),
+  resourceNames: list(),
+});
+const labelSelectorShape = mapping({ matchLabels: dictionary(), matchExpressions: list() });
+const labelExpressionShape = mapping({ key: requiredText(), operator: requiredText(), values: list() });
+
+const IVP_TRUST: TrustFields = {
+  roots: "keyless.roots",
+  rekor: "ctlog",
+  rekorUrl: "ctlog.url",
+  rekorKey: "ctlog.rekorPubKey",
+  ignoreTlog: "ctlog.insecureIgnoreTlog",
+  ctlog: "ctlog",
+  ctKey: "ctlog.ctLogPubKey",
+  ignoreSCT: "ctlog.insecureIgnoreSCT",
+  tsa: "ctlog.tsaCertChain",
+};
+
+function imageValidatingPolicy(obj: Record<string, unknown>, path: string, seen: Map<string, string>, ctx: Ctx): Rule | undefined {
+  if (typeof obj.apiVersion !== "string" || !IVP_API_VERSIONS.includes(obj.apiVersion)) {
+    ctx.issues.push({ path: at(path, "apiVersion"), message: `expected ${IVP_API_VERSIONS.join(", ")} for an ImageValidatingPolicy, got ${typeof obj.apiVersion === "string" ? `"${obj.apiVersion}"` : typeName(obj.apiVersion)}` });
+  }
+  const meta = readShape(metadataShape, obj.metadata ?? {}, at(path, "metadata"), ctx.issues)?.data;
+  const name = meta?.name ?? "";
+  if (name === "") ctx.issues.push({ path: at(at(path, "metadata"), "name"), message: "required" });
+  const id = `ImageValidatingPolicy//${name}`;
+  if (seen.has(id)) ctx.issues.push({ path: at(path, "metadata"), message: `ImageValidatingPolicy ${name} is also defined at ${seen.get(id) || "the top"}` });
+  seen.set(id, path);
+  return importImageValidatingPolicy(obj, path, name, ctx);
+}
+
+/** One ImageValidatingPolicy as one rule: its globs select images, its validations are the requirements. */
+function importImageValidatingPolicy(obj: Record<string, unknown>, path: string, name: string, ctx: Ctx): Rule | undefined {
+  const specPath = at(path, "spec");
+  const spec = readShape(ivpSpecShape, obj.spec, specPath, ctx.issues)?.data;
+  if (!spec) return undefined;
+  const evaluation = spec.evaluation === undefined || spec.evaluation === null ? undefined : readShape(ivpEvaluationShape, spec.evaluation, at(specPath, "evaluation"), ctx.issues)?.data;
+  if (evaluation?.mode && evaluation.mode !== "Kubernetes") {
+    ctx.issues.push({ path: at(at(specPath, "evaluation"), "mode"), message: `evaluation mode ${evaluation.mode} is not supported: trustgate decides on the images of Kubernetes workloads (mode Kubernetes)` });
+  }
+  if (spec.credentials !== undefined && spec.credentials !== null) {
+    const c = readShape(ivpCredentialsShape, spec.credentials, at(specPath, "credentials"), ctx.issues)?.data;
+    if (c?.providers && c.providers.length > 0) ctx.warnings.push({ path: at(at(specPath, "credentials"), "providers"), message: "credentials.providers is not used: trustgate authenticates with its own REGISTRY_CREDENTIALS" });
+  }
+  if (spec.auditAnnotations && spec.auditAnnotations.length > 0) ctx.warnings.push({ path: at(specPath, "auditAnnotations"), message: "auditAnnotations are not produced: a trustgate decision carries its own reasons" });
+
+  const patterns = ivpPatterns(spec.matchImageReferences, at(specPath, "matchImageReferences"), ctx.issues);
+  const attestors = ivpAttestors(spec.attestors, at(specPath, "attestors"), ctx);
+  const require = ivpValidations(spec.validations, at(specPath, "validations"), attestors, ctx);
+  const config = spec.validationConfigurations === undefined || spec.validationConfigurations === null ? undefined : readShape(ivpConfigShape, spec.validationConfigurations, at(specPath, "validationConfigurations"), ctx.issues)?.data;
+  // As verifyImages: with mutateDigest (default) Kyverno pins the tag to its digest before verifyDigest looks.
+  if ((config?.verifyDigest ?? true) && config?.mutateDigest === false) require.push({ type: "digestPinned", message: "missing digest for {image}" });
+  const when = matchConstraints(spec.matchConstraints, at(specPath, "matchConstraints"), ctx.issues);
+  const mode = validationActions(spec.validationActions, at(specPath, "validationActions"), ctx.issues);
+  if (patterns.length === 0 || require.length === 0) return undefined;
   return {
-    identities: [identity],
-    ...(trustRoot ? { trustRoot } : {}),
-    ...(ctlog?.ignoreSCT ? { ignoreSCT: true } : {}),
-    ...(rekor?.ignoreTlog ? { ignoreTlog: true } : {}),
+    name,
+    pattern: patterns[0]!,
+    ...(patterns.length > 1 ? { patterns: patterns.slice(1) } : {}),
+    ...(when ? { when } : {}),
+    mode,
+    require,
   };
+}
+
+/** Kyverno compiles each glob with gobwas/glob and no separators: '*' crosses '/', '?' is one character. */
+function ivpPatterns(raw: unknown[] | null | undefined, path: string, issues: Issues): string[] {
+  if (raw === undefined || raw === null || raw.length === 0) {
+    issues.push({ path, message: "required: the globs of the images this policy checks (write - glob: '*' for every image)" });
+    return [];
+  }
+  const out: string[] = [];
+  raw.forEach((entry, i) => {
+    const p = at(path, i);
+    const r = readShape(imageReferenceShape, entry, p, issues)?.data;
+    if (!r) return;
+    if (!r.glob) {
+      if (r.expression === undefined && r.cel === undefined) issues.push({ path: at(p, "glob"), message: "required" });
+      return;
+    }
+    if (/[[\]{}\\]/.test(r.glob)) {
+      issues.push({ path: at(p, "glob"), message: "character classes, {alternatives} and escapes are not supported in trustgate's Kyverno globs: write '*' and '?' wildcards (one entry per alternative)" });
+      return;
+    }
+    out.push(...patternList([r.glob], at(p, "glob"), issues));
+  });
+  return out;
+}
+
+interface IvpAttestor {
+  readonly requirement: Requirement;
+  readonly path: string;
+}
+
+/** The attestors that translate, by name; `defined` also holds those refused (their issue is reported already). */
+function ivpAttestors(raw: unknown[] | null | undefined, path: string, ctx: Ctx): { usable: Map<string, IvpAttestor>; defined: Set<string> } {
+  const out = new Map<string, IvpAttestor>();
+  const defined = new Set<string>();
+  (raw ?? []).forEach((entry, i) => {
+    const p = at(path, i);
+    const a = readShape(ivpAttestorShape, entry, p, ctx.issues)?.data;
+    if (!a?.name) return;
+    if (defined.has(a.name)) {
+      ctx.issues.push({ path: at(p, "name"), message: `attestor ${a.name} is defined twice` });
+      return;
+    }
+    defined.add(a.name);
+    if (a.cosign === undefined || a.cosign === null) {
+      if (a.notary === undefined) ctx.issues.push({ path: at(p, "cosign"), message: "required: trustgate verifies cosign attestors" });
+      return;
+    }
+    const requirement = ivpCosign(a.cosign, at(p, "cosign"), a.name, ctx);
+    if (requirement) out.set(a.name, { requirement, path: at(p, "cosign") });
+  });
+  return { usable: out, defined };
+}
+
+function ivpCosign(raw: unknown, path: string, name: string, ctx: Ctx): Requirement | undefined {
+  const c = readShape(ivpCosignShape, raw, path, ctx.issues)?.data;
+  if (!c) return undefined;
+  const before = ctx.issues.length;
+  const ctlog = c.ctlog === undefined || c.ctlog === null ? undefined : readShape(ivpCtlogShape, c.ctlog, at(path, "ctlog"), ctx.issues)?.data;
+  // Kyverno builds a Rekor client from ctlog.url whenever ctlog is given, and fails every verification without one.
+  if (ctlog && !ctlog.url) ctx.issues.push({ path: at(at(path, "ctlog"), "url"), message: "required with ctlog: Kyverno fails every verification without it; write url: https://rekor.sigstore.dev (or your Rekor's URL)" });
+  const source = c.source === undefined || c.source === null ? undefined : readShape(ivpSourceShape, c.source, at(path, "source"), ctx.issues)?.data;
+  const repo = source?.repository ? { signatureRepository: source.repository } : {};
+  const hasKey = c.key !== undefined && c.key !== null;
+  const hasKeyless = c.keyless !== undefined && c.keyless !== null;
+  if (hasKey === hasKeyless) {
+    ctx.issues.push({ path, message: "a cosign attestor needs one of key or keyless (certificate: not supported)" });
+    return undefined;
+  }
+  let requirement: Requirement | undefined;
+  if (hasKey) {
+    const k = readShape(ivpKeyShape, c.key, at(path, "key"), ctx.issues)?.data;
+    if (!k) return undefined;
+    const keyPath = at(path, "key");
+    const algorithm = k.hashAlgorithm ?? "sha256";
+    if (algorithm !== "sha256") ctx.issues.push({ path: at(keyPath, "hashAlgorithm"), message: `hashAlgorithm ${algorithm} is not supported: trustgate verifies cosign ECDSA P-256 / Ed25519 signatures over SHA-256 (cosign's default)` });
+    // Kyverno looks the signature up in Rekor unless told not to; trustgate verifies keys alone.
+    if (ctlog?.insecureIgnoreTlog !== true) {
+      ctx.issues.push({ path: at(path, "ctlog"), message: "Kyverno verifies this key's signatures in the Rekor transparency log, which this importer does not support yet for keys: set ctlog.insecureIgnoreTlog: true to verify by key alone, or keep this policy in Kyverno" });
+    }
+    if (ctlog?.tsaCertChain) ctx.issues.push({ path: at(at(path, "ctlog"), "tsaCertChain"), message: "a timestamp authority of your own is not supported by this importer" });
+    const data = k.data ?? "";
+    const reference = keyReferenceProblem(data);
+    const pems = splitPems(data);
+    if (data.trim() === "") ctx.issues.push({ path: at(keyPath, "data"), message: "required: a PEM public key" });
+    else if (reference) ctx.issues.push({ path: at(keyPath, "data"), message: reference });
+    else if (pems.length !== 1) ctx.issues.push({ path: at(keyPath, "data"), message: pems.length === 0 ? (pemProblem(data) ?? "expected a PEM public key") : "one PEM public key per attestor: give each key its own attestor" });
+    else {
+      const problem = pemProblem(pems[0]!);
+      if (problem) ctx.issues.push({ path: at(keyPath, "data"), message: problem });
+      else requirement = { type: "cosign", keys: [{ name, key: normalizePem(pems[0]!) }], ...repo };
+    }
+  } else {
+    const k = readShape(ivpKeylessShape, c.keyless, at(path, "keyless"), ctx.issues)?.data;
+    if (!k) return undefined;
+    const identities = (k.identities ?? []).map((rawIdentity, i) => ivpIdentity(rawIdentity, at(at(at(path, "keyless"), "identities"), i), ctx)).filter((x) => x !== undefined);
+    if ((k.identities ?? []).length === 0) ctx.issues.push({ path: at(at(path, "keyless"), "identities"), message: "required: at least one identity (issuer and subject)" });
+    const trust = sigstoreTrust(
+      { roots: k.roots, rekorUrl: ctlog?.url, rekorKey: ctlog?.rekorPubKey, ctKey: ctlog?.ctLogPubKey, tsa: ctlog?.tsaCertChain, ignoreTlog: ctlog?.insecureIgnoreTlog, ignoreSCT: ctlog?.insecureIgnoreSCT },
+      path,
+      IVP_TRUST,
+      ctx,
+    );
+    requirement = { type: "cosign", keyless: { identities, ...trust }, ...repo };
+  }
+  if (ctx.issues.length > before || !requirement) return undefined;
+  return checkRequirement(requirement, ctx.kinds, { "": path }, ctx.issues, ctx.warnings);
+}
+
+/** Kyverno's identities match exactly (issuer, subject) or by Go regular expression (…RegExp). */
+function ivpIdentity(raw: unknown, path: string, ctx: Ctx): Record<string, string> | undefined {
+  const i = readShape(ivpIdentityShape, raw, path, ctx.issues)?.data;
+  if (!i) return undefined;
+  const identity: Record<string, string> = {};
+  for (const [field, fallback] of [
+    ["issuer", "a certificate from any OIDC issuer is accepted"],
+    ["subject", "a certificate for any subject is accepted"],
+  ] as const) {
+    const exact = i[field];
+    const regExp = i[`${field}RegExp`];
+    if (exact && regExp) ctx.issues.push({ path: at(path, `${field}RegExp`), message: `give ${field} or ${field}RegExp, not both: trustgate matches one of them` });
+    else if (exact) identity[field] = exact;
+    else if (regExp) identity[`${field}RegExp`] = regExp;
+    else {
+      identity[`${field}RegExp`] = ".*";
+      ctx.warnings.push({ path, message: `no ${field}: ${fallback}, as Kyverno accepts` });
+    }
+  }
+  return identity;
+}
+
+const CANONICAL_FORM = "images.containers.map(image, verifyImageSignatures(image, [attestors.<name>])).all(e, e > 0)";
+// After removing whitespace: images.<field>.map(v, verifyImageSignatures(v, [list])).all(e, e <op> n)
+// and images.<field>.all(v, verifyImageSignatures(v, [list]) <op> n).
+const MAP_FORM = /^images\.(\w+)\.map\(([A-Za-z_]\w*),verifyImageSignatures\(\2,\[((?:[^[\]]|\[[^[\]]*\])*)\]\)\)\.all\(([A-Za-z_]\w*),\4(>=|>|==)(\d{1,3})\)$/;
+const ALL_FORM = /^images\.(\w+)\.all\(([A-Za-z_]\w*),verifyImageSignatures\(\2,\[((?:[^[\]]|\[[^[\]]*\])*)\]\)(>=|>|==)(\d{1,3})\)$/;
+const ATTESTOR_REF = /^attestors(?:\.([A-Za-z_]\w*)|\[(?:"([^"]+)"|'([^']+)')\])$/;
+
+/**
+ * Each validation in a recognised form: every image of a container list is verified by at least
+ * `n` of the named attestors (verifyImageSignatures counts the attestors that verify). Every
+ * validation must hold, as in Kyverno.
+ */
+function ivpValidations(raw: unknown[] | null | undefined, path: string, { usable: attestors, defined }: { usable: Map<string, IvpAttestor>; defined: Set<string> }, ctx: Ctx): Requirement[] {
+  if (raw === undefined || raw === null || raw.length === 0) {
+    ctx.issues.push({ path, message: `required: a validation such as ${CANONICAL_FORM}` });
+    return [];
+  }
+  const out: Requirement[] = [];
+  const byField = new Map<string, Set<string>>();
+  raw.forEach((entry, i) => {
+    const p = at(path, i);
+    const v = readShape(validationShape, entry, p, ctx.issues)?.data;
+    if (!v?.expression) return;
+    const exprPath = at(p, "expression");
+    const compact = v.expression.length > MAX_EXPRESSION ? "" : v.expression.replace(/\s+/g, "");
+    const m = MAP_FORM.exec(compact);
+    const a = m ? undefined : ALL_FORM.exec(compact);
+    const parts = m ? { field: m[1]!, list: m[3]!, op: m[5]!, n: Number(m[6]) } : a ? { field: a[1]!, list: a[3]!, op: a[4]!, n: Number(a[5]) } : undefined;
+    if (!parts) {
+      const hint = /verifyImageAttestations|payload\(|getImageData|image\(|imageData\./.test(compact) ? " (attestations and image data are not supported yet)" : "";
+      ctx.issues.push({ path: exprPath, message: `this CEL expression is not one trustgate can translate${hint}: it reads validations of the form ${CANONICAL_FORM} (or .all(image, verifyImageSignatures(image, [...]) > 0)); keep other checks in Kyverno` });
+      return;
+    }
+    if (!IVP_IMAGE_FIELDS.includes(parts.field)) {
+      ctx.issues.push({ path: exprPath, message: `images.${parts.field} is not a container list trustgate knows: use ${IVP_IMAGE_FIELDS.map((f) => `images.${f}`).join(", ")}` });
+      return;
+    }
+    const names: string[] = [];
+    for (const item of parts.list.split(",")) {
+      const ref = ATTESTOR_REF.exec(item);
+      const name = ref ? (ref[1] ?? ref[2] ?? ref[3]) : undefined;
+      if (!name) {
+        ctx.issues.push({ path: exprPath, message: `expected attestors.<name> in the list, got ${JSON.stringify(item)}` });
+        return;
+      }
+      if (names.includes(name)) {
+        ctx.issues.push({ path: exprPath, message: `attestor ${name} is named twice: Kyverno would count it twice` });
+        return;
+      }
+      names.push(name);
+    }
+    const unknown = names.find((n) => !attestors.has(n));
+    if (unknown !== undefined) {
+      // An attestor refused above has its own issue already; a missing one is Kyverno's own error.
+      if (!defined.has(unknown)) ctx.issues.push({ path: exprPath, message: `attestor not found in policy: ${unknown}` });
+      return;
+    }
+    const count = parts.op === ">" ? parts.n + 1 : parts.n;
+    if (parts.op === "==" && parts.n !== names.length) {
+      ctx.issues.push({ path: exprPath, message: `== ${parts.n} (exactly ${parts.n} of ${names.length} attestors) is not supported: write >= ${parts.n}` });
+      return;
+    }
+    if (count < 1) {
+      ctx.issues.push({ path: exprPath, message: "this validation holds whatever the signatures: it checks nothing; require > 0" });
+      return;
+    }
+    if (count > names.length) {
+      ctx.issues.push({ path: exprPath, message: `${count} of ${names.length} attestors can never verify: no image could pass` });
+      return;
+    }
+    const sources: Record<string, string> = { "": exprPath };
+    const of = names.map((n, k) => {
+      sources[`of[${k}]`] = attestors.get(n)!.path;
+      return { name: n, requirement: attestors.get(n)!.requirement };
+    });
+    const key = `${count}:${[...names].sort().join(",")}`;
+    byField.set(parts.field, new Set([...(byField.get(parts.field) ?? []), key]));
+    const message = v.message ? `${v.message.replaceAll("{", "(").replaceAll("}", ")")}: {image}: {failures}` : "failed to verify image {image}: {failures}";
+    out.push(checkRequirement({ type: "anyOf", count, of, message }, ctx.kinds, sources, ctx.issues, ctx.warnings));
+  });
+  // trustgate cannot tell which container list an image came from: every check applies to every image.
+  const sets = [...byField.values()].map((s) => [...s].sort().join("|"));
+  if (new Set(sets).size > 1) {
+    ctx.issues.push({ path, message: "the validations check the container lists with different attestors: trustgate cannot tell which list an image comes from; check every list against the same attestors" });
+  } else if (byField.size > 0 && byField.size < IVP_IMAGE_FIELDS.length) {
+    const missing = IVP_IMAGE_FIELDS.filter((f) => !byField.has(f));
+    ctx.warnings.push({ path, message: `trustgate checks the images of ${missing.join(" and ")} too, which these validations leave to no check in Kyverno` });
+  }
+  return out;
+}
+
+/** Deny decides; Audit or Warn alone admit and report. Kyverno's default is Deny. */
+function validationActions(raw: unknown[] | null | undefined, path: string, issues: Issues): Mode {
+  const actions = stringList(raw, path, issues);
+  actions.forEach((a, i) => {
+    if (!["Deny", "Audit", "Warn"].includes(a)) issues.push({ path: at(path, i), message: `expected Deny, Audit or Warn, got "${a}"` });
+  });
+  return actions.length === 0 || actions.includes("Deny") ? "enforce" : "audit";
+}
+
+/** matchConstraints as far as a decision's context carries it: resources as kinds, namespaces by name. */
+function matchConstraints(raw: unknown, path: string, issues: Issues): RuleCondition | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const m = readShape(matchResourcesShape, raw, path, issues)?.data;
+  if (!m) return undefined;
+  const when: { kinds?: string[]; namespaces?: string[]; excludeNamespaces?: string[] } = {};
+  if (m.objectSelector !== undefined && m.objectSelector !== null && !isEmptySelector(m.objectSelector)) {
+    issues.push({ path: at(path, "objectSelector"), message: "objectSelector: trustgate decides on namespace and kind only (labels are not in a decision's context)" });
+  }
+  let anyKind = false;
+  const kinds: string[] = [];
+  (m.resourceRules ?? []).forEach((entry, i) => {
+    const p = at(at(path, "resourceRules"), i);
+    const r = readShape(resourceRuleShape, entry, p, issues)?.data;
+    if (!r) return;
+    if (r.resourceNames && r.resourceNames.length > 0) issues.push({ path: at(p, "resourceNames"), message: "resourceNames: trustgate decides on namespace and kind only" });
+    const operations = stringList(r.operations, at(p, "operations"), issues);
+    if (r.operations !== undefined && r.operations !== null && !operations.some((o) => o === "*" || o === "CREATE" || o === "UPDATE")) {
+      issues.push({ path: at(p, "operations"), message: "trustgate decides workloads as they are created or updated: give CREATE and UPDATE" });
+    }
+    for (const [k, resource] of stringList(r.resources, at(p, "resources"), issues).entries()) {
+      if (resource === "*") anyKind = true;
+      else if (RESOURCE_KINDS[resource]) kinds.push(RESOURCE_KINDS[resource]!);
+      else issues.push({ path: at(at(p, "resources"), k), message: `resource ${resource} is not a workload trustgate decides (${Object.keys(RESOURCE_KINDS).join(", ")}, or *)` });
+    }
+  });
+  // Kyverno generates the rules for Pod controllers from one on pods (autogen).
+  if (!anyKind && kinds.length > 0) when.kinds = [...new Set(kinds.includes("Pod") ? [...kinds, ...POD_CONTROLLERS] : kinds)];
+  if (m.namespaceSelector !== undefined && m.namespaceSelector !== null) namespaceSelector(m.namespaceSelector, at(path, "namespaceSelector"), when, issues);
+  return Object.keys(when).length > 0 ? when : undefined;
+}
+
+function isEmptySelector(value: unknown): boolean {
+  return typeof value === "object" && value !== null && Object.values(value).every((v) => v === null || (Array.isArray(v) ? v.length === 0 : typeof v === "object" && Object.keys(v).length === 0));
+}
+
+/** Only the namespace-name label (kubernetes.io/metadata.name) is a namespace's name; other labels are not in the context. */
+function namespaceSelector(raw: unknown, path: string, when: { namespaces?: string[]; excludeNamespaces?: string[] }, issues: Issues): void {
+  const s = readShape(labelSelectorShape, raw, path, issues)?.data;
+  if (!s) return;
+  const other = (p: string) => issues.push({ path: p, message: `only the ${NAMESPACE_NAME_LABEL} label can be decided on (a decision's context names the namespace, not its labels): select namespaces by name` });
+  const include = (names: string[], p: string) => {
+    if (when.namespaces) issues.push({ path: p, message: `namespaces are selected by name more than once: give one list of ${NAMESPACE_NAME_LABEL} values` });
+    else when.namespaces = names;
+  };
+  for (const [key, value] of Object.entries(s.matchLabels ?? {})) {
+    const p = at(at(path, "matchLabels"), key);
+    if (key !== NAMESPACE_NAME_LABEL) other(p);
+    else if (typeof value !== "string" || value === "") issues.push({ path: p, message: "expected a namespace name" });
+    else include([value], p);
+  }
+  (s.matchExpressions ?? []).forEach((entry, i) => {
+    const p = at(at(path, "matchExpressions"), i);
+    const e = readShape(labelExpressionShape, entry, p, issues)?.data;
+    if (!e?.key || !e.operator) return;
+    if (e.key !== NAMESPACE_NAME_LABEL) {
+      other(at(p, "key"));
+      return;
+    }
+    // Namespace names hold no '*' or '?': as Kyverno wildcards they match themselves only.
+    const values = stringList(e.values, at(p, "values"), issues);
+    if (e.operator === "In") include(values, p);
+    else if (e.operator === "NotIn") when.excludeNamespaces = [...(when.excludeNamespaces ?? []), ...values];
+    else issues.push({ path: at(p, "operator"), message: `operator ${e.operator} on namespace names is not supported: use In or NotIn` });
+  });
 }

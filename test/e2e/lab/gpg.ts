@@ -8,7 +8,8 @@ import { withoutProxies } from "./process";
 
 const run = promisify(execFile);
 
-export type GpgKeyKind = "rsa" | "ed25519";
+/** ECDSA on a named curve ("nistp256", "brainpoolP256r1"): gpg --gen-key with Key-Type ECDSA. */
+export type GpgKeyKind = "rsa" | "ed25519" | { readonly ecdsa: string };
 
 export interface GpgKey {
   /** Short lab name ("rsa", "ed", "wrong"). */
@@ -99,7 +100,11 @@ export async function createGpgHome(): Promise<GpgHome> {
   const makeKey = async (name: string, kind: GpgKeyKind, options: MakeKeyOptions = {}): Promise<GpgKey> => {
     const email = `${name}@trustgate.test`;
     const algorithm = (prefix: "Key" | "Subkey") =>
-      kind === "rsa" ? [`${prefix}-Type: RSA`, `${prefix}-Length: 2048`] : [`${prefix}-Type: eddsa`, `${prefix}-Curve: ed25519`];
+      kind === "rsa"
+        ? [`${prefix}-Type: RSA`, `${prefix}-Length: 2048`]
+        : kind === "ed25519"
+          ? [`${prefix}-Type: eddsa`, `${prefix}-Curve: ed25519`]
+          : [`${prefix}-Type: ECDSA`, `${prefix}-Curve: ${kind.ecdsa}`];
     const params = [
       "%no-protection",
       ...algorithm("Key"),

@@ -254,8 +254,9 @@ describe("Kyverno importer: fields", () => {
 
   it("a Policy without a namespace, another kind, and an empty document are refused", () => {
     expectIssue(policy(keyEntry()).replace("kind: ClusterPolicy", "kind: Policy"), "metadata.namespace", /its namespace/);
-    expectIssue(policy(keyEntry()).replace("kind: ClusterPolicy", "kind: ImageValidatingPolicy"), "kind", /not supported yet/);
-    expectIssue("apiVersion: v1\nkind: ConfigMap\n", "kind", /expected ClusterPolicy or Policy/);
+    // A ClusterPolicy body under kind ImageValidatingPolicy is read as one (kyverno-ivp.test.ts) and refused.
+    expectIssue(policy(keyEntry()).replace("kind: ClusterPolicy", "kind: ImageValidatingPolicy"), "apiVersion", /policies.kyverno.io/);
+    expectIssue("apiVersion: v1\nkind: ConfigMap\n", "kind", /expected ClusterPolicy, Policy or ImageValidatingPolicy/);
   });
 
   it("match.any filters: kinds or namespaces are joined; one open filter matches everything; both named is refused", () => {

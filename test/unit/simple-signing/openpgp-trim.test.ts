@@ -11,6 +11,7 @@ import { importTrustedKeys, SimpleSigningError, verifySignedMessage } from "../.
 import argon2id from "../../../worker/openpgp-trim/argon2id";
 import { legacyCiphers } from "../../../worker/openpgp-trim/legacy-ciphers";
 import nacl from "../../../worker/openpgp-trim/nacl-fast";
+import { nobleCurves } from "../../../worker/openpgp-trim/noble-curves";
 import { OmittedFromBundle } from "../../../worker/openpgp-trim/refuse";
 import { testSigner } from "./generator";
 
@@ -26,6 +27,8 @@ describe("openpgp.js parts left out of the Worker bundle", () => {
       ["ed25519 key", () => nacl.sign.keyPair.fromSeed()],
       ["x25519 key", () => nacl.box.keyPair()],
       ["x25519", () => nacl.scalarMult()],
+      ["brainpool", () => nobleCurves.get("brainpoolP256r1")],
+      ["ed448", () => nobleCurves.get("ed448")],
     ];
     for (const [, call] of [...calls, ...calls]) {
       expect(call).toThrow(OmittedFromBundle);
@@ -36,7 +39,7 @@ describe("openpgp.js parts left out of the Worker bundle", () => {
 
   it("stands in for chunks openpgp.js really loads by those names", () => {
     const aliased = [...wranglerToml.matchAll(/^"(\.\/[\w-]+\.min\.mjs)" = "\.\/worker\/openpgp-trim\/([\w-]+)\.ts"$/gm)];
-    expect(aliased.map((m) => m[2]).sort()).toEqual(["argon2id", "legacy-ciphers", "nacl-fast"]);
+    expect(aliased.map((m) => m[2]).sort()).toEqual(["argon2id", "legacy-ciphers", "nacl-fast", "noble-curves"]);
     for (const [, specifier] of aliased) expect(openpgpLightweight).toContain(`import("${specifier}")`);
   });
 });
