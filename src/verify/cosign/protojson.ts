@@ -3,6 +3,7 @@
 // protojson accepts a field under its lowerCamelCase JSON name or its proto name, bytes as base64
 // in either alphabet with or without padding, and 64-bit integers as strings or numbers; an absent
 // scalar is its zero value.
+import { base64Decode } from "../shared/encoding";
 
 /** The first of `names` the object holds. */
 export function field(obj: Record<string, unknown>, ...names: string[]): unknown {
@@ -10,19 +11,21 @@ export function field(obj: Record<string, unknown>, ...names: string[]): unknown
   return undefined;
 }
 
-/** protojson bytes: standard or URL-safe base64, padding optional. */
+/**
+ * protojson bytes: standard or URL-safe base64 (not both alphabets in one value), padding optional
+ * but, when given, complete. Decoded by the strict shared decoder.
+ */
 export function protoBytes(value: unknown): Uint8Array | undefined {
   if (typeof value !== "string") return undefined;
+  if (/[-_]/.test(value) && /[+/]/.test(value)) return undefined;
   let text = value.replace(/-/g, "+").replace(/_/g, "/");
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return undefined;
-  text = text.replace(/=+$/, "");
-  if (text.length % 4 === 1) return undefined;
-  text += "=".repeat((4 - (text.length % 4)) % 4);
-  try {
-    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-  } catch {
-    return undefined;
+  if (text.endsWith("=")) {
+    if (text.length % 4 !== 0) return undefined;
+  } else {
+    if (text.length % 4 === 1) return undefined;
+    text += "=".repeat((4 - (text.length % 4)) % 4);
   }
+  return base64Decode(text);
 }
 
 /** protojson int64/uint64 as a non-negative safe integer: a decimal string or a number; absent is 0. */

@@ -5,6 +5,7 @@
 // bytes in standard or URL-safe base64, padded or not; Timestamps in RFC 3339 with up to nine
 // fractional digits; unknown fields ignored (they cannot add trust: only what is read here is
 // trusted). Keys are read now, so a root whose key or certificate does not parse is refused whole.
+import { protoBytes } from "../protojson";
 import { DerError, TAG, parseCertificate, parseSpki, tlv } from "../../shared/der";
 import { utf8DecodeStrict } from "../../shared/encoding";
 import { isRecord } from "../../../stored";
@@ -198,24 +199,5 @@ function bytesField(obj: Record<string, unknown>, json: string, proto: string, w
   return bytes;
 }
 
-/** protojson bytes: standard or URL-safe base64, padding optional (not both alphabets at once). */
-export function protojsonBytes(text: string): Uint8Array | undefined {
-  if (/[-_]/.test(text) && /[+/]/.test(text)) return undefined;
-  let clean = text.replace(/-/g, "+").replace(/_/g, "/");
-  if (clean.endsWith("=")) {
-    if (clean.length % 4 !== 0) return undefined;
-  } else {
-    if (clean.length % 4 === 1) return undefined;
-    clean += "=".repeat((4 - (clean.length % 4)) % 4);
-  }
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean)) return undefined;
-  let binary: string;
-  try {
-    binary = atob(clean);
-  } catch {
-    return undefined;
-  }
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-  return out;
-}
+/** protojson bytes (../protojson.ts): standard or URL-safe base64, padding optional, not both alphabets. */
+export const protojsonBytes = (text: string): Uint8Array | undefined => protoBytes(text);
