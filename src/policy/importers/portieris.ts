@@ -12,13 +12,11 @@ import {
   distinctIssues,
   flag,
   isAbsent,
-  isRecord,
   list,
   mapping,
   mappingWith,
   nested,
   normalizePem,
-  optionalList,
   optionalString,
   pemProblem,
   readShape,
@@ -28,21 +26,15 @@ import {
   typeName,
   type Issues,
 } from "./shared";
+import { collectObjects, type Located } from "./k8s-objects";
 
 const MAX_RULES = 1000;
-/** A List inside a List inside a stream is as deep as kubectl output goes. */
-const MAX_NESTING = 4;
-
 const POLICY_API_VERSIONS = ["portieris.cloud.ibm.com/v1", "securityenforcement.admission.cloud.ibm.com/v1beta1"];
 const POLICY_GROUPS = POLICY_API_VERSIONS.map((v) => v.slice(0, v.indexOf("/")));
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 const metadataShape = mappingWith({ name: text(), namespace: text() });
 
-interface Located {
-  readonly obj: Record<string, unknown>;
-  readonly path: string;
-}
 
 interface PolicyObject extends Located {
   readonly kind: "ImagePolicy" | "ClusterImagePolicy";
@@ -68,7 +60,7 @@ export function importPortieris(document: unknown, kinds: RequirementKinds, out:
   const warnings: PolicyIssue[] = [];
   const issues: Issues = [];
   const objects: Located[] = [];
-  collect(document, "", 0, objects, issues);
+  collectObjects(document, "", 0, objects, issues, "ImagePolicy, ClusterImagePolicy, Secret");
 
   const policies: PolicyObject[] = [];
   const secrets: SecretObject[] = [];
@@ -123,34 +115,8 @@ export function importPortieris(document: unknown, kinds: RequirementKinds, out:
 }
 
 // ---------------------------------------------------------------------------------------------
-// Objects: a YAML stream, a `kind: List` (what `kubectl get … -o yaml` prints), or one object
-
-function collect(value: unknown, path: string, depth: number, out: Located[], issues: Issues): void {
-  if (Array.isArray(value)) {
-    if (depth >= MAX_NESTING) {
-      issues.push({ path, message: "lists nested too deeply" });
-      return;
-    }
-    value.forEach((item, i) => collect(item, at(path, i), depth + 1, out, issues));
-    return;
-  }
-  if (!isRecord(value)) {
-    issues.push({ path, message: `expected a Kubernetes object (ImagePolicy, ClusterImagePolicy, Secret), got ${typeName(value)}` });
-    return;
-  }
-  const kind = value.kind;
-  if (typeof kind === "string" && kind.endsWith("List") && "items" in value) {
-    const itemsPath = at(path, "items");
-    const items = optionalList(value.items, itemsPath, issues) ?? [];
-    if (depth >= MAX_NESTING) {
-      issues.push({ path: itemsPath, message: "lists nested too deeply" });
-      return;
-    }
-    items.forEach((item, i) => collect(item, at(itemsPath, i), depth + 1, out, issues));
-    return;
-  }
-  out.push({ obj: value, path });
-}
+// Objects: a YAML stream, a `kind: List` (what `kubectl get … -o yaml` prints), or one object, read
+// by k8s-objects.ts as for Kyverno and policy-controller
 
 function classify(located: Located, policies: PolicyObject[], secrets: SecretObject[], issues: Issues): void {
   const { obj, path } = located;
