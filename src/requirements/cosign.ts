@@ -18,7 +18,7 @@
 //    identities. A registry that failed in passing only decides when the signatures found already
 //    suffice (more signatures can only add signers); otherwise the deny names it and is never
 //    cached; so is a deny for want of a trust root that may come back.
-import { sha256Hex } from "../encoding";
+import { sha256Hex, toHex } from "../encoding";
 import { HttpClient, UpstreamError } from "../adapters/http-client";
 import { OCI_EMPTY, OciArtifactClient, type Repository } from "../adapters/oci-artifacts";
 import type { EvaluationContext, RequirementKind, RequirementOutcome, VerifierDeps } from "../policy/requirement-kinds";
@@ -433,8 +433,22 @@ async function gather(
               return unreadable(source, "BUNDLE_UNREADABLE", "the bundle is keyless (a Fulcio certificate, not a key), and the rule names no keyless identities");
             }
             if (kb.content.kind === "message") {
-              // cosign signs images with a DSSE statement; a message signature signs a blob the bundle does not hold.
-              return keylessFailed(source, keyless.signers, "MALFORMED", "the bundle holds a messageSignature (a signed blob), not the DSSE envelope cosign signs images with");
+              // A message signature signs an artifact the bundle does not hold. Attached to an image,
+              // the one artifact it can stand for is the image's manifest: its messageDigest must be
+              // the image's digest, and the manifest's bytes (fetched by that digest, hash-checked)
+              // are what the signature and the log entry are checked against.
+              const named = `sha256:${toHex(kb.content.digest)}`;
+              if (kb.content.algorithm !== "SHA2_256" || named !== digest) {
+                return keylessFailed(
+                  source,
+                  keyless.signers,
+                  "MALFORMED",
+                  `the bundle's messageSignature signs ${kb.content.algorithm === "SHA2_256" ? named : `a ${kb.content.algorithm} digest`}, not the image's manifest ${digest}`,
+                );
+              }
+              const manifest = await oci.manifest({ registry: ctx.reference.registry, path: ctx.reference.path }, digest);
+              if (!manifest) return unreadable(source, "SOURCE_UNAVAILABLE", `the image manifest ${digest} the messageSignature signs is not served`);
+              return keylessCheck(keyless, source, await bundleEvidence(kb, source, manifest.bytes), () => undefined);
             }
             const payload = kb.content.payload;
             const claim = (): string | undefined =>

@@ -127,6 +127,28 @@ beforeAll(async () => {
 });
 
 describe("cosign requirement: keyless identities", () => {
+  for (const version of ["0.1", "0.2", "0.3"] as const) {
+    it(`allows a v${version} bundle whose message signature signs the image's manifest (its messageDigest is the image digest)`, async () => {
+      const manifest = utf8(vector("legacy-ecdsa").meta.image.manifest);
+      expect(`sha256:${await sha256Hex(manifest)}`).toBe(DIGEST);
+      const overManifest = await signKeyless(pki, { kind: "message", payload: manifest });
+      const registry = await served([], [{ sig: overManifest, version }]);
+      registry.manifests[REPO]![DIGEST] = { mediaType: "application/vnd.oci.image.manifest.v1+json", base64: b64(manifest) };
+      const { deps } = setup(registry);
+      const v = await run(deps, { keyless: keyless(release) });
+      expect(v.decision, JSON.stringify(v.reasons)).toBe("allow");
+      expect(v.reasons).toEqual([expect.objectContaining({ code: "COSIGN_SIGNED", signers: ["release"] })]);
+    });
+  }
+
+  it("denies a bundle whose message signature signs something other than the image's manifest, saying what it signs", async () => {
+    const elsewhere = await signKeyless(pki, { kind: "message", payload: utf8("some other blob") });
+    const { deps } = setup(await served([], [{ sig: elsewhere, version: "0.2" }]));
+    const v = await run(deps, { keyless: keyless(release) });
+    expect(v.decision).toBe("deny");
+    expect(JSON.stringify(v.reasons)).toMatch(/messageSignature signs sha256:[0-9a-f]{64}, not the image's manifest sha256:/);
+  });
+
   it("allows a legacy .sig layer signed by the identity, and names it as the signer", async () => {
     const { deps, work } = setup(await served([legacy], []));
     const v = await run(deps, { keyless: keyless(release) });
