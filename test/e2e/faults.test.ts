@@ -250,8 +250,10 @@ describe("upstream faults: fail closed, never a 500", () => {
     } finally {
       lookaside.dropConnections(0);
     }
-    // The answer is sent after the log line is written; wrangler passes it on as it comes.
-    for (let i = 0; i < 50 && unreachable(worker.logs()).length === unreachable(before).length; i++) await new Promise((r) => setTimeout(r, 100));
+    // The answer is sent after the log line is written; wrangler passes it on as it comes, and the
+    // read-ahead's line (signature-2) may come first: wait for signature-1's.
+    const since = () => unreachable(worker.logs().slice(before.length));
+    for (let i = 0; i < 50 && !since().some((l) => l.includes("/signature-1: ")); i++) await new Promise((r) => setTimeout(r, 100));
     const added = worker.logs().slice(before.length);
     // One line per failed request: signature-1, and signature-2 when its read-ahead (sent in the same
     // round) had failed by then too; never a line twice, never a stack.
