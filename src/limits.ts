@@ -36,6 +36,13 @@ export interface Limits {
      * leaving room for a few keys over a few signatures each (a key is tried once per signature).
      */
     readonly verifications: number;
+    /**
+     * Checks of those that may go on to Ed25519ph in JS (noble, ~2 ms each, one synchronous block)
+     * when Web Crypto's Ed25519 refuses the signature: cosign signs with one of the two, so a real
+     * signature needs at most one fallback; a registry serving bogus Ed25519 signatures would
+     * otherwise spend the whole check budget in JS while the isolate's other requests wait.
+     */
+    readonly prehashFallbacks: number;
     /** Certificates one keyless signature carries (leaf, intermediates, root): Fulcio's chains are 2–3 long. */
     readonly keylessCertificates: number;
     /** Transparency-log entries read per keyless signature: cosign writes one; each may cost a check. */
@@ -187,6 +194,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
     payloadBytes: 64 * KiB,
     signaturesPerBundle: 2,
     verifications: 32,
+    prehashFallbacks: 6,
     keylessCertificates: 10,
     tlogEntries: 4,
     rfc3161Timestamps: 4,

@@ -476,6 +476,13 @@ async function gather(
         `only the first ${MAX_SIGNATURES_PER_BUNDLE} of each were checked (cosign writes one per bundle)`,
     );
   }
+  if (budget.prehashSkipped > 0) {
+    evidence.limits.push(
+      `${count(budget.prehashSkipped)} Ed25519 ${budget.prehashSkipped === 1 ? "signature was" : "signatures were"} not tried as Ed25519ph: ` +
+        `at most ${budget.prehashLimit} per decision are (cosign signs with one of the two, and the other is checked in JS); ` +
+        `keep fewer signatures next to the image`,
+    );
+  }
   if (budget.skipped > 0) {
     evidence.limits.push(
       `the budget of ${budget.limit} signature checks per decision was spent: ${count(budget.skipped)} more were not made, ` +

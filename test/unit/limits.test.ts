@@ -16,7 +16,7 @@ import { HttpClient } from "../../src/adapters/http-client";
 describe("DEFAULT_LIMITS", () => {
   it("keeps the numbers the constants had", () => {
     expect(DEFAULT_LIMITS).toEqual({
-      cosign: { signatureLayers: 10, bundles: 10, bundleBytes: 65_536, payloadBytes: 65_536, signaturesPerBundle: 2, verifications: 32, keylessCertificates: 10, tlogEntries: 4, rfc3161Timestamps: 4, inclusionProofHashes: 64 },
+      cosign: { signatureLayers: 10, bundles: 10, bundleBytes: 65_536, payloadBytes: 65_536, signaturesPerBundle: 2, verifications: 32, prehashFallbacks: 6, keylessCertificates: 10, tlogEntries: 4, rfc3161Timestamps: 4, inclusionProofHashes: 64 },
       notary: { timestampBytes: 1 << 20, rootBytes: 100 << 20, roleBytes: 16 << 20, delegations: 64, rootWalk: 16, signaturesPerKey: 2 },
       simpleSigning: { signatures: 16, signatureBytes: 65_536, extensionListBytes: 2 << 20, decompressedBytes: 1 << 20 },
       registry: { manifestBytes: 4 << 20, artifactManifestBytes: 256 << 10, artifactBlobBytes: 1 << 20 },

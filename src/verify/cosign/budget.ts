@@ -1,6 +1,6 @@
 // The signature checks one cosign requirement may make in a decision: shared by every signature it
 // looks at, made one at a time with a turn for the event loop between them.
-import { MAX_VERIFICATIONS } from "./limits";
+import { MAX_PREHASH_FALLBACKS, MAX_VERIFICATIONS } from "./limits";
 
 /** Lets timers and other requests on the isolate run: the decision budget can fire between checks. */
 export function yieldToEventLoop(): Promise<void> {
@@ -12,7 +12,28 @@ export class VerificationBudget {
   private refused = 0;
   private tail: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly limit: number = MAX_VERIFICATIONS) {}
+  private prehashUsed = 0;
+  private prehashRefused = 0;
+
+  constructor(
+    readonly limit: number = MAX_VERIFICATIONS,
+    readonly prehashLimit: number = MAX_PREHASH_FALLBACKS,
+  ) {}
+
+  /** Whether one more check may fall back to Ed25519ph in JS (signature.ts); counted either way. */
+  readonly allowPrehash = (): boolean => {
+    if (this.prehashUsed >= this.prehashLimit) {
+      this.prehashRefused++;
+      return false;
+    }
+    this.prehashUsed++;
+    return true;
+  };
+
+  /** Ed25519 checks not tried as Ed25519ph because the fallbacks were spent. */
+  get prehashSkipped(): number {
+    return this.prehashRefused;
+  }
 
   /**
    * Runs one check once the checks before it are done and the event loop had a turn (a check, noble's

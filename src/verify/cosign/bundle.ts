@@ -235,7 +235,7 @@ export async function checkBundle(check: BundleCheck): Promise<CheckedSignature>
     for (const { sig } of bundle.signatures) {
       const verified: SignatureCheck | undefined = await checkWithin(check.budget, () => {
         check.onVerify?.(key);
-        return verifySignature(key, sig, message);
+        return verifySignature(key, sig, message, check.budget?.allowPrehash);
       });
       if (!verified) {
         // Go on: the budget counts each check it refused, for the note.

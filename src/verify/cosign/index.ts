@@ -36,7 +36,7 @@ export {
   type Statement,
   type BundleCheck,
 } from "./bundle";
-export { MAX_BUNDLE_BYTES, MAX_PAYLOAD_BYTES, MAX_BUNDLES, MAX_SIGNATURE_LAYERS, MAX_SIGNATURES_PER_BUNDLE, MAX_VERIFICATIONS } from "./limits";
+export { MAX_BUNDLE_BYTES, MAX_PAYLOAD_BYTES, MAX_BUNDLES, MAX_SIGNATURE_LAYERS, MAX_SIGNATURES_PER_BUNDLE, MAX_VERIFICATIONS, MAX_PREHASH_FALLBACKS } from "./limits";
 export { VerificationBudget, checkWithin, yieldToEventLoop } from "./budget";
 export { judgeSignatures, thresholdMessage, requiredMessage, type Judgement, type SignerPolicy } from "./judge";
 export { checkKeylessSignature, failed as keylessFailed, identityMatches, type KeylessSigner, type KeylessSignatureCheck } from "./keyless-check";

@@ -138,7 +138,7 @@ export async function checkLegacySignature(check: LegacyCheck): Promise<CheckedS
     }
     const result = await checkWithin(check.budget, () => {
       check.onVerify?.(key);
-      return verifySignature(key, signature, payload);
+      return verifySignature(key, signature, payload, check.budget?.allowPrehash);
     });
     if (!result) {
       keys[key.name] = unchecked(check.budget!.limit);

@@ -8,6 +8,7 @@ export const MAX_BUNDLE_BYTES = DEFAULT_LIMITS.cosign.bundleBytes;
 export const MAX_PAYLOAD_BYTES = DEFAULT_LIMITS.cosign.payloadBytes;
 export const MAX_SIGNATURES_PER_BUNDLE = DEFAULT_LIMITS.cosign.signaturesPerBundle;
 export const MAX_VERIFICATIONS = DEFAULT_LIMITS.cosign.verifications;
+export const MAX_PREHASH_FALLBACKS = DEFAULT_LIMITS.cosign.prehashFallbacks;
 export const MAX_KEYLESS_CERTIFICATES = DEFAULT_LIMITS.cosign.keylessCertificates;
 export const MAX_TLOG_ENTRIES = DEFAULT_LIMITS.cosign.tlogEntries;
 export const MAX_RFC3161_TIMESTAMPS = DEFAULT_LIMITS.cosign.rfc3161Timestamps;

@@ -20,7 +20,16 @@ export type SignatureCheck = { readonly ok: true; readonly scheme: SignatureSche
 
 const asBuffer = (bytes: Uint8Array) => bytes as Uint8Array<ArrayBuffer>;
 
-export async function verifySignature(key: CosignPublicKey, signature: Uint8Array, message: Uint8Array): Promise<SignatureCheck> {
+/**
+ * `allowPrehash`: asked before a failed Ed25519 check is tried again as Ed25519ph in JS (the
+ * decision's VerificationBudget); no: the check ends there. Absent: always tried.
+ */
+export async function verifySignature(
+  key: CosignPublicKey,
+  signature: Uint8Array,
+  message: Uint8Array,
+  allowPrehash?: () => boolean,
+): Promise<SignatureCheck> {
   if (key.algorithm === "ecdsa-p256") {
     const raw = ecdsaDerToRaw(signature);
     if (!raw) {
@@ -44,6 +53,9 @@ export async function verifySignature(key: CosignPublicKey, signature: Uint8Arra
     ? await crypto.subtle.verify("Ed25519", key.cryptoKey, asBuffer(signature), asBuffer(message))
     : ed25519.verify(signature, message, key.publicKey, { zip215: false });
   if (pure) return { ok: true, scheme: "ed25519" };
+  if (allowPrehash && !allowPrehash()) {
+    return { ok: false, why: "the signature does not verify as Ed25519; not tried as Ed25519ph: this decision's JS fallbacks were spent" };
+  }
   if (ed25519ph.verify(signature, message, key.publicKey, { zip215: false })) return { ok: true, scheme: "ed25519ph" };
   return { ok: false, why: "the signature verifies neither as Ed25519 nor as Ed25519ph" };
 }

@@ -7,7 +7,7 @@ import { createRequirementKinds } from "../../../src/policy/requirement-kinds";
 import type { Cache, DigestResolution } from "../../../src/ports";
 import { parseReference } from "../../../src/reference";
 import { cosignKind } from "../../../src/requirements/cosign";
-import { MAX_BUNDLE_BYTES, MAX_BUNDLES, MAX_SIGNATURE_LAYERS, MAX_SIGNATURES_PER_BUNDLE, MAX_VERIFICATIONS, parseSignatureManifest } from "../../../src/verify/cosign";
+import { MAX_BUNDLE_BYTES, MAX_BUNDLES, MAX_PREHASH_FALLBACKS, MAX_SIGNATURE_LAYERS, MAX_SIGNATURES_PER_BUNDLE, MAX_VERIFICATIONS, VerificationBudget, parseSignatureManifest } from "../../../src/verify/cosign";
 import { hostileSignatures, type HostileContent, type HostileOptions } from "../../e2e/lab/hostile-signatures";
 import { publicKey } from "./vectors";
 
@@ -172,6 +172,26 @@ describe("cosign against a registry serving thousands of bogus signatures", () =
     expect(v.decision).toBe("deny");
     expect(v.reasons[0]).toMatchObject({ code: "COSIGN_THRESHOLD_UNMET", message: expect.stringContaining("the bundle names another key") });
     expect(work.verify).toBe(0);
+  });
+
+  it("tries only a few failed Ed25519 checks again as Ed25519ph in JS, and says how many it did not", async () => {
+    const ed = await hostileSignatures({ repository: REPO, algorithm: "ed25519", hint: await hintOf(publicKey("carol")), layers: 0, referrers: 10, signaturesPerBundle: 2 });
+    const { deps, work } = setup(ed);
+    const v = await run(deps, carol());
+    expect(v.decision).toBe("deny");
+    expect(work.verify).toBe(MAX_BUNDLES * MAX_SIGNATURES_PER_BUNDLE);
+    const notes = v.reasons.filter((r) => r.code === "COSIGN_LIMIT_REACHED").map((r) => r.message);
+    const skipped = MAX_BUNDLES * MAX_SIGNATURES_PER_BUNDLE - MAX_PREHASH_FALLBACKS;
+    expect(notes).toContainEqual(
+      expect.stringMatching(new RegExp(`^${skipped} Ed25519 signatures were not tried as Ed25519ph: at most ${MAX_PREHASH_FALLBACKS} per decision are`)),
+    );
+  });
+
+  it("counts the Ed25519ph allowance per decision: granted up to its limit, then refused and counted", async () => {
+    const budget = new VerificationBudget(MAX_VERIFICATIONS, 1);
+    expect(budget.allowPrehash()).toBe(true);
+    expect(budget.allowPrehash()).toBe(false);
+    expect(budget.prehashSkipped).toBe(1);
   });
 
   it("lets the event loop run between checks: other work goes on, and the decision budget fires mid-verification", async () => {
