@@ -323,21 +323,14 @@ export async function previewPolicy(opts, text, onProgress = () => {}) {
   return json;
 }
 
-const PREVIEW_ERROR_CODES = new Set([
-  "VERIFICATION_ERROR",
-  "INVALID_REFERENCE",
-  "REGISTRY_UNREACHABLE",
-  "REGISTRY_AUTH_FAILED",
-  "REGISTRY_BAD_RESPONSE",
-  "NOTARY_TRUST_SERVER_UNREACHABLE",
-  "NOTARY_TRUST_SERVER_AUTH_FAILED",
-  "SIMPLE_LOOKASIDE_UNREACHABLE",
-]);
-
-/** The service lists newly denied, newly allowed, then images it could not replay (docs/preview.md). */
-function changeKind(c) {
-  if (c.after.decision === "deny" && c.before.decision !== "deny" && c.after.reasons.some((r) => PREVIEW_ERROR_CODES.has(r?.code))) return "error";
-  return c.after.decision === "deny" ? "denied" : "allowed";
+/**
+ * What each listed change is, by its place: the service lists newly denied, then newly allowed,
+ * then images it could not replay, as many of each as its summary counts (docs/preview.md).
+ */
+function changeKinds(answer) {
+  const denied = Number(answer.summary?.newlyDenied) || 0;
+  const allowed = Number(answer.summary?.newlyAllowed) || 0;
+  return answer.changes.map((_, i) => (i < denied ? "denied" : i < denied + allowed ? "allowed" : "error"));
 }
 
 function contextText(context) {
@@ -347,8 +340,7 @@ function contextText(context) {
     .join(" ");
 }
 
-export function formatChange(c, paint) {
-  const kind = changeKind(c);
+export function formatChange(c, kind, paint) {
   const label = kind === "denied" ? paint.red("NEWLY DENIED ") : kind === "allowed" ? paint.green("NEWLY ALLOWED") : paint.yellow("NOT REPLAYED ");
   const lines = [`${label}  ${paint.bold(clean(c.image))}`];
   const field = (name, value) => lines.push(`       ${paint.dim(name.padEnd(9))} ${clean(value)}`);
@@ -370,7 +362,8 @@ export function formatPreview(opts, answer, paint) {
     `replayed ${w.images} image(s) from ${w.verdicts} verdict(s) recorded ${clean(w.since)} to ${clean(w.until)}`,
     "",
   ];
-  if (answer.changes.length) out.push(answer.changes.map((c) => formatChange(c, paint)).join("\n\n"), "");
+  const kinds = changeKinds(answer);
+  if (answer.changes.length) out.push(answer.changes.map((c, i) => formatChange(c, kinds[i], paint)).join("\n\n"), "");
   const denied = s.newlyDenied ? paint.red(`${s.newlyDenied} newly denied`) : paint.green("0 newly denied");
   const errors = s.errors ? paint.yellow(`${s.errors} not replayed`) : "0 not replayed";
   out.push(`${denied}, ${s.newlyAllowed} newly allowed, ${s.unchanged} unchanged, ${errors}`);
@@ -421,8 +414,9 @@ async function runPreview(opts) {
   if (opts.json) process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
   else process.stdout.write(formatPreview(opts, answer, painter(process.stdout)));
   if (github) {
-    for (const c of answer.changes) {
-      if (changeKind(c) !== "denied") continue;
+    const kinds = changeKinds(answer);
+    for (const [i, c] of answer.changes.entries()) {
+      if (kinds[i] !== "denied") continue;
       const reasons = c.after.reasons.map((r) => `${r?.code ?? "?"}: ${r?.message ?? ""}`).join("\n");
       annotations.write(annotation(`policy ${opts.policy} would deny ${c.image}`, `${c.image} would become denied\n${reasons}`));
     }
