@@ -17,7 +17,7 @@
 // signature}. As sigstore-go reads them: a v0.1 entry needs its inclusion promise, a v0.2+ entry
 // its inclusion proof.
 import { isRecord } from "../../../stored";
-import { base64Decode, parsePem, utf8DecodeStrict } from "../../shared/encoding";
+import { base64Decode, bytesEqual, parsePem, sha256, utf8DecodeStrict } from "../../shared/encoding";
 import { MAX_INCLUSION_PROOF_HASHES, MAX_KEYLESS_CERTIFICATES, MAX_RFC3161_TIMESTAMPS, MAX_TLOG_ENTRIES } from "../limits";
 import type { Parsed } from "../payload";
 import { field, protoBytes, protoUint } from "../protojson";
@@ -175,8 +175,8 @@ export async function bundleEvidence(bundle: KeylessBundle, source: string, arti
   } else {
     if (!artifact) return fail("the bundle holds a messageSignature (a signed blob), and no artifact was given to check it against");
     if (content.algorithm !== "SHA2_256") return fail(`the messageSignature digest algorithm ${content.algorithm} is not SHA2_256`);
-    const actual = new Uint8Array(await crypto.subtle.digest("SHA-256", artifact));
-    if (!sameBytes(actual, content.digest)) return fail("the messageSignature digest is not the artifact's sha256");
+    const actual = await sha256(artifact);
+    if (!bytesEqual(actual, content.digest)) return fail("the messageSignature digest is not the artifact's sha256");
     signed = { kind: "message", payload: artifact };
   }
   return ok({
@@ -342,10 +342,6 @@ function fromHex(hex: string): Uint8Array | undefined {
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   return out;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function parseJson(text: string): unknown {
