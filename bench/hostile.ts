@@ -4,12 +4,14 @@
 // alone does to the same request). Reports both latencies, the Worker's idle latency, and every
 // hostile decision's outcome and time against the decision budget. See bench/README.md.
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { callApi } from "../test/e2e/lab/api";
 import { makeCosignKey, publicKeyHint } from "../test/e2e/lab/cosign";
 import { startHostileRegistry } from "../test/e2e/lab/hostile-registry";
 import { REPO_ROOT, startWorker, type WorkerHandle } from "../test/e2e/lab/worker";
+import { BENCH_DEVTOOLS, startBenchWorker } from "./bench-worker";
+import { longTasks, startProfiler } from "./profile";
 import { DEFAULT_DECISION_BUDGET_MS } from "../src/decide";
 
 /** Hostile decisions in all, how many at once, and the cheap requests timed on an idle Worker. */
@@ -95,8 +97,9 @@ export async function hostilePhase(log: (msg: string) => void): Promise<HostileR
   const erin = makeCosignKey("erin", "ed25519");
   log("5. hostile: starting a Worker (verdict, tag and trust caches off), an idle twin and the hostile registry");
   const [worker, twin, registry] = await Promise.all([
-    startWorker({ vars: { TRUST_RECHECK_SECONDS: "0", TAG_CACHE_TTL_SECONDS: "0", VERDICT_CACHE_TTL_SECONDS: "0" } }),
-    startWorker(),
+    // A profile is taken over DevTools (bench/profile.ts).
+    startWorker({ devtools: BENCH_DEVTOOLS || !!process.env.BENCH_PROFILE, vars: { TRUST_RECHECK_SECONDS: "0", TAG_CACHE_TTL_SECONDS: "0", VERDICT_CACHE_TTL_SECONDS: "0" } }),
+    startBenchWorker(),
     startHostileRegistry({
       [REPOS.legacy]: { algorithm: "ecdsa-p256", layers: shape.layers, referrers: 0, signaturesPerBundle: 1 },
       [REPOS.bundles]: { algorithm: "ed25519", hint: publicKeyHint(erin), layers: 0, referrers: shape.referrers, signaturesPerBundle: shape.signaturesPerBundle },
@@ -157,9 +160,16 @@ export async function hostilePhase(log: (msg: string) => void): Promise<HostileR
     loop.stdout.on("data", (chunk: Buffer) => void (out += chunk.toString("utf8")));
     const exited = new Promise<void>((ok, fail) => loop.on("exit", (code) => (code === 0 ? ok() : fail(new Error(`cheap loop exited with ${code}`)))));
     while (!out.includes("ready\n")) await new Promise((r) => setTimeout(r, 10));
+    const profiling = process.env.BENCH_PROFILE ? await startProfiler(worker.inspectorPort) : undefined;
     const cpuBefore = runtimeCpuMs(worker);
     await Promise.all(Array.from({ length: HOSTILE.concurrency }, decideOne));
     const cpuAfter = runtimeCpuMs(worker);
+    if (profiling) {
+      const profile = await profiling.stop();
+      writeFileSync(process.env.BENCH_PROFILE!, JSON.stringify(profile));
+      writeFileSync(`${process.env.BENCH_PROFILE!}.tasks.json`, JSON.stringify(longTasks(profile, 15), null, 1));
+      log(`5. hostile: CPU profile in ${process.env.BENCH_PROFILE}, longest tasks in ${process.env.BENCH_PROFILE}.tasks.json`);
+    }
     loop.stdin.end();
     await exited;
     const timed = JSON.parse(out.slice(out.indexOf("ready\n") + "ready\n".length)) as Record<string, number[]>;

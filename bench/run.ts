@@ -18,7 +18,8 @@ import { startLatencyProxy } from "./latency-proxy";
 import { pushImage, writeOciImage } from "../test/e2e/lab/oci-image";
 import { startRegistry } from "../test/e2e/lab/registry";
 import { createSkopeoLab } from "../test/e2e/lab/skopeo-oracle";
-import { REPO_ROOT, startWorker, type WorkerHandle } from "../test/e2e/lab/worker";
+import { REPO_ROOT, type WorkerHandle } from "../test/e2e/lab/worker";
+import { startBenchWorker } from "./bench-worker";
 import { coldRoundTrips, TRACE_LATENCY_MS, type RoundTrips } from "./round-trips";
 import { hostilePhase, hostileRows, type HostileResult } from "./hostile";
 import { statsPhase, statsRows, type StatsResult } from "./stats";
@@ -406,11 +407,11 @@ async function main() {
     // First runs in a fresh isolate are single samples that swing by half from one instance to the
     // next: FIRST_RUN_SAMPLES instances for the first chain (the first of them then serves every
     // other CPU figure) and as many for the first cold decision, each untouched until then.
-    const freshCpuWorkers = () => Promise.all(Array.from({ length: FIRST_RUN_SAMPLES }, () => maybe(has("cpu"), () => startWorker(cpuProject))));
+    const freshCpuWorkers = () => Promise.all(Array.from({ length: FIRST_RUN_SAMPLES }, () => maybe(has("cpu"), () => startBenchWorker(cpuProject))));
     const [warm, cold, hello, chainFresh, decideFresh, registry, notary, gpg, skopeo, keylessWorker] = await Promise.all([
-      maybe(has("warm"), () => startWorker()),
-      maybe(has("cold"), () => startWorker({ vars: zero })),
-      maybe(has("warm"), () => startWorker({ projectDir: join(REPO_ROOT, "bench/hello-world") })),
+      maybe(has("warm"), () => startBenchWorker()),
+      maybe(has("cold"), () => startBenchWorker({ vars: zero })),
+      maybe(has("warm"), () => startBenchWorker({ projectDir: join(REPO_ROOT, "bench/hello-world") })),
       freshCpuWorkers(),
       freshCpuWorkers(),
       maybe(lab, () => startRegistry()),
@@ -418,7 +419,7 @@ async function main() {
       maybe(has("cold"), () => createGpgHome()),
       maybe(has("cold"), () => createSkopeoLab()),
       // Its own instance: the keyless phase runs alone as often as with the cpu phase.
-      maybe(has("keyless"), () => startWorker(cpuProject)),
+      maybe(has("keyless"), () => startBenchWorker(cpuProject)),
     ] as const);
 
     if (registry && notary) {

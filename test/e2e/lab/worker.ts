@@ -20,6 +20,12 @@ export interface WorkerOptions {
   /** Project dir holding wrangler.toml and migrations/; the repo root unless testing the lab itself. */
   projectDir?: string;
   startTimeoutMs?: number;
+  /**
+   * false: no DevTools connection to the Worker (wrangler then does not ask workerd for a Network
+   * event per subrequest and per body chunk, relayed through its proxy to its node process). For
+   * the bench's timed instances; wrangler has no flag for it, only its "VS Code debug terminal" mode.
+   */
+  devtools?: boolean;
 }
 
 export interface WorkerHandle {
@@ -29,6 +35,8 @@ export interface WorkerHandle {
   clientToken: string;
   /** Temp dir with local state (KV, D1) and wrangler's logs. */
   dir: string;
+  /** wrangler's inspector proxy (DevTools protocol) for this instance, on 127.0.0.1. */
+  inspectorPort: number;
   logs(): string;
   stop(): Promise<void>;
 }
@@ -71,6 +79,7 @@ export async function startWorker(options: WorkerOptions = {}): Promise<WorkerHa
   const persist = join(dir, "state");
   await mkdir(persist);
   const env = wranglerEnv(dir);
+  if (options.devtools === false) env.VSCODE_INSPECTOR_OPTIONS = ":::{}";
   const cleanup = async () => {
     if (process.env.TRUSTGATE_LAB_KEEP !== "1") await rm(dir, { recursive: true, force: true });
   };
@@ -139,6 +148,7 @@ export async function startWorker(options: WorkerOptions = {}): Promise<WorkerHa
     adminToken,
     clientToken,
     dir,
+    inspectorPort,
     logs: () => proc.output(),
     async stop() {
       if (stopped) return;
