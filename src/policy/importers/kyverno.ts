@@ -1,5 +1,6 @@
 // Imports Kyverno ClusterPolicy / Policy objects with verifyImages rules (docs/kyverno.md): each
 // verifyImages entry becomes a rule of an allMatching policy, its attestor sets anyOf requirements.
+// (Namespaced)ImageValidatingPolicy objects: one rule each, below.
 import * as z from "../../schema";
 import { compilePattern, PatternSyntaxError } from "../pattern";
 import { wildcardMatch } from "../dialect-pattern";
@@ -11,6 +12,8 @@ import { collectObjects, keyReferenceProblem, patternBudgetProblem, KYVERNO_EXTE
 import { looseTrustRoot } from "./sigstore-root";
 
 const API_VERSIONS = ["kyverno.io/v1", "kyverno.io/v2beta1", "kyverno.io/v2"];
+const KINDS = ["ClusterPolicy", "Policy", "ImageValidatingPolicy", "NamespacedImageValidatingPolicy"];
+const KINDS_IN_WORDS = `${KINDS.slice(0, -1).join(", ")} or ${KINDS.at(-1)}`;
 const MAX_RULES = 1000;
 const AUTOGEN_ANNOTATION = "pod-policies.kyverno.io/autogen-controllers";
 /** Kyverno's pod controllers (pkg/autogen): a rule on Pods also checks their templates. */
@@ -139,24 +142,31 @@ interface Ctx {
   readonly kinds: RequirementKinds;
   readonly issues: Issues;
   readonly warnings: PolicyIssue[];
+  /** The warnings that say why a rule or policy was left out: they explain an import with nothing left. */
+  readonly leftOut: PolicyIssue[];
+}
+
+function leaveOut(ctx: Ctx, why: PolicyIssue): void {
+  ctx.warnings.push(why);
+  ctx.leftOut.push(why);
 }
 
 export function importKyverno(document: unknown, kinds: RequirementKinds, out: PolicyIssue[] = []): Policy {
-  const ctx: Ctx = { kinds, issues: [], warnings: [] };
+  const ctx: Ctx = { kinds, issues: [], warnings: [], leftOut: [] };
   const objects: Located[] = [];
-  collectObjects(document, "", 0, objects, ctx.issues, "ClusterPolicy, Policy, ImageValidatingPolicy");
+  collectObjects(document, "", 0, objects, ctx.issues, KINDS.join(", "));
   const rules: Rule[] = [];
   const seen = new Map<string, string>();
   let policies = 0;
   for (const { obj, path } of objects) {
-    if (obj.kind === "ImageValidatingPolicy") {
+    if (obj.kind === "ImageValidatingPolicy" || obj.kind === "NamespacedImageValidatingPolicy") {
       policies++;
-      const rule = imageValidatingPolicy(obj, path, seen, ctx);
+      const rule = imageValidatingPolicy(obj, obj.kind, path, seen, ctx);
       if (rule) rules.push(rule);
       continue;
     }
     if (obj.kind !== "ClusterPolicy" && obj.kind !== "Policy") {
-      ctx.issues.push({ path: at(path, "kind"), message: `expected ClusterPolicy, Policy or ImageValidatingPolicy, got ${typeof obj.kind === "string" ? `"${obj.kind}"` : obj.kind === undefined ? "no kind" : typeName(obj.kind)}` });
+      ctx.issues.push({ path: at(path, "kind"), message: `expected ${KINDS_IN_WORDS}, got ${typeof obj.kind === "string" ? `"${obj.kind}"` : obj.kind === undefined ? "no kind" : typeName(obj.kind)}` });
       continue;
     }
     if (typeof obj.apiVersion !== "string" || !API_VERSIONS.includes(obj.apiVersion)) {
@@ -166,16 +176,17 @@ export function importKyverno(document: unknown, kinds: RequirementKinds, out: P
     const meta = readShape(metadataShape, obj.metadata ?? {}, at(path, "metadata"), ctx.issues)?.data;
     const name = meta?.name ?? "";
     if (name === "") ctx.issues.push({ path: at(at(path, "metadata"), "name"), message: "required" });
-    const namespace = obj.kind === "Policy" ? (meta?.namespace ?? undefined) : undefined;
-    if (obj.kind === "Policy" && !namespace) ctx.issues.push({ path: at(at(path, "metadata"), "namespace"), message: "a Policy applies in its namespace: give metadata.namespace" });
+    const namespace = obj.kind === "Policy" ? policyNamespace(obj.kind, meta?.namespace, path, ctx.issues) : undefined;
     const id = `${obj.kind}/${namespace ?? ""}/${name}`;
     if (seen.has(id)) ctx.issues.push({ path: at(path, "metadata"), message: `${obj.kind} ${name} is also defined at ${seen.get(id) || "the top"}` });
     seen.set(id, path);
     const label = namespace ? `${namespace}/${name}` : name;
     rules.push(...importPolicy(obj, path, label, namespace, autogenKinds(meta?.annotations ?? undefined), ctx));
   }
-  if (policies === 0 && ctx.issues.length === 0) ctx.issues.push({ path: "", message: "no ClusterPolicy, Policy or ImageValidatingPolicy in the document" });
-  if (rules.length === 0 && ctx.issues.length === 0) ctx.issues.push({ path: "", message: "no verifyImages rule or ImageValidatingPolicy in the document: nothing to import" });
+  if (policies === 0 && ctx.issues.length === 0) ctx.issues.push({ path: "", message: `no ${KINDS_IN_WORDS} in the document` });
+  if (rules.length === 0 && ctx.issues.length === 0) {
+    ctx.issues.push({ path: "", message: "no verifyImages rule or image validating policy that can apply: nothing to import" }, ...distinctWarnings(ctx.leftOut));
+  }
   if (rules.length > MAX_RULES) ctx.issues.push({ path: "", message: `${rules.length} rules: at most ${MAX_RULES}` });
   const budget = patternBudgetProblem(rules);
   if (budget) ctx.issues.push({ path: "", message: budget });
@@ -183,6 +194,23 @@ export function importKyverno(document: unknown, kinds: RequirementKinds, out: P
   out.push(...distinctWarnings(ctx.warnings));
   // Every rule carries its own mode; an image no rule matches is not checked (Kyverno).
   return { mode: "enforce", patternStyle: "kyverno", ruleSelection: "allMatching", noMatch: "allow", rules };
+}
+
+/**
+ * A namespaced policy's metadata.namespace: required, and a namespace name as Kubernetes validates
+ * it (a DNS-1123 label, apimachinery ValidateNamespaceName), so it matches that namespace only.
+ */
+function policyNamespace(kind: string, value: string | null | undefined, path: string, issues: Issues): string | undefined {
+  const p = at(at(path, "metadata"), "namespace");
+  if (!value) {
+    issues.push({ path: p, message: `a ${kind} applies in its namespace: give metadata.namespace` });
+    return undefined;
+  }
+  if (value.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value)) {
+    issues.push({ path: p, message: `expected a namespace name (lowercase letters, digits and '-', at most 63 characters), got ${JSON.stringify(value.slice(0, 80))}` });
+    return undefined;
+  }
+  return value;
 }
 
 /** The kinds a rule on Pods also covers, per the policy's autogen annotation (absent: all). */
@@ -224,7 +252,7 @@ function importPolicy(obj: Record<string, unknown>, path: string, label: string,
     const rule = readShape(ruleShape, raw, rulePath, ctx.issues)?.data;
     if (!rule) return;
     if (!rule.verifyImages || rule.verifyImages.length === 0) {
-      ctx.warnings.push({ path: rulePath, message: `rule ${rule.name ?? i} has no verifyImages: trustgate checks image signatures only, and ignores it` });
+      leaveOut(ctx, { path: rulePath, message: `rule ${rule.name ?? i} has no verifyImages: trustgate checks image signatures only, and ignores it` });
       return;
     }
     for (const field of ["preconditions", "celPreconditions", "context"] as const) {
@@ -235,7 +263,7 @@ function importPolicy(obj: Record<string, unknown>, path: string, label: string,
       // A Policy acts in its own namespace only.
       const globs = when?.namespaces;
       if (globs && !globs.some((g) => wildcardMatch(g, namespace))) {
-        ctx.warnings.push({ path: at(rulePath, "match"), message: `none of the rule's namespaces is ${namespace}, the Policy's own: it never applies` });
+        leaveOut(ctx, { path: at(rulePath, "match"), message: `none of the rule's namespaces is ${namespace}, the Policy's own: it never applies` });
         return;
       }
       when = { ...when, namespaces: [namespace] };
@@ -621,6 +649,19 @@ function sigstoreTrust(t: TrustInput, path: string, f: TrustFields, ctx: Ctx): {
 // are read; anything else a CEL expression could say is refused, never guessed at.
 
 const IVP_API_VERSIONS = ["policies.kyverno.io/v1alpha1", "policies.kyverno.io/v1beta1", "policies.kyverno.io/v1"];
+/**
+ * NamespacedImageValidatingPolicy: the same spec, in its own namespace (kyverno/api
+ * api/policies.kyverno.io/v1beta1 and v1 imagevalidating_policy.go; v1alpha1 has no such kind, and
+ * Kyverno's CRD serves v1beta1 and v1 only). Kyverno scopes it twice: its webhook's namespaceSelector
+ * is pinned to kubernetes.io/metadata.name In [<namespace>] whatever matchConstraints says
+ * (pkg/controllers/webhook/validating.go resolveNamespaceSelector), and the /nivpol handlers evaluate
+ * only the policies of the request's namespace (pkg/webhooks/resource/ivpol/handler.go
+ * ValidateNamespaced, predicate NamespacedPolicy in pkg/cel/policies/ivpol/engine/predicate.go).
+ * The engine then still matches spec.matchConstraints, namespaceSelector included
+ * (pkg/cel/policies/ivpol/engine/engine.go matchPolicy, pkg/cel/matching/matcher.go Match): the
+ * policy applies where both hold, so a selector that leaves out its own namespace never applies.
+ */
+const NIVP_API_VERSIONS = ["policies.kyverno.io/v1beta1", "policies.kyverno.io/v1"];
 /** The container lists Kyverno extracts from a workload (images.<field>). */
 const IVP_IMAGE_FIELDS = ["containers", "initContainers", "ephemeralContainers"];
 /** Kubernetes resources (matchConstraints.resourceRules[].resources) as the kinds a decision's context names. */
@@ -727,21 +768,29 @@ const IVP_TRUST: TrustFields = {
   tsa: "ctlog.tsaCertChain",
 };
 
-function imageValidatingPolicy(obj: Record<string, unknown>, path: string, seen: Map<string, string>, ctx: Ctx): Rule | undefined {
-  if (typeof obj.apiVersion !== "string" || !IVP_API_VERSIONS.includes(obj.apiVersion)) {
-    ctx.issues.push({ path: at(path, "apiVersion"), message: `expected ${IVP_API_VERSIONS.join(", ")} for an ImageValidatingPolicy, got ${typeof obj.apiVersion === "string" ? `"${obj.apiVersion}"` : typeName(obj.apiVersion)}` });
+function imageValidatingPolicy(obj: Record<string, unknown>, kind: "ImageValidatingPolicy" | "NamespacedImageValidatingPolicy", path: string, seen: Map<string, string>, ctx: Ctx): Rule | undefined {
+  const namespaced = kind === "NamespacedImageValidatingPolicy";
+  const versions = namespaced ? NIVP_API_VERSIONS : IVP_API_VERSIONS;
+  if (typeof obj.apiVersion !== "string" || !versions.includes(obj.apiVersion)) {
+    ctx.issues.push({ path: at(path, "apiVersion"), message: `expected ${versions.join(", ")} for ${namespaced ? "a" : "an"} ${kind}, got ${typeof obj.apiVersion === "string" ? `"${obj.apiVersion}"` : typeName(obj.apiVersion)}` });
   }
   const meta = readShape(metadataShape, obj.metadata ?? {}, at(path, "metadata"), ctx.issues)?.data;
   const name = meta?.name ?? "";
   if (name === "") ctx.issues.push({ path: at(at(path, "metadata"), "name"), message: "required" });
-  const id = `ImageValidatingPolicy//${name}`;
-  if (seen.has(id)) ctx.issues.push({ path: at(path, "metadata"), message: `ImageValidatingPolicy ${name} is also defined at ${seen.get(id) || "the top"}` });
+  const namespace = namespaced ? policyNamespace(kind, meta?.namespace, path, ctx.issues) : undefined;
+  // As Kubernetes keys them: a namespaced policy by namespace and name, a cluster one by name.
+  const id = `${kind}/${namespace ?? ""}/${name}`;
+  const label = namespace ? `${namespace}/${name}` : name;
+  if (seen.has(id)) ctx.issues.push({ path: at(path, "metadata"), message: `${kind} ${label} is also defined at ${seen.get(id) || "the top"}` });
   seen.set(id, path);
-  return importImageValidatingPolicy(obj, path, name, ctx);
+  return importImageValidatingPolicy(obj, path, label, namespace, ctx);
 }
 
-/** One ImageValidatingPolicy as one rule: its globs select images, its validations are the requirements. */
-function importImageValidatingPolicy(obj: Record<string, unknown>, path: string, name: string, ctx: Ctx): Rule | undefined {
+/**
+ * One (Namespaced)ImageValidatingPolicy as one rule: its globs select images, its validations are
+ * the requirements; a namespaced one applies in its own namespace only (NIVP_API_VERSIONS).
+ */
+function importImageValidatingPolicy(obj: Record<string, unknown>, path: string, name: string, namespace: string | undefined, ctx: Ctx): Rule | undefined {
   const specPath = at(path, "spec");
   const spec = readShape(ivpSpecShape, obj.spec, specPath, ctx.issues)?.data;
   if (!spec) return undefined;
@@ -761,9 +810,22 @@ function importImageValidatingPolicy(obj: Record<string, unknown>, path: string,
   const config = spec.validationConfigurations === undefined || spec.validationConfigurations === null ? undefined : readShape(ivpConfigShape, spec.validationConfigurations, at(specPath, "validationConfigurations"), ctx.issues)?.data;
   // As verifyImages: with mutateDigest (default) Kyverno pins the tag to its digest before verifyDigest looks.
   if ((config?.verifyDigest ?? true) && config?.mutateDigest === false) require.push({ type: "digestPinned", message: "missing digest for {image}" });
-  const when = matchConstraints(spec.matchConstraints, at(specPath, "matchConstraints"), ctx.issues);
+  const constraintsPath = at(specPath, "matchConstraints");
+  let when = matchConstraints(spec.matchConstraints, constraintsPath, ctx.issues);
   const mode = validationActions(spec.validationActions, at(specPath, "validationActions"), ctx.issues);
   if (patterns.length === 0 || require.length === 0) return undefined;
+  if (namespace !== undefined) {
+    // Its own namespace, intersected with what namespaceSelector selects (names compared exactly, as labels are).
+    if ((when?.namespaces && !when.namespaces.includes(namespace)) || when?.excludeNamespaces?.includes(namespace)) {
+      leaveOut(ctx, {
+        path: at(constraintsPath, "namespaceSelector"),
+        message: `matchConstraints.namespaceSelector does not select ${namespace}, the policy's own namespace: Kyverno never applies ${name}, so it is left out`,
+      });
+      return undefined;
+    }
+    const { excludeNamespaces: _others, ...rest } = when ?? {};
+    when = { ...rest, namespaces: [namespace] };
+  }
   return {
     name,
     pattern: patterns[0]!,

@@ -256,7 +256,7 @@ describe("Kyverno importer: fields", () => {
     expectIssue(policy(keyEntry()).replace("kind: ClusterPolicy", "kind: Policy"), "metadata.namespace", /its namespace/);
     // A ClusterPolicy body under kind ImageValidatingPolicy is read as one (kyverno-ivp.test.ts) and refused.
     expectIssue(policy(keyEntry()).replace("kind: ClusterPolicy", "kind: ImageValidatingPolicy"), "apiVersion", /policies.kyverno.io/);
-    expectIssue("apiVersion: v1\nkind: ConfigMap\n", "kind", /expected ClusterPolicy, Policy or ImageValidatingPolicy/);
+    expectIssue("apiVersion: v1\nkind: ConfigMap\n", "kind", /expected ClusterPolicy, Policy, ImageValidatingPolicy or NamespacedImageValidatingPolicy/);
   });
 
   it("match.any filters: kinds or namespaces are joined; one open filter matches everything; both named is refused", () => {
