@@ -1,7 +1,8 @@
 // End to end: Kyverno and policy-controller policies, imported as they are, deciding cosign-signed
 // images in a real docker-registry on loopback (signatures written as cosign writes them, see
 // ./lab/cosign.ts): right key, wrong key, unsigned, count not met (Kyverno) / one of two matching
-// policies failing (policy-controller), Audit / warn mode, and an image no rule matches.
+// policies failing (policy-controller), Audit / warn mode, and an image no rule matches. Kyverno's
+// ImageValidatingPolicy and NamespacedImageValidatingPolicy (key attestor) too, the latter by namespace.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -84,6 +85,40 @@ ${rule("alice-signed", [SIGNED, UNSIGNED, BOB], entries(undefined, key("alice"))
 ${rule("alice-and-bob", [ALICE_ONLY], entries(undefined, key("alice", "bob")))}
 ${rule("audit-only", [AUDIT], entries(1, key("alice")), "          failureAction: Audit\n")}
 ${rule("keyless", [KEYLESS, KEYLESS_BUNDLE, KEYLESS_OTHER], `- entries:\n    - keyless:\n${indent(keylessAttestor(), "        ")}`)}
+`;
+  }
+
+  /**
+   * An (Namespaced)ImageValidatingPolicy after the upstream docs' key sample: alice's key as a cosign
+   * attestor (no Rekor: ctlog.insecureIgnoreTlog), every image of images.containers signed by it.
+   */
+  function imageValidatingPolicy(kind: "ImageValidatingPolicy" | "NamespacedImageValidatingPolicy", name: string, namespace?: string): string {
+    return `apiVersion: policies.kyverno.io/v1beta1
+kind: ${kind}
+metadata:
+  name: ${name}
+${namespace ? `  namespace: ${namespace}\n` : ""}spec:
+  validationActions: [Deny]
+  matchConstraints:
+    resourceRules:
+      - apiGroups: [""]
+        apiVersions: ["v1"]
+        operations: ["CREATE", "UPDATE"]
+        resources: ["pods"]
+  matchImageReferences:
+${[SIGNED, BOB, UNSIGNED].map((r) => `    - glob: "${registry.host}/${r}:*"`).join("\n")}
+  attestors:
+    - name: alice
+      cosign:
+        key:
+          data: |
+${indent(keys.alice.publicKeyPem, "            ")}
+        ctlog:
+          url: https://rekor.sigstore.dev
+          insecureIgnoreTlog: true
+  validations:
+    - expression: images.containers.map(image, verifyImageSignatures(image, [attestors.alice])).all(e, e > 0)
+      message: failed the image Signature verification
 `;
   }
 
@@ -183,6 +218,8 @@ spec:
     worker = await booting;
     const puts: [string, string, string][] = [
       ["e2e-kyverno", "kyverno", kyverno()],
+      ["e2e-ivp", "kyverno", imageValidatingPolicy("ImageValidatingPolicy", "check-image-ivp")],
+      ["e2e-nivp", "kyverno", imageValidatingPolicy("NamespacedImageValidatingPolicy", "check-image-nivp", "team-a")],
       ["e2e-pc", "policy-controller", policyController()],
       ["e2e-pc-allow", "policy-controller", policyController("allow")],
     ];
@@ -232,6 +269,40 @@ spec:
       expect(v).toMatchObject({ decision: "allow", rule: null });
       expect(codes(v)).toEqual(["NO_RULE_APPLIES"]);
       expect((await decide("e2e-kyverno", image(UNSIGNED), { kind: "Service" })).decision).toBe("allow");
+    });
+  });
+
+  describe("format=kyverno: ImageValidatingPolicy and NamespacedImageValidatingPolicy", () => {
+    const ivpDenial = (repo: string) => new RegExp(`^failed the image Signature verification: ${registry.host}/${repo}:v1: alice: `);
+
+    it("ImageValidatingPolicy: alice's signature allowed; bob's and none denied, naming the policy and attestor", async () => {
+      const v = await decide("e2e-ivp", image(SIGNED), { kind: "Pod", namespace: "team-b" });
+      expect(v, JSON.stringify(v)).toMatchObject({ decision: "allow", rule: "check-image-ivp" });
+      expect(codes(v)).toEqual(["COSIGN_SIGNED"]);
+      for (const repo of [BOB, UNSIGNED]) {
+        const denied = await decide("e2e-ivp", image(repo), { kind: "Pod", namespace: "team-b" });
+        expect(denied, JSON.stringify(denied)).toMatchObject({ decision: "deny", rule: "check-image-ivp" });
+        expect(denied.reasons[0]).toMatchObject({ code: "ANY_OF_UNMET", rule: "check-image-ivp" });
+        expect(denied.reasons[0]!.message).toMatch(ivpDenial(repo));
+      }
+    });
+
+    it("NamespacedImageValidatingPolicy in its namespace: alice's signature allowed, unsigned denied naming <namespace>/<name>", async () => {
+      const v = await decide("e2e-nivp", image(SIGNED), { kind: "Deployment", namespace: "team-a" });
+      expect(v, JSON.stringify(v)).toMatchObject({ decision: "allow", rule: "team-a/check-image-nivp" });
+      expect(codes(v)).toEqual(["COSIGN_SIGNED"]);
+      const denied = await decide("e2e-nivp", image(UNSIGNED), { kind: "Pod", namespace: "team-a" });
+      expect(denied, JSON.stringify(denied)).toMatchObject({ decision: "deny", rule: "team-a/check-image-nivp" });
+      expect(denied.reasons[0]).toMatchObject({ code: "ANY_OF_UNMET", rule: "team-a/check-image-nivp" });
+      expect(denied.reasons[0]!.message).toMatch(ivpDenial(UNSIGNED));
+    });
+
+    it("NamespacedImageValidatingPolicy in another namespace: no rule applies, so the image is allowed unchecked, as Kyverno does", async () => {
+      for (const repo of [UNSIGNED, BOB]) {
+        const v = await decide("e2e-nivp", image(repo), { kind: "Pod", namespace: "team-b" });
+        expect(v, JSON.stringify(v)).toMatchObject({ decision: "allow", rule: null });
+        expect(codes(v)).toEqual(["NO_RULE_APPLIES"]);
+      }
     });
   });
 
