@@ -15,6 +15,7 @@ import {
   isRecord,
   list,
   mapping,
+  MAX_RULES,
   nested,
   normalizePem,
   optionalBoolean,
@@ -29,8 +30,6 @@ import {
   typeName,
   type Issues,
 } from "./shared";
-
-const MAX_RULES = 1000;
 
 // ---------------------------------------------------------------------------------------------
 // Shapes: what each mapping of the values may hold. A mapping is parsed against its shape at once;
