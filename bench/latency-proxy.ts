@@ -1,8 +1,8 @@
 // For `npm run bench` (cold phase): an HTTP proxy on loopback that holds every request for a fixed
 // time before passing it to one upstream, so trustgate and a reference tool can be compared with
 // the round-trip time a real trust server has (tens of ms) instead of loopback's (< 1 ms).
-import { createServer, request as httpRequest, type Server } from "node:http";
-import type { Socket } from "node:net";
+import { request as httpRequest } from "node:http";
+import { startLoopbackServer } from "../test/e2e/lab/loopback-server";
 
 export interface LatencyProxy {
   /** "http://127.0.0.1:PORT" */
@@ -13,8 +13,7 @@ export interface LatencyProxy {
 export async function startLatencyProxy(upstream: string, delayMs: number): Promise<LatencyProxy> {
   const target = new URL(upstream);
   if (target.protocol !== "http:") throw new Error(`latency proxy: ${upstream} is not http`);
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((req, res) => {
+  const { url, close } = await startLoopbackServer((req, res) => {
     setTimeout(() => {
       const out = httpRequest(
         { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
@@ -29,23 +28,6 @@ export async function startLatencyProxy(upstream: string, delayMs: number): Prom
       });
       req.pipe(out);
     }, delayMs);
-  });
-  server.on("connection", (s: Socket) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((ok, fail) => {
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => ok());
-  });
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("latency proxy: no TCP address");
-  return {
-    url: `http://127.0.0.1:${address.port}`,
-    close: () =>
-      new Promise<void>((ok) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => ok());
-      }),
-  };
+  }, { name: "latency proxy" });
+  return { url, close };
 }

@@ -16,13 +16,11 @@ import {
   ANNOTATIONS,
   BUNDLE_MEDIA_TYPES,
   bundleJson,
-  cosignPayload,
-  cosignStatement,
   createSigstorePki,
   DEFAULT_IDENTITY,
-  IN_TOTO_PAYLOAD_TYPE,
   legacyLayer,
-  signKeyless,
+  signCosignPayload,
+  signCosignStatement,
   type KeylessSignature,
   type SignOptions,
   type SigstorePki,
@@ -156,10 +154,9 @@ describe("keyless cosign decisions against a real registry", () => {
   async function signExtras(): Promise<void> {
     const one = images.one.manifestDigest;
     const legacy = async (repo: string, options: SignOptions = {}) => {
-      const sig = await signKeyless(pki, { kind: "message", payload: cosignPayload(`${registry.host}/${repo}`, one) }, options);
+      const sig = await signCosignPayload(pki, `${registry.host}/${repo}`, one, options);
       await pushKeylessSignatures(registry, repo, one, [legacyLayer(sig)]);
     };
-    const statement = { kind: "dsse" as const, payloadType: IN_TOTO_PAYLOAD_TYPE, payload: cosignStatement(one) };
     await legacy(EXTRA.threshold);
     await legacy(EXTRA.threshold, NIGHTLY);
     await legacy(EXTRA.required);
@@ -167,8 +164,8 @@ describe("keyless cosign decisions against a real registry", () => {
     await legacy(EXTRA.mixed);
     await legacy(EXTRA.extension, { extensions: { githubWorkflowRepository: "trustgate/demo" } });
     await legacy(EXTRA["extension-other"], { extensions: { githubWorkflowRepository: "mallory/demo" } });
-    await attachKeylessBundle(registry, EXTRA["bundle-v01"], one, await bundleJson(await signKeyless(pki, statement, { checkpoint: "none" }), "0.1"));
-    await attachKeylessBundle(registry, EXTRA["bundle-v02"], one, await bundleJson(await signKeyless(pki, statement), "0.2"));
+    await attachKeylessBundle(registry, EXTRA["bundle-v01"], one, await bundleJson(await signCosignStatement(pki, one, { checkpoint: "none" }), "0.1"));
+    await attachKeylessBundle(registry, EXTRA["bundle-v02"], one, await bundleJson(await signCosignStatement(pki, one), "0.2"));
     await legacy(EXTRA["root-string"]);
     await legacy(EXTRA["ignore-sct"], { sct: "none" });
     await legacy(EXTRA["no-tlog"], { set: "none", checkpoint: "none" });
@@ -181,10 +178,10 @@ describe("keyless cosign decisions against a real registry", () => {
       set: other.set,
       inclusionProof: other.inclusionProof,
     });
-    const payload = cosignPayload(`${registry.host}/${EXTRA["entry-of-another-legacy"]}`, one);
-    const [mine, theirs] = [await signKeyless(pki, { kind: "message", payload }), await signKeyless(pki, { kind: "message", payload })];
+    const reference = `${registry.host}/${EXTRA["entry-of-another-legacy"]}`;
+    const [mine, theirs] = [await signCosignPayload(pki, reference, one), await signCosignPayload(pki, reference, one)];
     await pushKeylessSignatures(registry, EXTRA["entry-of-another-legacy"], one, [legacyLayer({ ...mine, ...entryOf(theirs) })]);
-    const [mineB, theirsB] = [await signKeyless(pki, statement), await signKeyless(pki, statement)];
+    const [mineB, theirsB] = [await signCosignStatement(pki, one), await signCosignStatement(pki, one)];
     await attachKeylessBundle(registry, EXTRA["entry-of-another-bundle"], one, await bundleJson({ ...mineB, ...entryOf(theirsB) }, "0.3"));
   }
 
@@ -195,10 +192,10 @@ describe("keyless cosign decisions against a real registry", () => {
     const claimed = scenario === "other-digest" ? images.two.manifestDigest : one;
     const options: SignOptions = SCENARIOS[scenario];
     if (layout === "legacy") {
-      const sig = await signKeyless(pki, { kind: "message", payload: cosignPayload(`${registry.host}/${repo}`, claimed) }, options);
+      const sig = await signCosignPayload(pki, `${registry.host}/${repo}`, claimed, options);
       await pushKeylessSignatures(registry, repo, one, [legacyLayer(sig)]);
     } else {
-      const sig = await signKeyless(pki, { kind: "dsse", payloadType: IN_TOTO_PAYLOAD_TYPE, payload: cosignStatement(claimed) }, options);
+      const sig = await signCosignStatement(pki, claimed, options);
       await attachKeylessBundle(registry, repo, one, await bundleJson(sig, "0.3"));
     }
   }

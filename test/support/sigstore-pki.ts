@@ -671,6 +671,16 @@ export function cosignStatement(digest: string, predicateType = "https://sigstor
 
 export const IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
 
+/** A keyless signature over cosignPayload(dockerReference, digest), as a legacy `.sig` layer carries it. */
+export function signCosignPayload(pki: SigstorePki, dockerReference: string, digest: string, options?: SignOptions): Promise<KeylessSignature> {
+  return signKeyless(pki, { kind: "message", payload: cosignPayload(dockerReference, digest) }, options);
+}
+
+/** A keyless DSSE signature over cosignStatement(digest), as cosign v3's bundle carries it. */
+export function signCosignStatement(pki: SigstorePki, digest: string, options?: SignOptions): Promise<KeylessSignature> {
+  return signKeyless(pki, { kind: "dsse", payloadType: IN_TOTO_PAYLOAD_TYPE, payload: cosignStatement(digest) }, options);
+}
+
 export const ANNOTATIONS = {
   signature: "dev.cosignproject.cosign/signature",
   certificate: "dev.sigstore.cosign/certificate",

@@ -6,10 +6,10 @@ import { bundleEvidence, legacyEvidence, readKeylessBundle } from "../../src/ver
 import {
   bundleJson,
   cosignPayload,
-  cosignStatement,
   createSigstorePki,
-  IN_TOTO_PAYLOAD_TYPE,
   legacyLayer,
+  signCosignPayload,
+  signCosignStatement,
   signKeyless,
   toEvidence,
   type SigstorePki,
@@ -24,7 +24,7 @@ describe("sigstore-pki output through the evidence readers", () => {
   });
 
   it("a legacy .sig layer reads into the signature, leaf, chain and SET the PKI made", async () => {
-    const sig = await signKeyless(pki, { kind: "message", payload: cosignPayload("registry.test/demo", DIGEST) });
+    const sig = await signCosignPayload(pki, "registry.test/demo", DIGEST);
     const layer = legacyLayer(sig);
     const read = legacyEvidence(layer.annotations, layer.payload, "layer 0");
     expect(read.ok, JSON.stringify(read)).toBe(true);
@@ -47,7 +47,7 @@ describe("sigstore-pki output through the evidence readers", () => {
   });
 
   it("a v0.3 bundle with a DSSE statement reads into the same evidence", async () => {
-    const sig = await signKeyless(pki, { kind: "dsse", payloadType: IN_TOTO_PAYLOAD_TYPE, payload: cosignStatement(DIGEST) });
+    const sig = await signCosignStatement(pki, DIGEST);
     const bundle = JSON.parse(JSON.stringify(await bundleJson(sig, "0.3")));
     const read = readKeylessBundle(bundle, "0.3");
     expect(read.ok, JSON.stringify(read)).toBe(true);

@@ -15,6 +15,7 @@ import {
   isRecord,
   list,
   mapping,
+  MAX_RULES,
   nested,
   normalizePem,
   optionalBoolean,
@@ -29,8 +30,6 @@ import {
   typeName,
   type Issues,
 } from "./shared";
-
-const MAX_RULES = 1000;
 
 // ---------------------------------------------------------------------------------------------
 // Shapes: what each mapping of the values may hold. A mapping is parsed against its shape at once;
@@ -438,8 +437,13 @@ function readValidator(head: Fields, name: string, layout: Layout, path: string,
     // Connaisseur 2's schema requires approve; Connaisseur 3 reads a missing one as false.
     return { kind: "static", name, approve: entry?.take<boolean>("approve") ?? false };
   }
-  if (type === "notaryv1") return readNotaryV1(head.raw, name, layout, path, issues, warnings);
-  if (type === "cosign") return readCosign(head.raw, name, layout, path, issues, warnings);
+  if (type === "notaryv1" || type === "cosign") {
+    // Both keep their keys under trust roots, whose other layout's spelling is named if used.
+    const entry = parse(layout.validatorShapes[type], head.raw, path, issues, misspelt(layout, layout.trustRoots));
+    if (!entry) return { kind: "unusable", name };
+    entry.unknown();
+    return type === "notaryv1" ? readNotaryV1(entry, name, layout, path, issues, warnings) : readCosign(entry, name, layout, path, issues, warnings);
+  }
   if (UNSUPPORTED_TYPES.includes(type)) {
     issues.push({ path: at(path, "type"), message: `validator type ${type} is not supported yet` });
   } else {
@@ -451,28 +455,12 @@ function readValidator(head: Fields, name: string, layout: Layout, path: string,
   return { kind: "unusable", name };
 }
 
-function readNotaryV1(
-  raw: Record<string, unknown>,
-  name: string,
-  layout: Layout,
-  path: string,
-  issues: Issues,
-  warnings: Issues,
-): Validator {
-  const entry = parse(layout.validatorShapes.notaryv1, raw, path, issues, misspelt(layout, layout.trustRoots));
-  if (!entry) return { kind: "unusable", name };
-  entry.unknown();
-
+function readNotaryV1(entry: Fields, name: string, layout: Layout, path: string, issues: Issues, warnings: Issues): Validator {
   // Connaisseur 3 falls back to Docker Hub's Notary; Connaisseur 2's schema requires the host.
   const host = entry.take<string>("host") || undefined;
   const server = trustServerUrl(host ?? DEFAULT_NOTARY_HOST);
 
-  const rootsPath = at(path, layout.trustRoots);
-  const { roots, count } = readTrustRoots(entry.take(layout.trustRoots), rootsPath, notaryRootShape, pemProblem, issues, warnings);
-  // Connaisseur 2 starts without roots and denies each image at its rule; Connaisseur 3 refuses to start.
-  if (layout.version === 3 && count === 0) {
-    issues.push({ path: rootsPath, message: "Connaisseur 3 requires at least one trust root for a notaryv1 validator" });
-  }
+  const { roots } = readValidatorRoots(entry, "notaryv1", notaryRootShape, pemProblem, layout, path, issues, warnings);
 
   refuseCustomCa(entry, path, "a trust server", "the Notary", issues);
 
@@ -490,6 +478,29 @@ function readNotaryV1(
     ...(auth ? { auth } : {}),
     authPath,
   };
+}
+
+/**
+ * A notaryv1 or cosign validator's trust roots, under the layout's name for them. Connaisseur 3
+ * refuses to start without any ("no trust roots provided for validator %s"); Connaisseur 2 starts
+ * (a notaryv1 validator then denies each image at its rule).
+ */
+function readValidatorRoots(
+  entry: Fields,
+  type: "notaryv1" | "cosign",
+  shape: Shape,
+  keyProblem: (key: string) => string | undefined,
+  layout: Layout,
+  path: string,
+  issues: Issues,
+  warnings: Issues,
+): { roots: TrustRoot[]; rootsPath: string } {
+  const rootsPath = at(path, layout.trustRoots);
+  const { roots, count } = readTrustRoots(entry.take(layout.trustRoots), rootsPath, shape, keyProblem, issues, warnings);
+  if (layout.version === 3 && count === 0) {
+    issues.push({ path: rootsPath, message: `Connaisseur 3 requires at least one trust root for a ${type} validator` });
+  }
+  return { roots, rootsPath };
 }
 
 /**
@@ -590,26 +601,10 @@ function cosignKeyProblem(key: string): string | undefined {
   return /-----BEGIN PUBLIC KEY-----/.test(key) ? undefined : "expected a PEM PUBLIC KEY (cosign.pub), got a certificate";
 }
 
-function readCosign(
-  raw: Record<string, unknown>,
-  name: string,
-  layout: Layout,
-  path: string,
-  issues: Issues,
-  warnings: Issues,
-): Validator {
-  const entry = parse(layout.validatorShapes.cosign, raw, path, issues, misspelt(layout, layout.trustRoots));
-  if (!entry) return { kind: "unusable", name };
-  entry.unknown();
-
+function readCosign(entry: Fields, name: string, layout: Layout, path: string, issues: Issues, warnings: Issues): Validator {
   const { rekorHostPath, sigstore } = readCosignHost(entry, layout, at(path, "host"), issues);
 
-  const rootsPath = at(path, layout.trustRoots);
-  const { roots, count } = readTrustRoots(entry.take(layout.trustRoots), rootsPath, layout.cosignRootShape, cosignKeyProblem, issues, warnings);
-  // Connaisseur 3 refuses to start without ("no trust roots provided for validator %s").
-  if (layout.version === 3 && count === 0) {
-    issues.push({ path: rootsPath, message: "Connaisseur 3 requires at least one trust root for a cosign validator" });
-  }
+  const { roots, rootsPath } = readValidatorRoots(entry, "cosign", layout.cosignRootShape, cosignKeyProblem, layout, path, issues, warnings);
 
   refuseCustomCa(entry, path, "a registry", "the registry", issues);
 

@@ -17,6 +17,7 @@ import {
   isAbsent,
   isRecord,
   mapping,
+  MAX_RULES,
   nested,
   optionalList,
   optionalRecord,
@@ -30,7 +31,6 @@ import {
   type Read,
 } from "./shared";
 
-const MAX_RULES = 1000;
 const MAX_DESCRIPTION = 4096;
 
 /** containers/image's words (signature/policy_eval_simple.go); `{image}` is the image the deny names. */

@@ -15,6 +15,7 @@ import {
   list,
   mapping,
   mappingWith,
+  MAX_RULES,
   nested,
   normalizePem,
   optionalString,
@@ -28,7 +29,6 @@ import {
 } from "./shared";
 import { collectObjects, type Located } from "./k8s-objects";
 
-const MAX_RULES = 1000;
 const POLICY_API_VERSIONS = ["portieris.cloud.ibm.com/v1", "securityenforcement.admission.cloud.ibm.com/v1beta1"];
 const POLICY_GROUPS = POLICY_API_VERSIONS.map((v) => v.slice(0, v.indexOf("/")));
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;

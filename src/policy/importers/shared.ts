@@ -9,6 +9,9 @@ import type { RequirementKinds } from "../requirement-kinds";
 
 export type Issues = PolicyIssue[];
 
+/** The most rules (Portieris: repositories) one imported document may turn into. */
+export const MAX_RULES = 1000;
+
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }

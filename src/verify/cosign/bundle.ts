@@ -16,11 +16,10 @@
 import type { ImageReference } from "../../reference";
 import type { SignedIdentity } from "../shared/identity";
 import { utf8DecodeStrict } from "../shared/encoding";
-import { checkWithin, type VerificationBudget } from "./budget";
-import type { CheckedSignature, KeyResult } from "./checked";
+import { checkWithin } from "./budget";
+import type { CheckedSignature, KeyedCheck, KeyResult } from "./checked";
 import { unchecked, unreadable } from "./checked";
 import { identityProblem } from "./identity";
-import type { CosignPublicKey } from "./keys";
 import { parseDescriptor, type Descriptor } from "./legacy";
 import { MAX_SIGNATURES_PER_BUNDLE } from "./limits";
 import type { Parsed } from "./payload";
@@ -193,17 +192,10 @@ export function parseStatement(bytes: Uint8Array): Parsed<Statement> {
   };
 }
 
-export interface BundleCheck {
+export interface BundleCheck extends KeyedCheck {
   /** Where the bundle came from, e.g. the referrer manifest's digest. */
   readonly source: string;
   readonly bundle: SigstoreBundle;
-  readonly keys: readonly CosignPublicKey[];
-  readonly digest: string;
-  readonly image: ImageReference;
-  readonly signedIdentity?: SignedIdentity | undefined;
-  readonly onVerify?: (key: CosignPublicKey) => void;
-  /** Checks left for the whole requirement; unlimited when absent. */
-  readonly budget?: VerificationBudget;
 }
 
 /**

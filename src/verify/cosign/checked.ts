@@ -1,7 +1,24 @@
-// What checking one signature found, per key: the common currency of legacy signatures, bundles and the judgement.
+// What a key-based check of one signature is given, and what checking any signature found, per key: the common currency of legacy signatures, bundles and the judgement.
+import type { ImageReference } from "../../reference";
+import type { SignedIdentity } from "../shared/identity";
+import type { VerificationBudget } from "./budget";
 import type { CosignUnreadableCode } from "./errors";
 import type { KeylessFailureCode } from "./keyless/types";
+import type { CosignPublicKey } from "./keys";
 import type { SignatureScheme } from "./signature";
+
+/** What a key-based check (a legacy layer, a bundle) is given besides the signature: the keys and what the payload must claim. */
+export interface KeyedCheck {
+  readonly keys: readonly CosignPublicKey[];
+  /** The image's manifest digest. */
+  readonly digest: string;
+  readonly image: ImageReference;
+  readonly signedIdentity?: SignedIdentity | undefined;
+  /** Called once per signature verification (for the work counter). */
+  readonly onVerify?: (key: CosignPublicKey) => void;
+  /** Checks left for the whole requirement; unlimited when absent. */
+  readonly budget?: VerificationBudget;
+}
 
 export type KeyResult =
   | { readonly ok: true; readonly scheme: SignatureScheme | "keyless" }

@@ -7,14 +7,11 @@
 // (pkg/cosign/verify.go VerifyImageSignature): the blob against its descriptor (digest and size,
 // as go-containerregistry's verifying reader), the signature, then the claims.
 import { sha256Hex } from "../../encoding";
-import type { ImageReference } from "../../reference";
-import type { SignedIdentity } from "../shared/identity";
 import { base64Decode } from "../shared/encoding";
-import { checkWithin, type VerificationBudget } from "./budget";
-import type { CheckedSignature, KeyResult } from "./checked";
+import { checkWithin } from "./budget";
+import type { CheckedSignature, KeyedCheck, KeyResult } from "./checked";
 import { unchecked, unreadable } from "./checked";
 import { identityProblem } from "./identity";
-import type { CosignPublicKey } from "./keys";
 import { claimProblem, parseSimpleSigningPayload, type Parsed, type SimpleSigningPayload } from "./payload";
 import { verifySignature } from "./signature";
 import { isRecord } from "../../stored";
@@ -93,19 +90,10 @@ export function parseDescriptor(raw: unknown): Descriptor | string {
   };
 }
 
-export interface LegacyCheck {
+export interface LegacyCheck extends KeyedCheck {
   readonly layer: SignatureLayer;
   /** The blob as the registry served it for layer.digest. */
   readonly payload: Uint8Array;
-  readonly keys: readonly CosignPublicKey[];
-  /** The image's manifest digest. */
-  readonly digest: string;
-  readonly image: ImageReference;
-  readonly signedIdentity?: SignedIdentity | undefined;
-  /** Called once per signature verification (for the work counter). */
-  readonly onVerify?: (key: CosignPublicKey) => void;
-  /** Checks left for the whole requirement; unlimited when absent. */
-  readonly budget?: VerificationBudget;
 }
 
 /** Why a layer's blob is not the one its descriptor names (digest, then size), or undefined. */

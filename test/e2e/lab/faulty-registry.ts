@@ -1,8 +1,8 @@
 // A loopback HTTP proxy in front of a real registry that can misbehave on demand: answer 500,
 // answer slowly, truncate bodies, lie in (or drop) Docker-Content-Digest. Passes through otherwise.
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import { createHash } from "node:crypto";
-import type { Socket } from "node:net";
+import { startLoopbackServer } from "./loopback-server";
 import { assertLoopback } from "./ports";
 
 /**
@@ -49,7 +49,6 @@ export async function startFaultyRegistry(upstreamUrl: string): Promise<FaultyRe
   const upstream = new URL(upstreamUrl);
   let setting: FaultSetting | null = null;
   const seen: string[] = [];
-  const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
 
   const forward = (req: IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, string | string[]>; body: Buffer }> =>
@@ -138,7 +137,7 @@ export async function startFaultyRegistry(upstreamUrl: string): Promise<FaultyRe
     return String(up.status);
   }
 
-  const server: Server = createServer((req, res) => {
+  const server = await startLoopbackServer((req, res) => {
     const line = `${req.method} ${req.url}`;
     handle(req, res).then(
       (outcome) => seen.push(`${line} → ${outcome}${setting ? ` [${setting.fault.kind}]` : ""}`),
@@ -148,23 +147,8 @@ export async function startFaultyRegistry(upstreamUrl: string): Promise<FaultyRe
         res.end("lab proxy: upstream failed\n");
       },
     );
-  });
-  server.keepAliveTimeout = 1_000;
-  server.on("connection", (socket: Socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-
-  await new Promise<void>((ok, fail) => {
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", fail);
-      ok();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("faulty registry: no TCP address");
-  const host = `127.0.0.1:${address.port}`;
+  }, { name: "faulty registry", keepAliveTimeout: 1_000 });
+  const host = server.host;
 
   return {
     host,
@@ -173,12 +157,10 @@ export async function startFaultyRegistry(upstreamUrl: string): Promise<FaultyRe
       setting = next;
     },
     requests: () => seen,
-    close: () =>
-      new Promise<void>((ok) => {
-        for (const t of timers) clearTimeout(t);
-        timers.clear();
-        server.close(() => ok());
-        for (const s of sockets) s.destroy();
-      }),
+    close: () => {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      return server.close();
+    },
   };
 }

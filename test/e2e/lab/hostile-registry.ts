@@ -1,9 +1,9 @@
 // A loopback registry that serves nothing but an image and thousands of bogus cosign signatures
 // for it (lab/hostile-signatures.ts), per repository: the distribution API's manifests (HEAD and
 // GET, with Docker-Content-Digest), blobs, and the OCI 1.1 referrers API.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { hostileSignatures, type HostileContent, type HostileOptions } from "./hostile-signatures";
+import { startLoopbackServer } from "./loopback-server";
 
 export interface HostileRegistry {
   /** "127.0.0.1:PORT" */
@@ -19,24 +19,12 @@ export interface HostileRegistry {
 /** Repositories ("hostile/legacy") and what each serves; `repository` in the options is filled in. */
 export async function startHostileRegistry(repos: Record<string, Omit<HostileOptions, "repository">>): Promise<HostileRegistry> {
   let served = 0;
-  const sockets = new Set<Socket>();
   const content = new Map<string, HostileContent>();
-  const server: Server = createServer((req, res) => {
+  const server = await startLoopbackServer((req, res) => {
     served++;
     answer(req, res);
-  });
-  server.keepAliveTimeout = 5_000;
-  server.on("connection", (s: Socket) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((ok, fail) => {
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => ok());
-  });
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("hostile registry: no TCP address");
-  const host = `127.0.0.1:${address.port}`;
+  }, { name: "hostile registry", keepAliveTimeout: 5_000 });
+  const host = server.host;
   for (const [repo, options] of Object.entries(repos)) content.set(repo, await hostileSignatures({ ...options, repository: `${host}/${repo}` }));
 
   function answer(req: IncomingMessage, res: ServerResponse): void {
@@ -78,10 +66,6 @@ export async function startHostileRegistry(repos: Record<string, Omit<HostileOpt
     url: `http://${host}`,
     content,
     requests: () => served,
-    close: () =>
-      new Promise<void>((ok) => {
-        server.close(() => ok());
-        for (const s of sockets) s.destroy();
-      }),
+    close: server.close,
   };
 }

@@ -1,7 +1,7 @@
 // A loopback lookaside signature store: a directory served read-only over HTTP, with fault switches.
-import { createServer, type Server } from "node:http";
 import { readFile, stat } from "node:fs/promises";
 import { resolve, sep } from "node:path";
+import { startLoopbackServer } from "./loopback-server";
 
 /**
  * What the server answers instead of the stored file:
@@ -43,7 +43,7 @@ export async function startLookaside(dir: string): Promise<LookasideServer> {
   let drops = 0;
   const seen: string[] = [];
 
-  const server: Server = createServer((req, res) => {
+  const server = await startLoopbackServer((req, res) => {
     void (async () => {
       const path = (req.url ?? "/").split("?")[0]!;
       seen.push(path);
@@ -94,19 +94,8 @@ export async function startLookaside(dir: string): Promise<LookasideServer> {
       if (!res.headersSent) res.writeHead(500);
       res.end();
     });
-  });
-  server.keepAliveTimeout = 1_000;
-
-  await new Promise<void>((ok, fail) => {
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", fail);
-      ok();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("lookaside: no TCP address");
-  const url = `http://127.0.0.1:${address.port}`;
+  }, { name: "lookaside", keepAliveTimeout: 1_000 });
+  const url = server.url;
 
   return {
     url,
@@ -119,10 +108,6 @@ export async function startLookaside(dir: string): Promise<LookasideServer> {
       drops = n;
     },
     requests: () => seen,
-    close: () =>
-      new Promise<void>((ok) => {
-        server.close(() => ok());
-        server.closeAllConnections();
-      }),
+    close: server.close,
   };
 }

@@ -82,31 +82,51 @@ export async function writeOciImage(dir: string, { seed }: { seed: string }): Pr
  * Copies the image in ociDir to destRef ("127.0.0.1:PORT/demo/app:v1") over plain http and
  * returns the manifest digest skopeo pushed.
  */
+/** The files and arguments of one `skopeo copy`, all under its work directory. */
+export interface SkopeoCopy {
+  /** Left for the caller to create and fill. */
+  readonly registriesD: string;
+  /** Where skopeo writes the pushed manifest's digest. */
+  readonly digestFile: string;
+  readonly args: string[];
+}
+
+/**
+ * `skopeo copy oci:<ociDir>:latest docker://<destRef>` to a lab registry: plain http, no
+ * credentials, a policy.json that accepts anything (written now), scratch files in work. `extra`
+ * options go before the images (e.g. --sign-by).
+ */
+export async function prepareSkopeoCopy(work: string, ociDir: string, destRef: string, extra: readonly string[] = []): Promise<SkopeoCopy> {
+  const policy = join(work, "policy.json");
+  const registriesD = join(work, "registries.d");
+  const digestFile = join(work, "digest");
+  await writeFile(policy, JSON.stringify({ default: [{ type: "insecureAcceptAnything" }] }));
+  const args = [
+    "--policy", policy,
+    "--registries.d", registriesD,
+    "--tmpdir", work,
+    "copy",
+    "--quiet",
+    "--dest-tls-verify=false",
+    "--dest-no-creds",
+    "--digestfile", digestFile,
+    ...extra,
+    `oci:${ociDir}:latest`,
+    `docker://${destRef}`,
+  ];
+  return { registriesD, digestFile, args };
+}
+
 export async function pushImage(ociDir: string, destRef: string): Promise<string> {
   assertLoopback(`http://${destRef.split("/")[0]}/`);
   // Everything skopeo would read from the host (policy, registries.d, registries.conf, auth)
   // is replaced by files in a temp dir, so the machine's /etc/containers doesn't matter.
   const work = await mkdtemp(join(tmpdir(), "trustgate-skopeo-"));
   try {
-    const policy = join(work, "policy.json");
-    const registriesD = join(work, "registries.d");
     const registriesConf = join(work, "registries.conf");
-    const digestFile = join(work, "digest");
-    await writeFile(policy, JSON.stringify({ default: [{ type: "insecureAcceptAnything" }] }));
+    const { registriesD, digestFile, args } = await prepareSkopeoCopy(work, ociDir, destRef);
     await mkdir(registriesD);
     await writeFile(registriesConf, "unqualified-search-registries = []\n");
-    const args = [
-      "--policy", policy,
-      "--registries.d", registriesD,
-      "--tmpdir", work,
-      "copy",
-      "--quiet",
-      "--dest-tls-verify=false",
-      "--dest-no-creds",
-      "--digestfile", digestFile,
-      `oci:${ociDir}:latest`,
-      `docker://${destRef}`,
-    ];
     try {
       await run("skopeo", args, {
         env: {

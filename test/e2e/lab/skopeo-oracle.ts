@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { GpgHome } from "./gpg";
+import { prepareSkopeoCopy } from "./oci-image";
 import { assertLoopback } from "./ports";
 import { withoutProxies } from "./process";
 
@@ -106,25 +107,10 @@ export async function createSkopeoLab(): Promise<SkopeoLab> {
     async push(ociDir, destRef, options = {}) {
       assertLoopback(`http://${destRef.split("/")[0]}/`);
       const work = await scratch("push");
-      const policy = join(work, "policy.json");
-      const registriesD = join(work, "registries.d");
-      const digestFile = join(work, "digest");
-      await writeFile(policy, JSON.stringify({ default: [{ type: "insecureAcceptAnything" }] }));
+      const signBy = options.signBy !== undefined ? ["--sign-by", options.signBy] : [];
+      const { registriesD, digestFile, args } = await prepareSkopeoCopy(work, ociDir, destRef, signBy);
       await writeRegistriesD(registriesD, options.registriesD ?? []);
       if (options.signBy !== undefined && options.gpg === undefined) throw new Error("push: signBy needs a GnuPG home");
-      const args = [
-        "--policy", policy,
-        "--registries.d", registriesD,
-        "--tmpdir", work,
-        "copy",
-        "--quiet",
-        "--dest-tls-verify=false",
-        "--dest-no-creds",
-        "--digestfile", digestFile,
-        ...(options.signBy !== undefined ? ["--sign-by", options.signBy] : []),
-        `oci:${ociDir}:latest`,
-        `docker://${destRef}`,
-      ];
       const result = await skopeo(args, baseEnv(options.gpg ? { GNUPGHOME: options.gpg.home } : {}));
       if (result.exitCode !== 0) throw new SkopeoFailure(`skopeo copy to ${destRef} failed: ${result.stderr.trim()}`);
       const digest = (await readFile(digestFile, "utf8")).trim();

@@ -10,12 +10,10 @@ import {
   BUNDLE_MEDIA_TYPES,
   base64Encode,
   bundleJson,
-  cosignPayload,
-  cosignStatement,
   createSigstorePki,
-  IN_TOTO_PAYLOAD_TYPE,
   legacyLayer,
-  signKeyless,
+  signCosignPayload,
+  signCosignStatement,
   toEvidence,
   type KeylessSignature,
   type SigstorePki,
@@ -30,8 +28,8 @@ let dsse: KeylessSignature;
 
 beforeAll(async () => {
   pki = await createSigstorePki();
-  message = await signKeyless(pki, { kind: "message", payload: cosignPayload("registry.example/app", DIGEST) });
-  dsse = await signKeyless(pki, { kind: "dsse", payloadType: IN_TOTO_PAYLOAD_TYPE, payload: cosignStatement(DIGEST) });
+  message = await signCosignPayload(pki, "registry.example/app", DIGEST);
+  dsse = await signCosignStatement(pki, DIGEST);
 });
 
 describe("legacy .sig layer", () => {

@@ -11,12 +11,11 @@ import { allowKind } from "../../../src/requirements/static";
 import {
   BUNDLE_MEDIA_TYPES,
   bundleJson,
-  cosignPayload,
-  cosignStatement,
   createSigstorePki,
   DEFAULT_IDENTITY,
-  IN_TOTO_PAYLOAD_TYPE,
   legacyLayer,
+  signCosignPayload,
+  signCosignStatement,
   signKeyless,
   type KeylessSignature,
   type SigstorePki,
@@ -116,14 +115,10 @@ const keyless = (...identities: Record<string, unknown>[]) => ({ identities, tru
 
 beforeAll(async () => {
   pki = await createSigstorePki();
-  legacy = await signKeyless(pki, { kind: "message", payload: cosignPayload(`127.0.0.1:5000/${REPO}`, DIGEST) });
-  legacyOther = await signKeyless(pki, { kind: "message", payload: cosignPayload(`127.0.0.1:5000/${REPO}`, OTHER) });
-  dsse = await signKeyless(pki, { kind: "dsse", payloadType: IN_TOTO_PAYLOAD_TYPE, payload: cosignStatement(DIGEST) });
-  maintainer = await signKeyless(
-    pki,
-    { kind: "dsse", payloadType: IN_TOTO_PAYLOAD_TYPE, payload: cosignStatement(DIGEST) },
-    { subject: "maintainer@example.com", issuer: "https://accounts.example.com" },
-  );
+  legacy = await signCosignPayload(pki, `127.0.0.1:5000/${REPO}`, DIGEST);
+  legacyOther = await signCosignPayload(pki, `127.0.0.1:5000/${REPO}`, OTHER);
+  dsse = await signCosignStatement(pki, DIGEST);
+  maintainer = await signCosignStatement(pki, DIGEST, { subject: "maintainer@example.com", issuer: "https://accounts.example.com" });
 });
 
 describe("cosign requirement: keyless identities", () => {

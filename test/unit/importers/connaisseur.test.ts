@@ -18,25 +18,11 @@ import v3SsePub from "./fixtures/keys/v3-sse.pub?raw";
 import v3TeamAPub from "./fixtures/keys/v3-team-a.pub?raw";
 import v3TeamBPub from "./fixtures/keys/v3-team-b.pub?raw";
 import { fakeRegistry, publicKey, vector } from "../cosign/vectors";
+import { importIssues } from "./import-issues";
 
 const fromText = (text: string) => importConnaisseur(parseDocumentText(text).value, kinds);
 
-function issuesOf(document: unknown): readonly PolicyIssue[] {
-  try {
-    importConnaisseur(document, kinds);
-  } catch (err) {
-    if (err instanceof PolicyValidationError) return err.issues;
-    throw err;
-  }
-  throw new Error("expected the import to fail");
-}
-
-function expectIssue(document: unknown, path: string, message: RegExp): void {
-  const issues = issuesOf(document);
-  const issue = issues.find((i) => i.path === path);
-  expect(issue, JSON.stringify(issues, null, 2)).toBeDefined();
-  expect(issue?.message).toMatch(message);
-}
+const { issuesOf, expectIssue } = importIssues(importConnaisseur);
 
 const pem = (text: string) => text.trim();
 const KEY = pem(dockerOfficialPub);

@@ -8,7 +8,7 @@ import {
   NO_SIGNATURE_MESSAGE,
   REJECT_MESSAGE,
 } from "../../../src/policy/importers/containers-policy";
-import { PolicyValidationError, type Policy, type PolicyIssue } from "../../../src/policy/model";
+import type { Policy } from "../../../src/policy/model";
 import { parseReference } from "../../../src/reference";
 import { defaultRequirementKinds as kinds } from "../../../src/requirements";
 import seedPolicy from "./fixtures/containers-policy/002-policy.json?raw";
@@ -20,6 +20,7 @@ import labUserB64 from "./fixtures/keys/lab-user.gpg.b64?raw";
 import labUserArmored from "./fixtures/keys/lab-user.gpg.asc?raw";
 import cosignPub from "./fixtures/keys/cosign-test.pub?raw";
 import thinkdemoPub from "./fixtures/keys/thinkdemo.pub?raw";
+import { importIssues } from "./import-issues";
 
 const LAB_USER = labUserB64.trim();
 const LAB_USER_ARMORED = labUserArmored.trim();
@@ -44,22 +45,7 @@ function doc(policy: unknown, registriesD?: unknown[]): unknown {
 }
 const imported = (policy: unknown, registriesD?: unknown[]): Policy => importContainersPolicy(doc(policy, registriesD), kinds);
 
-function issuesOf(document: unknown): readonly PolicyIssue[] {
-  try {
-    importContainersPolicy(document, kinds);
-  } catch (err) {
-    if (err instanceof PolicyValidationError) return err.issues;
-    throw err;
-  }
-  throw new Error("expected the import to fail");
-}
-
-function expectIssue(document: unknown, path: string, message: RegExp): void {
-  const issues = issuesOf(document);
-  const issue = issues.find((i) => i.path === path);
-  expect(issue, JSON.stringify(issues, null, 2)).toBeDefined();
-  expect(issue?.message).toMatch(message);
-}
+const { issuesOf, expectIssue } = importIssues(importContainersPolicy);
 
 /** The rule trustgate picks for an image (its description names the policy.json scope). */
 function ruleFor(policy: Policy, image: string) {

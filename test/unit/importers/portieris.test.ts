@@ -4,7 +4,6 @@ import { describe, expect, it } from "vitest";
 import { compilePolicy } from "../../../src/policy/compile";
 import { parseDocumentText } from "../../../src/policy/document";
 import { importPortieris } from "../../../src/policy/importers/portieris";
-import { PolicyValidationError, type PolicyIssue } from "../../../src/policy/model";
 import { parseReference } from "../../../src/reference";
 import { defaultRequirementKinds as kinds } from "../../../src/requirements";
 import imagePolicyList from "./fixtures/portieris-000-imagepolicy.yaml?raw";
@@ -15,25 +14,11 @@ import imageSigningKey from "./fixtures/keys/image-signing.gpg.asc?raw";
 import labUserKey from "./fixtures/keys/lab-user.gpg.asc?raw";
 import thinkdemoPub from "./fixtures/keys/thinkdemo.pub?raw";
 import portierisdemoPub from "./fixtures/keys/portierisdemo.pub?raw";
+import { importIssues } from "./import-issues";
 
 const fromText = (text: string) => importPortieris(parseDocumentText(text).value, kinds);
 
-function issuesOf(document: unknown): readonly PolicyIssue[] {
-  try {
-    importPortieris(document, kinds);
-  } catch (err) {
-    if (err instanceof PolicyValidationError) return err.issues;
-    throw err;
-  }
-  throw new Error("expected the import to fail");
-}
-
-function expectIssue(document: unknown, path: string, message: RegExp): void {
-  const issues = issuesOf(document);
-  const issue = issues.find((i) => i.path === path);
-  expect(issue, JSON.stringify(issues, null, 2)).toBeDefined();
-  expect(issue?.message).toMatch(message);
-}
+const { issuesOf, expectIssue } = importIssues(importPortieris);
 
 const THINKDEMO = thinkdemoPub.trim();
 const PORTIERISDEMO = portierisdemoPub.trim();
