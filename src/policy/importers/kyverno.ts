@@ -7,14 +7,13 @@ import { wildcardMatch } from "../dialect-pattern";
 import { PolicyValidationError, type Mode, type ModeOverride, type Policy, type PolicyIssue, type Requirement, type Rule, type RuleCondition } from "../model";
 import type { RequirementKinds } from "../requirement-kinds";
 import { distinctWarnings } from "../review";
-import { at, checkRequirement, dictionary, distinctIssues, flag, list, mapping, mappingWith, nested, normalizePem, pemProblem, readShape, requiredText, text, typeName, type Issues } from "./shared";
+import { at, checkRequirement, MAX_RULES, dictionary, distinctIssues, flag, list, mapping, mappingWith, nested, normalizePem, pemProblem, readShape, requiredText, text, typeName, type Issues } from "./shared";
 import { collectObjects, keyReferenceProblem, patternBudgetProblem, KYVERNO_EXTENSIONS, PUBLIC_REKOR, splitPems, wildcardIdentity, type Located } from "./k8s-objects";
 import { looseTrustRoot } from "./sigstore-root";
 
 const API_VERSIONS = ["kyverno.io/v1", "kyverno.io/v2beta1", "kyverno.io/v2"];
 const KINDS = ["ClusterPolicy", "Policy", "ImageValidatingPolicy", "NamespacedImageValidatingPolicy"];
 const KINDS_IN_WORDS = `${KINDS.slice(0, -1).join(", ")} or ${KINDS.at(-1)}`;
-const MAX_RULES = 1000;
 const AUTOGEN_ANNOTATION = "pod-policies.kyverno.io/autogen-controllers";
 /** Kyverno's pod controllers (pkg/autogen): a rule on Pods also checks their templates. */
 const POD_CONTROLLERS = ["DaemonSet", "Deployment", "Job", "StatefulSet", "ReplicaSet", "ReplicationController", "CronJob"];

@@ -1,5 +1,5 @@
 // What an importer refuses a document with: every issue, or one expected at a path. Shared by the
-// Connaisseur, Portieris and containers-policy importer tests.
+// importer tests.
 import { expect } from "vitest";
 import { PolicyValidationError, type Policy, type PolicyIssue } from "../../../src/policy/model";
 import type { RequirementKinds } from "../../../src/policy/requirement-kinds";

@@ -3,19 +3,14 @@
 // ClusterPolicy does, through decide() on the cosign vectors.
 /// <reference types="vite/client" />
 import { describe, expect, it } from "vitest";
-import { decide, type DecideDeps } from "../../../src/decide";
+import { decideOnVector } from "./decide-on-vector";
+import { importIssues } from "./import-issues";
 import { compilePolicy } from "../../../src/policy/compile";
 import { parseDocumentText } from "../../../src/policy/document";
 import { importKyverno } from "../../../src/policy/importers/kyverno";
-import { createRequirementKinds, type RequirementKinds } from "../../../src/policy/requirement-kinds";
-import { PolicyValidationError, type Policy, type PolicyIssue } from "../../../src/policy/model";
-import type { Cache, DigestResolution } from "../../../src/ports";
+import { type Policy, type PolicyIssue } from "../../../src/policy/model";
 import { parseReference } from "../../../src/reference";
 import { defaultRequirementKinds as kinds } from "../../../src/requirements";
-import { anyOfKind } from "../../../src/requirements/any-of";
-import { cosignKind } from "../../../src/requirements/cosign";
-import { allowKind, digestPinnedKind } from "../../../src/requirements/static";
-import { fakeRegistry, vector } from "../cosign/vectors";
 import fixture from "./fixtures/kyverno-ivp.yaml?raw";
 import alicePub from "../../vectors/cosign/keys/alice.pub?raw";
 import bobPub from "../../vectors/cosign/keys/bob.pub?raw";
@@ -25,22 +20,7 @@ const BOB = bobPub.trim();
 const indent = (text: string, by: string) => text.replace(/^/gm, by);
 const fromText = (text: string, warnings: PolicyIssue[] = []) => importKyverno(parseDocumentText(text).value, kinds, warnings);
 
-function issuesOf(text: string): readonly PolicyIssue[] {
-  try {
-    fromText(text);
-  } catch (err) {
-    if (err instanceof PolicyValidationError) return err.issues;
-    throw err;
-  }
-  throw new Error("expected the import to fail");
-}
-
-function expectIssue(text: string, path: string, message: RegExp): void {
-  const issues = issuesOf(text);
-  const issue = issues.find((i) => i.path === path);
-  expect(issue, JSON.stringify(issues, null, 2)).toBeDefined();
-  expect(issue?.message).toMatch(message);
-}
+const { issuesOf, expectIssue } = importIssues((text) => fromText(text as string));
 
 const keyAttestor = (name: string, pem: string, extra = "    ctlog:\n      url: https://rekor.sigstore.dev\n      insecureIgnoreTlog: true\n") => `- name: ${name}
   cosign:
@@ -230,8 +210,6 @@ describe("ImageValidatingPolicy: refused fields", () => {
 });
 
 describe("ImageValidatingPolicy decides as the equivalent ClusterPolicy", () => {
-  const IMAGE = "127.0.0.1:5000/demo/app:v1";
-  const DIGEST = vector("legacy-ecdsa").meta.image.digest;
   const key = (pem: string) => indent(pem, "                      ");
   const clusterPolicy = (pem: string) => `apiVersion: kyverno.io/v1
 kind: ClusterPolicy
@@ -254,31 +232,7 @@ spec:
 ${key(pem)}
                     rekor: { ignoreTlog: true }
 `;
-  const memoryCache = (): Cache => {
-    const store = new Map<string, string>();
-    return { get: async (k) => store.get(k) ?? null, put: async (k, v) => void store.set(k, v) };
-  };
-  let revision = 0;
-  async function decideWith(policy: Policy) {
-    let decideKinds: RequirementKinds;
-    decideKinds = createRequirementKinds([allowKind, digestPinnedKind, cosignKind, anyOfKind(() => decideKinds)]);
-    const clock = { now: () => new Date("2026-11-23T00:00:00Z") };
-    const deps: DecideDeps = {
-      kinds: decideKinds,
-      digests: { resolve: async (): Promise<DigestResolution> => ({ ok: true, digest: DIGEST, cached: false }) },
-      verdictCache: memoryCache(),
-      verdictTtlSeconds: 300,
-      clock,
-      verifier: {
-        fetch: fakeRegistry(vector("legacy-ecdsa").registry).fetch,
-        trustCache: memoryCache(),
-        clock,
-        counter: { count: () => {} },
-        settings: { upstreamTimeoutMs: 1000, trustRecheckSeconds: 120, credentials: {} },
-      },
-    };
-    return decide({ image: IMAGE, reference: parseReference(IMAGE), context: { kind: "Pod", namespace: "default" } }, { id: "p", revision: `r${revision++}`, policy }, deps);
-  }
+  const decideWith = (policy: Policy) => decideOnVector(policy, { kind: "Pod", namespace: "default" });
 
   it("the same normalised rule but for attestor names, and the same verdicts: alice's signature allows, bob's key denies", async () => {
     for (const [pem, decision] of [

@@ -4,19 +4,13 @@
 // kinds, and decide() allowing or denying by the decision's namespace on the cosign vectors.
 /// <reference types="vite/client" />
 import { describe, expect, it } from "vitest";
-import { decide, type DecideDeps } from "../../../src/decide";
+import { decideOnVector } from "./decide-on-vector";
 import { compilePolicy } from "../../../src/policy/compile";
 import { parseDocumentText } from "../../../src/policy/document";
 import { importKyverno } from "../../../src/policy/importers/kyverno";
-import { createRequirementKinds, type RequirementKinds } from "../../../src/policy/requirement-kinds";
-import { PolicyValidationError, type Policy, type PolicyIssue } from "../../../src/policy/model";
-import type { Cache, DigestResolution } from "../../../src/ports";
+import { PolicyValidationError, type PolicyIssue } from "../../../src/policy/model";
 import { parseReference } from "../../../src/reference";
 import { defaultRequirementKinds as kinds } from "../../../src/requirements";
-import { anyOfKind } from "../../../src/requirements/any-of";
-import { cosignKind } from "../../../src/requirements/cosign";
-import { allowKind, digestPinnedKind } from "../../../src/requirements/static";
-import { fakeRegistry, vector } from "../cosign/vectors";
 import alicePub from "../../vectors/cosign/keys/alice.pub?raw";
 import bobPub from "../../vectors/cosign/keys/bob.pub?raw";
 
@@ -221,33 +215,7 @@ describe("NamespacedImageValidatingPolicy: matchConstraints.namespaceSelector", 
 });
 
 describe("NamespacedImageValidatingPolicy decides by the decision's namespace", () => {
-  const IMAGE = "127.0.0.1:5000/demo/app:v1";
-  const DIGEST = vector("legacy-ecdsa").meta.image.digest;
-  const memoryCache = (): Cache => {
-    const store = new Map<string, string>();
-    return { get: async (k) => store.get(k) ?? null, put: async (k, v) => void store.set(k, v) };
-  };
-  let revision = 0;
-  async function decideIn(policy: Policy, context: Record<string, unknown>) {
-    let decideKinds: RequirementKinds;
-    decideKinds = createRequirementKinds([allowKind, digestPinnedKind, cosignKind, anyOfKind(() => decideKinds)]);
-    const clock = { now: () => new Date("2026-11-23T00:00:00Z") };
-    const deps: DecideDeps = {
-      kinds: decideKinds,
-      digests: { resolve: async (): Promise<DigestResolution> => ({ ok: true, digest: DIGEST, cached: false }) },
-      verdictCache: memoryCache(),
-      verdictTtlSeconds: 300,
-      clock,
-      verifier: {
-        fetch: fakeRegistry(vector("legacy-ecdsa").registry).fetch,
-        trustCache: memoryCache(),
-        clock,
-        counter: { count: () => {} },
-        settings: { upstreamTimeoutMs: 1000, trustRecheckSeconds: 120, credentials: {} },
-      },
-    };
-    return decide({ image: IMAGE, reference: parseReference(IMAGE), context }, { id: "p", revision: `r${revision++}`, policy }, deps);
-  }
+  const decideIn = decideOnVector;
 
   it("alice's key: allowed in team-a; bob's key: denied in team-a, naming the rule, and not checked in team-b", async () => {
     const alice = fromText(nivp({ glob: "127.0.0.1:5000/demo/*" }));

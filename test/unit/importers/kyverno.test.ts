@@ -2,11 +2,12 @@
 // every field it reads, and every one it refuses with what to do instead.
 /// <reference types="vite/client" />
 import { describe, expect, it } from "vitest";
+import { importIssues } from "./import-issues";
 import { createSigstorePki, toPem } from "../../support/sigstore-pki";
 import { compilePolicy } from "../../../src/policy/compile";
 import { parseDocumentText } from "../../../src/policy/document";
 import { importKyverno } from "../../../src/policy/importers/kyverno";
-import { PolicyValidationError, type PolicyIssue } from "../../../src/policy/model";
+import { type PolicyIssue } from "../../../src/policy/model";
 import { parseReference } from "../../../src/reference";
 import { defaultRequirementKinds as kinds } from "../../../src/requirements";
 import fixture from "./fixtures/kyverno-verify-images.yaml?raw";
@@ -20,22 +21,7 @@ const CAROL = carolPub.trim();
 const indent = (text: string, by: string) => text.replace(/^/gm, by);
 const fromText = (text: string, warnings: PolicyIssue[] = []) => importKyverno(parseDocumentText(text).value, kinds, warnings);
 
-function issuesOf(text: string): readonly PolicyIssue[] {
-  try {
-    fromText(text);
-  } catch (err) {
-    if (err instanceof PolicyValidationError) return err.issues;
-    throw err;
-  }
-  throw new Error("expected the import to fail");
-}
-
-function expectIssue(text: string, path: string, message: RegExp): void {
-  const issues = issuesOf(text);
-  const issue = issues.find((i) => i.path === path);
-  expect(issue, JSON.stringify(issues, null, 2)).toBeDefined();
-  expect(issue?.message).toMatch(message);
-}
+const { expectIssue } = importIssues((text) => fromText(text as string));
 
 /** A one-rule ClusterPolicy; `entry` is the verifyImages entry's YAML (indented by the caller's 8). */
 const policy = (entry: string, extra = "") => `apiVersion: kyverno.io/v1

@@ -2,11 +2,12 @@
 // allMatching policy out; every field it reads, and every one it refuses with what to do instead.
 /// <reference types="vite/client" />
 import { beforeAll, describe, expect, it } from "vitest";
+import { importIssues } from "./import-issues";
 import { createSigstorePki, toPem, type SigstorePki } from "../../support/sigstore-pki";
 import { compilePolicy } from "../../../src/policy/compile";
 import { parseDocumentText } from "../../../src/policy/document";
 import { importPolicyController } from "../../../src/policy/importers/policy-controller";
-import { PolicyValidationError, type PolicyIssue } from "../../../src/policy/model";
+import { type PolicyIssue } from "../../../src/policy/model";
 import { parseReference } from "../../../src/reference";
 import { defaultRequirementKinds as kinds } from "../../../src/requirements";
 import fixture from "./fixtures/policy-controller-cips.yaml?raw";
@@ -18,22 +19,7 @@ const BOB = bobPub.trim();
 const indent = (text: string, by: string) => text.replace(/^/gm, by);
 const fromText = (text: string, warnings: PolicyIssue[] = []) => importPolicyController(parseDocumentText(text).value, kinds, warnings);
 
-function issuesOf(text: string): readonly PolicyIssue[] {
-  try {
-    fromText(text);
-  } catch (err) {
-    if (err instanceof PolicyValidationError) return err.issues;
-    throw err;
-  }
-  throw new Error("expected the import to fail");
-}
-
-function expectIssue(text: string, path: string, message: RegExp): void {
-  const issues = issuesOf(text);
-  const issue = issues.find((i) => i.path === path);
-  expect(issue, JSON.stringify(issues, null, 2)).toBeDefined();
-  expect(issue?.message).toMatch(message);
-}
+const { issuesOf, expectIssue } = importIssues((text) => fromText(text as string));
 
 /** One ClusterImagePolicy with one authority (its YAML indented by the caller's 4). */
 const cip = (authority: string, spec = "") => `apiVersion: policy.sigstore.dev/v1beta1
