@@ -123,7 +123,8 @@ export interface SignatureManifest {
   added: SignatureLayer[];
 }
 
-interface Descriptor {
+/** An OCI descriptor as the signature manifests and referrers indexes here hold them. */
+export interface Descriptor {
   mediaType: string;
   size: number;
   digest: string;

@@ -7,27 +7,18 @@ import {
   digestTag,
   getManifest,
   goJson,
+  OCI_EMPTY_MEDIA_TYPE as OCI_EMPTY,
   putManifest,
   SIMPLE_SIGNING_MEDIA_TYPE,
   sha256Digest,
   uploadBlob,
+  type Descriptor,
   type RegistryTarget,
 } from "./cosign";
+import { OCI_CONFIG, OCI_INDEX, OCI_MANIFEST } from "./oci-image";
 import { assertLoopback } from "./ports";
 
-const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
-const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
-const OCI_CONFIG = "application/vnd.oci.image.config.v1+json";
-const OCI_EMPTY = "application/vnd.oci.empty.v1+json";
 const MANIFEST_ACCEPT = [OCI_MANIFEST, OCI_INDEX, "application/vnd.docker.distribution.manifest.v2+json"].join(", ");
-
-interface Descriptor {
-  mediaType: string;
-  size: number;
-  digest: string;
-  annotations?: Record<string, string>;
-  artifactType?: string;
-}
 
 /** One layer of a `.sig` image: the payload blob and the annotations cosign puts on it. */
 export interface KeylessLayer {
