@@ -1,7 +1,8 @@
 // The stats phase (BENCH_PHASES=stats): a million verdict rows in a local D1 (Miniflare, the
-// simulator under `wrangler dev --local`), migration 0003 applied on top of them as it would be on a
-// live database, then each GET /v1/stats query (worker/stores/verdict-stats.ts) and the preview's
-// window query (worker/preview.ts) timed on it. Figures in bench/README.md "Stats".
+// simulator under `wrangler dev --local`), migrations 0003 and 0004 applied on top of them as they
+// would be on a live database, then each GET /v1/stats query (worker/stores/verdict-stats.ts) and the
+// preview's window query (worker/preview.ts) timed on it, the latter next to the query it replaced.
+// Figures in bench/README.md "Stats".
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
@@ -16,6 +17,11 @@ const DAYS = 30;
 const POLICIES = 5;
 const NOW = Date.parse("2026-06-01T00:00:00Z");
 const RUNS = 5;
+
+/** worker/preview.ts's window query before migration 0004: every verdict of the window, grouped. */
+const GROUPED_WINDOW = `SELECT reference, json_extract(context, '$.namespace') AS ns, image, context, decision, reasons, MAX(evaluated_ms) AS last_ms
+  FROM verdicts WHERE policy_id = ?1 AND evaluated_ms >= ?2 AND evaluated_ms < ?3
+  GROUP BY reference, ns ORDER BY last_ms DESC, reference LIMIT ?4`;
 
 export interface StatsQueryTime {
   readonly label: string;
@@ -32,9 +38,11 @@ export interface StatsResult {
   readonly rows: number;
   readonly seedMs: number;
   readonly migrationMs: number;
+  /** Migration 0004 (each image's newest verdict, for the preview) on the same rows. */
+  readonly migration0004Ms: number;
   /** Rows of the four per-hour count tables. */
   readonly rollupRows: number;
-  /** AFTER_ROWS inserted with the counting trigger, and into a copy of the table with its indexes but no trigger. */
+  /** AFTER_ROWS inserted with the triggers (0003's counts, 0004's newest verdict), and into a copy of the table with its indexes but no trigger. */
   readonly trigger: { rows: number; insertMs: number; withoutTriggerMs: number };
   readonly dbBytes: number | null;
   readonly queries: StatsQueryTime[];
@@ -122,8 +130,12 @@ export async function statsPhase(log: (msg: string) => void): Promise<StatsResul
     const migration = await timed(async () => {
       for (const sql of statements("0003_verdict_stats.sql")) await db.prepare(sql).run();
     });
-    // The last day again, as rows written after 0003: what the trigger costs per inserted verdict.
-    log(`stats: 0003 applied in ${Math.round(migration.ms)} ms; ${AFTER_ROWS.toLocaleString("en")} more rows through the trigger`);
+    log(`stats: 0003 applied in ${Math.round(migration.ms)} ms; applying 0004_preview_images.sql`);
+    const migration0004 = await timed(async () => {
+      for (const sql of statements("0004_preview_images.sql")) await db.prepare(sql).run();
+    });
+    // The last day again, as rows written after 0003 and 0004: what the triggers cost per inserted verdict.
+    log(`stats: 0004 applied in ${Math.round(migration0004.ms)} ms; ${AFTER_ROWS.toLocaleString("en")} more rows through the triggers`);
     const after = await timed(() => db.prepare(SEED_AFTER).bind(AFTER_ROWS, NOW - 86_400_000, 86_400_000 / AFTER_ROWS).run());
     // The same rows into a copy of the table with 0001's key and indexes but no trigger: what the
     // counting adds per row.
@@ -163,17 +175,24 @@ export async function statsPhase(log: (msg: string) => void): Promise<StatsResul
       queries.push({ label: c.label, query: "GET /v1/stats (the 4 in one batch)", rows: inWindow!.n, medianMs: r1(median(whole)), maxMs: r1(Math.max(...whole)), plan: [] });
       log(`stats: ${c.label}: ${r1(median(whole))} ms for the batch`);
     }
-    // The preview's window: one policy's distinct (reference, namespace) over 7 days, newest first.
-    const since = NOW - 7 * 86_400_000;
-    const preview: number[] = [];
-    let items = 0;
-    for (let i = 0; i < RUNS; i++) {
-      const t = await timed(() => readWindow(db, "policy-1", since, NOW, 1000));
-      preview.push(t.ms);
-      items = t.value.items.length;
+    // The preview's window: one policy's distinct (reference, namespace), newest first, read from
+    // 0004's table (readWindow), and as it was read before 0004, from the window's verdicts.
+    for (const days of [7, 30]) {
+      const since = NOW - days * 86_400_000;
+      const preview: number[] = [];
+      const grouped: number[] = [];
+      let items = 0;
+      for (let i = 0; i < RUNS; i++) {
+        const t = await timed(() => readWindow(db, "policy-1", since, NOW, 1000));
+        preview.push(t.ms);
+        items = t.value.items.length;
+        grouped.push((await timed(() => db.prepare(GROUPED_WINDOW).bind("policy-1", since, NOW, 1000).all())).ms);
+      }
+      const previewRows = await db.prepare("SELECT COUNT(*) AS n FROM verdicts WHERE policy_id = 'policy-1' AND evaluated_ms >= ?1").bind(since).first<{ n: number }>();
+      const label = `1 policy, ${days} days, ${items} images`;
+      queries.push({ label, query: "preview window (readWindow)", rows: previewRows!.n, medianMs: r1(median(preview)), maxMs: r1(Math.max(...preview)), plan: [] });
+      queries.push({ label, query: "preview window before 0004 (the verdicts grouped)", rows: previewRows!.n, medianMs: r1(median(grouped)), maxMs: r1(Math.max(...grouped)), plan: [] });
     }
-    const previewRows = await db.prepare("SELECT COUNT(*) AS n FROM verdicts WHERE policy_id = 'policy-1' AND evaluated_ms >= ?1").bind(since).first<{ n: number }>();
-    queries.push({ label: `1 policy, 7 days, ${items} images`, query: "preview window (readWindow)", rows: previewRows!.n, medianMs: r1(median(preview)), maxMs: r1(Math.max(...preview)), plan: [] });
     const rollupRows = await db
       .prepare("SELECT (SELECT COUNT(*) FROM verdict_hours) + (SELECT COUNT(*) FROM verdict_hour_codes) + (SELECT COUNT(*) FROM verdict_hour_denied) + (SELECT COUNT(*) FROM verdict_hour_hosts) AS n")
       .first<{ n: number }>();
@@ -181,6 +200,7 @@ export async function statsPhase(log: (msg: string) => void): Promise<StatsResul
       rows: STATS_ROWS + AFTER_ROWS,
       seedMs: Math.round(seed.ms),
       migrationMs: Math.round(migration.ms),
+      migration0004Ms: Math.round(migration0004.ms),
       rollupRows: rollupRows!.n,
       trigger: { rows: AFTER_ROWS, insertMs: Math.round(after.ms), withoutTriggerMs: Math.round(plain.ms) },
       dbBytes: size?.bytes ?? null,
@@ -194,7 +214,8 @@ export async function statsPhase(log: (msg: string) => void): Promise<StatsResul
 export function statsRows(r: StatsResult): [string, string, string, string][] {
   const rows: [string, string, string, string][] = [
     ["6. stats: seed + migration 0003", `${STATS_ROWS.toLocaleString("en")} rows seeded in ${r.seedMs} ms; 0003 (columns, backfill, per-hour counts) ${r.migrationMs} ms`, `${r.rollupRows.toLocaleString("en")} per-hour count rows${r.dbBytes ? `, ${Math.round(r.dbBytes / 1048576)} MiB database` : ""}`, "Miniflare D1, local"],
-    ["6. stats: inserts after 0003", `${r.trigger.rows.toLocaleString("en")} rows in ${r.trigger.insertMs} ms with the counting trigger`, `${r.trigger.withoutTriggerMs} ms into a copy with 0001's indexes, no trigger`, `${r1((r.trigger.insertMs / r.trigger.rows) * 1000)} vs ${r1((r.trigger.withoutTriggerMs / r.trigger.rows) * 1000)} µs per row`],
+    ["6. stats: migration 0004 on the same rows", `${r.migration0004Ms} ms (each image's newest verdict, for the preview)`, "", ""],
+    ["6. stats: inserts after 0003 and 0004", `${r.trigger.rows.toLocaleString("en")} rows in ${r.trigger.insertMs} ms with both triggers`, `${r.trigger.withoutTriggerMs} ms into a copy with 0001's indexes, no trigger`, `${r1((r.trigger.insertMs / r.trigger.rows) * 1000)} vs ${r1((r.trigger.withoutTriggerMs / r.trigger.rows) * 1000)} µs per row`],
   ];
   for (const q of r.queries) {
     rows.push([`6. stats: ${q.label}`, `${q.query}: median ${q.medianMs} ms (max ${q.maxMs}, n=${RUNS})`, `${q.rows.toLocaleString("en")} rows in range`, q.plan.join("; ").slice(0, 120)]);

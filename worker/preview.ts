@@ -54,7 +54,10 @@ function parseJson<T>(text: string | null, fallback: T): T {
 /**
  * The distinct images of the window, newest first: one per (reference, namespace), since the
  * namespace is the one part of a context a rule can select by; each with its latest verdict and the
- * context it came with. Also how many verdicts the window holds.
+ * context it came with. Also how many verdicts the window holds. The images come from
+ * verdict_images (migrations/0004), one row per image, not from the window's verdicts: an image is
+ * in the window when its newest verdict is (recorded since `sinceMs`, even if after `untilMs`, the
+ * moment the preview started: then that newer verdict is its "before").
  */
 export async function readWindow(
   db: D1Database,
@@ -65,14 +68,13 @@ export async function readWindow(
 ): Promise<{ verdicts: number; items: PreviewItem[] }> {
   const [count, rows] = await db.batch<Record<string, unknown>>([
     db.prepare("SELECT COUNT(*) AS n FROM verdicts WHERE policy_id = ?1 AND evaluated_ms >= ?2 AND evaluated_ms < ?3").bind(policyId, sinceMs, untilMs),
-    // SQLite: with MAX(), the other bare columns come from the row that holds the maximum.
     db
       .prepare(
-        `SELECT reference, json_extract(context, '$.namespace') AS ns, image, context, decision, reasons, MAX(evaluated_ms) AS last_ms
-         FROM verdicts WHERE policy_id = ?1 AND evaluated_ms >= ?2 AND evaluated_ms < ?3
-         GROUP BY reference, ns ORDER BY last_ms DESC, reference LIMIT ?4`,
+        `SELECT v.reference, v.image, v.context, v.decision, v.reasons
+         FROM verdict_images AS i JOIN verdicts AS v ON v.id = i.verdict_id
+         WHERE i.policy_id = ?1 AND i.last_ms >= ?2 ORDER BY i.last_ms DESC, i.reference LIMIT ?3`,
       )
-      .bind(policyId, sinceMs, untilMs, limit),
+      .bind(policyId, sinceMs, limit),
   ]);
   const items = (rows!.results as { reference: string; image: string; context: string | null; decision: "allow" | "deny"; reasons: string }[]).map(
     (r): PreviewItem => ({

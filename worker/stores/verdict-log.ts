@@ -204,9 +204,11 @@ export class VerdictLog {
   }
 
   async deleteOlderThan(ms: number): Promise<number> {
-    // The per-hour counts (migrations/0003) go with their hour once all of it is past the cutoff.
+    // The per-hour counts (migrations/0003) go with their hour once all of it is past the cutoff;
+    // an image's entry (0004) with its newest verdict.
     const [res] = await this.db.batch([
       this.db.prepare("DELETE FROM verdicts WHERE evaluated_ms < ?1").bind(ms),
+      this.db.prepare("DELETE FROM verdict_images WHERE last_ms < ?1").bind(ms),
       ...["verdict_hours", "verdict_hour_codes", "verdict_hour_denied", "verdict_hour_hosts"].map((table) =>
         this.db.prepare(`DELETE FROM ${table} WHERE hour_ms <= ?1 - 3600000`).bind(ms),
       ),
