@@ -74,7 +74,7 @@ describe("npm run deploy", { concurrency: true }, () => {
       "secret put ADMIN_TOKENS",
       "secret put CLIENT_TOKENS",
     ], show(r));
-    assert.deepEqual(r.account.applied, ["trustgate-verdicts/0001_verdicts.sql", "trustgate-verdicts/0002_policy_audit.sql", "trustgate-verdicts/0003_verdict_stats.sql"]);
+    assert.deepEqual(r.account.applied, ["trustgate-verdicts/0001_verdicts.sql", "trustgate-verdicts/0002_policy_audit.sql", "trustgate-verdicts/0003_verdict_stats.sql", "trustgate-verdicts/0004_preview_images.sql"]);
 
     // The IDs are in the generated file, the committed one is untouched.
     assert.equal(readFileSync(join(dir, "wrangler.toml"), "utf8"), committed);
@@ -158,7 +158,7 @@ describe("npm run deploy", { concurrency: true }, () => {
       "deploy",
       "secret put CLIENT_TOKENS",
     ], show(r));
-    assert.match(r.stdout, /apply migrations 0002_policy_audit\.sql, 0003_verdict_stats\.sql to trustgate-verdicts/);
+    assert.match(r.stdout, /apply migrations 0002_policy_audit\.sql, 0003_verdict_stats\.sql, 0004_preview_images\.sql to trustgate-verdicts/);
     assert.deepEqual(r.account.secrets, { ADMIN_TOKENS: "kept", CLIENT_TOKENS: "ci=given-by-the-operator" });
     assert.doesNotMatch(r.stdout, /Generated tokens/);
     const generated = readFileSync(join(dir, "wrangler.production.toml"), "utf8");
