@@ -2,6 +2,7 @@
 // "Kyverno and policy-controller"): each tool's wildcard over its own string form of the reference.
 // Matching never builds a RegExp from user input and is linear in pattern × text.
 import type { ImageReference } from "../reference";
+import { matchGlobPieces, matchGlobTokens, type GlobToken } from "./glob-match";
 import type { CompiledPattern } from "./pattern";
 
 export type DialectStyle = "kyverno" | "policy-controller";
@@ -11,65 +12,28 @@ export type DialectStyle = "kyverno" | "policy-controller";
  * included), '?' exactly one character, everything else literal; the whole text must match.
  */
 export function wildcardMatch(pattern: string, text: string): boolean {
-  return matchTokens(tokenize(pattern, "kyverno"), text);
+  return matchGlobTokens(tokenize(pattern, "kyverno"), text);
 }
 
-type Token = { readonly kind: "lit"; readonly ch: string } | { readonly kind: "one" } | { readonly kind: "run"; readonly crossSlash: boolean };
-
-function tokenize(pattern: string, style: DialectStyle): Token[] {
-  const tokens: Token[] = [];
+function tokenize(pattern: string, style: DialectStyle): GlobToken[] {
+  const tokens: GlobToken[] = [];
   for (let i = 0; i < pattern.length; i++) {
     const ch = pattern.charAt(i);
     if (ch === "*") {
       if (style === "policy-controller" && pattern.charAt(i + 1) === "*") {
         // policy-controller: '**' is any run, '/' included; '*' stays inside one path component.
-        tokens.push({ kind: "run", crossSlash: true });
+        tokens.push({ stop: "" });
         i++;
       } else {
-        tokens.push({ kind: "run", crossSlash: style === "kyverno" });
+        tokens.push({ stop: style === "kyverno" ? "" : "/" });
       }
     } else if (ch === "?" && style === "kyverno") {
-      tokens.push({ kind: "one" });
+      tokens.push({ one: true });
     } else {
-      tokens.push({ kind: "lit", ch });
+      tokens.push(ch);
     }
   }
   return tokens;
-}
-
-/** Every live pattern position at once (an NFA), so no pattern can make matching backtrack. */
-function matchTokens(tokens: readonly Token[], s: string): boolean {
-  const m = tokens.length;
-  let live = new Uint8Array(m + 1);
-  let next = new Uint8Array(m + 1);
-  live[0] = 1;
-  close(tokens, live);
-  for (let i = 0; i < s.length; i++) {
-    const ch = s.charAt(i);
-    next.fill(0);
-    let any = false;
-    for (let p = 0; p < m; p++) {
-      if (live[p] !== 1) continue;
-      const t = tokens[p]!;
-      if (t.kind === "run") {
-        if (t.crossSlash || ch !== "/") {
-          next[p] = 1;
-          any = true;
-        }
-      } else if (t.kind === "one" || t.ch === ch) {
-        next[p + 1] = 1;
-        any = true;
-      }
-    }
-    if (!any) return false;
-    close(tokens, next);
-    [live, next] = [next, live];
-  }
-  return live[m] === 1;
-}
-
-function close(tokens: readonly Token[], live: Uint8Array): void {
-  for (let p = 0; p < tokens.length; p++) if (live[p] === 1 && tokens[p]!.kind === "run") live[p + 1] = 1;
 }
 
 /** policy-controller's allowed glob characters (pkg/apis/glob validGlob). */
@@ -106,34 +70,13 @@ export function dialectSpellings(ref: ImageReference, style: DialectStyle): stri
   return spellings;
 }
 
-/**
- * Stars that match anything and nothing else special: the first piece is a prefix, the last a
- * suffix, each middle piece at its leftmost place in between (leftmost is never worse): O(n·m)
- * at worst, one indexOf per piece in practice.
- */
-function matchPieces(pieces: readonly string[], s: string): boolean {
-  const first = pieces[0] ?? "";
-  const last = pieces[pieces.length - 1] ?? "";
-  if (pieces.length === 1) return s === first;
-  if (s.length < first.length + last.length || !s.startsWith(first) || !s.endsWith(last)) return false;
-  let pos = first.length;
-  const end = s.length - last.length;
-  for (let i = 1; i < pieces.length - 1; i++) {
-    const piece = pieces[i] ?? "";
-    const at = s.indexOf(piece, pos);
-    if (at < 0 || at + piece.length > end) return false;
-    pos = at + piece.length;
-  }
-  return true;
-}
-
 /** A matcher for one pattern over one string form: the fast path when every wildcard is a star crossing '/'. */
 export function dialectTextMatcher(pattern: string, style: DialectStyle): (text: string) => boolean {
   const tokens = tokenize(pattern, style);
-  if (!tokens.every((t) => t.kind === "lit" || (t.kind === "run" && t.crossSlash))) return (text) => matchTokens(tokens, text);
+  if (!tokens.every((t) => typeof t === "string" || ("stop" in t && t.stop === ""))) return (text) => matchGlobTokens(tokens, text);
   // Literal '*' cannot occur in a kyverno pattern; in policy-controller only '**' crosses '/'.
   const pieces = pattern.split(style === "policy-controller" ? "**" : "*");
-  return (text) => matchPieces(pieces, text);
+  return (text) => matchGlobPieces(pieces, text);
 }
 
 class DialectPattern implements CompiledPattern {

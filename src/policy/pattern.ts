@@ -3,6 +3,7 @@ import { splitHostPort } from "../hosts";
 import { canonicalRegistry, type ImageReference } from "../reference";
 import { DEFAULT_LIMITS } from "../limits";
 import { compileDialectPattern, DialectPatternError, isDialectPattern } from "./dialect-pattern";
+import { matchGlobPieces, matchGlobTokens } from "./glob-match";
 
 /**
  * Which tool's specificity rule ranks matching patterns. Matching itself is the same for every
@@ -48,11 +49,8 @@ const PATTERN_CHARS = /^[A-Za-z0-9._\-/:@*[\]+=]+$/;
 // ---------------------------------------------------------------------------------------------
 // Globs: '*' is the only wildcard. Compiled once; matching never builds a RegExp.
 
-type Token = string | Star;
-interface Star {
-  /** Characters this star may not match ("" = any run of characters). */
-  readonly stop: string;
-}
+/** A literal character, or a star that may not match the characters in `stop` ("" = any run). */
+type Token = string | { readonly stop: string };
 
 /** An anchored glob over one part of a reference. */
 class Glob {
@@ -87,65 +85,7 @@ class Glob {
 
   matches(s: string): boolean {
     if (this.pieces.length === 1) return s === this.text;
-    return this.tokens ? matchTokens(this.tokens, s) : matchPieces(this.pieces, s);
-  }
-}
-
-/**
- * Unrestricted stars: first piece is a prefix, last a suffix, and each middle piece is taken at
- * its leftmost place in between; leftmost is never worse, so this is exact and O(n·m).
- */
-function matchPieces(pieces: readonly string[], s: string): boolean {
-  const first = pieces[0] ?? "";
-  const last = pieces[pieces.length - 1] ?? "";
-  if (s.length < first.length + last.length || !s.startsWith(first) || !s.endsWith(last)) return false;
-  let pos = first.length;
-  const end = s.length - last.length;
-  for (let i = 1; i < pieces.length - 1; i++) {
-    const piece = pieces[i] ?? "";
-    const at = s.indexOf(piece, pos);
-    if (at < 0 || at + piece.length > end) return false;
-    pos = at + piece.length;
-  }
-  return true;
-}
-
-/** Restricted stars make "leftmost" unsafe, so track every live pattern position instead. */
-function matchTokens(tokens: readonly Token[], s: string): boolean {
-  const m = tokens.length;
-  let live = new Uint8Array(m + 1);
-  let next = new Uint8Array(m + 1);
-  live[0] = 1;
-  closeOverStars(tokens, live);
-  for (let i = 0; i < s.length; i++) {
-    const ch = s.charAt(i);
-    next.fill(0);
-    let any = false;
-    for (let p = 0; p < m; p++) {
-      if (live[p] !== 1) continue;
-      const t = tokens[p];
-      if (t === undefined) continue;
-      if (typeof t === "string") {
-        if (t === ch) {
-          next[p + 1] = 1;
-          any = true;
-        }
-      } else if (!t.stop.includes(ch)) {
-        next[p] = 1;
-        any = true;
-      }
-    }
-    if (!any) return false;
-    closeOverStars(tokens, next);
-    [live, next] = [next, live];
-  }
-  return live[m] === 1;
-}
-
-/** A star may match nothing: being before it means also being after it. */
-function closeOverStars(tokens: readonly Token[], live: Uint8Array): void {
-  for (let p = 0; p < tokens.length; p++) {
-    if (live[p] === 1 && typeof tokens[p] !== "string") live[p + 1] = 1;
+    return this.tokens ? matchGlobTokens(this.tokens, s) : matchGlobPieces(this.pieces, s);
   }
 }
 
